@@ -1,0 +1,1 @@
+"""The TDL (transparent dynamic layer) dataset: format, construction, synthetic data."""
