@@ -18,6 +18,10 @@ _LAZY = {
     "plan_boxes": "engine.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
+    "export": "engine.export",
+    "save_project": "engine.project",
+    "load_project": "engine.project",
+    "Project": "engine.project",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]
