@@ -60,6 +60,12 @@ def atomic_output(path: str | os.PathLike, fsync: bool = False) -> Iterator[Path
         os.replace(temp, path)
         if fsync:
             _fsync_folder(path.parent)
+    except OSError as error:
+        kept = " The previous file is unchanged." if path.exists() else ""
+        raise PosterError(
+            f"Could not save '{path.name}' ({error.strerror or error}): free some disk space or "
+            f"choose another folder.{kept}"
+        ) from None
     finally:
         if temp.exists():
             temp.unlink()

@@ -32,6 +32,7 @@ from engine.export.frames import Progress, check_fps, check_frames, parse_color
 from engine.export.sequence import add_png_sequence, png_bytes
 from engine.export.video import write_mp4, write_prores, write_webm
 from engine.motion.base import LayerClip
+from engine.jsonable import json_default
 from engine.poster import Box, Layer, Poster, PosterError
 
 BUNDLE_FORMAT = "poster-animator-bundle"
@@ -60,19 +61,6 @@ def timeline_frames(clip: LayerClip, count: int) -> np.ndarray:
 
 def _box(box: Box) -> dict[str, int]:
     return {"x": box.x, "y": box.y, "w": box.w, "h": box.h}
-
-
-def _plain(value: Any) -> Any:
-    """JSON for motion parameters that may hold numpy numbers or tuples."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    if isinstance(value, Box):
-        return _box(value)
-    raise TypeError(f"cannot store {type(value).__name__} in a manifest")
 
 
 def check_clips(poster: Poster, clips: Mapping[int, LayerClip]) -> None:
@@ -178,7 +166,11 @@ def write_bundle(
                 "layers": entries,
                 "groups": _groups(poster),
             }
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2, default=_plain))
+            try:
+                text = json.dumps(manifest, indent=2, allow_nan=False, default=json_default)
+            except (TypeError, ValueError) as error:
+                raise PosterError(f"A motion setting cannot be written to the bundle ({error}).") from None
+            archive.writestr("manifest.json", text)
     return path
 
 
