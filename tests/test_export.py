@@ -156,6 +156,23 @@ def test_bad_requests_get_a_sentence(tmp_path, opaque, name, frames, match):
         export(tmp_path / name, opaque if frames is None else frames, FPS)
 
 
+@pytest.mark.parametrize(
+    "suffix, decoder, size",
+    [(".mp4", None, (22, 34)), (".webm", "libvpx-vp9", (22, 34)), (".mov", None, (21, 33)),
+     (".gif", None, (21, 33)), (".png", None, (21, 33)), (".webp", None, (21, 33))],
+)
+def test_odd_sizes_encode_in_every_format(tmp_path, suffix, decoder, size):
+    frames = poster_frames(3, 21, 33, transparent=True)
+    decoded = decode(export(tmp_path / f"odd{suffix}", frames, FPS), decoder)
+    assert decoded.shape == (3, *size, 4)
+
+
+def test_a_read_only_folder_is_refused(tmp_path, opaque):
+    # /sys is read-only for every user, root included, on Linux
+    with pytest.raises(PosterError, match="does not accept new files|Cannot write into the folder"):
+        export("/sys/poster.mp4", opaque, FPS)
+
+
 def test_a_file_in_place_of_the_folder_is_refused(tmp_path, opaque):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(PosterError, match="is a file"):

@@ -44,7 +44,7 @@ def decode(path: Path | str, decoder: str | None = None) -> np.ndarray:
         pix_fmt="rgba",
         bits_per_pixel=32,
         input_params=["-c:v", decoder] if decoder else None,
-        output_params=["-sws_flags", "accurate_rnd+full_chroma_int+bicubic"],
+        output_params=["-sws_flags", "accurate_rnd+full_chroma_int+bicubic", "-fps_mode", "passthrough"],
     )
     width, height = next(frames)["size"]
     return np.array([np.frombuffer(raw, np.uint8).reshape(height, width, 4) for raw in frames])

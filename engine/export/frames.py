@@ -65,7 +65,8 @@ def parse_color(color: tuple[int, int, int] | str | None) -> tuple[int, int, int
 
 
 def has_transparency(frames: np.ndarray) -> bool:
-    return bool((frames[..., 3] < 255).any())
+    """Whether any pixel is not fully opaque (frame by frame: no clip-sized temporary)."""
+    return any(bool((frame[..., 3] < 255).any()) for frame in frames)
 
 
 def flatten(frame: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
