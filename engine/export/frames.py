@@ -11,9 +11,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from engine.poster import PosterError
+from engine.progress import ProgressCallback
 
-#: Called as progress(done, total) after each frame reaches the encoder.
-Progress = Callable[[int, int], None]
+#: Called as progress(done, total) after each frame reaches the encoder (the team's shared type).
+Progress = ProgressCallback
 
 WHITE = (255, 255, 255)
 
