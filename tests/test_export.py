@@ -273,3 +273,16 @@ def test_engine_export_is_callable_whatever_was_imported_first(tmp_path, opaque)
     out = engine.export(tmp_path / "frames.zip", opaque[:2], FPS)
     with zipfile.ZipFile(out) as archive:
         assert len(archive.namelist()) == 2
+
+
+def test_a_wrong_folder_is_reported_before_rendering(tmp_path):
+    renders = []
+
+    def render() -> np.ndarray:
+        renders.append(1)
+        return poster_frames(2, 8, 8)
+
+    with pytest.raises(PosterError, match="does not exist"):
+        export(tmp_path / "missing" / "poster.webm", render, FPS)
+    assert renders == []
+    assert export(tmp_path / "poster.webm", render, FPS).exists() and renders == [1]
