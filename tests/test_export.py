@@ -13,7 +13,7 @@ from PIL import Image
 from engine import PosterError
 from engine.export import export, write_bundle, write_gif, write_mp4
 from engine.motion.base import LayerClip, place_static
-from engine.poster import Box
+from engine.poster import Box, Layer
 from video_decode import decode, poster_frames, psnr
 
 FPS = 12
@@ -122,6 +122,8 @@ def test_gif_keeps_binary_transparency(tmp_path, transparent):
 
 
 def test_png_sequence_zip_and_folder_are_exact(tmp_path, transparent):
+    transparent = transparent.copy()
+    transparent[transparent[..., 3] == 0] = 0  # what any format stores under alpha 0
     archive_path = export(tmp_path / "frames.zip", transparent, FPS)
     with zipfile.ZipFile(archive_path) as archive:
         names = sorted(archive.namelist())
@@ -218,6 +220,8 @@ def flat_frames(poster, clip: LayerClip, count: int) -> np.ndarray:
 
 
 def test_layered_bundle_rebuilds_the_composition(tmp_path, tiny_poster):
+    tiny_poster.layers.append(Layer(id=9, name="Empty Guide", pixels=np.zeros((0, 0, 4), np.uint8), box=Box(0, 0, 0, 0),
+                                    group_path=("Guides",), visible=False))
     count = 8
     clip = sun_clip(tiny_poster, count)
     frames = flat_frames(tiny_poster, clip, count)
@@ -233,9 +237,11 @@ def test_layered_bundle_rebuilds_the_composition(tmp_path, tiny_poster):
     root = tmp_path / "unzipped"
     assert manifest["canvas"] == {"width": 64, "height": 48}
     assert manifest["fps"] == FPS and manifest["frames"] == count
-    assert [entry["name"] for entry in manifest["layers"]] == ["Background", "Sun", "Title"]
-    assert [entry["z"] for entry in manifest["layers"]] == [0, 1, 2]
-    background, sun, title = manifest["layers"]
+    assert [entry["name"] for entry in manifest["layers"]] == ["Background", "Sun", "Title", "Empty Guide"]
+    assert [entry["z"] for entry in manifest["layers"]] == [0, 1, 2, 3]
+    background, sun, title, guide = manifest["layers"]
+    assert guide["files"] == {} and guide["visible"] is False and guide["group_path"] == ["Guides"]
+    assert manifest["groups"] == [{"path": ["Guides"], "layer_ids": [9]}]
     assert not background["animated"] and background["box"] == {"x": 0, "y": 0, "w": 64, "h": 48}
     assert title["kind"] == "text" and title["text"] == "HI"
     assert sun["animated"] and sun["motion_box"] == {"x": 8, "y": 8, "w": 16, "h": 22}

@@ -146,7 +146,9 @@ def write_bundle(
             for z, layer in enumerate(poster.layers):
                 slug = f"layers/{layer_slug(z, layer.name)}"
                 clip = clips.get(layer.id)
-                if clip is None:
+                if clip is None and layer.box.is_empty:
+                    files = {}  # an empty layer has no pixels to write
+                elif clip is None:
                     archive.writestr(f"{slug}.png", png_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
                     files = {"png": f"{slug}.png"}
                 else:
@@ -158,7 +160,7 @@ def write_bundle(
                 "version": BUNDLE_VERSION,
                 "poster": poster.name,
                 "canvas": {"width": poster.width, "height": poster.height},
-                "fps": fps,
+                "fps": int(fps) if fps.is_integer() else fps,
                 "frames": count,
                 "duration_seconds": round(count / fps, 4),
                 "background": "#%02x%02x%02x" % parse_color(background),
