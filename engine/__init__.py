@@ -16,6 +16,8 @@ _LAZY = {
     "load_psd": "engine.psd_import",
     "render": "engine.compositor",
     "plan_boxes": "engine.planner",
+    "planner_status": "engine.planner",
+    "boxes_for_preset": "engine.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
 }
