@@ -305,3 +305,24 @@ def test_the_catalogue_holds_every_contract_preset_and_checks_ranges():
 def test_the_planner_is_public_on_the_engine_package():
     assert engine.planner_status is planner_status
     assert engine.boxes_for_preset is boxes_for_preset
+
+
+def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
+    from engine.planning.thumbnail import annotated_thumbnail, poster_thumbnail
+
+    hanging = Poster(
+        width=1024,
+        height=512,
+        layers=[
+            solid_layer(1, "Paper", Box(0, 0, 1024, 512), (255, 255, 255, 255)),
+            solid_layer(2, "Red", Box(-100, -100, 300, 300), (255, 0, 0, 255), opacity=0.5),
+            solid_layer(3, "Hidden", Box(600, 200, 100, 100), (0, 0, 255, 255), visible=False),
+        ],
+    )
+    base = poster_thumbnail(hanging)
+    assert base.size == (512, 256)
+    red = base.getpixel((20, 20))[:3]
+    assert red[0] == 255 and 120 <= red[1] == red[2] <= 136  # half-opaque red over white
+    assert base.getpixel((325, 125))[:3] == (255, 255, 255)  # the hidden layer is not drawn
+    marked = annotated_thumbnail(base, hanging, [2])
+    assert marked.getpixel((3, 3)) != base.getpixel((3, 3))  # its label sits on the picture

@@ -9,6 +9,7 @@ validation work the same way on both sides of the merge.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
@@ -122,8 +123,12 @@ CONTRACT_PRESETS: dict[str, ContractPreset] = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def preset_catalogue() -> Mapping[str, PresetLike]:
-    """The preset registry: the engine's PRESETS when present, else the contract's mirror."""
+    """The preset registry: the engine's PRESETS when present, else the contract's mirror.
+
+    Cached: a failed import searches the whole path again on every call.
+    """
     try:
         from engine.motion.presets import PRESETS
     except ModuleNotFoundError as error:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -44,22 +44,28 @@ def pivot_point(box: Box, pivot: str) -> tuple[float, float]:
     }[pivot]
 
 
-def swept_bounds(box: Box, poses: Iterable[Pose], pivot: tuple[float, float]) -> tuple[float, float, float, float]:
+def swept_bounds(box: Box, poses: Sequence[Pose], pivot: tuple[float, float]) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) covering the box's corners under every pose and at rest."""
     corners = np.array(
         [[box.x, box.y], [box.right, box.y], [box.x, box.bottom], [box.right, box.bottom]], dtype=np.float64
     )
-    px, py = pivot
-    xs, ys = [corners[:, 0]], [corners[:, 1]]
-    for pose in poses:
-        theta = math.radians(pose.angle)
-        cos, sin = math.cos(theta), math.sin(theta)
-        local_x = (corners[:, 0] - px) * pose.scale_x
-        local_y = (corners[:, 1] - py) * pose.scale_y
-        xs.append(px + cos * local_x - sin * local_y + pose.dx)
-        ys.append(py + sin * local_x + cos * local_y + pose.dy)
-    all_x, all_y = np.concatenate(xs), np.concatenate(ys)
-    return float(all_x.min()), float(all_y.min()), float(all_x.max()), float(all_y.max())
+    rest = (corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max())
+    if not poses:
+        return tuple(float(v) for v in rest)
+    # One row per pose: angle, scale_x, scale_y, dx, dy.
+    table = np.array([(p.angle, p.scale_x, p.scale_y, p.dx, p.dy) for p in poses], dtype=np.float64)
+    theta = np.radians(table[:, 0:1])
+    cos, sin = np.cos(theta), np.sin(theta)
+    local_x = (corners[None, :, 0] - pivot[0]) * table[:, 1:2]
+    local_y = (corners[None, :, 1] - pivot[1]) * table[:, 2:3]
+    xs = pivot[0] + cos * local_x - sin * local_y + table[:, 3:4]
+    ys = pivot[1] + sin * local_x + cos * local_y + table[:, 4:5]
+    return (
+        float(min(rest[0], xs.min())),
+        float(min(rest[1], ys.min())),
+        float(max(rest[2], xs.max())),
+        float(max(rest[3], ys.max())),
+    )
 
 
 def rotation_poses(max_angle: float, step: float = 1.0) -> list[Pose]:

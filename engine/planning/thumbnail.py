@@ -33,21 +33,22 @@ def poster_thumbnail(poster: Poster, side: int = THUMBNAIL_SIDE) -> Image.Image:
     for layer in poster.layers:
         if not layer.visible or layer.opacity <= 0 or layer.box.is_empty:
             continue
-        canvas.alpha_composite(_shrunk_layer(layer, scale, size))
+        image, (x, y) = _shrunk_layer(layer, scale)
+        # alpha_composite wants a non-negative destination: crop what hangs off the top/left.
+        visible = image.crop((max(0, -x), max(0, -y), image.width, image.height))
+        if visible.width and visible.height and x < size[0] and y < size[1]:
+            canvas.alpha_composite(visible, dest=(max(0, x), max(0, y)))
     return canvas
 
 
-def _shrunk_layer(layer: Layer, scale: float, size: tuple[int, int]) -> Image.Image:
-    """The layer at thumbnail scale on a full-size transparent sheet (handles off-canvas parts)."""
+def _shrunk_layer(layer: Layer, scale: float) -> tuple[Image.Image, tuple[int, int]]:
+    """The layer at thumbnail scale, with its opacity folded in, and where it goes."""
     image = Image.fromarray(layer.pixels, "RGBA")
     width, height = max(1, round(layer.box.w * scale)), max(1, round(layer.box.h * scale))
     image = image.resize((width, height), Image.Resampling.BILINEAR)
     if layer.opacity < 1:
-        alpha = image.getchannel("A").point(lambda a: round(a * layer.opacity))
-        image.putalpha(alpha)
-    sheet = Image.new("RGBA", size, (0, 0, 0, 0))
-    sheet.paste(image, (round(layer.box.x * scale), round(layer.box.y * scale)))
-    return sheet
+        image.putalpha(image.getchannel("A").point(lambda a: round(a * layer.opacity)))
+    return image, (round(layer.box.x * scale), round(layer.box.y * scale))
 
 
 def annotated_thumbnail(base: Image.Image, poster: Poster, layer_ids: Sequence[int]) -> Image.Image:
@@ -61,10 +62,10 @@ def annotated_thumbnail(base: Image.Image, poster: Poster, layer_ids: Sequence[i
         x0, y0 = box.x * scale, box.y * scale
         x1, y1 = max(x0 + 1, box.right * scale - 1), max(y0 + 1, box.bottom * scale - 1)
         draw.rectangle((x0, y0, x1, y1), outline=colour, width=2)
-        label = str(layer_id)
-        left, top, right, bottom = draw.textbbox((x0 + 3, y0 + 2), label)
+        label, at = str(layer_id), (max(0, x0) + 3, max(0, y0) + 2)  # keep the label on the picture
+        left, top, right, bottom = draw.textbbox(at, label)
         draw.rectangle((left - 2, top - 1, right + 2, bottom + 1), fill=colour)
-        draw.text((x0 + 3, y0 + 2), label, fill=(255, 255, 255))
+        draw.text(at, label, fill=(255, 255, 255))
     return picture
 
 
