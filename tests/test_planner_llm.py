@@ -167,6 +167,19 @@ def poster() -> Poster:
     )
 
 
+def assert_strict(schema: dict[str, Any]) -> None:
+    """Structured Outputs' strict rules: every object closed, every property required."""
+    if schema.get("type") == "object":
+        assert schema["additionalProperties"] is False
+        assert sorted(schema["required"]) == sorted(schema["properties"])
+    for value in schema.get("properties", {}).values():
+        assert_strict(value)
+    for option in schema.get("anyOf", []):
+        assert_strict(option)
+    if "items" in schema:
+        assert_strict(schema["items"])
+
+
 def heuristic_only(poster: Poster, request) -> Any:
     return plan(poster, [request], use_llm=False)[0]
 
@@ -186,6 +199,8 @@ def test_a_good_answer_is_used_snapped_to_the_grid(server, poster):
     response_format = sent.body["response_format"]
     assert response_format["type"] == "json_schema" and response_format["json_schema"]["strict"] is True
     assert sent.schema["required"] == ["boxes", "preset", "params", "rationale"]
+    assert_strict(sent.schema)
+    assert {"amplitude", "cycles", "direction", "pivot"} <= set(sent.schema["properties"]["params"]["properties"])
     assert sent.schema["properties"]["boxes"]["items"]["properties"]["layer_id"]["enum"] == [2]
     assert "bounce" in sent.schema["properties"]["preset"]["enum"]
     image = sent.image

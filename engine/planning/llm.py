@@ -133,10 +133,15 @@ sentence."""
 
 
 def _param_schema(kind: str, choices: Sequence[str] | None) -> dict[str, Any]:
-    """A nullable JSON-schema type for one preset parameter (strict mode: every key required)."""
+    """A nullable JSON-schema type for one preset parameter (strict mode: every key required).
+
+    Written as the openai library's own strict-schema converter writes Optional fields.
+    """
     if kind == "choice":
-        return {"type": ["string", "null"], "enum": [*choices, None]}
-    return {"type": [{"float": "number", "int": "integer", "bool": "boolean"}.get(kind, "string"), "null"]}
+        value: dict[str, Any] = {"type": "string", "enum": list(choices or ())}
+    else:
+        value = {"type": {"float": "number", "int": "integer", "bool": "boolean"}.get(kind, "string")}
+    return {"anyOf": [value, {"type": "null"}]}
 
 
 def response_schema(layer_ids: Sequence[int]) -> dict[str, Any]:
