@@ -70,7 +70,6 @@ def expands(pattern: str, grown: tuple[int, int, int, int]) -> bool:
         "down": bottom > 0 and bottom > max(top, left, right),
         "left": left > 0 and left > max(right, top, bottom),
         "right": right > 0 and right > max(left, top, bottom),
-        "up-right": top > 0 and right > max(left, bottom) and top > bottom,
         "sides": left == right > max(top, bottom),
         "vertical": top == bottom > max(left, right),
         "around": left == right > 0 and top == bottom > 0,
@@ -83,7 +82,7 @@ PROMPT_TABLE = [
     ("Cat", "the cat jumps", "bounce", "up"),
     ("Cat", "the cat bounces happily", "bounce", "up"),
     ("Cat", "the cat hops wildly", "bounce", "up"),
-    ("Cat", "the cat jumps to the right", "bounce", "up-right"),
+    ("Cat", "the cat jumps to the right", "bounce", "up"),
     ("Cat", "the frog leaps", "bounce", "up"),
     ("Cat", "the tree sways gently in the wind", "sway", "sides"),
     ("Cat", "the flower sways", "sway", "sides"),
@@ -326,3 +325,27 @@ def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
     assert base.getpixel((325, 125))[:3] == (255, 255, 255)  # the hidden layer is not drawn
     marked = annotated_thumbnail(base, hanging, [2])
     assert marked.getpixel((3, 3)) != base.getpixel((3, 3))  # its label sits on the picture
+
+
+@pytest.mark.parametrize(
+    "prompt, direction",
+    [
+        ("slides in from the left", "right"),
+        ("slides in from the top", "down"),
+        ("slides in to the left", "left"),
+        ("slides in", "right"),
+        ("flies away to the left", "left"),
+        ("flies away from the bottom", "up"),
+        ("falls", "down"),
+        ("drifts to the right", "right"),
+    ],
+)
+def test_direction_is_the_way_the_layer_travels(poster, prompt, direction):
+    (result,) = plan_boxes(poster, [("Cat", prompt)])
+    assert result.params["direction"] == direction
+
+
+def test_spin_about_a_chosen_pivot_sweeps_around_that_pivot(poster):
+    centre = boxes_for_preset(poster, "Cat", "spin", {"pivot": "center"})[2]
+    bottom = boxes_for_preset(poster, "Cat", "spin", {"pivot": "bottom"})[2]
+    assert bottom.h > centre.h and bottom.bottom > centre.bottom

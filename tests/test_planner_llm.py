@@ -224,7 +224,7 @@ def test_a_group_answer_plans_both_layers(server, poster):
 def test_missing_geometry_choices_are_made_explicit(server, poster):
     server.responder = lambda r, n: answer(r, {2: (0, 320, 592, 128)}, "slide_in")
     (result,) = plan_boxes(poster, [("Cat", "enters")])
-    assert result.source == "llm" and result.params == {"direction": "left"}
+    assert result.source == "llm" and result.params == {"direction": "right"}  # enters from the left
 
 
 BAD_ANSWERS = {

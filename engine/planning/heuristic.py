@@ -124,25 +124,16 @@ def read_prompt(prompt: str, kind: LayerKind | None = None) -> MotionIntent:
 
 
 def _direction(text: str, preset: str, default: str | None) -> str | None:
-    """The direction param: where a travelling layer goes, or the edge a slide enters from."""
+    """The direction param: which way a travelling layer goes ("from the left" travels right)."""
+    if preset not in ("slide_in", "fly_away", "float"):
+        return None
     origin = re.search(r"\bfrom (?:the )?(left|right|top|bottom|above|below)\b", text)
+    if origin:
+        return _OPPOSITE[_EDGE_WORDS[origin.group(1)]]
     travel = re.search(r"\b(" + "|".join(_TRAVEL_WORDS) + r")\b", text)
-    if preset == "slide_in":
-        if origin:
-            return _EDGE_WORDS[origin.group(1)]
-        if travel:  # "slides in to the right" enters from the left
-            return _OPPOSITE[_TRAVEL_WORDS[travel.group(1)]]
-        return "left"
-    if preset in ("fly_away", "float", "bounce"):
-        if origin:  # "flies away from the left" travels toward the right
-            return _OPPOSITE[_EDGE_WORDS[origin.group(1)]]
-        if travel:
-            found = _TRAVEL_WORDS[travel.group(1)]
-            if preset == "bounce" and found in ("up", "down"):
-                return None  # a jump is upward anyway; only sideways hops change the box
-            return found
-        return default
-    return None
+    if travel:
+        return _TRAVEL_WORDS[travel.group(1)]
+    return "right" if preset == "slide_in" else default
 
 
 def _strength(text: str) -> dict[str, Any]:
@@ -167,7 +158,7 @@ def _declared_only(preset: str, params: dict[str, Any]) -> dict[str, Any]:
 #: explicit in the plan's parameters, so the box and the animation agree on it.
 GEOMETRY_DEFAULTS: dict[str, dict[str, Any]] = {
     "sway": {"pivot": "bottom"},
-    "slide_in": {"direction": "left"},
+    "slide_in": {"direction": "right"},  # travels right: enters from the left, as text reads
     "fly_away": {"direction": "up"},
 }
 
@@ -208,17 +199,16 @@ def motion_poses(preset: str, params: dict[str, Any], group: Box, canvas: Box) -
         return poses, "center"
     if preset == "bounce":
         up = 0.6 * h * k
-        side = {"left": -0.5 * w * k, "right": 0.5 * w * k}.get(direction, 0.0)
         return [
-            Pose(dy=-up, dx=side),
+            Pose(dy=-up),
             Pose(scale_x=1 + 0.2 * k, scale_y=1 - 0.2 * k),
-            Pose(scale_x=1 - 0.1 * k, scale_y=1 + 0.15 * k, dy=-up / 2, dx=side / 2),
+            Pose(scale_x=1 - 0.1 * k, scale_y=1 + 0.15 * k, dy=-up / 2),
         ], "bottom"
     if preset == "sway":
         angle = (20 if pivot == "top" else 12) * k
         return rotation_poses(angle), pivot
     if preset == "spin":
-        return rotation_poses(180), "center"
+        return rotation_poses(180), pivot
     if preset == "text_wave":  # each column rides a sine: vertical only
         return [Pose(dy=-0.3 * min(w, h) * k), Pose(dy=0.3 * min(w, h) * k)], "center"
     if preset == "wave_rotate":  # each glyph rocks about its own centre: a little room all round
@@ -227,15 +217,17 @@ def motion_poses(preset: str, params: dict[str, Any], group: Box, canvas: Box) -
     if preset == "flag_wave":
         return [Pose(dx=sx * 0.04 * w * k, dy=sy * 0.12 * h * k) for sx in (-1, 1) for sy in (-1, 1)], "center"
     if preset == "breathe":
-        return [Pose(scale_x=1 + 0.08 * k, scale_y=1 + 0.08 * k)], "center"
+        return [Pose(scale_x=1 + 0.08 * k, scale_y=1 + 0.08 * k)], pivot
     if preset == "zoom":
-        return [Pose(scale_x=1 + 0.35 * k, scale_y=1 + 0.35 * k)], "center"
+        return [Pose(scale_x=1 + 0.35 * k, scale_y=1 + 0.35 * k)], pivot
     if preset == "shake":
         return [Pose(angle=sa * 2 * k, dx=sx * 0.04 * w * k, dy=sx * 0.02 * h * k) for sa in (-1, 1) for sx in (-1, 1)], "center"
     if preset == "jelly":
         return [Pose(scale_x=1 + 0.15 * k, scale_y=1 - 0.15 * k), Pose(scale_x=1 - 0.15 * k, scale_y=1 + 0.15 * k)], "bottom"
-    if preset in ("slide_in", "fly_away"):
+    if preset == "fly_away":  # leaves toward the edge it travels to
         return [offscreen_shift(group, canvas, direction)], "center"
+    if preset == "slide_in":  # arrives from the edge opposite its travel
+        return [offscreen_shift(group, canvas, _OPPOSITE[direction])], "center"
     return [], "center"  # typewriter, fade and presets this planner has no geometry for stay in place
 
 
