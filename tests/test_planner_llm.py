@@ -274,6 +274,14 @@ def test_a_429_with_retry_after_is_retried_after_the_wait(server, poster):
     assert second.at - first.at >= 1.0  # the client waited as the server asked
 
 
+def test_a_retry_after_beyond_two_minutes_is_not_waited_for(server, poster):
+    server.responder = lambda r, n: Reply(429, headers={"retry-after": "3600"})
+    started = time.monotonic()
+    (result,) = plan_boxes(poster, [("Cat", "jumps")])
+    assert result.source == "heuristic" and "429" in result.message
+    assert len(server.received) == 1 and time.monotonic() - started < 30
+
+
 def test_500s_are_retried_a_bounded_number_of_times(server, poster, monkeypatch):
     monkeypatch.setenv("OPENAI_MAX_RETRIES", "2")
     server.responder = lambda r, n: Reply(500)

@@ -120,7 +120,7 @@ def read_prompt(prompt: str, kind: LayerKind | None = None) -> MotionIntent:
         params.update(_strength(text))
         return MotionIntent(preset, with_geometry_defaults(preset, _declared_only(preset, params)), match.group(0))
     preset = "bob" if is_text else "float"
-    return MotionIntent(preset, _declared_only(preset, _strength(text)), None)
+    return MotionIntent(preset, with_geometry_defaults(preset, _declared_only(preset, _strength(text))), None)
 
 
 def _direction(text: str, preset: str, default: str | None) -> str | None:
