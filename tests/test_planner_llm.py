@@ -247,6 +247,8 @@ BAD_ANSWERS = {
     "refusal": (lambda r: Reply(body=completion(None, refusal="I can't help with that.")), "declined: I can't help"),
     "cut off": (lambda r: Reply(body=completion('{"boxes": [', finish_reason="length")), "cut off"),
     "extra keys": (lambda r: Reply(body=completion('{"boxes": [], "preset": "bob", "params": {}, "rationale": "", "x": 1}')), "schema"),
+    "no choices": (lambda r: Reply(body={"id": "x", "object": "chat.completion"}), "held no message"),
+    "not JSON at all": (lambda r: Reply(body="<html>gateway</html>"), "not a chat-completions answer"),
     "HTTP 400": (lambda r: Reply(400), "HTTP 400"),
     "HTTP 401": (lambda r: Reply(401), "API key"),
 }

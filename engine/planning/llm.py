@@ -263,6 +263,8 @@ def ask_llm(
         raise PlanRejected(f"the server at {settings.host} could not be reached") from None
     except openai.OpenAIError as error:
         raise PlanRejected(f"the request failed ({type(error).__name__})") from None
+    except ValueError:  # a body that is not JSON (a proxy's error page) surfaces as a decode error
+        raise PlanRejected("its reply was not a chat-completions answer") from None
     return check_answer(_answer_json(response), poster, layer_ids)
 
 
