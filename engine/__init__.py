@@ -18,6 +18,8 @@ _LAZY = {
     "plan_boxes": "engine.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
+    "DMDLTransformer": "engine.dmdl.transformer",
+    "DMDLPipeline": "engine.dmdl.pipeline",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]

@@ -26,12 +26,18 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from diffusers.configuration_utils import register_to_config
+from diffusers.models.modeling_utils import ModelMixin  # noqa: F401 (see below)
 from diffusers.models.transformers.transformer_hunyuan_video import HunyuanVideoTransformer3DModel
 from diffusers.utils import BaseOutput
 
 from engine.dmdl.attention import AttentionGroups, DMDLAttnProcessor
 from engine.dmdl.packing import PackedLayers
 from engine.dmdl.rope import LayoutRotaryEmbedding, split_axes_dim
+
+
+# diffusers' pipeline loader checks a passed component against the base classes it finds in
+# the component's own module (here engine.dmdl.transformer): ModelMixin must be visible here.
+__all__ = ["DMDLTransformer", "DMDLTransformerOutput", "ModelMixin"]
 
 
 @dataclass
