@@ -155,7 +155,8 @@ class DMDLPipeline(DiffusionPipeline):
         if output_type == "rgba":
             if self.layer_decoder is None:
                 raise ValueError("This checkpoint has no transparent-layer decoder: ask for output_type='latent'.")
-            layers = [self.layer_decoder(latent[None].to(self.layer_decoder.dtype)) for latent in layers]
+            dtype = getattr(self.layer_decoder, "dtype", self.transformer.dtype)
+            layers = [self.layer_decoder(latent[None].to(dtype)) for latent in layers]
         elif output_type != "latent":
             raise ValueError(f"output_type must be 'latent' or 'rgba', not {output_type!r}.")
         if not return_dict:
