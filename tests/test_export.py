@@ -321,3 +321,33 @@ def test_a_wrong_folder_is_reported_before_rendering(tmp_path):
         export(tmp_path / "missing" / "poster.webm", render, FPS)
     assert renders == []
     assert export(tmp_path / "poster.webm", render, FPS).exists() and renders == [1]
+
+
+def test_sample_poster_imports_renders_and_bundles(tmp_path):
+    """The newcomer's path end to end: sample PSD -> load_psd -> compositor -> bundle."""
+    from conftest import ASSETS_DIR
+    from engine import load_psd, render
+
+    poster = load_psd(ASSETS_DIR / "samples" / "balloon.psd")
+    balloon = poster.layer("Balloon")
+    box = balloon.box.expand(top=12)
+    first = place_static(balloon, box)
+    clip = LayerClip(balloon.id, box, np.stack([np.roll(first, -4 * t, axis=0) for t in range(3)]), preset="float")
+    frames = render(poster, {balloon.id: clip}, 3)
+    out = export(tmp_path / "balloon.zip", frames, FPS, poster=poster, clips={balloon.id: clip})
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        archive.extract(next(e for e in manifest["layers"] if e["animated"])["files"]["webm"], tmp_path)
+        archive.extract("preview.mp4", tmp_path)
+    assert [e["name"] for e in manifest["layers"]] == [layer.name for layer in poster.layers]
+    assert {e["blend_mode"] for e in manifest["layers"]} >= {"multiply", "screen", "overlay"}
+    animated = [e for e in manifest["layers"] if e["animated"]]
+    assert [e["name"] for e in animated] == ["Balloon"]
+    assert box.h % 2 == 1 and animated[0]["webm_size"] == {"w": box.w + box.w % 2, "h": box.h + 1}
+    webm = decode(tmp_path / animated[0]["files"]["webm"], "libvpx-vp9")
+    assert webm.shape == (3, box.h + box.h % 2, box.w + box.w % 2, 4)  # odd sizes gain a line
+    assert psnr(webm[:, : box.h, : box.w, 3], clip.frames[..., 3]) >= 35
+    assert (webm[:, box.h :, :, 3] <= 2).all(), "the added line is transparent"
+    preview = decode(tmp_path / "preview.mp4")
+    assert preview.shape == (3, 1350, 1080, 4)
+    assert psnr(preview[..., :3], frames[..., :3]) >= 35
