@@ -18,6 +18,10 @@ _LAZY = {
     "plan_boxes": "engine.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
+    "PresetAnimator": "engine.motion.presets",
+    "preset_for_prompt": "engine.motion.prompts",
+    "get_animator": "engine.motion",
+    "available_engines": "engine.motion",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]

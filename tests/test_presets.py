@@ -144,7 +144,7 @@ def build_motion(preset: str, times: np.ndarray, layer: Layer | None = None, box
     spec = PRESETS[preset]
     layer = layer or title_layer()
     static = place_static(layer, box)
-    stage = Stage.from_static(static, layer.kind, seed=0)
+    stage = Stage.from_static(static, seed=0)
     return static, spec.build(stage, spec.validate({}), times)
 
 
@@ -381,6 +381,9 @@ def test_engine_registry_and_public_shortcut():
     with pytest.raises(PosterError, match="no motion engine called 'warp9'"):
         get_animator("warp9")
     assert engine.PRESETS is PRESETS
+    assert engine.PresetAnimator is PresetAnimator and engine.get_animator is get_animator
+    assert engine.available_engines is available_engines
+    assert engine.preset_for_prompt("the flag flutters", LayerKind.PIXEL).preset == "flag_wave"
     clip = engine.animate(request("float", frames=4))
     assert clip.frames.shape[0] == 4
 

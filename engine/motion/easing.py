@@ -110,15 +110,17 @@ def delayed(u: np.ndarray, delay: float) -> np.ndarray:
     return np.clip((np.asarray(u, dtype=np.float64) - delay) / (1.0 - delay), 0.0, 1.0)
 
 
-def periodic_clock(u: np.ndarray, cycles: int, phase: float, travelling: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Cycle count `p` and motion gain for a periodic preset.
+def periodic_clock(u: np.ndarray, params: dict, travelling: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Cycle count `p` and motion gain for a periodic preset (uses cycles, phase, stagger).
 
     A swing that starts at its rest pose needs no help to keep frame 0 identical to the
     static layer; a phase-shifted swing or a travelling wave is not at rest at time 0, so
-    its gain follows loop_envelope and the motion grows in and dies out over the loop.
+    its gain follows loop_envelope and the motion grows in and dies out over the loop. A
+    staggered group uses the envelope on every layer, the unshifted first one included,
+    so all its layers share one rhythm of growing in and dying out.
     """
     u = np.asarray(u, dtype=np.float64)
-    p = cycles * u + phase
-    if travelling or phase % 1.0 != 0.0:
+    p = params["cycles"] * u + params["phase"]
+    if travelling or params["phase"] % 1.0 != 0.0 or params.get("stagger", 0.0) > 0.0:
         return p, loop_envelope(u)
     return p, np.ones_like(u)

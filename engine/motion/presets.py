@@ -109,7 +109,7 @@ class PresetAnimator:
         hold = request.frames - times.size
         frames = np.empty((request.frames,) + static.shape, dtype=np.uint8)
         frames[:hold] = static
-        stage = Stage.from_static(static, request.layer.kind, request.seed)
+        stage = Stage.from_static(static, request.seed)
         if stage.is_empty:
             messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
             frames[hold:] = static

@@ -13,7 +13,6 @@ from typing import Callable
 
 import numpy as np
 
-from engine.poster import LayerKind
 from engine.motion.sampling import PixelGrid, content_bounds
 
 #: How far (in pixels) a content corner may poke past the box edge: only float round-off.
@@ -33,17 +32,16 @@ class Stage:
     y0: float
     x1: float
     y1: float
-    kind: LayerKind
     seed: int
     alpha: np.ndarray  # (H, W) uint8 alpha of the placed layer, for content analysis
     grid: PixelGrid
 
     @classmethod
-    def from_static(cls, static: np.ndarray, kind: LayerKind, seed: int) -> "Stage":
+    def from_static(cls, static: np.ndarray, seed: int) -> "Stage":
         """Measure the placed static layer. An empty layer gets a zero-size content box."""
         height, width = static.shape[:2]
         x0, y0, x1, y1 = content_bounds(static)
-        return cls(width, height, x0, y0, x1, y1, kind, seed, static[..., 3], PixelGrid(height, width))
+        return cls(width, height, x0, y0, x1, y1, seed, static[..., 3], PixelGrid(height, width))
 
     @property
     def is_empty(self) -> bool:

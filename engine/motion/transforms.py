@@ -83,7 +83,7 @@ def fitted_affine(
 
 def bob(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     """The paper's text effect (i): the layer rises and sinks, a calm vertical oscillation."""
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"])
+    p, envelope = periodic_clock(u, params)
     wave = oscillate(p, params["easing"]) * envelope
     lift = params["amplitude"] * 0.3 * stage.content_h
     return fitted_affine(stage, "bob", lambda g: affine_forward(stage.center, ty=-g * lift * wave))
@@ -92,7 +92,7 @@ def bob(stage: Stage, params: Params, u: np.ndarray) -> Motion:
 def float_(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     """Drifting like something light in water: up and down, a lazy figure-eight sideways
     drift, and a tilt that leans into the drift."""
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"])
+    p, envelope = periodic_clock(u, params)
     rise = params["amplitude"] * 0.2 * stage.content_h
     tilt = np.radians(8.0) * params["amplitude"]
     vertical = oscillate(p, params["easing"]) * envelope
@@ -107,7 +107,7 @@ def float_(stage: Stage, params: Params, u: np.ndarray) -> Motion:
 
 def breathe(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     """A slow swell and release of size, like breathing or a heartbeat."""
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"])
+    p, envelope = periodic_clock(u, params)
     swell = params["amplitude"] * 0.12 * oscillate(p, params["easing"]) * envelope
     pivot = stage.pivot(params["pivot"])
     return fitted_affine(stage, "breathe", lambda g: affine_forward(pivot, sx=1 + g * swell, sy=1 + g * swell))
@@ -175,7 +175,7 @@ def _loop_harmonics(rng: np.random.Generator, low: int, high: int, u: np.ndarray
 
 def shake(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     """Bursts of trembling; the jitter is seeded, so a seed always gives the same shake."""
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"])
+    p, envelope = periodic_clock(u, params)
     burst = np.sin(np.pi * p) ** 2 * envelope
     rng = np.random.default_rng(stage.seed)
     cycles = params["cycles"]

@@ -76,7 +76,7 @@ def _column_shift_motion(stage: Stage, preset: str, dy: np.ndarray, shade: np.nd
 def text_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     """A sine wave running along the layer: every column rises and sinks a little after its
     neighbour, so the letters of a title ripple like a stadium wave."""
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"], travelling=True)
+    p, envelope = periodic_clock(u, params, travelling=True)
     travel = 1.0 if params["direction"] == "right" else -1.0
     along = _column_position(stage)
     wave = oscillate(p[:, None] - travel * params["waves"] * along[None, :], params["easing"])
@@ -87,7 +87,7 @@ def text_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
 def flag_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     """Cloth on a pole: ripples start at the pole side and grow toward the free edge, with a
     second, faster ripple for irregularity and soft shading of the folds."""
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"], travelling=True)
+    p, envelope = periodic_clock(u, params, travelling=True)
     along = _column_position(stage)
     if params["pivot"] == "right":
         along = 1.0 - along
@@ -95,11 +95,14 @@ def flag_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     k = params["waves"]
     phase = 2.0 * np.pi * (p[:, None] - k * along[None, :])
     ripple = np.sin(phase) + 0.3 * np.sin(2.0 * phase + 1.3) - 0.3 * np.sin(1.3)
-    dy = params["amplitude"] * 0.35 * stage.content_h * free * ripple * envelope[:, None]
+    # real cloth ripples stay shallow: the height is a share of the ripple's wavelength
+    wavelength = stage.content_w / k
+    lift = params["amplitude"] * min(0.35 * stage.content_h, 0.25 * wavelength)
+    dy = lift * free * ripple * envelope[:, None]
     shade = None
     if params["shading"]:
-        slope = np.gradient(dy, axis=1)
-        shade = np.clip(1.0 - 0.6 * slope, 0.7, 1.3)
+        slope = np.gradient(dy, axis=1)  # folds facing up catch the light, the others darken
+        shade = np.clip(1.0 - 0.4 * slope, 0.75, 1.25)
     return _column_shift_motion(stage, "flag_wave", dy, shade)
 
 
@@ -110,7 +113,7 @@ def wave_rotate(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     the text, so the letters lean back and forth one after another. Columns near the box's
     side edges lean less when the box leaves no room for their tops and bottoms.
     """
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"], travelling=True)
+    p, envelope = periodic_clock(u, params, travelling=True)
     travel = 1.0 if params["direction"] == "right" else -1.0
     along = _column_position(stage)
     max_angle = np.radians(30.0) * params["amplitude"]
@@ -143,7 +146,7 @@ def wave_rotate(stage: Stage, params: Params, u: np.ndarray) -> Motion:
 def jelly(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     """A soft body wobbling on its base: the top lags sideways on a curved (not rigid)
     profile while the body squashes and stretches at twice the rate, keeping its volume."""
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"])
+    p, envelope = periodic_clock(u, params)
     lean = params["amplitude"] * 0.3 * min(stage.content_w, stage.content_h)
     lean_wave = oscillate(p, params["easing"]) * envelope
     squash_wave = np.sin(4.0 * np.pi * p) * envelope
@@ -212,7 +215,7 @@ def sway(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     Each output row (or column, for a side pivot) turns back about the pivot by its own
     share of the angle: the inverse of a bend that is still at the root and full at the tip.
     """
-    p, envelope = periodic_clock(u, params["cycles"], params["phase"])
+    p, envelope = periodic_clock(u, params)
     swing = np.radians(20.0) * params["amplitude"] * oscillate(p, params["easing"]) * envelope
     pivot_name, bend = params["pivot"], params["bend"]
     px, py = stage.pivot(pivot_name)
