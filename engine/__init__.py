@@ -29,6 +29,10 @@ _LAZY = {
     "Project": "engine.project",
     "DMDLTransformer": "engine.dmdl.transformer",
     "DMDLPipeline": "engine.dmdl.pipeline",
+    "PresetAnimator": "engine.motion.presets",
+    "preset_for_prompt": "engine.motion.prompts",
+    "get_animator": "engine.motion",
+    "available_engines": "engine.motion",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]
