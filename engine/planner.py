@@ -160,7 +160,7 @@ def _resolve(poster: Poster, request: PlanRequest) -> _Resolved:
 
 def _heuristic_plan(poster: Poster, item: _Resolved, message: str | None = None) -> Plan:
     layers = [poster.layer(i) for i in item.layer_ids]
-    result = plan_heuristically([l.box for l in layers], [l.kind for l in layers], item.request.prompt, poster.canvas)
+    result = plan_heuristically(layers, item.request.prompt, poster.canvas)
     return _plan_from(poster, item, result, "heuristic", message)
 
 

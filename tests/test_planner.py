@@ -349,3 +349,32 @@ def test_spin_about_a_chosen_pivot_sweeps_around_that_pivot(poster):
     centre = boxes_for_preset(poster, "Cat", "spin", {"pivot": "center"})[2]
     bottom = boxes_for_preset(poster, "Cat", "spin", {"pivot": "bottom"})[2]
     assert bottom.h > centre.h and bottom.bottom > centre.bottom
+
+
+@pytest.fixture(scope="module")
+def ocean() -> Poster:
+    from engine.psd_import import load_psd
+    from tests.conftest import ASSETS_DIR
+
+    return load_psd(ASSETS_DIR / "samples" / "ocean.psd")
+
+
+def test_plans_for_a_real_sample_poster(ocean):
+    """The ocean sample read by psd-tools: groups travel together, plants sway, type waves."""
+    fish, seaweed, bubbles, title = plan_boxes(
+        ocean,
+        [
+            (["Fish", "Small Fish"], "the fish swim together to the right"),
+            (["Seaweed Left", "Seaweed Right"], "the seaweed sways gently"),
+            ("Bubbles", "bubbles rise"),
+            ("Title", "the title waves"),
+        ],
+    )
+    for result in (fish, seaweed, bubbles, title):
+        assert result.source == "heuristic"
+        for layer_id, box in result.layer_boxes.items():
+            assert box.contains(ocean.layer(layer_id).box) and ocean.canvas.contains(box)
+    assert {box[0] + box[2] for box in fish.boxes.values()} == {ocean.width}
+    assert all(motion_growth(seaweed, ocean)[name][0] > 0 for name in ("Seaweed Left", "Seaweed Right"))
+    assert bubbles.preset == "fly_away" and bubbles.boxes["Bubbles"][1] == 0
+    assert title.preset == "text_wave"  # a rasterised title still reads as lettering by its name
