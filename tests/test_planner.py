@@ -306,7 +306,7 @@ def test_the_planner_is_public_on_the_engine_package():
     assert engine.boxes_for_preset is boxes_for_preset
 
 
-def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
+def test_the_llm_thumbnail_renders_blend_modes_and_layers_that_hang_off_the_canvas():
     from engine.planning.thumbnail import annotated_thumbnail, poster_thumbnail
 
     hanging = Poster(
@@ -316,6 +316,8 @@ def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
             solid_layer(1, "Paper", Box(0, 0, 1024, 512), (255, 255, 255, 255)),
             solid_layer(2, "Red", Box(-100, -100, 300, 300), (255, 0, 0, 255), opacity=0.5),
             solid_layer(3, "Hidden", Box(600, 200, 100, 100), (0, 0, 255, 255), visible=False),
+            solid_layer(4, "Yellow", Box(800, 200, 100, 100), (255, 255, 0, 255)),
+            solid_layer(5, "Cyan", Box(800, 200, 100, 100), (0, 255, 255, 255), blend_mode="multiply"),
         ],
     )
     base = poster_thumbnail(hanging)
@@ -323,6 +325,7 @@ def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
     red = base.getpixel((20, 20))[:3]
     assert red[0] == 255 and 120 <= red[1] == red[2] <= 136  # half-opaque red over white
     assert base.getpixel((325, 125))[:3] == (255, 255, 255)  # the hidden layer is not drawn
+    assert base.getpixel((425, 125))[:3] == (0, 255, 0)  # blend modes apply: yellow × cyan
     marked = annotated_thumbnail(base, hanging, [2])
     assert marked.getpixel((3, 3)) != base.getpixel((3, 3))  # its label sits on the picture
 
