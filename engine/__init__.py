@@ -27,6 +27,8 @@ _LAZY = {
     "save_project": "engine.project",
     "load_project": "engine.project",
     "Project": "engine.project",
+    "DMDLTransformer": "engine.dmdl.transformer",
+    "DMDLPipeline": "engine.dmdl.pipeline",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]
