@@ -381,3 +381,9 @@ def test_plans_for_a_real_sample_poster(ocean):
     assert all(motion_growth(seaweed, ocean)[name][0] > 0 for name in ("Seaweed Left", "Seaweed Right"))
     assert bubbles.preset == "fly_away" and bubbles.boxes["Bubbles"][1] == 0
     assert title.preset == "text_wave"  # a rasterised title still reads as lettering by its name
+
+
+def test_progress_is_reported_as_plans_are_ready(poster):
+    calls = []
+    plan_boxes(poster, [("Cat", "jumps"), ("Bird", "spins"), ("Title", "waves")], progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
