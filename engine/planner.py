@@ -17,7 +17,7 @@ configured the heuristic plans everything: deterministic, instant, no network.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence, Union
 
@@ -25,6 +25,7 @@ from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heur
 from engine.planning.llm import LLMPlan, LLMSettings, PlanRejected, ask_llm
 from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
 from engine.poster import Box, Poster, PosterError
+from engine.progress import ProgressCallback
 
 __all__ = ["Plan", "PlanRequest", "LLMSettings", "plan", "plan_boxes", "planner_status", "boxes_for_preset"]
 
@@ -102,15 +103,28 @@ def plan(
     *,
     settings: LLMSettings | None = None,
     use_llm: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> list[Plan]:
-    """Plan every request, in order. The LLM is used when configured and `use_llm`."""
+    """Plan every request, in order. The LLM is used when configured and `use_llm`.
+
+    `progress(done, total)` is called as each request's plan is ready (LLM answers take
+    seconds, so the editor can show how many are in).
+    """
     resolved = [_resolve(poster, PlanRequest.from_any(r)) for r in _as_list(requests)]
     settings = LLMSettings.from_env() if settings is None else settings
+    report = progress or (lambda done, total: None)
     if not (use_llm and settings.enabled) or not resolved:
-        return [_heuristic_plan(poster, item) for item in resolved]
+        plans = []
+        for item in resolved:
+            plans.append(_heuristic_plan(poster, item))
+            report(len(plans), len(resolved))
+        return plans
     base = poster_thumbnail(poster)
     with settings.client() as client, ThreadPoolExecutor(min(MAX_PARALLEL_REQUESTS, len(resolved))) as pool:
-        return list(pool.map(lambda item: _llm_plan(poster, item, client, settings, base), resolved))
+        futures = [pool.submit(_llm_plan, poster, item, client, settings, base) for item in resolved]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            report(done, len(resolved))
+        return [future.result() for future in futures]
 
 
 def plan_boxes(poster: Poster, requests: Iterable[PlanRequest | Sequence | Mapping], **options: Any) -> list[Plan]:
@@ -160,7 +174,7 @@ def _resolve(poster: Poster, request: PlanRequest) -> _Resolved:
 
 def _heuristic_plan(poster: Poster, item: _Resolved, message: str | None = None) -> Plan:
     layers = [poster.layer(i) for i in item.layer_ids]
-    result = plan_heuristically([l.box for l in layers], [l.kind for l in layers], item.request.prompt, poster.canvas)
+    result = plan_heuristically(layers, item.request.prompt, poster.canvas)
     return _plan_from(poster, item, result, "heuristic", message)
 
 

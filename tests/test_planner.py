@@ -306,7 +306,7 @@ def test_the_planner_is_public_on_the_engine_package():
     assert engine.boxes_for_preset is boxes_for_preset
 
 
-def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
+def test_the_llm_thumbnail_renders_blend_modes_and_layers_that_hang_off_the_canvas():
     from engine.planning.thumbnail import annotated_thumbnail, poster_thumbnail
 
     hanging = Poster(
@@ -316,6 +316,8 @@ def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
             solid_layer(1, "Paper", Box(0, 0, 1024, 512), (255, 255, 255, 255)),
             solid_layer(2, "Red", Box(-100, -100, 300, 300), (255, 0, 0, 255), opacity=0.5),
             solid_layer(3, "Hidden", Box(600, 200, 100, 100), (0, 0, 255, 255), visible=False),
+            solid_layer(4, "Yellow", Box(800, 200, 100, 100), (255, 255, 0, 255)),
+            solid_layer(5, "Cyan", Box(800, 200, 100, 100), (0, 255, 255, 255), blend_mode="multiply"),
         ],
     )
     base = poster_thumbnail(hanging)
@@ -323,6 +325,7 @@ def test_the_llm_thumbnail_composites_layers_that_hang_off_the_canvas():
     red = base.getpixel((20, 20))[:3]
     assert red[0] == 255 and 120 <= red[1] == red[2] <= 136  # half-opaque red over white
     assert base.getpixel((325, 125))[:3] == (255, 255, 255)  # the hidden layer is not drawn
+    assert base.getpixel((425, 125))[:3] == (0, 255, 0)  # blend modes apply: yellow × cyan
     marked = annotated_thumbnail(base, hanging, [2])
     assert marked.getpixel((3, 3)) != base.getpixel((3, 3))  # its label sits on the picture
 
@@ -349,3 +352,38 @@ def test_spin_about_a_chosen_pivot_sweeps_around_that_pivot(poster):
     centre = boxes_for_preset(poster, "Cat", "spin", {"pivot": "center"})[2]
     bottom = boxes_for_preset(poster, "Cat", "spin", {"pivot": "bottom"})[2]
     assert bottom.h > centre.h and bottom.bottom > centre.bottom
+
+
+@pytest.fixture(scope="module")
+def ocean() -> Poster:
+    from engine.psd_import import load_psd
+    from tests.conftest import ASSETS_DIR
+
+    return load_psd(ASSETS_DIR / "samples" / "ocean.psd")
+
+
+def test_plans_for_a_real_sample_poster(ocean):
+    """The ocean sample read by psd-tools: groups travel together, plants sway, type waves."""
+    fish, seaweed, bubbles, title = plan_boxes(
+        ocean,
+        [
+            (["Fish", "Small Fish"], "the fish swim together to the right"),
+            (["Seaweed Left", "Seaweed Right"], "the seaweed sways gently"),
+            ("Bubbles", "bubbles rise"),
+            ("Title", "the title waves"),
+        ],
+    )
+    for result in (fish, seaweed, bubbles, title):
+        assert result.source == "heuristic"
+        for layer_id, box in result.layer_boxes.items():
+            assert box.contains(ocean.layer(layer_id).box) and ocean.canvas.contains(box)
+    assert {box[0] + box[2] for box in fish.boxes.values()} == {ocean.width}
+    assert all(motion_growth(seaweed, ocean)[name][0] > 0 for name in ("Seaweed Left", "Seaweed Right"))
+    assert bubbles.preset == "fly_away" and bubbles.boxes["Bubbles"][1] == 0
+    assert title.preset == "text_wave"  # a rasterised title still reads as lettering by its name
+
+
+def test_progress_is_reported_as_plans_are_ready(poster):
+    calls = []
+    plan_boxes(poster, [("Cat", "jumps"), ("Bird", "spins"), ("Title", "waves")], progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]

@@ -317,7 +317,9 @@ def test_each_request_falls_back_on_its_own(server, poster):
         return Reply(body=completion("not json"))
 
     server.responder = by_layer
-    cat, title = plan_boxes(poster, [("Cat", "jumps"), ("Title", "waves")])
+    calls = []
+    cat, title = plan_boxes(poster, [("Cat", "jumps"), ("Title", "waves")], progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 2), (2, 2)]
     assert (cat.source, title.source) == ("llm", "heuristic")
     assert cat.message is None and "not valid JSON" in title.message
 

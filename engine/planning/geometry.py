@@ -15,10 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.poster import Box
-
-#: The diffusion model's latent tokens cover 16×16 poster pixels; motion boxes live on that grid.
-LATENT_GRID = 16
+from engine.poster import LATENT_GRID, Box
 
 
 @dataclass(frozen=True)

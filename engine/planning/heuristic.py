@@ -25,7 +25,7 @@ from engine.planning.geometry import (
     swept_bounds,
     union_all,
 )
-from engine.poster import Box, LayerKind
+from engine.poster import Box, Layer, LayerKind
 
 GENTLE_AMPLITUDE = 0.25
 NORMAL_AMPLITUDE = 0.5
@@ -76,7 +76,7 @@ VOCABULARY: tuple[MotionWord, ...] = (
     MotionWord(_words(r"floats?", "floating", r"hovers?", "hovering", r"drifts?", "drifting", r"levitates?", "levitating"), "float"),
     MotionWord(_words(r"falls?", "falling", r"drops?", "dropping", r"sinks?", "sinking", r"rains?", "raining"), "fly_away", direction="down"),
     MotionWord(_words(r"rises?", "rising", r"ascends?", "ascending", r"takes? off", r"lifts? off", r"launch(?:es)?", r"rockets?", r"soars?", "soaring", "fly", r"flies", "flying", "fly away", "flies away"), "fly_away", direction="up"),
-    MotionWord(_words(r"leaves?", "leaving", r"exits?", "exiting", r"departs?", r"walks?", "walking", r"runs?", "running", r"drives?", "driving", r"sails? away", r"moves?", "moving", r"travels?", "travelling", "traveling", r"glides?", "gliding", r"races?", "racing", r"rides?", "riding", r"rolls?", "rolling"), "fly_away", direction="right"),
+    MotionWord(_words(r"leaves?", "leaving", r"exits?", "exiting", r"departs?", r"walks?", "walking", r"runs?", "running", r"drives?", "driving", r"sails? away", r"moves?", "moving", r"travels?", "travelling", "traveling", r"glides?", "gliding", r"races?", "racing", r"rides?", "riding", r"rolls?", "rolling", r"swims?", "swimming", r"dives?", "diving"), "fly_away", direction="right"),
 )
 
 _EDGE_WORDS = {"left": "left", "right": "right", "top": "up", "bottom": "down", "above": "up", "below": "down"}
@@ -278,9 +278,19 @@ class HeuristicPlan:
     rationale: str
 
 
-def plan_heuristically(static_boxes: Sequence[Box], kinds: Sequence[LayerKind], prompt: str, canvas: Box) -> HeuristicPlan:
+#: Layer names that mean lettering even when the PSD rasterised the type.
+TEXT_NAMES = re.compile(r"\b(?:title|subtitle|headline|heading|text|caption|slogan|tagline|words?|letters?|lettering)\b", re.I)
+
+
+def reads_as_text(layer: Layer) -> bool:
+    """A type layer, or a pixel layer named like lettering ("Title", "Subtitle")."""
+    return layer.kind == LayerKind.TEXT or bool(layer.text) or bool(TEXT_NAMES.search(layer.name.replace("_", " ")))
+
+
+def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> HeuristicPlan:
     """The offline plan for one request (one layer, or several sharing one prompt)."""
-    kind = LayerKind.TEXT if kinds and all(k == LayerKind.TEXT for k in kinds) else None
+    static_boxes = [layer.box for layer in layers]
+    kind = LayerKind.TEXT if all(reads_as_text(layer) for layer in layers) else None
     intent = read_prompt(prompt, kind)
     swept = swept_boxes(static_boxes, canvas, intent.preset, intent.params)
     boxes = finalize_all(swept, static_boxes, canvas)

@@ -1,9 +1,9 @@
 """A small picture of the poster for the LLM, with the layers to plan boxed and numbered.
 
-The model reasons better about "fly toward the sun" when it sees the poster. The picture
-is a preview, not a render: layers are alpha-composited with their opacity in paint
-order at thumbnail size (blend modes are ignored), which costs milliseconds even for a
-large poster because every layer is shrunk before it is composited.
+The model reasons better about "fly toward the sun" when it sees the poster. Every layer
+is shrunk first and the team's compositor (blend modes, opacity, visibility) renders the
+small poster, so a 4000×5000 poster costs about as little as a 1000-pixel one; rendering
+at full size and shrinking afterwards would take seconds for nothing the model can see.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import base64
 import io
 from typing import Sequence
 
+import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.poster import Layer, Poster
+from engine.compositor import render_static
+from engine.poster import Box, Layer, Poster
 
 THUMBNAIL_SIDE = 512
 BOX_COLOURS = ((255, 40, 90), (0, 170, 255), (40, 200, 80), (255, 170, 0), (170, 80, 255), (0, 200, 190))
@@ -26,29 +28,28 @@ def thumbnail_scale(poster: Poster, side: int = THUMBNAIL_SIDE) -> float:
 
 
 def poster_thumbnail(poster: Poster, side: int = THUMBNAIL_SIDE) -> Image.Image:
-    """The visible layers composited over white at most `side` pixels on the long edge."""
+    """The poster rendered over white at most `side` pixels on the long edge."""
     scale = thumbnail_scale(poster, side)
-    size = (max(1, round(poster.width * scale)), max(1, round(poster.height * scale)))
-    canvas = Image.new("RGBA", size, (255, 255, 255, 255))
-    for layer in poster.layers:
-        if not layer.visible or layer.opacity <= 0 or layer.box.is_empty:
-            continue
-        image, (x, y) = _shrunk_layer(layer, scale)
-        # alpha_composite wants a non-negative destination: crop what hangs off the top/left.
-        visible = image.crop((max(0, -x), max(0, -y), image.width, image.height))
-        if visible.width and visible.height and x < size[0] and y < size[1]:
-            canvas.alpha_composite(visible, dest=(max(0, x), max(0, y)))
-    return canvas
+    small = Poster(
+        width=max(1, round(poster.width * scale)),
+        height=max(1, round(poster.height * scale)),
+        layers=[_shrunk(layer, scale) for layer in poster.layers if not layer.box.is_empty],
+        name=poster.name,
+    )
+    rendered = Image.fromarray(render_static(small), "RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rendered.size, (255, 255, 255, 255)), rendered)
 
 
-def _shrunk_layer(layer: Layer, scale: float) -> tuple[Image.Image, tuple[int, int]]:
-    """The layer at thumbnail scale, with its opacity folded in, and where it goes."""
-    image = Image.fromarray(layer.pixels, "RGBA")
-    width, height = max(1, round(layer.box.w * scale)), max(1, round(layer.box.h * scale))
-    image = image.resize((width, height), Image.Resampling.BILINEAR)
-    if layer.opacity < 1:
-        image.putalpha(image.getchannel("A").point(lambda a: round(a * layer.opacity)))
-    return image, (round(layer.box.x * scale), round(layer.box.y * scale))
+def _shrunk(layer: Layer, scale: float) -> Layer:
+    """The layer at thumbnail scale, keeping its opacity, blend mode and visibility."""
+    box = Box(
+        round(layer.box.x * scale),
+        round(layer.box.y * scale),
+        max(1, round(layer.box.w * scale)),
+        max(1, round(layer.box.h * scale)),
+    )
+    image = Image.fromarray(layer.pixels, "RGBA").resize((box.w, box.h), Image.Resampling.BILINEAR)
+    return layer.with_pixels(np.asarray(image), box)
 
 
 def annotated_thumbnail(base: Image.Image, poster: Poster, layer_ids: Sequence[int]) -> Image.Image:
