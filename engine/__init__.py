@@ -18,6 +18,8 @@ _LAZY = {
     "plan_boxes": "engine.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
+    "LayerDecoder": "engine.dmdl",
+    "LayerEncoder": "engine.dmdl",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]
