@@ -72,7 +72,7 @@ def test_command_explains_a_missing_dataset(tmp_path, capsys):
 def test_tiny_decoder_overfits_a_handful_of_clips_to_30_db(tmp_path):
     write_discs(tmp_path / "data", posters=2, per_poster=2)
     options = TrainOptions(
-        data=tmp_path / "data", out=tmp_path / "run", steps=1500, batch_size=4, lr=1e-3,
+        data=tmp_path / "data", out=tmp_path / "run", steps=1500, batch_size=8, lr=2e-3,
         val_posters=0, log_every=25, save_every=0, target_psnr=31.0,
     )
     result = train(options, log=lambda line: None)
