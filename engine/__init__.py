@@ -33,6 +33,8 @@ _LAZY = {
     "preset_for_prompt": "engine.motion.prompts",
     "get_animator": "engine.motion",
     "available_engines": "engine.motion",
+    "LayerDecoder": "engine.dmdl.layer_decoder",
+    "LayerEncoder": "engine.dmdl.autoencoder",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]
