@@ -15,8 +15,7 @@ from app.handlers import View, _quiet, full_view, guarded, ok, Report
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState, LayerMotion
 from engine.poster import PosterError
-
-PROJECT_SUFFIX = ".posterproj"
+from engine.project import PROJECT_SUFFIX
 
 
 @dataclass(frozen=True)

@@ -393,7 +393,7 @@ def set_active(session: Session, layer_id: int | None) -> View:
 
 
 @guarded
-def edit_motion(session: Session, layer_id: int | None, fields: MotionFields) -> View:
+def edit_motion(session: Session, layer_id: int | None, fields: MotionFields, with_params: bool = True) -> View:
     """Store the panel's values for the layer they were typed for.
 
     The reply never rewrites the prompt or offset being typed (that would fight the
@@ -405,7 +405,7 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields) ->
         raise PosterError("Select a layer first, then describe its motion.")
     _check_engine(fields.engine)
     layer = state.layer(int(layer_id))
-    params_reset, notes = apply_fields(layer, state.motion(layer.id), fields, state.fps)
+    params_reset, notes = apply_fields(layer, state.motion(layer.id), fields, state.fps, with_params)
     _autosave(session)
     view: View = {}
     if int(layer_id) == state.active:
@@ -575,7 +575,7 @@ def plan_with(session: Session, layer_id: int | None, fields: MotionFields) -> V
     """The Plan button: take the panel's current prompt first, then plan."""
     view: View = {}
     if layer_id is not None and session.state.poster is not None:
-        view.update(edit_motion(session, layer_id, fields))
+        view.update(edit_motion(session, layer_id, fields, with_params=False))
         if view.get("error"):
             return view
     view.update(plan(session))
@@ -787,7 +787,7 @@ def run_action(session: Session, action: str, layer_id: int | None, fps: Any, du
             if view.get("error"):
                 return view
         if layer_id is not None:
-            view.update(edit_motion(session, layer_id, fields))
+            view.update(edit_motion(session, layer_id, fields, with_params=False))
             if view.get("error"):
                 return view
     if action == "reroll":

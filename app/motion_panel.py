@@ -78,11 +78,14 @@ def params_for(preset_name: str, values: dict[str, Any]) -> dict[str, Any]:
     return preset.validate({key: value for key, value in values.items() if key in preset.params})
 
 
-def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: int) -> tuple[bool, list[str]]:
+def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: int,
+                 with_params: bool = True) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
     A changed prompt under Auto (or a newly chosen preset) resets the parameters to what
     the prompt or preset suggests; otherwise the sliders are what the designer wants.
+    `with_params=False` takes only the typed fields: a button press may carry slider
+    values the page has not refreshed yet, and those must not undo the prompt's choice.
     """
     notes: list[str] = []
     prompt = (fields.prompt or "").strip()
@@ -108,7 +111,7 @@ def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: i
         motion.params = params
         if note:
             notes.append(note)
-    else:
+    elif with_params:
         name, _, _ = resolve(layer, LayerMotion(prompt=prompt, preset=preset))
         motion.params = params_for(name, fields.param_values())
     return reset, notes

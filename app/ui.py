@@ -236,8 +236,13 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         return callback
 
     def listen(event: Callable, fn: Callable, inputs: list, name: str | None, **options: Any) -> None:
-        """One event -> all outputs; unnamed duplicates stay callable but out of the API docs."""
+        """One event -> all outputs; unnamed duplicates stay callable but out of the API docs.
+
+        Progress shows on the canvas area and the status line, not as a veil over every
+        panel: the designer keeps reading and editing while an animation renders.
+        """
         visibility = "public" if name else "undocumented"
+        options.setdefault("show_progress_on", [c["status"], c["canvas"], c["preview"]])
         event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
 
     def startup(tok: str) -> list:

@@ -232,6 +232,20 @@ def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     assert handlers.edit_motion(session, 3, MotionFields(engine="warp-drive"))["error"]
 
 
+def test_a_button_press_takes_the_typed_prompt_but_not_stale_sliders(session) -> None:
+    handlers.set_selection(session, [2])
+    handlers.edit_motion(session, 2, MotionFields(prompt="the sun drifts up gently"))
+    gentle = session.state.motion(2).params["amplitude"]
+    assert gentle < 0.5  # "gently" asks for a small motion
+    # The page had not refreshed the slider (still 0.5) when Animate was pressed.
+    view = handlers.run_action(session, "animate", 2, 6, 1.0,
+                               MotionFields(prompt="the sun drifts up gently", amplitude=0.5))
+    assert not view.get("error"), view["status"]
+    assert session.state.motion(2).params["amplitude"] == gentle
+    view = handlers.run_action(session, "animate", 2, 6, 1.0, MotionFields(prompt="the sun spins"))
+    assert session.state.motion(2).prompt == "the sun spins" and session.state.clips[2].preset == "spin"
+
+
 def test_group_prompt_needs_two_layers_and_shares_the_prompt(session) -> None:
     handlers.set_selection(session, [2])
     assert handlers.apply_group_prompt(session, "they dance")["error"]
@@ -241,6 +255,9 @@ def test_group_prompt_needs_two_layers_and_shares_the_prompt(session) -> None:
     groups = {session.state.motion(i).group for i in (2, 3)}
     assert len(groups) == 1 and None not in groups
     assert session.state.motion(2).prompt == session.state.motion(3).prompt == "they dance together"
+    view = handlers.animate(session, "selected")
+    assert not view.get("error"), view["status"]
+    assert set(session.state.clips) == {2, 3}
 
 
 def test_plan_boxes_fills_boxes_presets_and_says_who_planned(session, monkeypatch) -> None:
