@@ -92,16 +92,21 @@ FULL = Region(0, 0, WIDTH, HEIGHT)
 
 
 def grid(scale: int = 1, region: Region = FULL) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel-centre coordinates (y, x) of a region in 1× units, sampled `scale` times finer."""
-    ys = (np.arange(region.y0 * scale, region.y1 * scale, dtype=np.float32) + 0.5) / scale
-    xs = (np.arange(region.x0 * scale, region.x1 * scale, dtype=np.float32) + 0.5) / scale
+    """Pixel-centre coordinates (y, x) of a region in 1× units, sampled `scale` times finer.
+
+    float64 throughout: numpy's vectorised sin/exp differ in the last bits between CPUs,
+    and at float32 that would flip a few rounded pixels, so another machine would not
+    regenerate byte-identical files.
+    """
+    ys = (np.arange(region.y0 * scale, region.y1 * scale, dtype=np.float64) + 0.5) / scale
+    xs = (np.arange(region.x0 * scale, region.x1 * scale, dtype=np.float64) + 0.5) / scale
     return np.meshgrid(ys, xs, indexing="ij")
 
 
 def ramp(t: np.ndarray, stops: Sequence[tuple[float, str]]) -> np.ndarray:
     """Colours along `t` (0..1) through (position, '#rrggbb') stops, as float RGB."""
     positions = [p for p, _ in stops]
-    colors = np.array([hex_rgb(c) for _, c in stops], dtype=np.float32)
+    colors = np.array([hex_rgb(c) for _, c in stops], dtype=np.float64)
     flat = t.ravel()
     channels = [np.interp(flat, positions, colors[:, i]) for i in range(3)]
     return np.stack(channels, axis=-1).reshape(t.shape + (3,))
@@ -133,13 +138,13 @@ def blurred(image: Image.Image, radius: float) -> Image.Image:
 
 
 def tinted(mask: np.ndarray, color: str, region: Region = FULL) -> Image.Image:
-    return to_layer(np.array(hex_rgb(color), np.float32), mask, region)
+    return to_layer(np.array(hex_rgb(color), np.float64), mask, region)
 
 
 def soft_shadow(layer: Image.Image, color: str, blur: float, offset: tuple[int, int], strength: float) -> Image.Image:
     """A blurred, offset copy of a layer's silhouette: drop shadows for multiply layers."""
     alpha = layer.getchannel("A").filter(ImageFilter.GaussianBlur(blur)) if blur else layer.getchannel("A")
-    shifted = np.roll(np.asarray(alpha, np.float32) / 255, offset, axis=(1, 0))
+    shifted = np.roll(np.asarray(alpha, np.float64) / 255, offset, axis=(1, 0))
     return tinted(soft(shifted * strength), color)
 
 
@@ -167,10 +172,10 @@ def laid_paper(seed: int, strength: float = 6.0) -> Image.Image:
     """
     rng = np.random.default_rng(seed)
     rows = 128 + strength * (0.5 * np.sin(np.arange(HEIGHT) * math.pi / 2) + 0.5 * rng.normal(0, 1, HEIGHT))
-    value = np.repeat(rows[:, None], WIDTH, axis=1).astype(np.float32)
+    value = np.repeat(rows[:, None], WIDTH, axis=1).astype(np.float64)
     chains = (np.arange(WIDTH) % 172) < 2
     value[:, chains] -= strength * 1.5
-    return to_layer(np.repeat(value[..., None], 3, axis=-1), np.ones((HEIGHT, WIDTH), np.float32))
+    return to_layer(np.repeat(value[..., None], 3, axis=-1), np.ones((HEIGHT, WIDTH), np.float64))
 
 
 def vignette(color: str, strength: float) -> Image.Image:
@@ -237,7 +242,7 @@ def badge(center: tuple[float, float], radius: float, fill: str, ring: str, line
 def blob(parts: Sequence[tuple[float, float, float, float]], region: Region | None = None) -> np.ndarray:
     """Coverage (2×) of a union of ellipses (cx, cy, rx, ry) over `region` (default: around them)."""
     y, x = grid(SUPER, region or Region.around(parts))
-    inside = np.zeros(y.shape, np.float32)
+    inside = np.zeros(y.shape, np.float64)
     for cx, cy, rx, ry in parts:
         d = (np.hypot((x - cx) / rx, (y - cy) / ry) - 1) * min(rx, ry)
         inside = np.maximum(inside, coverage(d, SUPER))
@@ -289,7 +294,7 @@ def balloon_envelope(cx: float, cy: float, radius: float, colors: Sequence[str],
     u = np.clip((x - cx) / np.maximum(half, 1), -0.999, 0.999)
     longitude = np.arcsin(u)
     gore = np.floor((longitude / math.pi + 0.5) * gores).astype(int)
-    palette = np.array([hex_rgb(c) for c in colors], np.float32)
+    palette = np.array([hex_rgb(c) for c in colors], np.float64)
     rgb = palette[gore % len(palette)]
     # sphere-ish shading: light from the upper left, darker seams, a soft specular spot
     v = np.clip((y - cy) / radius, -1, 1.3)
@@ -372,6 +377,28 @@ def balloon_poster() -> list[Art | Group]:
 # ---------------------------------------------------------------- poster 2: a swaying flower
 
 
+def petal(x: np.ndarray, y: np.ndarray, bx: float, by: float, half_width: float, length: float,
+          tilt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coverage of one tulip petal growing up from (bx, by), tilted by `tilt` degrees.
+
+    Also returns v (0 at the tip, 1 at the base) and u (-1..1 across) for shading. The
+    outline is round at the base and pointed at the tip.
+    """
+    angle = math.radians(tilt)
+    dx, dy = x - bx, y - by
+    along = dx * math.sin(angle) - dy * math.cos(angle)  # distance up the petal
+    across = dx * math.cos(angle) + dy * math.sin(angle)
+    v = 1 - along / length
+    t = np.clip(along / length, 0, 1)
+    width = half_width * np.clip(np.sin(np.pi * np.clip(t * 0.85 + 0.15, 0, 1)), 0, 1) ** 0.8 * (1 - t**3) ** 0.5
+    cap = half_width * 0.5  # the rounded base below the attachment point
+    base_width = half_width * math.sin(math.pi * 0.15) ** 0.8
+    width = np.where(along < 0, base_width * np.sqrt(np.clip(1 - (along / cap) ** 2, 0, 1)), width)
+    inside = np.maximum(np.abs(across) - width, np.maximum(-along - cap, along - length))
+    u = across / np.maximum(width, 1)
+    return coverage(inside, SUPER), v, np.clip(u, -1, 1)
+
+
 def tulip(base: tuple[float, float], height: float, bend: float, petals: str, inner: str) -> list[Art]:
     """A tulip: a curved stem, two leaves and a cupped, shaded bloom (three layers)."""
     bx, by = base
@@ -394,22 +421,31 @@ def tulip(base: tuple[float, float], height: float, bend: float, petals: str, in
         ldraw.line([((px - leaf_region.x0) * s, (py - leaf_region.y0) * s) for px, py, _ in rib[:-6]],
                    fill=hex_rgb("#44834a"), width=int(3 * s))
 
-    cup_parts = [(cx - 50, cy - 70, 62, 88), (cx + 50, cy - 70, 62, 88), (cx, cy - 88, 60, 104), (cx, cy - 30, 84, 44)]
-    region = Region.around(cup_parts)
+    # back to front: (base x offset, tilt in degrees, half width, length, colours top/bottom)
+    petal_specs = [
+        (-14, -24, 50, 150, "#d84f5f", "#8e2a40"),
+        (14, 24, 50, 150, "#d84f5f", "#8e2a40"),
+        (0, 0, 54, 168, "#e8606a", "#9a2f45"),
+        (-16, -9, 60, 150, "#ff8f80", petals),
+        (16, 9, 60, 150, "#ffa08e", petals),
+    ]
+    region = Region(int(cx - 150), int(cy - 200), int(cx + 150), int(cy + 40))
     y, x = grid(SUPER, region)
-    cup = blob(cup_parts, region)
-    # a V notch between the two front petals
-    notch = coverage((cy - 150) - y + (22 - np.abs(x - cx)) * 1.4, SUPER)
-    cup = cup * np.where(np.abs(x - cx) < 22, 1 - notch * coverage(y - (cy - 200), SUPER), 1)
-    t = np.clip((y - (cy - 195)) / 200, 0, 1)
-    rgb = ramp(t, [(0, "#ffc2ad"), (0.4, petals), (1, "#9e2f45")])
-    petal_edges = np.exp(-(((x - cx) ** 2 - 48**2) / 2400) ** 2) * np.clip((cy - 20 - y) / 120, 0, 1)
-    rgb = rgb * (1 - 0.22 * petal_edges[..., None]) + np.array(hex_rgb(inner), np.float32) * 0.22 * petal_edges[..., None]
-    rgb = rgb * (0.85 + 0.15 * np.cos(np.clip((x - cx + 30) / 95, -1.5, 1.5)))[..., None]
+    rgb = np.zeros(y.shape + (3,), np.float64)
+    alpha = np.zeros(y.shape, np.float64)
+    for dx, tilt, half_width, length, top, bottom in petal_specs:
+        cover, v, u = petal(x, y, cx + dx, cy, half_width, length, tilt)
+        shade = ramp(np.clip(v, 0, 1), [(0, top), (0.45, top), (1, bottom)])
+        shade = shade * (0.78 + 0.22 * np.sqrt(np.clip(1 - u**2, 0, 1)))[..., None]
+        rgb = rgb * (1 - cover[..., None]) + shade * cover[..., None]
+        alpha = np.maximum(alpha, cover)
+    # a warm glow where the petals open, from the flower's heart
+    heart = np.exp(-((x - cx) ** 2 / 900 + (y - (cy - 120)) ** 2 / 2500)) * 0.25
+    rgb = rgb * (1 - heart[..., None]) + np.array(hex_rgb(inner), np.float64) * heart[..., None]
     return [
         Art("Stem", place(stem, stem_region)),
         Art("Leaves", place(leaves, leaf_region)),
-        Art("Bloom", to_layer(rgb, cup, region)),
+        Art("Bloom", to_layer(rgb, alpha, region)),
     ]
 
 
@@ -423,7 +459,7 @@ def butterfly(cx: float, cy: float, size: float, wing: str, edge: str) -> Image.
     tips = np.clip((np.abs(x - cx) / size - 0.55) * 3, 0, 1)
     rgb = ramp(tips, [(0, wing), (1, edge)])
     body = coverage(np.hypot((x - cx) / (size * 0.09), (y - cy) / (size * 0.55)) - 1, SUPER * 4)
-    rgb = rgb * (1 - body[..., None]) + np.array(hex_rgb("#4a3326"), np.float32) * body[..., None]
+    rgb = rgb * (1 - body[..., None]) + np.array(hex_rgb("#4a3326"), np.float64) * body[..., None]
     return to_layer(rgb, np.maximum(wings, body), region)
 
 
@@ -434,7 +470,7 @@ def flower_poster() -> list[Art | Group]:
     ay, ax = grid(SUPER, arch_region)
     arch_d = np.where(ay < 660, np.hypot(ax - 540, ay - 660) - 370, np.abs(ax - 540) - 370)
     arch_rgb = ramp(np.clip((ay - 290) / 990, 0, 1), [(0, "#f6cfae"), (1, "#eaa784")])
-    flower = tulip((540, 1110), 470, 40, "#ef6a6a", "#ffd36e")
+    flower = tulip((540, 1110), 470, 40, "#cf3f58", "#ffd36e")
     pot_region = Region(370, 1080, 712, 1300)
     pot, draw = supersampled(pot_region)
 
@@ -491,8 +527,8 @@ def fish(cx: float, cy: float, length: float, body: str, fin: str, facing: int =
     t = np.clip((y - (cy - half_h)) / (2 * half_h), 0, 1)
     rgb = ramp(t, [(0, fin), (0.35, body), (1, "#fff1dc")])
     bands = (np.abs(((u / length) * 3.2 + 0.3) % 1 - 0.5) < 0.09) & (u > -length * 0.35) & (u < length * 0.3)
-    rgb = np.where(bands[..., None], np.array(hex_rgb("#fff8ee"), np.float32), rgb)
-    rgb = np.where(inside[..., None] > 0, rgb, np.array(hex_rgb(fin), np.float32))
+    rgb = np.where(bands[..., None], np.array(hex_rgb("#fff8ee"), np.float64), rgb)
+    rgb = np.where(inside[..., None] > 0, rgb, np.array(hex_rgb(fin), np.float64))
     eye = coverage(np.hypot(u - length * 0.3, y - (cy - half_h * 0.15)) - length * 0.045, SUPER)
     rgb = rgb * (1 - eye[..., None]) + 25 * eye[..., None]
     return to_layer(rgb, np.maximum(np.maximum(inside, tail), fin_top), region)

@@ -19,6 +19,8 @@ _LAZY = {
     "render_static": "engine.compositor",
     "iter_frames": "engine.compositor",
     "plan_boxes": "engine.planner",
+    "planner_status": "engine.planner",
+    "boxes_for_preset": "engine.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
     "export": "engine.export",
@@ -27,6 +29,12 @@ _LAZY = {
     "Project": "engine.project",
     "DMDLTransformer": "engine.dmdl.transformer",
     "DMDLPipeline": "engine.dmdl.pipeline",
+    "PresetAnimator": "engine.motion.presets",
+    "preset_for_prompt": "engine.motion.prompts",
+    "get_animator": "engine.motion",
+    "available_engines": "engine.motion",
+    "LayerDecoder": "engine.dmdl.layer_decoder",
+    "LayerEncoder": "engine.dmdl.autoencoder",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]

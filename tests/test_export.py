@@ -13,7 +13,7 @@ from PIL import Image
 from engine import PosterError
 from engine.export import export, write_bundle, write_gif, write_mp4
 from engine.motion.base import LayerClip, place_static
-from engine.poster import Box
+from engine.poster import Box, Layer
 from video_decode import decode, poster_frames, psnr
 
 FPS = 12
@@ -122,6 +122,8 @@ def test_gif_keeps_binary_transparency(tmp_path, transparent):
 
 
 def test_png_sequence_zip_and_folder_are_exact(tmp_path, transparent):
+    transparent = transparent.copy()
+    transparent[transparent[..., 3] == 0] = 0  # what any format stores under alpha 0
     archive_path = export(tmp_path / "frames.zip", transparent, FPS)
     with zipfile.ZipFile(archive_path) as archive:
         names = sorted(archive.namelist())
@@ -203,6 +205,14 @@ def sun_clip(poster, count: int) -> LayerClip:
     return LayerClip(layer_id=sun.id, box=box, frames=frames, preset="bounce", params={"amplitude": np.float32(5.0)})
 
 
+def paint(canvas: np.ndarray, pixels: np.ndarray, x: int, y: int, opacity: float) -> None:
+    """Normal blend of straight-alpha `pixels` onto a float straight-alpha canvas at (x, y)."""
+    region = canvas[y : y + pixels.shape[0], x : x + pixels.shape[1]]
+    alpha = pixels[..., 3:4] / 255 * opacity
+    region[..., :3] = pixels[..., :3] * alpha + region[..., :3] * (1 - alpha)
+    region[..., 3:4] = 255 * alpha + region[..., 3:4] * (1 - alpha)
+
+
 def flat_frames(poster, clip: LayerClip, count: int) -> np.ndarray:
     """A stand-in for the compositor: normal-blend every layer in paint order, straight alpha."""
     frames = np.zeros((count, poster.height, poster.width, 4), np.float64)
@@ -210,14 +220,13 @@ def flat_frames(poster, clip: LayerClip, count: int) -> np.ndarray:
         canvas = frames[t]
         for layer in poster.layers:
             pixels, box = (clip.frame(t), clip.box) if layer.id == clip.layer_id else (layer.pixels, layer.box)
-            region = canvas[box.y : box.bottom, box.x : box.right]
-            alpha = pixels[..., 3:4] / 255 * layer.opacity
-            region[..., :3] = pixels[..., :3] * alpha + region[..., :3] * (1 - alpha)
-            region[..., 3:4] = 255 * alpha + region[..., 3:4] * (1 - alpha)
+            paint(canvas, pixels.astype(np.float64), box.x, box.y, layer.opacity)
     return np.round(frames).astype(np.uint8)
 
 
 def test_layered_bundle_rebuilds_the_composition(tmp_path, tiny_poster):
+    tiny_poster.layers.append(Layer(id=9, name="Empty Guide", pixels=np.zeros((0, 0, 4), np.uint8), box=Box(0, 0, 0, 0),
+                                    group_path=("Guides",), visible=False))
     count = 8
     clip = sun_clip(tiny_poster, count)
     frames = flat_frames(tiny_poster, clip, count)
@@ -233,9 +242,11 @@ def test_layered_bundle_rebuilds_the_composition(tmp_path, tiny_poster):
     root = tmp_path / "unzipped"
     assert manifest["canvas"] == {"width": 64, "height": 48}
     assert manifest["fps"] == FPS and manifest["frames"] == count
-    assert [entry["name"] for entry in manifest["layers"]] == ["Background", "Sun", "Title"]
-    assert [entry["z"] for entry in manifest["layers"]] == [0, 1, 2]
-    background, sun, title = manifest["layers"]
+    assert [entry["name"] for entry in manifest["layers"]] == ["Background", "Sun", "Title", "Empty Guide"]
+    assert [entry["z"] for entry in manifest["layers"]] == [0, 1, 2, 3]
+    background, sun, title, guide = manifest["layers"]
+    assert guide["files"] == {} and guide["visible"] is False and guide["group_path"] == ["Guides"]
+    assert manifest["groups"] == [{"path": ["Guides"], "layer_ids": [9]}]
     assert not background["animated"] and background["box"] == {"x": 0, "y": 0, "w": 64, "h": 48}
     assert title["kind"] == "text" and title["text"] == "HI"
     assert sun["animated"] and sun["motion_box"] == {"x": 8, "y": 8, "w": 16, "h": 22}
@@ -258,6 +269,30 @@ def test_layered_bundle_rebuilds_the_composition(tmp_path, tiny_poster):
         assert psnr(decoded[..., 3], clip.frames[..., 3]) >= 35
 
 
+def test_bundle_manifest_alone_rebuilds_the_frames(tmp_path, tiny_poster):
+    """Place every file where the manifest says, in its z-order: the flat frames come back."""
+    count = 6
+    clip = sun_clip(tiny_poster, count)
+    frames = flat_frames(tiny_poster, clip, count)
+    with zipfile.ZipFile(export(tmp_path / "b.zip", frames, FPS, poster=tiny_poster, clips={2: clip})) as archive:
+        archive.extractall(tmp_path / "b")
+    root = tmp_path / "b"
+    manifest = json.loads((root / "manifest.json").read_text())
+    rebuilt = np.zeros((count, manifest["canvas"]["height"], manifest["canvas"]["width"], 4), np.float64)
+    for t in range(count):
+        for entry in sorted(manifest["layers"], key=lambda e: e["z"]):
+            if entry["animated"]:
+                box = entry["motion_box"]
+                sequence = root / entry["files"]["png_sequence"]
+                pixels = np.asarray(Image.open(sequence / f"frame_{t:05d}.png").convert("RGBA"), np.float64)
+            else:
+                box = entry["box"]
+                pixels = np.asarray(Image.open(root / entry["files"]["png"]).convert("RGBA"), np.float64)
+            assert pixels.shape[:2] == (box["h"], box["w"])
+            paint(rebuilt[t], pixels, box["x"], box["y"], entry["opacity"])
+    assert np.array_equal(np.round(rebuilt).astype(np.uint8), frames)
+
+
 def test_bundle_refuses_clips_for_unknown_layers(tmp_path, tiny_poster):
     clip = sun_clip(tiny_poster, 4)
     clip.layer_id = 99
@@ -273,3 +308,46 @@ def test_engine_export_is_callable_whatever_was_imported_first(tmp_path, opaque)
     out = engine.export(tmp_path / "frames.zip", opaque[:2], FPS)
     with zipfile.ZipFile(out) as archive:
         assert len(archive.namelist()) == 2
+
+
+def test_a_wrong_folder_is_reported_before_rendering(tmp_path):
+    renders = []
+
+    def render() -> np.ndarray:
+        renders.append(1)
+        return poster_frames(2, 8, 8)
+
+    with pytest.raises(PosterError, match="does not exist"):
+        export(tmp_path / "missing" / "poster.webm", render, FPS)
+    assert renders == []
+    assert export(tmp_path / "poster.webm", render, FPS).exists() and renders == [1]
+
+
+def test_sample_poster_imports_renders_and_bundles(tmp_path):
+    """The newcomer's path end to end: sample PSD -> load_psd -> compositor -> bundle."""
+    from conftest import ASSETS_DIR
+    from engine import load_psd, render
+
+    poster = load_psd(ASSETS_DIR / "samples" / "balloon.psd")
+    balloon = poster.layer("Balloon")
+    box = balloon.box.expand(top=12)
+    first = place_static(balloon, box)
+    clip = LayerClip(balloon.id, box, np.stack([np.roll(first, -4 * t, axis=0) for t in range(3)]), preset="float")
+    frames = render(poster, {balloon.id: clip}, 3)
+    out = export(tmp_path / "balloon.zip", frames, FPS, poster=poster, clips={balloon.id: clip})
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        archive.extract(next(e for e in manifest["layers"] if e["animated"])["files"]["webm"], tmp_path)
+        archive.extract("preview.mp4", tmp_path)
+    assert [e["name"] for e in manifest["layers"]] == [layer.name for layer in poster.layers]
+    assert {e["blend_mode"] for e in manifest["layers"]} >= {"multiply", "screen", "overlay"}
+    animated = [e for e in manifest["layers"] if e["animated"]]
+    assert [e["name"] for e in animated] == ["Balloon"]
+    assert box.h % 2 == 1 and animated[0]["webm_size"] == {"w": box.w + box.w % 2, "h": box.h + 1}
+    webm = decode(tmp_path / animated[0]["files"]["webm"], "libvpx-vp9")
+    assert webm.shape == (3, box.h + box.h % 2, box.w + box.w % 2, 4)  # odd sizes gain a line
+    assert psnr(webm[:, : box.h, : box.w, 3], clip.frames[..., 3]) >= 35
+    assert (webm[:, box.h :, :, 3] <= 2).all(), "the added line is transparent"
+    preview = decode(tmp_path / "preview.mp4")
+    assert preview.shape == (3, 1350, 1080, 4)
+    assert psnr(preview[..., :3], frames[..., :3]) >= 35

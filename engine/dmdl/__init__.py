@@ -13,3 +13,7 @@ def __getattr__(name: str):
     if name in _TRANSFORMER_EXPORTS:
         return getattr(importlib.import_module(_TRANSFORMER_EXPORTS[name]), name)
     raise AttributeError(f"module 'engine.dmdl' has no attribute {name!r}")
+
+
+# --- transparent dynamic-layer autoencoder (sec. 4.1): frozen VAE encoder, RGBA ViT decoder ---
+_TRANSFORMER_EXPORTS.update(LayerEncoder="engine.dmdl.autoencoder", LayerDecoder="engine.dmdl.layer_decoder")

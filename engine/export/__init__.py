@@ -22,6 +22,7 @@ import types
 from pathlib import Path
 from typing import Mapping
 
+from engine.atomic import check_output_folder
 from engine.export.bundle import Frames, resolve_frames, write_bundle
 from engine.export.frames import Progress
 from engine.export.sequence import write_png_folder, write_png_zip
@@ -60,9 +61,12 @@ def export(
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if clips and poster is None:
+        raise PosterError("Exporting animated layers needs their poster too: pass poster= with clips=.")
     if suffix == ".zip":
         if poster is not None:
             return write_bundle(path, poster, clips or {}, frames, fps, background=background, progress=progress)
+        check_output_folder(path)  # before rendering: a wrong folder should not cost a render
         return write_png_zip(path, resolve_frames(frames), fps, progress=progress)
     if suffix == "":
         return write_png_folder(path, resolve_frames(frames), fps, progress=progress)
@@ -72,6 +76,7 @@ def export(
             f"Use one of {', '.join(SUPPORTED)}, or no extension for a folder of PNG frames."
         )
     writer, takes_background = _WRITERS[suffix]
+    check_output_folder(path)
     options = {"background": background} if takes_background else {}
     return writer(path, resolve_frames(frames), fps, progress=progress, **options)
 

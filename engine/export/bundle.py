@@ -11,6 +11,8 @@ The zip holds:
     layers/NN_name.mov       the same as ProRes 4444 with alpha
     layers/NN_name/frame_00000.png ...   the same as a PNG sequence
 
+The WebM of a layer with an odd width or height has one extra transparent column or row
+(VP9 needs even sizes; `webm_size` says so); place it at the motion box's corner as usual.
 Animated layers are written for the whole timeline (a shorter clip loops as in the
 preview), so every file lines up frame for frame with preview.mp4.
 """
@@ -28,7 +30,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from engine.atomic import atomic_output, check_output_folder
-from engine.export.frames import Progress, check_fps, check_frames, parse_color
+from engine.export.frames import Progress, check_fps, check_frames, even_size, parse_color
 from engine.export.sequence import add_png_sequence, png_bytes
 from engine.export.video import write_mp4, write_prores, write_webm
 from engine.motion.base import LayerClip
@@ -92,6 +94,9 @@ def layer_entry(z: int, layer: Layer, clip: LayerClip | None, files: dict[str, s
         entry["text"] = layer.text
     if clip is not None:
         entry["motion_box"] = _box(clip.box)
+        # VP9 needs even sizes: an odd box gains a transparent line at the right/bottom
+        width, height = even_size(clip.box.w, clip.box.h)
+        entry["webm_size"] = {"w": width, "h": height}
         entry["motion"] = {
             "engine": clip.engine,
             "preset": clip.preset,
@@ -146,7 +151,9 @@ def write_bundle(
             for z, layer in enumerate(poster.layers):
                 slug = f"layers/{layer_slug(z, layer.name)}"
                 clip = clips.get(layer.id)
-                if clip is None:
+                if clip is None and layer.box.is_empty:
+                    files = {}  # an empty layer has no pixels to write
+                elif clip is None:
                     archive.writestr(f"{slug}.png", png_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
                     files = {"png": f"{slug}.png"}
                 else:
@@ -158,7 +165,7 @@ def write_bundle(
                 "version": BUNDLE_VERSION,
                 "poster": poster.name,
                 "canvas": {"width": poster.width, "height": poster.height},
-                "fps": fps,
+                "fps": int(fps) if fps.is_integer() else fps,
                 "frames": count,
                 "duration_seconds": round(count / fps, 4),
                 "background": "#%02x%02x%02x" % parse_color(background),

@@ -11,9 +11,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from engine.poster import PosterError
+from engine.progress import ProgressCallback
 
-#: Called as progress(done, total) after each frame reaches the encoder.
-Progress = Callable[[int, int], None]
+#: Called as progress(done, total) after each frame reaches the encoder (the team's shared type).
+Progress = ProgressCallback
 
 WHITE = (255, 255, 255)
 
@@ -91,15 +92,18 @@ def clear_transparent(frame: np.ndarray) -> np.ndarray:
     return out
 
 
-def pad_to_even(frame: np.ndarray) -> np.ndarray:
-    """Repeat the last row/column where a size is odd: 4:2:0 video needs even sizes.
+def pad_to_even(frame: np.ndarray, transparent: bool = False) -> np.ndarray:
+    """Add one row/column where a size is odd: 4:2:0 video needs even sizes.
 
     Padding (never resizing) keeps every poster pixel exactly where the designer put it.
+    Flat video repeats the edge (the extra line looks like its neighbour); clips with
+    alpha get a fully transparent line, so a tool placing the clip sees nothing extra.
     """
     pad_y, pad_x = frame.shape[0] % 2, frame.shape[1] % 2
     if not (pad_y or pad_x):
         return frame
-    return np.pad(frame, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+    padding = ((0, pad_y), (0, pad_x), (0, 0))
+    return np.pad(frame, padding, mode="constant") if transparent else np.pad(frame, padding, mode="edge")
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from engine.atomic import atomic_output
-from engine.export.frames import Progress, check_frames
+from engine.export.frames import Progress, check_frames, clear_transparent
 from engine.poster import PosterError
 
 #: zlib level 3: nearly the size of the default (6) at about half the time per frame.
@@ -26,8 +26,8 @@ def frame_name(index: int) -> str:
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
-    """An RGBA (or RGB when fully opaque) PNG of one image."""
-    mode_pixels = pixels[..., :3] if (pixels[..., 3] == 255).all() else pixels
+    """An RGBA PNG of one image (RGB when fully opaque), colour under alpha 0 zeroed."""
+    mode_pixels = pixels[..., :3] if (pixels[..., 3] == 255).all() else clear_transparent(pixels)
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(mode_pixels)).save(buffer, format="PNG", compress_level=_PNG_LEVEL)
     return buffer.getvalue()

@@ -162,6 +162,7 @@ def write_webm(
     """WebM VP9 with an alpha channel (yuva420p), the transparent clip browsers play.
 
     Players that use ffmpeg's built-in VP9 decoder drop the alpha; decode with libvpx-vp9.
+    An odd width or height gains one fully transparent column or row.
     """
     frames, fps = check_frames(frames), check_fps(fps)
     height, width = frames.shape[1:3]
@@ -170,7 +171,7 @@ def write_webm(
         "-deadline", "good", "-cpu-used", "4", "-row-mt", "1", "-auto-alt-ref", "0",
         *_BT709, "-f", "webm",
     ]
-    convert = lambda frame: pad_to_even(clear_transparent(frame))  # noqa: E731
+    convert = lambda frame: pad_to_even(clear_transparent(frame), transparent=True)  # noqa: E731
     return _write(path, frames, fps, convert, even_size(width, height), "rgba", args, "WebM", progress)
 
 
