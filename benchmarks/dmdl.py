@@ -91,7 +91,8 @@ def prompt_for(config: dict, device, dtype) -> PromptEmbeddings:
 
 def build_model(config_name: str, device: str, dtype: torch.dtype, checkpoint: str | None) -> DMDLTransformer:
     if checkpoint:
-        return DMDLTransformer.from_pretrained(checkpoint, torch_dtype=dtype, rope_axes_dim=CONFIGS[config_name]["rope_axes_dim"]).to(device).eval()
+        model = DMDLTransformer.from_pretrained(checkpoint, dtype=dtype, rope_axes_dim=CONFIGS[config_name]["rope_axes_dim"])
+        return model.to(device).eval()
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)  # build a 13B model directly in bf16: no fp32 copy on the GPU
     try:

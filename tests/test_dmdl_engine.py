@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import solid_layer
 from diffusers import FlowMatchEulerDiscreteScheduler
-from dmdl_tiny import dmdl_tiny, one_thread, tiny_text_encoders  # noqa: F401 (autouse fixture)
+from dmdl_tiny import dmdl_tiny, hunyuan_i2v_checkpoint, one_thread, tiny_text_encoders  # noqa: F401
 
 from engine.dmdl import DMDLPipeline
 from engine.dmdl.autoencoder import tiny_vae
@@ -47,6 +47,16 @@ def test_animating_while_unavailable_says_why(monkeypatch):
         DMDLAnimator().animate(MotionRequest(layer=layer, box=Box(0, 0, 40, 40), prompt="the sun rises"))
 
 
+def test_a_checkpoint_without_the_rgba_decoder_is_refused_when_loaded(monkeypatch, tmp_path):
+    folder = hunyuan_i2v_checkpoint(tmp_path / "hunyuan-i2v")
+    monkeypatch.setenv("DMDL_CHECKPOINT", str(folder))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    animator = DMDLAnimator(device="cpu")
+    assert animator.available()[0]
+    with pytest.raises(PosterError, match="no layer_decoder folder"):
+        animator.pipeline()
+
+
 def test_helpers_follow_the_model_conventions():
     assert [frames_to_generate(n) for n in (1, 2, 5, 24, 49)] == [1, 5, 5, 25, 49]
 
@@ -60,10 +70,15 @@ def tiny_animator(tmp_path):
         transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
         vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(tmp_path),
     )
-    return DMDLAnimator(pipeline=pipe, device="cpu", num_inference_steps=2)
+    pipe.save_pretrained(tmp_path / "dmdl")
+    return DMDLAnimator(device="cpu", num_inference_steps=2), tmp_path / "dmdl"
 
 
-def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator):
+def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator, monkeypatch):
+    """The whole real path: DMDL_CHECKPOINT -> lazy from_pretrained -> encode, sample, decode, cut."""
+    tiny_animator, folder = tiny_animator
+    monkeypatch.setenv("DMDL_CHECKPOINT", str(folder))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert isinstance(tiny_animator, Animator)
     sun = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
     bar = solid_layer(3, "Title", Box(40, 30, 20, 6), (255, 255, 255, 255))
@@ -84,6 +99,7 @@ def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator):
 
 
 def test_a_layer_needs_a_prompt(tiny_animator):
+    tiny_animator, _ = tiny_animator
     layer = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
     with pytest.raises(PosterError, match="motion prompt"):
         tiny_animator.animate(MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="  "))

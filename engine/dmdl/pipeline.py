@@ -76,15 +76,15 @@ class DMDLPipeline(DiffusionPipeline):
         )
 
     @classmethod
-    def from_checkpoint(cls, directory: str | Path, torch_dtype: torch.dtype | None = None, **kwargs) -> "DMDLPipeline":
+    def from_checkpoint(cls, directory: str | Path, dtype: torch.dtype | None = None, **kwargs) -> "DMDLPipeline":
         """Load from a local diffusers directory, HunyuanVideo-I2V's or a saved DMDL one.
 
         The transformer is always built as DMDLTransformer (a HunyuanVideo-I2V directory
         names diffusers' class); extra `kwargs` such as `rope_axes_dim` go to it.
         """
         directory = Path(directory)
-        transformer = DMDLTransformer.from_pretrained(directory / "transformer", torch_dtype=torch_dtype, **kwargs)
-        return cls.from_pretrained(directory, transformer=transformer, torch_dtype=torch_dtype)
+        transformer = DMDLTransformer.from_pretrained(directory / "transformer", dtype=dtype, **kwargs)
+        return cls.from_pretrained(directory, transformer=transformer, dtype=dtype)
 
     @property
     def prompt_encoder(self) -> PromptEncoder:

@@ -45,10 +45,11 @@ class DMDLAnimator:
 
     name = "dmdl"
 
-    def __init__(self, pipeline=None, device: str = "cuda", num_inference_steps: int = 50) -> None:
+    def __init__(self, pipeline=None, device: str = "cuda", num_inference_steps: int = 50, dtype=None) -> None:
         self._pipeline = pipeline  # tests and scripts may hand in a ready pipeline
         self.device = device
         self.num_inference_steps = num_inference_steps
+        self.dtype = dtype  # default: bfloat16 on a GPU, float32 elsewhere
 
     def available(self) -> tuple[bool, str]:
         if self._pipeline is not None:
@@ -81,7 +82,15 @@ class DMDLAnimator:
 
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             folder = os.environ[CHECKPOINT_ENV].strip()
-            self._pipeline = DMDLPipeline.from_checkpoint(folder, torch_dtype=torch.bfloat16).to(self.device)
+            dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+            pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype).to(self.device)
+            missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
+            if missing:
+                raise PosterError(
+                    f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
+                    "needs the video VAE and the transparent-layer decoder beside the transformer."
+                )
+            self._pipeline = pipe
         return self._pipeline
 
     def animate(self, request: MotionRequest) -> LayerClip:
