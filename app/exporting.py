@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.handlers import View, _quiet, full_view, guarded, ok, Report
+from app.handlers import clear_previews
+from app.persist import autosave, save_clip
+from app.replies import Report, View, guarded, ok, quiet
+from app.views import full_view
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState, LayerMotion
 from engine.poster import PosterError
@@ -49,7 +52,7 @@ def _slug(name: str) -> str:
 
 
 @guarded(lock=False)
-def export(session: Session, fmt: str, report: Report = _quiet) -> View:
+def export(session: Session, fmt: str, report: Report = quiet) -> View:
     """Render the full-resolution poster once and write the chosen format(s)."""
     from engine import render
     from engine.export import export as write
@@ -137,8 +140,6 @@ def save_project(session: Session) -> View:
 @guarded
 def open_project(session: Session, uploaded: str | None) -> View:
     """Open a saved project file; it replaces the current poster only once it loaded."""
-    from app.handlers import clear_previews
-    from app.persist import autosave, save_clip
     from engine.project import load_project
 
     if not uploaded:

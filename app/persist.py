@@ -99,7 +99,7 @@ def _load_clip(path: Path, layer_id: int) -> LayerClip:
 
 def source_path(session: Session, source: str) -> Path:
     """Where an autosaved poster came from; only the samples folder or this session's uploads."""
-    from app.handlers import SAMPLES_DIR, samples
+    from app.views import SAMPLES_DIR, samples
 
     kind, _, name = source.partition(":")
     if kind == "sample" and name in samples():

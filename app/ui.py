@@ -12,7 +12,7 @@ from typing import Any, Callable
 import gradio as gr
 from gradio_image_annotation import image_annotator
 
-from app import exporting, handlers
+from app import animating, exporting, handlers, views
 from app.motion_panel import SHARED_PARAMS, MotionFields, preset_choices
 from app.session import SessionStore
 from app.state import AUTO_PRESET
@@ -123,7 +123,7 @@ def build(store: SessionStore) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=250):
                 gr.Markdown("#### Poster", elem_classes="panel-title")
-                c["samples"] = gr.Dropdown(label="Sample posters", choices=handlers.samples(), value=None,
+                c["samples"] = gr.Dropdown(label="Sample posters", choices=views.samples(), value=None,
                                            interactive=True, elem_id="sample-picker")
                 c["upload"] = gr.UploadButton("Open a PSD…", file_types=[".psd", ".psb"], file_count="single",
                                               variant="secondary", elem_id="upload-psd")
@@ -285,8 +285,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, fields(values))),
            [token, c["active"], *motion_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
-    listen(c["show_layer"].click, on(handlers.preview_layer), [token, c["active"]], "preview_layer")
-    listen(c["layer_tab"].select, on(handlers.preview_layer), [token, c["active"]], None)
+    listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
+    listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
 
     def long_running(action: str) -> Callable[..., list]:
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:

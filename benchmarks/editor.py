@@ -24,7 +24,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere without installing
 
-from app import exporting, handlers  # noqa: E402
+from app import animating, exporting, handlers  # noqa: E402
 from app.motion_panel import MotionFields  # noqa: E402
 from app.persist import restore  # noqa: E402
 from app.session import SessionStore  # noqa: E402
@@ -51,7 +51,7 @@ def one_run(folder: Path) -> dict[str, float]:
     times["select + prompt"] = timed(lambda: {**handlers.set_selection(session, [balloon]),
                                               **handlers.edit_motion(session, balloon, MotionFields(prompt=PROMPT))})
     handlers.set_timeline(session, 12, 2)
-    times["animate 1 layer, 24 frames"] = timed(lambda: handlers.animate(session, "selected"))
+    times["animate 1 layer, 24 frames"] = timed(lambda: animating.animate(session, "selected"))
     times["export MP4"] = timed(lambda: exporting.export(session, "mp4"))
     times["export layered bundle"] = timed(lambda: exporting.export(session, "layered"))
     times["restore after restart"] = timed(
@@ -61,7 +61,7 @@ def one_run(folder: Path) -> dict[str, float]:
     state = session.state
     frames = render(state.poster, list(state.clips.values()), state.frames)
     started = time.perf_counter()
-    write_mp4(folder / "small.mp4", handlers._shrink(frames, handlers.PREVIEW_MAX_SIDE), state.fps)
+    write_mp4(folder / "small.mp4", animating.shrink(frames, animating.PREVIEW_MAX_SIDE), state.fps)
     times["preview encode, ≤960 px"] = time.perf_counter() - started
     started = time.perf_counter()
     write_mp4(folder / "full.mp4", frames, state.fps)

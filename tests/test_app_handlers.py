@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app import canvas as cv
-from app import exporting, handlers
+from app import animating, exporting, handlers, views
 from app.config import parse_settings
 from app.motion_panel import MotionFields
 from app.persist import restore
@@ -174,7 +174,7 @@ def test_bad_files_give_a_message_and_keep_the_open_poster(session, tmp_path: Pa
 def test_import_notices_are_listed(session, tmp_path: Path) -> None:
     session.state.poster.unsupported.append("Layer effects on 'Title' (drop shadow) are not reproduced.")
     session.state.notices = list(session.state.poster.unsupported)
-    view = handlers.poster_view(session)
+    view = views.poster_view(session)
     assert "drop shadow" in view["notice"]
 
 
@@ -207,7 +207,7 @@ def test_boxes_typed_as_numbers_are_fitted_and_explained(session) -> None:
 def test_canvas_edits_update_the_active_layer_box(session) -> None:
     handlers.set_selection(session, [2, 3])
     drawn = {"xmin": 18, "ymin": 26, "xmax": 60, "ymax": 46, "label": ""}
-    shown = handlers.canvas_view(session)["canvas"]["boxes"]
+    shown = views.canvas_view(session)["canvas"]["boxes"]
     view = handlers.canvas_changed(session, {"image": None, "boxes": [drawn, *shown]})
     assert session.state.motion_box(3) == Box(18, 26, 42, 20)
     assert "canvas" in view  # relabelled so the widget shows the box under its layer's name
@@ -255,7 +255,7 @@ def test_group_prompt_needs_two_layers_and_shares_the_prompt(session) -> None:
     groups = {session.state.motion(i).group for i in (2, 3)}
     assert len(groups) == 1 and None not in groups
     assert session.state.motion(2).prompt == session.state.motion(3).prompt == "they dance together"
-    view = handlers.animate(session, "selected")
+    view = animating.animate(session, "selected")
     assert not view.get("error"), view["status"]
     assert set(session.state.clips) == {2, 3}
 
@@ -270,7 +270,7 @@ def test_plan_boxes_fills_boxes_presets_and_says_who_planned(session, monkeypatc
     assert motion.box is not None and motion.box.contains(Box(8, 8, 16, 16)) and motion.box != Box(8, 8, 16, 16)
     assert motion.planned_by == "heuristic" and motion.rationale and motion.preset != "auto"
     assert "offline heuristic" in view["status"] and "offline heuristic" in view["plans"]
-    assert "Planner:" in handlers.planner_line()
+    assert "Planner:" in views.planner_line()
     # The planned box stays editable.
     handlers.edit_box(session, 2, 0, 0, 40, 40)
     assert session.state.motion_box(2) == Box(0, 0, 40, 40)
@@ -279,7 +279,7 @@ def test_plan_boxes_fills_boxes_presets_and_says_who_planned(session, monkeypatc
 def test_animating_without_a_box_gives_the_layer_room(session) -> None:
     handlers.set_selection(session, [2])
     handlers.edit_motion(session, 2, MotionFields(prompt="the sun bobs up and down"))
-    view = handlers.animate(session, "selected")
+    view = animating.animate(session, "selected")
     assert "sized for the motion" in view["status"]
     assert session.state.motion_box(2) != Box(8, 8, 16, 16) and "canvas" in view
 
@@ -301,7 +301,7 @@ def animate_two(session) -> None:
     handlers.edit_motion(session, 3, MotionFields(prompt="the title bobs"))
     handlers.edit_box(session, 3, 18, 26, 34, 14)
     progress: list[float] = []
-    view = handlers.animate(session, "selected", lambda fraction, desc="": progress.append(fraction))
+    view = animating.animate(session, "selected", lambda fraction, desc="": progress.append(fraction))
     assert not view.get("error"), view["status"]
     assert progress and progress[-1] == 1.0 and progress == sorted(progress)
     return view
@@ -314,12 +314,12 @@ def test_animate_previews_and_reroll_touches_one_layer(session) -> None:
     clips = session.state.clips
     assert set(clips) == {2, 3} and clips[2].frames.shape[0] == 6
     sun_before = clips[2]
-    view = handlers.reroll(session, 3)
+    view = animating.reroll(session, 3)
     assert not view.get("error"), view["status"]
     assert session.state.clips[2] is sun_before and session.state.motion(3).seed == 1
-    layer = handlers.preview_layer(session, 3)
+    layer = animating.preview_layer(session, 3)
     assert Path(layer["layer_preview"]).exists() and layer["tab"] == "layer"
-    assert handlers.preview_layer(session, 1)["error"]  # the background was never animated
+    assert animating.preview_layer(session, 1)["error"]  # the background was never animated
 
 
 def test_engine_failure_is_a_message_and_keeps_the_clips(session, monkeypatch) -> None:
@@ -338,14 +338,14 @@ def test_engine_failure_is_a_message_and_keeps_the_clips(session, monkeypatch) -
     import engine.motion
 
     monkeypatch.setattr(engine.motion, "get_animator", lambda name: Exploding())
-    view = handlers.animate(session, "selected")
+    view = animating.animate(session, "selected")
     assert is_error(view) and "GPU on fire" in view["status"]
     assert session.state.clips == before
 
 
 def test_nothing_to_animate_is_explained(session) -> None:
-    assert "Select the layers" in handlers.animate(session, "selected")["status"]
-    assert "No layer has a motion" in handlers.animate(session, "all")["status"]
+    assert "Select the layers" in animating.animate(session, "selected")["status"]
+    assert "No layer has a motion" in animating.animate(session, "all")["status"]
     assert "Nothing is animated" in exporting.export(session, "mp4")["status"]
 
 
@@ -390,7 +390,7 @@ def test_work_survives_a_reload_and_a_server_restart(tmp_path: Path) -> None:
     handlers.edit_motion(session, name.id, MotionFields(prompt="the balloon drifts up gently"))
     handlers.edit_box(session, name.id, name.box.x, name.box.y - 40, name.box.w, name.box.h + 40)
     handlers.set_timeline(session, 4, 0.5)
-    assert not handlers.animate(session, "selected").get("error")
+    assert not animating.animate(session, "selected").get("error")
     restarted = SessionStore(data, restore=restore)  # a new server process on the same folder
     again, restored = restarted.open(session.token)
     assert restored and again.token == session.token
