@@ -48,9 +48,8 @@ def load_poster(session: Session, path: Path, source: str, keep_previews: bool =
     poster = load_psd(path)
     state = session.state
     new = EditorState(poster=poster, source_name=source, fps=state.fps, duration_s=state.duration_s)
-    new.notices = list(poster.unsupported) + [
-        f"{layer.name}: {feature}" for layer in poster.layers for feature in layer.unsupported
-    ]
+    # The importer lists layer-level losses on the poster too; keep each sentence once.
+    new.notices = list(dict.fromkeys([*poster.unsupported, *(n for l in poster.layers for n in l.unsupported)]))
     new.revision = state.revision + 1
     session.state = new
     if not keep_previews:

@@ -45,7 +45,8 @@ CSS = """
 #status p { margin: 0; }
 .panel-title h4 { margin: 6px 0 2px 0; text-transform: uppercase; font-size: 0.72rem;
                   letter-spacing: 0.06em; color: var(--neutral-500); }
-#import-notice { border-left: 3px solid #e8a33d; padding-left: 8px; background: #fff8eb; }
+#import-notice { border-left: 3px solid #e8a33d; padding-left: 8px; background: #fff8eb;
+                 max-height: 220px; overflow-y: auto; font-size: 0.8rem; }
 #import-notice:empty, #import-notice .prose:empty { display: none; }
 #layers-gallery .thumbnail-item { border-radius: 4px; }
 #layers-list .wrap { max-height: 330px; overflow-y: auto; flex-direction: column; flex-wrap: nowrap; }

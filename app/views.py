@@ -70,7 +70,9 @@ def poster_view(session: Session) -> View:
     assert poster is not None
     notice = ""
     if state.notices:
-        notice = "**Not everything in this PSD can be reproduced:**\n\n" + "\n".join(f"- {n}" for n in state.notices)
+        count = len(state.notices)
+        title = "One thing" if count == 1 else f"{count} things"
+        notice = f"**{title} in this PSD cannot be reproduced exactly:**\n\n" + "\n".join(f"- {n}" for n in state.notices)
     return {
         "poster_title": f"{poster.name} · {poster.width}×{poster.height} px · {len(poster.layers)} layers",
         "notice": notice,
@@ -84,6 +86,8 @@ def layer_caption(layer) -> str:
         parts.append(layer.group)
     if not layer.visible:
         parts.append("hidden")
+    if layer.unsupported:
+        parts.append("⚠ not exact")
     return " · ".join(parts)
 
 

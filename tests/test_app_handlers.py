@@ -18,7 +18,7 @@ from app.motion_panel import MotionFields
 from app.persist import restore
 from app.session import SessionStore, valid_token
 from app.state import EditorState
-from conftest import ASSETS_DIR, solid_layer
+from conftest import ASSETS_DIR, CORPUS_DIR, solid_layer
 from engine.poster import Box, LayerKind, Poster
 
 SAMPLE = ASSETS_DIR / "samples" / "balloon.psd"
@@ -171,11 +171,15 @@ def test_bad_files_give_a_message_and_keep_the_open_poster(session, tmp_path: Pa
     assert session.state.poster is before
 
 
-def test_import_notices_are_listed(session, tmp_path: Path) -> None:
-    session.state.poster.unsupported.append("Layer effects on 'Title' (drop shadow) are not reproduced.")
-    session.state.notices = list(session.state.poster.unsupported)
-    view = views.poster_view(session)
-    assert "drop shadow" in view["notice"]
+def test_import_notices_from_a_real_psd_are_listed_once(session) -> None:
+    psd = CORPUS_DIR / "psd-tools__psd-tools" / "tests" / "psd_files" / "layer_effects.psd"
+    view = handlers.open_psd(session, str(psd), psd.name)
+    assert not view.get("error"), view["status"]
+    notes = session.state.notices
+    assert notes and len(notes) == len(set(notes))
+    assert "cannot be reproduced exactly" in view["notice"] and "bevel" in view["notice"].lower()
+    assert all(note in view["notice"] for note in notes)
+    assert any("not exact" in caption for _, caption in view["gallery"])
 
 
 # --------------------------------------------------------------------------- selection and boxes

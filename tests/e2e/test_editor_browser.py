@@ -30,16 +30,9 @@ STEP_MS = 120_000  # generous: CI machines are small and shared
 FPS, SECONDS = 12, 1
 
 
-def sample_psds() -> list[Path]:
-    return sorted((ASSETS_DIR / "samples").glob("*.psd"))
-
-
 def other_psd() -> Path:
-    """A second, different poster for the other designer: another sample, else a corpus file."""
-    samples = sample_psds()
-    if len(samples) > 1:
-        return samples[1]
-    return CORPUS_DIR / "psd-tools__psd-tools" / "tests" / "psd_files" / "group-clipping" / "group-clipping.psd"
+    """The other designer's poster: a real PSD with layer effects the import cannot reproduce."""
+    return CORPUS_DIR / "psd-tools__psd-tools" / "tests" / "psd_files" / "layer_effects.psd"
 
 
 def status(page: Page):
@@ -178,8 +171,16 @@ def test_designer_session_in_chromium(editor_url: str, browser: Browser, artifac
     assert all(abs(a - d) <= slack for a, d in zip(after, drawn)), (after, drawn)
     page.screenshot(path=str(artifacts / "02-box-drawn.png"), full_page=True)
 
-    # The other designer meanwhile selects a layer of their own poster.
-    select_layer(other, theirs[0])
+    # The other designer meanwhile reads the import notice and picks a layer on the canvas.
+    expect(other.locator("#import-notice")).to_contain_text("not reproduced", timeout=STEP_MS)
+    other.get_by_role("tab", name="Pick layers").click()
+    picture = other.locator("#pick-canvas img")
+    expect(picture).to_be_visible(timeout=STEP_MS)
+    picture.click()  # the middle of the poster
+    wait_status(other, r"Selected ")
+    picked = other.locator("#layers-list input:checked")
+    expect(picked).to_have_count(1, timeout=STEP_MS)
+    other.screenshot(path=str(artifacts / "02b-other-designer-picked.png"), full_page=True)
 
     set_number(page, "fps", FPS)
     set_number(page, "duration", SECONDS)
