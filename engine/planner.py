@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heuristically, with_geometry_defaults
+from engine.planning.catalogue import with_placement_defaults
+from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heuristically
 from engine.planning.llm import LLMPlan, LLMSettings, PlanRejected, ask_llm
 from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
 from engine.poster import Box, Poster, PosterError
@@ -145,7 +146,7 @@ def boxes_for_preset(poster: Poster, layers: Sequence[LayerKey] | LayerKey, pres
     """Motion boxes for a preset the designer picked by hand (no prompt, no LLM)."""
     item = _resolve(poster, PlanRequest.from_any((layers, preset)))
     statics = [poster.layer(i).box for i in item.layer_ids]
-    chosen = with_geometry_defaults(preset, dict(params or {}))
+    chosen = with_placement_defaults(preset, dict(params or {}))
     return dict(zip(item.layer_ids, boxes_for_motion(statics, poster.canvas, preset, chosen)))
 
 

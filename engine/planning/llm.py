@@ -24,9 +24,8 @@ from urllib.parse import urlparse
 
 import openai
 
-from engine.planning.catalogue import checked_params, declared_params, preset_catalogue
+from engine.planning.catalogue import checked_params, declared_params, preset_catalogue, with_placement_defaults
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box
-from engine.planning.heuristic import with_geometry_defaults
 from engine.poster import Box, Poster, PosterError
 
 DEFAULT_MODEL = "gpt-4o"
@@ -300,7 +299,7 @@ def check_answer(answer: dict[str, Any], poster: Poster, layer_ids: Sequence[int
         raise PlanRejected("its answer did not follow the schema")
     chosen = {k: v for k, v in raw_params.items() if v is not None and k in declared_params(preset)}
     try:
-        params = with_geometry_defaults(preset, checked_params(preset, chosen))
+        params = with_placement_defaults(preset, checked_params(preset, chosen))
     except PosterError as error:
         raise PlanRejected(f"its parameters were out of range ({error})") from None
     boxes = _checked_boxes(answer["boxes"], poster, layer_ids)
