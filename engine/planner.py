@@ -21,8 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from engine.planning.catalogue import with_placement_defaults
-from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heuristically
+from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heuristically, with_placement_defaults
 from engine.planning.llm import LLMPlan, LLMSettings, PlanRejected, ask_llm
 from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
 from engine.poster import Box, Poster, PosterError

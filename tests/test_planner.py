@@ -7,9 +7,9 @@ import pytest
 
 import engine
 from engine.planner import LLMSettings, Plan, boxes_for_preset, plan, plan_boxes, planner_status
-from engine.planning.catalogue import checked_params, preset_catalogue, with_placement_defaults
+from engine.planning.catalogue import checked_params, preset_catalogue
 from engine.planning.geometry import allowed_region, margins
-from engine.planning.heuristic import swept_boxes
+from engine.planning.heuristic import swept_boxes, with_placement_defaults
 from engine.poster import Box, LayerKind, Poster, PosterError
 from tests.conftest import solid_layer
 

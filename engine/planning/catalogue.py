@@ -12,10 +12,6 @@ from typing import Any, Mapping
 from engine.motion.presets import PRESETS, Preset
 from engine.poster import PosterError
 
-#: Parameters whose value decides where a layer goes, so a plan states them explicitly.
-PLACEMENT_PARAMS = ("direction", "pivot")
-
-
 def preset_catalogue() -> Mapping[str, Preset]:
     """The preset registry, by id, in menu order."""
     return PRESETS
@@ -43,13 +39,3 @@ def resolved_params(preset_id: str, params: Mapping[str, Any]) -> dict[str, Any]
     """Every parameter the preset takes: the chosen ones over the registry's defaults."""
     preset = PRESETS.get(preset_id)
     return {**(preset.defaults() if preset is not None else {}), **params}
-
-
-def with_placement_defaults(preset_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """`params` plus the direction or pivot the box is planned for, where the preset takes one.
-
-    Stating them keeps the box and the animation agreeing even if a default changes later.
-    """
-    defaults = resolved_params(preset_id, {})
-    placed = {name: defaults[name] for name in PLACEMENT_PARAMS if name in defaults}
-    return {**placed, **params}

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from engine.planning.catalogue import declared_params, resolved_params, with_placement_defaults
+from engine.planning.catalogue import declared_params, resolved_params
 from engine.planning.geometry import (
     Pose,
     box_from_bounds,
@@ -153,6 +153,25 @@ def _declared_only(preset: str, params: dict[str, Any]) -> dict[str, Any]:
     """Keep the parameters this preset takes (the registry decides, not the vocabulary)."""
     declared = declared_params(preset)
     return {name: value for name, value in params.items() if name in declared}
+
+
+#: The parameters `motion_poses` reads to place a motion. A plan states them explicitly,
+#: so the box and the animation agree even if a preset's default changes later.
+PLACEMENT_PARAMS: dict[str, tuple[str, ...]] = {
+    "slide_in": ("direction",),
+    "fly_away": ("direction",),
+    "sway": ("pivot",),
+    "spin": ("pivot",),
+    "breathe": ("pivot",),
+    "zoom": ("pivot",),
+}
+
+
+def with_placement_defaults(preset: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` plus the registry default of every placement parameter not chosen."""
+    defaults = resolved_params(preset, {})
+    placed = {name: defaults[name] for name in PLACEMENT_PARAMS.get(preset, ()) if name in defaults}
+    return {**placed, **params}
 
 
 def offscreen_shift(group: Box, canvas: Box, edge: str) -> Pose:

@@ -24,8 +24,9 @@ from urllib.parse import urlparse
 
 import openai
 
-from engine.planning.catalogue import checked_params, declared_params, preset_catalogue, with_placement_defaults
+from engine.planning.catalogue import checked_params, declared_params, preset_catalogue
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box
+from engine.planning.heuristic import with_placement_defaults
 from engine.poster import Box, Poster, PosterError
 
 DEFAULT_MODEL = "gpt-4o"
