@@ -263,6 +263,10 @@ def test_boxes_for_a_hand_picked_preset(poster):
     boxes = boxes_for_preset(poster, "Cat", "fly_away", {"direction": "left"})
     assert boxes[2].x == 0 and boxes[2].contains(poster.layer("Cat").box)
     assert boxes_for_preset(poster, ["Title"], "fade")[4] == poster.layer("Title").box
+    with pytest.raises(PosterError, match="not a known preset"):
+        boxes_for_preset(poster, "Cat", "teleport")
+    with pytest.raises(PosterError, match="amplitude"):
+        boxes_for_preset(poster, "Cat", "bounce", {"amplitude": 7})
 
 
 def test_planner_status_names_the_active_planner():
