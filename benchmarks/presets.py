@@ -89,7 +89,7 @@ def main() -> None:
         walls.append(wall)
         row = f"| {name} | {wall * 1000:.0f} | {cpu * 1000:.0f} | {args.frames / wall:.0f} |"
         if not args.no_compare:
-            preset_engine.render_motion = lambda static, motion: render(static, motion, crop=False)
+            preset_engine.render_motion = lambda static, motion, **kw: render(static, motion, crop=False, **kw)
             try:
                 full, _ = timed(request, args.repeats)
             finally:

@@ -116,6 +116,38 @@ def tiny_tokenizer(max_length: int, append_eos: bool) -> PreTrainedTokenizerFast
     )
 
 
+def hunyuan_i2v_checkpoint(directory: Path) -> Path:
+    """A HunyuanVideo-I2V-shaped pipeline folder, laid out as diffusers saves the real one
+    (transformer, vae, scheduler, two text encoders and tokenizers, image processor)."""
+    import json
+
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from transformers import CLIPImageProcessor
+
+    from engine.dmdl.autoencoder import tiny_vae
+
+    hunyuan_i2v_tiny().save_pretrained(directory / "transformer")
+    tiny_vae().save_pretrained(directory / "vae")
+    FlowMatchEulerDiscreteScheduler(shift=7.0).save_pretrained(directory / "scheduler")
+    for name, part in tiny_text_encoders(directory / "sources").items():
+        part.save_pretrained(directory / name)
+    CLIPImageProcessor().save_pretrained(directory / "image_processor")
+    index = {
+        "_class_name": "HunyuanVideoImageToVideoPipeline",
+        "_diffusers_version": "0.42.1",
+        "transformer": ["diffusers", "HunyuanVideoTransformer3DModel"],
+        "vae": ["diffusers", "AutoencoderKLHunyuanVideo"],
+        "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "LlamaModel"],
+        "tokenizer": ["transformers", "PreTrainedTokenizerFast"],
+        "text_encoder_2": ["transformers", "CLIPTextModel"],
+        "tokenizer_2": ["transformers", "PreTrainedTokenizerFast"],
+        "image_processor": ["transformers", "CLIPImageProcessor"],
+    }
+    (directory / "model_index.json").write_text(json.dumps(index))
+    return directory
+
+
 def tiny_text_encoders(directory: Path) -> dict:
     """Tiny Llama (token sequence) + CLIP (pooled vector), saved and reloaded from `directory`."""
     torch.manual_seed(0)

@@ -34,7 +34,7 @@ def write_discs(root: Path, posters: int = 2, per_poster: int = 2, frames: int =
         samples = []
         for i in range(per_poster):
             clip = moving_disc(
-                frames, size, rng.uniform(0.1, 1.0, 3), rng.uniform(10, 22, 2), rng.uniform(-2, 2, 2), rng.uniform(6, 9)
+                frames, size, rng.uniform(0.1, 1.0, 3), rng.uniform(0.35, 0.65, 2) * size, rng.uniform(-2, 2, 2), rng.uniform(0.2, 0.3) * size
             )
             box = Box(32 * i, 32 * p, size, size)
             samples.append(
@@ -70,7 +70,7 @@ def test_command_explains_a_missing_dataset(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_tiny_decoder_overfits_a_handful_of_clips_to_30_db(tmp_path):
-    write_discs(tmp_path / "data", posters=2, per_poster=2)
+    write_discs(tmp_path / "data", posters=2, per_poster=2, size=24)
     options = TrainOptions(
         data=tmp_path / "data", out=tmp_path / "run", steps=1500, batch_size=8, lr=2e-3,
         val_posters=0, log_every=25, save_every=0, target_psnr=31.0,

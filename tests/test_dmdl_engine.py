@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from conftest import solid_layer
-from diffusers import AutoencoderKLHunyuanVideo, FlowMatchEulerDiscreteScheduler
-from dmdl_tiny import CHANNELS, dmdl_tiny, one_thread, tiny_text_encoders  # noqa: F401 (autouse fixture)
+from diffusers import FlowMatchEulerDiscreteScheduler
+from dmdl_tiny import dmdl_tiny, hunyuan_i2v_checkpoint, one_thread, tiny_text_encoders  # noqa: F401
 
 from engine.dmdl import DMDLPipeline
+from engine.dmdl.autoencoder import tiny_vae
+from engine.dmdl.layer_decoder import LayerDecoder
 from engine.motion.base import Animator, MotionRequest
-from engine.motion.dmdl_engine import DMDLAnimator, frames_to_generate, over_gray
+from engine.motion.dmdl_engine import DMDLAnimator, frames_to_generate
 from engine.poster import Box, PosterError
 
 
@@ -46,40 +47,38 @@ def test_animating_while_unavailable_says_why(monkeypatch):
         DMDLAnimator().animate(MotionRequest(layer=layer, box=Box(0, 0, 40, 40), prompt="the sun rises"))
 
 
+def test_a_checkpoint_without_the_rgba_decoder_is_refused_when_loaded(monkeypatch, tmp_path):
+    folder = hunyuan_i2v_checkpoint(tmp_path / "hunyuan-i2v")
+    monkeypatch.setenv("DMDL_CHECKPOINT", str(folder))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    animator = DMDLAnimator(device="cpu")
+    assert animator.available()[0]
+    with pytest.raises(PosterError, match="no layer_decoder folder"):
+        animator.pipeline()
+
+
 def test_helpers_follow_the_model_conventions():
     assert [frames_to_generate(n) for n in (1, 2, 5, 24, 49)] == [1, 5, 5, 25, 49]
-    rgba = np.array([[[255, 0, 0, 255], [0, 0, 0, 0]]], dtype=np.uint8)
-    assert np.allclose(over_gray(rgba), [[[1, -1, -1], [0, 0, 0]]])
-
-
-class UpsamplingRGBADecoder(torch.nn.Module):
-    """A small random RGBA decoder with the layer decoder's contract: (1, C, T', h, w) -> (1, 4, 4T'-3, 8h, 8w)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.to_rgba = torch.nn.Conv3d(CHANNELS, 4, kernel_size=1)
-
-    def forward(self, latent: torch.Tensor) -> torch.Tensor:
-        frames = (latent.shape[2] - 1) * 4 + 1
-        up = F.interpolate(latent, size=(frames, latent.shape[3] * 8, latent.shape[4] * 8), mode="nearest")
-        return torch.sigmoid(self.to_rgba(up))
 
 
 @pytest.fixture
 def tiny_animator(tmp_path):
+    """Real components at toy size: the other half's tiny VAE and RGBA ViT decoder, random weights."""
     torch.manual_seed(0)
-    vae = AutoencoderKLHunyuanVideo(
-        latent_channels=CHANNELS, block_out_channels=(8, 8, 8, 8), layers_per_block=1, norm_num_groups=4,
-        mid_block_add_attention=False,
-    ).eval()
+    decoder = LayerDecoder(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8).eval()
     pipe = DMDLPipeline(
-        transformer=dmdl_tiny(), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), vae=vae,
-        layer_decoder=UpsamplingRGBADecoder().eval(), **tiny_text_encoders(tmp_path),
+        transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(tmp_path),
     )
-    return DMDLAnimator(pipeline=pipe, device="cpu", num_inference_steps=2)
+    pipe.save_pretrained(tmp_path / "dmdl")
+    return DMDLAnimator(device="cpu", num_inference_steps=2), tmp_path / "dmdl"
 
 
-def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator):
+def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator, monkeypatch):
+    """The whole real path: DMDL_CHECKPOINT -> lazy from_pretrained -> encode, sample, decode, cut."""
+    tiny_animator, folder = tiny_animator
+    monkeypatch.setenv("DMDL_CHECKPOINT", str(folder))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert isinstance(tiny_animator, Animator)
     sun = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
     bar = solid_layer(3, "Title", Box(40, 30, 20, 6), (255, 255, 255, 255))
@@ -100,6 +99,7 @@ def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator):
 
 
 def test_a_layer_needs_a_prompt(tiny_animator):
+    tiny_animator, _ = tiny_animator
     layer = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
     with pytest.raises(PosterError, match="motion prompt"):
         tiny_animator.animate(MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="  "))

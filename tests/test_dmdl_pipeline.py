@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
-from dmdl_tiny import CHANNELS, TEXT_DIM, dmdl_tiny, latent, one_thread, place, tiny_text_encoders  # noqa: F401
+from dmdl_tiny import (  # noqa: F401 (one_thread: autouse fixture)
+    CHANNELS,
+    TEXT_DIM,
+    dmdl_tiny,
+    hunyuan_i2v_checkpoint,
+    latent,
+    one_thread,
+    place,
+    tiny_text_encoders,
+)
+from safetensors.torch import load_file
 
 from engine.dmdl import DMDLPipeline
 from engine.dmdl.text import PromptEncoder
@@ -81,6 +91,18 @@ def test_pipeline_saves_and_loads_from_a_local_directory(encoders, tmp_path):
     want = pipe(*args, generator=torch.Generator().manual_seed(0), **kwargs).layers[0]
     got = loaded(*args, generator=torch.Generator().manual_seed(0), **kwargs).layers[0]
     assert (got - want).abs().max().item() <= 1e-5
+
+
+def test_a_hunyuan_video_i2v_folder_loads_as_a_dmdl_pipeline(tmp_path):
+    folder = hunyuan_i2v_checkpoint(tmp_path / "hunyuan-i2v")
+    pipe = DMDLPipeline.from_checkpoint(folder)
+    assert type(pipe.transformer).__name__ == "DMDLTransformer"
+    assert type(pipe.vae).__name__ == "AutoencoderKLHunyuanVideo" and pipe.layer_decoder is None
+    saved = load_file(folder / "transformer" / "diffusion_pytorch_model.safetensors")
+    ours = pipe.transformer.state_dict()
+    assert set(ours) == set(saved) and all(torch.equal(ours[k], v) for k, v in saved.items())
+    static = pipe.encode_static(torch.full((32, 48, 4), 200, dtype=torch.uint8))
+    assert static.shape == (16, 1, 4, 6)
 
 
 def test_pipeline_explains_bad_requests(encoders):

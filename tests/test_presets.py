@@ -366,6 +366,15 @@ def test_group_shares_preset_and_parameters_with_a_deliberate_stagger():
         np.testing.assert_array_equal(clip.frames, together[0].frames)
 
 
+def test_group_says_when_a_layer_s_own_parameters_give_way():
+    first = MotionRequest(layer=title_layer(), box=MOTION_BOX, frames=4, params={"amplitude": 0.3})
+    other = Layer(id=8, name="Second", pixels=title_layer().pixels, box=LAYER_BOX, kind=LayerKind.TEXT)
+    second = MotionRequest(layer=other, box=MOTION_BOX, frames=4, params={"amplitude": 0.9})
+    clips = PresetAnimator().animate_group([first, second], "bob")
+    assert [c.params["amplitude"] for c in clips] == [0.3, 0.3]
+    assert any("'Second'" in m for m in clips[1].messages)
+
+
 def test_group_needs_layers():
     with pytest.raises(PosterError, match="at least one layer"):
         PresetAnimator().animate_group([], "bob")

@@ -186,9 +186,11 @@ def preset_names() -> list[str]:
     return sorted(PRESETS)
 
 
-def motion_box_for(layer: Layer, poster: Poster, rng: random.Random, max_margin: int = 16) -> Box:
-    """The layer's box grown by a random margin on each side and snapped out to the box grid."""
-    margins = [rng.randrange(0, max_margin + 1) for _ in range(4)]
+def motion_box_for(layer: Layer, rng: random.Random, max_margin: int = 16) -> Box:
+    """The layer's box grown by a random margin on each side (up to a quarter of its size,
+    at most `max_margin`) and snapped out to the box grid."""
+    limit = min(max_margin, max(2, max(layer.box.w, layer.box.h) // 4))
+    margins = [rng.randrange(0, limit + 1) for _ in range(4)]
     return layer.box.expand(*margins).snap_out(BOX_GRID)
 
 
@@ -236,7 +238,7 @@ def generate(
         chosen = rng.sample(candidates, min(layers_per_poster, len(candidates)))
         samples = []
         for layer in chosen:
-            box = motion_box_for(layer, poster, rng)
+            box = motion_box_for(layer, rng)
             preset = rng.choice(presets)
             request = MotionRequest(
                 layer=layer,

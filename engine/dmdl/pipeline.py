@@ -5,9 +5,9 @@ box on the 16-pixel grid, through the video VAE encoder), its placement, and eit
 motion prompt per layer (joint mode) or one group prompt. Output: every layer's generated
 latent video; an RGBA decoder, when the checkpoint carries one, turns them into frames.
 
-The VAE and the transparent-layer decoder are optional components supplied by
-`engine.dmdl.autoencoder` (or any module with the diffusers `encode(...).latent_dist`
-convention for the VAE); the pipeline runs and is tested at the latent level without them.
+The VAE (diffusers' HunyuanVideo VAE, read through `engine.dmdl.autoencoder.LayerEncoder`)
+and the transparent-layer decoder (`engine.dmdl.layer_decoder.LayerDecoder`) are optional
+components: the pipeline runs, and is tested, at the latent level without them.
 """
 
 from __future__ import annotations
@@ -20,19 +20,23 @@ import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 from diffusers.utils import BaseOutput
 
-from engine.dmdl.packing import LayerPlacement, PackedLayers, pack_layers
+from engine.dmdl.autoencoder import TEMPORAL_COMPRESSION, LayerEncoder, latent_frame_count
+from engine.dmdl.packing import TOKEN_PIXELS, LayerPlacement, PackedLayers, pack_layers
 from engine.dmdl.sampling import sample_layers
 from engine.dmdl.text import PromptEmbeddings, PromptEncoder
 from engine.dmdl.transformer import DMDLTransformer
 
-VAE_TEMPORAL_RATIO = 4  # HunyuanVideo's causal 3D VAE: T frames -> (T - 1) / 4 + 1 latent frames
+LATENT_PIXELS = 8  # poster pixels per latent cell (the VAE's spatial compression)
 
 
-def latent_frame_count(num_frames: int) -> int:
-    """Latent frames for a clip of `num_frames` (49 -> 13)."""
-    if num_frames < 1 or (num_frames - 1) % VAE_TEMPORAL_RATIO:
-        raise ValueError(f"A DMDL clip has 4k+1 frames (e.g. 49), not {num_frames}.")
-    return (num_frames - 1) // VAE_TEMPORAL_RATIO + 1
+def motion_box(placement: LayerPlacement, latent: torch.Tensor) -> tuple[int, int, int, int]:
+    """The poster-pixel box (x, y, w, h) a placed latent covers: what the RGBA decoder's rotary positions read."""
+    return (
+        placement.left * TOKEN_PIXELS,
+        placement.top * TOKEN_PIXELS,
+        latent.shape[-1] * LATENT_PIXELS,
+        latent.shape[-2] * LATENT_PIXELS,
+    )
 
 
 @dataclass
@@ -72,15 +76,15 @@ class DMDLPipeline(DiffusionPipeline):
         )
 
     @classmethod
-    def from_checkpoint(cls, directory: str | Path, torch_dtype: torch.dtype | None = None, **kwargs) -> "DMDLPipeline":
+    def from_checkpoint(cls, directory: str | Path, dtype: torch.dtype | None = None, **kwargs) -> "DMDLPipeline":
         """Load from a local diffusers directory, HunyuanVideo-I2V's or a saved DMDL one.
 
         The transformer is always built as DMDLTransformer (a HunyuanVideo-I2V directory
         names diffusers' class); extra `kwargs` such as `rope_axes_dim` go to it.
         """
         directory = Path(directory)
-        transformer = DMDLTransformer.from_pretrained(directory / "transformer", torch_dtype=torch_dtype, **kwargs)
-        return cls.from_pretrained(directory, transformer=transformer, torch_dtype=torch_dtype)
+        transformer = DMDLTransformer.from_pretrained(directory / "transformer", dtype=dtype, **kwargs)
+        return cls.from_pretrained(directory, transformer=transformer, dtype=dtype)
 
     @property
     def prompt_encoder(self) -> PromptEncoder:
@@ -94,18 +98,18 @@ class DMDLPipeline(DiffusionPipeline):
             layer_prompts, num_layers, group_prompt, copy_per_layer=bool(self.transformer.config.layer_isolation)
         )
 
-    @torch.no_grad()
-    def encode_static(self, image: torch.Tensor) -> torch.Tensor:
-        """(3, H, W) in [-1, 1] (RGBA already over gray) -> clean first-frame latent (C, 1, H/8, W/8)."""
+    def encode_static(self, rgba) -> torch.Tensor:
+        """Static layer (H, W, 4) RGBA, already drawn into its grid-snapped motion box -> (C, 1, H/8, W/8)."""
         if self.vae is None:
             raise ValueError("This checkpoint has no VAE: pass static latents instead of images.")
-        posterior = self.vae.encode(image[None, :, None].to(self.vae.device, self.vae.dtype)).latent_dist
-        return (posterior.mode() * self.vae.config.scaling_factor)[0].float()
+        return LayerEncoder(self.vae).encode(torch.as_tensor(rgba)[None])
 
     def build_condition(
         self, static_latents: Sequence[torch.Tensor], placements: Sequence[LayerPlacement], num_frames: int
     ) -> PackedLayers:
         """Pack clean first frames (later frames zero: the sampler fills them)."""
+        if num_frames < 1 or (num_frames - 1) % TEMPORAL_COMPRESSION:
+            raise ValueError(f"A DMDL clip has 4k+1 frames (e.g. 49), not {num_frames}.")
         frames = latent_frame_count(num_frames)
         cfg = self.transformer.config
         videos = []
@@ -132,7 +136,11 @@ class DMDLPipeline(DiffusionPipeline):
         output_type: str = "latent",
         return_dict: bool = True,
     ) -> DMDLPipelineOutput | tuple:
-        """Generate every layer's motion jointly. output_type "latent" or "rgba" (needs layer_decoder)."""
+        """Generate every layer's motion jointly.
+
+        output_type "latent": per layer (C, T', h, w); "rgba" (needs layer_decoder): per layer
+        (T, 8h, 8w, 4) straight-alpha float RGBA in [0, 1].
+        """
         if len(static_latents) != len(placements) or not static_latents:
             raise ValueError("Give one placement per static layer, and at least one layer.")
         condition = self.build_condition(static_latents, placements, num_frames)
@@ -155,8 +163,7 @@ class DMDLPipeline(DiffusionPipeline):
         if output_type == "rgba":
             if self.layer_decoder is None:
                 raise ValueError("This checkpoint has no transparent-layer decoder: ask for output_type='latent'.")
-            dtype = getattr(self.layer_decoder, "dtype", self.transformer.dtype)
-            layers = [self.layer_decoder(latent[None].to(dtype)) for latent in layers]
+            layers = self.layer_decoder.decode(layers, [motion_box(p, x) for p, x in zip(placements, layers)])
         elif output_type != "latent":
             raise ValueError(f"output_type must be 'latent' or 'rgba', not {output_type!r}.")
         if not return_dict:

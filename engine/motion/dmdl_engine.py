@@ -1,9 +1,9 @@
 """The generative engine behind the Animator interface: DMDL on a GPU with a local checkpoint.
 
 The adapter does the poster-side work the model does not: snap each motion box out to the
-16-pixel token grid, draw the static layer into it over 50 % gray (ART's RGBA -> RGB), hand
-latents and placements to `DMDLPipeline`, and cut the decoded RGBA frames back to the
-requested box and length. Frame 0 of every clip is the static layer itself, exactly.
+16-pixel token grid, draw the static layer into it (the pipeline's LayerEncoder puts it over
+50 % gray and encodes it), hand latents and placements to `DMDLPipeline`, and cut the
+decoded RGBA frames back to the requested box and length. Frame 0 of every clip is the static layer itself, exactly.
 
 The pipeline is loaded lazily from `DMDL_CHECKPOINT` the first time a layer is animated, so
 the editor starts instantly and runs without it (the presets engine is the default).
@@ -22,7 +22,6 @@ from engine.poster import Box, PosterError
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
 GRID = 16  # poster pixels per diffusion token
-GRAY = 0.5
 
 
 def frames_to_generate(frames: int) -> int:
@@ -30,22 +29,15 @@ def frames_to_generate(frames: int) -> int:
     return frames if (frames - 1) % 4 == 0 else frames + (4 - (frames - 1) % 4)
 
 
-def over_gray(rgba: np.ndarray) -> np.ndarray:
-    """Straight-alpha RGBA uint8 (h, w, 4) -> RGB float in [-1, 1] over 50 % gray."""
-    color = rgba[..., :3].astype(np.float32) / 255.0
-    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    return (color * alpha + GRAY * (1.0 - alpha)) * 2.0 - 1.0
-
-
 def rgba_frames(decoded, height: int, width: int) -> np.ndarray:
-    """The decoder's (1, 4, T, H, W) straight-alpha RGBA in [0, 1] -> (T, H, W, 4) uint8."""
-    array = decoded.detach().float().cpu().numpy() if hasattr(decoded, "detach") else np.asarray(decoded)
-    if array.ndim != 5 or array.shape[:2] != (1, 4) or array.shape[3:] != (height, width):
+    """The decoder's (T, H, W, 4) straight-alpha RGBA in [0, 1] -> uint8."""
+    array = decoded.detach().float().cpu().numpy()
+    if array.ndim != 4 or array.shape[1:] != (height, width, 4):
         raise PosterError(
-            f"The layer decoder returned frames of shape {array.shape}, expected (1, 4, T, {height}, {width}): "
+            f"The layer decoder returned frames of shape {array.shape}, expected (T, {height}, {width}, 4): "
             "the checkpoint's decoder does not match this engine."
         )
-    return (np.clip(array[0].transpose(1, 2, 3, 0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 class DMDLAnimator:
@@ -53,10 +45,11 @@ class DMDLAnimator:
 
     name = "dmdl"
 
-    def __init__(self, pipeline=None, device: str = "cuda", num_inference_steps: int = 50) -> None:
+    def __init__(self, pipeline=None, device: str = "cuda", num_inference_steps: int = 50, dtype=None) -> None:
         self._pipeline = pipeline  # tests and scripts may hand in a ready pipeline
         self.device = device
         self.num_inference_steps = num_inference_steps
+        self.dtype = dtype  # default: bfloat16 on a GPU, float32 elsewhere
 
     def available(self) -> tuple[bool, str]:
         if self._pipeline is not None:
@@ -89,7 +82,15 @@ class DMDLAnimator:
 
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             folder = os.environ[CHECKPOINT_ENV].strip()
-            self._pipeline = DMDLPipeline.from_checkpoint(folder, torch_dtype=torch.bfloat16).to(self.device)
+            dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+            pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype).to(self.device)
+            missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
+            if missing:
+                raise PosterError(
+                    f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
+                    "needs the video VAE and the transparent-layer decoder beside the transformer."
+                )
+            self._pipeline = pipe
         return self._pipeline
 
     def animate(self, request: MotionRequest) -> LayerClip:
@@ -120,8 +121,7 @@ class DMDLAnimator:
         grid_boxes = [r.box.snap_out(GRID) for r in requests]
         statics, placements = [], []
         for index, (request, grid_box) in enumerate(zip(requests, grid_boxes)):
-            image = torch.from_numpy(over_gray(place_static(request.layer, grid_box))).permute(2, 0, 1)
-            statics.append(pipe.encode_static(image))
+            statics.append(pipe.encode_static(place_static(request.layer, grid_box)))
             placements.append(LayerPlacement(index=index, top=grid_box.y // GRID, left=grid_box.x // GRID))
         frames = requests[0].frames
         seed = requests[0].seed

@@ -69,6 +69,12 @@ class PresetAnimator:
         kinds = {r.layer.kind for r in requests}
         kind = kinds.pop() if len(kinds) == 1 else None
         preset, params, messages = self._resolve(lead, prompt, kind=kind)
+        overridden = [r.layer.name for r in requests[1:] if r.params and r.params != lead.params]
+        if overridden:
+            messages.append(
+                f"A group shares one set of parameters, those of '{lead.layer.name}'; the different "
+                f"parameters set on {', '.join(repr(n) for n in overridden)} were not used."
+            )
         step = params.get("stagger", 0.0)
         clips = []
         for i, request in enumerate(requests):
@@ -117,7 +123,7 @@ class PresetAnimator:
             motion: Motion = preset.build(stage, params, times)
             motion.still = motion.still_frames().copy()
             motion.still[0] = True  # u = 0 is the rest pose by construction; keep it exact
-            frames[hold:] = render_motion(static, motion)
+            render_motion(static, motion, out=frames[hold:])
             messages.extend(note for note in motion.notes if note not in messages)
         return LayerClip(
             layer_id=request.layer.id, box=request.box, frames=frames, engine=self.name,
