@@ -79,28 +79,29 @@ class SessionStore:
         self._restore = restore  # callable(Session) -> bool, loads the autosave into session.state
 
     def open(self, token: object) -> tuple[Session, bool]:
-        """The session for `token`, restored from disk if needed; a new one if unknown.
+        """The session for `token`, restored from disk if needed; a new one if unusable.
 
         Returns (session, restored) where restored says the state came back from an
-        autosave, so the caller knows whether to open the default poster.
+        autosave, so the caller knows whether to open the default poster. A well-formed
+        token whose folder is gone (cleaned up, new data folder) keeps its name, so the
+        browser that holds it keeps talking to one session.
         """
         with self._lock:
-            if valid_token(token) and token in self._sessions:
+            if not valid_token(token):
+                return self._create(secrets.token_hex(16)), False
+            if token in self._sessions:
                 session = self._sessions[token]
                 session.last_used = time.time()
                 return session, session.state.poster is not None
-            if valid_token(token) and (self.root / token).is_dir():
-                session = Session(token=token, folder=self.root / token)
-                self._sessions[token] = session
-                restored = False
-                if self._restore is not None:
-                    try:
-                        restored = bool(self._restore(session))
-                    except Exception as error:  # a broken autosave must not lock the designer out
-                        log.warning("could not restore session %s: %s", token[:8], error)
-                return session, restored
-            session = self._create()
-            return session, False
+            existed = (self.root / token).is_dir()
+            session = self._create(token)
+            restored = False
+            if existed and self._restore is not None:
+                try:
+                    restored = bool(self._restore(session))
+                except Exception as error:  # a broken autosave must not lock the designer out
+                    log.warning("could not restore session %s: %s", token[:8], error)
+            return session, restored
 
     def browser_secret(self) -> str:
         """The key that encrypts the token in localStorage, kept so restarts keep sessions."""
@@ -120,10 +121,9 @@ class SessionStore:
         session, _ = self.open(token)
         return session
 
-    def _create(self) -> Session:
-        token = secrets.token_hex(16)
+    def _create(self, token: str) -> Session:
         folder = self.root / token
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         session = Session(token=token, folder=folder)
         self._sessions[token] = session
         return session

@@ -46,7 +46,7 @@ class EditorState:
 
     poster: Poster | None = None
     source_name: str = ""
-    fps: int = 12
+    fps: int = 24
     duration_s: float = 2.0
     motions: dict[int, LayerMotion] = field(default_factory=dict)
     clips: dict[int, LayerClip] = field(default_factory=dict)

@@ -52,6 +52,6 @@ CSS = """
 #layers-list .wrap { max-height: 330px; overflow-y: auto; flex-direction: column; flex-wrap: nowrap; }
 #layers-list label { font-size: 0.82rem; width: 100%; margin: 0; }
 #engine-note { opacity: 0.75; }
-#action-bar button { min-width: 0; }
+#action-bar button { min-width: 0; white-space: nowrap; padding-left: 6px; padding-right: 6px; }
 #canvas canvas { background: #e9ecf1; }
 """

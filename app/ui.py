@@ -101,11 +101,9 @@ class Outputs:
     def _engines(self, engines: dict[str, tuple[bool, str]], put: Callable) -> None:
         usable = [(ENGINE_LABELS.get(name, name), name) for name, (ok, _) in engines.items() if ok]
         put("engine", gr.update(choices=usable))
-        missing = [f"**{ENGINE_LABELS.get(name, name)}** (unavailable) — {reason}" for name, (ok, reason) in engines.items() if not ok]
+        missing = [f"**{ENGINE_LABELS.get(name, name)}** (unavailable) — {reason}"
+                   for name, (ok, reason) in engines.items() if not ok]
         put("engine_note", "\n\n".join(missing))
-
-
-ENGINE_LABELS = {"presets": "Presets (CPU, instant)", "dmdl": "DMDL generative (GPU)"}
 
 
 def build(store: SessionStore) -> gr.Blocks:
@@ -196,7 +194,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["group_apply"] = gr.Button("Use for the selected layers", size="sm", elem_id="group-apply")
                 with gr.Accordion("Timeline", open=True):
                     with gr.Row():
-                        c["fps"] = gr.Slider(1, 60, value=12, step=1, label="Frames per second", elem_id="fps")
+                        c["fps"] = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="fps")
                         c["duration"] = gr.Slider(0.5, 10, value=2, step=0.5, label="Duration (s)",
                                                   elem_id="duration")
                 with gr.Accordion("Export", open=True):
