@@ -25,6 +25,8 @@ EASINGS = ["linear", "sine", "ease_in", "ease_out", "ease_in_out"]
 PIVOTS = ["center", "bottom", "top", "left", "right"]
 DIRECTIONS = ["up", "down", "left", "right"]
 
+ENGINE_LABELS = {"presets": "Presets (CPU, instant)", "dmdl": "DMDL generative (GPU)"}
+
 
 class Outputs:
     """The components handlers may update, and how a View maps onto them."""
