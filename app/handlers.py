@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 from app import animating
 from app import canvas as cv
 from app.animating import check_engine
-from app.motion_panel import MotionFields, apply_fields, resolve
+from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve
 from app.persist import autosave
 from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
 from app.session import Session
@@ -158,7 +158,8 @@ def set_active(session: Session, layer_id: int | None) -> View:
 
 
 @guarded
-def edit_motion(session: Session, layer_id: int | None, fields: MotionFields, with_params: bool = True) -> View:
+def edit_motion(session: Session, layer_id: int | None, fields: MotionFields,
+                only: Sequence[str] | None = None) -> View:
     """Store the panel's values for the layer they were typed for.
 
     The reply never rewrites the prompt or offset being typed (that would fight the
@@ -170,7 +171,7 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields, wi
         raise PosterError("Select a layer first, then describe its motion.")
     check_engine(fields.engine)
     layer = state.layer(int(layer_id))
-    params_reset, notes = apply_fields(layer, state.motion(layer.id), fields, state.fps, with_params)
+    params_reset, notes = apply_fields(layer, state.motion(layer.id), fields, state.fps, only)
     autosave(session)
     view: View = {}
     if int(layer_id) == state.active:
@@ -328,7 +329,7 @@ def plan_with(session: Session, layer_id: int | None, fields: MotionFields) -> V
     """The Plan button: take the panel's current prompt first, then plan."""
     view: View = {}
     if layer_id is not None and session.state.poster is not None:
-        view.update(edit_motion(session, layer_id, fields, with_params=False))
+        view.update(edit_motion(session, layer_id, fields, only=TYPED_FIELDS))
         if view.get("error"):
             return view
     view.update(plan(session))
@@ -350,7 +351,7 @@ def run_action(session: Session, action: str, layer_id: int | None, fps: Any, du
             if view.get("error"):
                 return view
         if layer_id is not None:
-            view.update(edit_motion(session, layer_id, fields, with_params=False))
+            view.update(edit_motion(session, layer_id, fields, only=TYPED_FIELDS))
             if view.get("error"):
                 return view
     if action == "reroll":

@@ -8,7 +8,7 @@ not use, so a designer never moves a slider that does nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from app.state import AUTO_PRESET, LayerMotion
 from engine.poster import Layer, PosterError
@@ -78,42 +78,53 @@ def params_for(preset_name: str, values: dict[str, Any]) -> dict[str, Any]:
     return preset.validate({key: value for key, value in values.items() if key in preset.params})
 
 
+#: The fields a designer types; a button press carries them because their own events may
+#: still be on the way (a slider or menu change arrives long before the click).
+TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "start_offset")
+
+
 def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: int,
-                 with_params: bool = True) -> tuple[bool, list[str]]:
+                 only: Iterable[str] | None = None) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
-    A changed prompt under Auto (or a newly chosen preset) resets the parameters to what
-    the prompt or preset suggests; otherwise the sliders are what the designer wants.
-    `with_params=False` takes only the typed fields: a button press may carry slider
-    values the page has not refreshed yet, and those must not undo the prompt's choice.
+    `only` names the widgets to take (each widget's own event sends just itself, so two
+    events racing through the queue never undo each other); None takes them all.
+    A new prompt under Auto, or a newly chosen preset, resets the parameters to what the
+    prompt or preset suggests; otherwise a moved slider sets its parameter.
     """
+    take = set(only) if only is not None else {"engine", "prompt", "preset", "start_offset", *SHARED_PARAMS}
     notes: list[str] = []
-    prompt = (fields.prompt or "").strip()
-    preset = fields.preset or AUTO_PRESET
-    prompt_changed = prompt != motion.prompt
-    preset_changed = preset != motion.preset
-    if prompt_changed and motion.group is not None:
-        motion.group = None  # an individual prompt takes the layer out of its group
-    motion.engine = fields.engine or motion.engine
-    motion.prompt = prompt
-    motion.preset = preset
-    try:
-        offset = float(fields.start_offset_s or 0.0)
-    except (TypeError, ValueError):
-        raise PosterError("The start offset is a number of seconds, e.g. 0.5.") from None
-    if offset < 0:
-        raise PosterError("The start offset cannot be negative: use 0 to start at once.")
-    motion.start_offset = int(round(offset * fps))
-    reset = (prompt_changed and preset == AUTO_PRESET) or preset_changed
+    reset = False
+    if "engine" in take and fields.engine:
+        motion.engine = fields.engine
+    if "start_offset" in take:
+        try:
+            offset = float(fields.start_offset_s or 0.0)
+        except (TypeError, ValueError):
+            raise PosterError("The start offset is a number of seconds, e.g. 0.5.") from None
+        if offset < 0:
+            raise PosterError("The start offset cannot be negative: use 0 to start at once.")
+        motion.start_offset = int(round(offset * fps))
+    if "prompt" in take:
+        prompt = (fields.prompt or "").strip()
+        if prompt != motion.prompt:
+            motion.group = None  # an individual prompt takes the layer out of its group
+            motion.prompt = prompt
+            reset = motion.preset == AUTO_PRESET
+    if "preset" in take:
+        preset = fields.preset or AUTO_PRESET
+        if preset != motion.preset:
+            motion.preset = preset
+            reset = True
     if reset:
         motion.params = {}
-        name, params, note = resolve(layer, motion)
-        motion.params = params
+        _, motion.params, note = resolve(layer, motion)
         if note:
             notes.append(note)
-    elif with_params:
-        name, _, _ = resolve(layer, LayerMotion(prompt=prompt, preset=preset))
-        motion.params = params_for(name, fields.param_values())
+    elif take & set(SHARED_PARAMS):
+        name, _, _ = resolve(layer, motion)
+        moved = {key: getattr(fields, key) for key in take & set(SHARED_PARAMS)}
+        motion.params = params_for(name, {**motion.params, **moved})
     return reset, notes
 
 

@@ -52,6 +52,7 @@ CSS = """
 #layers-list .wrap { max-height: 330px; overflow-y: auto; flex-direction: column; flex-wrap: nowrap; }
 #layers-list label { font-size: 0.82rem; width: 100%; margin: 0; }
 #engine-note { opacity: 0.75; }
-#action-bar button { min-width: 0; white-space: nowrap; padding-left: 6px; padding-right: 6px; }
+#action-bar { flex-wrap: wrap; gap: 6px; }
+#action-bar button { min-width: 0; padding-left: 8px; padding-right: 8px; font-size: 0.85rem; }
 #canvas canvas { background: #e9ecf1; }
 """

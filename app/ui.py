@@ -266,9 +266,12 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     listen(c["pick"].select, canvas_clicked, [token], None)
     listen(c["active"].input, on(handlers.set_active), [token, c["active"]], "set_active")
 
-    edit = on(lambda s, layer, *values: handlers.edit_motion(s, layer, fields(values)))
-    for index, key in enumerate(outputs.motion_keys):
-        listen(c[key].input, edit, [token, c["active"], *motion_inputs], "edit_motion" if index == 0 else None,
+    def edit(key: str) -> Callable[..., list]:
+        """Each widget's event stores that widget only (see motion_panel.apply_fields)."""
+        return on(lambda s, layer, *values: handlers.edit_motion(s, layer, fields(values), only=(key,)))
+
+    for key in outputs.motion_keys:
+        listen(c[key].input, edit(key), [token, c["active"], *motion_inputs], f"set_{key}",
                trigger_mode="always_last", show_progress="hidden")
 
     box_inputs = [token, c["active"], c["box_x"], c["box_y"], c["box_w"], c["box_h"]]

@@ -5,6 +5,7 @@ Handlers call these to say what the page should now show; each returns part of a
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -166,8 +167,11 @@ def _overview_file(session: Session) -> Path:
     key = f"canvas-{state.revision}-{'-'.join(map(str, sorted(state.selection)))}.png"
     path = session.dir("work") / key
     if not path.exists():
+        # Older pictures may still be on their way to the page (Gradio copies a reply's
+        # files after the handler returns): only those a minute old are removed.
         for old in session.dir("work").glob("canvas-*.png"):
-            old.unlink(missing_ok=True)
+            if time.time() - old.stat().st_mtime > 60:
+                old.unlink(missing_ok=True)
         static = _static_composite(state)
         image = cv.overview_image(static, poster, cv.CanvasView.for_poster(poster), state.selection)
         from PIL import Image

@@ -109,6 +109,6 @@ def test_generation_and_previews_use_separate_queues(tmp_path: Path) -> None:
     demo, _ = create(parse_settings(["--data-dir", str(tmp_path)], {}))
     by_name = {fn.api_name: fn for fn in demo.fns.values()}
     heavy = {by_name[name].concurrency_id for name in ("animate", "reroll", "export")}
-    light = {by_name[name].concurrency_id for name in ("preview_layer", "select_layers", "edit_motion")}
+    light = {by_name[name].concurrency_id for name in ("preview_layer", "select_layers", "set_prompt")}
     assert len(heavy) == 1 and not heavy & light and len(light) == 3
     assert all(by_name[name].concurrency_limit == 2 for name in ("animate", "reroll", "export"))

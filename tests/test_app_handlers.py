@@ -253,6 +253,18 @@ def test_a_button_press_takes_the_typed_prompt_but_not_stale_sliders(session) ->
     assert session.state.motion(2).prompt == "the sun spins" and session.state.clips[2].preset == "spin"
 
 
+def test_each_widget_event_stores_only_its_own_widget(session) -> None:
+    handlers.set_selection(session, [2])
+    handlers.edit_motion(session, 2, MotionFields(preset="bounce"), only=("preset",))
+    motion = session.state.motion(2)
+    assert motion.preset == "bounce"
+    # A late prompt keystroke event still carries the menu's old value "auto": it must not win.
+    handlers.edit_motion(session, 2, MotionFields(prompt="hops about", preset="auto"), only=("prompt",))
+    assert motion.preset == "bounce" and motion.prompt == "hops about"
+    handlers.edit_motion(session, 2, MotionFields(amplitude=0.8, cycles=7), only=("amplitude",))
+    assert motion.params["amplitude"] == 0.8 and motion.params.get("cycles") != 7
+
+
 def test_group_prompt_needs_two_layers_and_shares_the_prompt(session) -> None:
     handlers.set_selection(session, [2])
     assert handlers.apply_group_prompt(session, "they dance")["error"]
