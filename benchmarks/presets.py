@@ -13,11 +13,13 @@ much of the CPU the other processes left.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,6 +48,12 @@ def poster_like_layer(width: int, height: int) -> Layer:
     return Layer(id=1, name="Object", pixels=pixels, box=Box(0, 0, width, height), kind=LayerKind.PIXEL)
 
 
+@contextlib.contextmanager
+def intra_op_threads() -> Iterator[int]:
+    """Stand-in for the sampler's frame pool: one worker, torch's thread setting untouched."""
+    yield 1
+
+
 def size(text: str) -> tuple[int, int]:
     w, h = text.lower().split("x")
     return int(w), int(h)
@@ -71,7 +79,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--presets", nargs="*", default=list(preset_engine.PRESETS))
     parser.add_argument("--no-compare", action="store_true", help="skip the side-by-side run without cropping")
+    parser.add_argument(
+        "--intra-op", action="store_true",
+        help="for comparison: let torch use its own intra-op threads instead of the frame pool",
+    )
     args = parser.parse_args()
+    if args.intra_op:
+        sampling._frames_in_parallel = intra_op_threads
 
     (lw, lh), (bw, bh) = size(args.layer), size(args.box)
     layer = poster_like_layer(lw, lh)
