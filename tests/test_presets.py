@@ -366,6 +366,18 @@ def test_group_shares_preset_and_parameters_with_a_deliberate_stagger():
         np.testing.assert_array_equal(clip.frames, together[0].frames)
 
 
+def test_group_stagger_delays_one_shot_motions_in_order():
+    words = [
+        Layer(id=20 + i, name=f"W{i}", pixels=title_layer().pixels, box=LAYER_BOX, kind=LayerKind.TEXT)
+        for i in range(8)
+    ]
+    requests = [MotionRequest(layer=w, box=MOTION_BOX, frames=FRAMES, params={"stagger": 0.2}) for w in words]
+    clips = PresetAnimator().animate_group(requests, "type out")
+    assert [c.preset for c in clips] == ["typewriter"] * 8
+    assert [c.params["phase"] for c in clips] == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.9, 0.9])
+    assert PRESETS["typewriter"].phase_is_delay and not PRESETS["bob"].phase_is_delay
+
+
 def test_group_says_when_a_layer_s_own_parameters_give_way():
     first = MotionRequest(layer=title_layer(), box=MOTION_BOX, frames=4, params={"amplitude": 0.3})
     other = Layer(id=8, name="Second", pixels=title_layer().pixels, box=LAYER_BOX, kind=LayerKind.TEXT)
