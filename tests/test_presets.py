@@ -328,7 +328,7 @@ def test_prompt_picks_the_preset_and_unknown_prompts_say_so():
     animator = PresetAnimator()
     waved = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="the title waves gently", frames=8))
     assert waved.preset == "text_wave" and waved.params["amplitude"] < 0.5 and not waved.messages
-    unknown = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="make it pop", frames=8))
+    unknown = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="do your thing", frames=8))
     assert unknown.preset == "bob" and "bob" in unknown.messages[0]
     blob = Layer(id=2, name="Blob", pixels=title_layer().pixels, box=LAYER_BOX)
     nothing = animator.animate(MotionRequest(layer=blob, box=MOTION_BOX, frames=8))
