@@ -252,6 +252,17 @@ def test_cropped_rendering_equals_full_box_rendering(preset):
     np.testing.assert_array_equal(render_motion(static, motion, crop=True), render_motion(static, motion, crop=False))
 
 
+@pytest.mark.parametrize("preset", ["sway", "typewriter", "flag_wave"])
+def test_rendering_in_bands_equals_rendering_whole_frames(preset, monkeypatch):
+    """Large boxes are resampled in bands of rows to bound memory; no pixel may change."""
+    from engine.motion import sampling
+
+    static, motion = build_motion(preset, motion_times(FRAMES, 0, True))
+    whole = render_motion(static, motion)
+    monkeypatch.setattr(sampling, "_CHUNK_PIXELS", 700)  # a few rows per band
+    np.testing.assert_array_equal(render_motion(static, motion), whole)
+
+
 def test_start_offset_holds_the_static_layer_first():
     clip = PresetAnimator().animate(request("bob", start_offset=5))
     static = place_static(title_layer(), MOTION_BOX)
