@@ -19,8 +19,22 @@ _LAZY = {
     "render_static": "engine.compositor",
     "iter_frames": "engine.compositor",
     "plan_boxes": "engine.planner",
+    "planner_status": "engine.planner",
+    "boxes_for_preset": "engine.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
+    "export": "engine.export",
+    "save_project": "engine.project",
+    "load_project": "engine.project",
+    "Project": "engine.project",
+    "DMDLTransformer": "engine.dmdl.transformer",
+    "DMDLPipeline": "engine.dmdl.pipeline",
+    "PresetAnimator": "engine.motion.presets",
+    "preset_for_prompt": "engine.motion.prompts",
+    "get_animator": "engine.motion",
+    "available_engines": "engine.motion",
+    "LayerDecoder": "engine.dmdl.layer_decoder",
+    "LayerEncoder": "engine.dmdl.autoencoder",
 }
 
 __all__ = ["Box", "Layer", "LayerKind", "Poster", "PosterError", *_LAZY]

@@ -1,0 +1,198 @@
+"""Transparent-layer autoencoder benchmarks: our RGBA decoder vs. the two-step baseline,
+and the paper's Table 5 decoder ablation at small scale.
+
+    python benchmarks/autoencoder.py compare  --work out/ae-bench [--steps 300]
+    python benchmarks/autoencoder.py ablation --work out/ae-bench [--steps 300] [--variants SM SE EE VIT]
+    python benchmarks/autoencoder.py timing   --device cuda --config paper [--vae VAE_DIR]
+
+`compare` and `ablation` share one synthetic TDL set and one small HunyuanVideo-architecture
+VAE fitted to it (a stand-in for the real pretrained VAE, whose weights cannot be fetched
+here): the encoder is then frozen, as in the paper, and decoders are trained on its latents.
+The baseline decodes the same latents with that VAE's own decoder (RGB over gray) and
+mattes against the known gray. `timing` measures decode speed alone on random latents at
+any size: paper size (49 frames, 512×512 layers, 768-wide decoder) needs a GPU.
+
+Quality is PSNR/SSIM on premultiplied RGBA of held-out posters; times are medians of
+repeated runs measured side by side in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from engine.data.buckets import ClipDataset, bucketed_loader  # noqa: E402
+from engine.data.synthetic import generate  # noqa: E402
+from engine.data.tdl import TDLDataset  # noqa: E402
+from engine.dmdl.autoencoder import LayerEncoder, rgba_over_gray, tiny_vae  # noqa: E402
+from engine.dmdl.layer_decoder import LayerDecoder, decoded_frame_count  # noqa: E402
+from engine.dmdl.metrics import rgba_psnr, rgba_ssim  # noqa: E402
+from engine.dmdl.train_decoder import DECODER_CONFIGS, TrainOptions, split_by_poster, train  # noqa: E402
+from engine.dmdl.two_step import two_step_decode  # noqa: E402
+from engine.poster import Box  # noqa: E402
+
+
+def prepare(work: Path, posters: int, frames: int, seed: int, vae_steps: int, source: str) -> tuple[Path, Path]:
+    """The synthetic TDL set and the fitted stand-in VAE (both made once per work directory)."""
+    data, vae_dir = work / "data", work / "vae"
+    if not (data / "tdl.json").exists():
+        count = generate(data, posters=posters, frames=frames, seed=seed, source=source, max_layer=16)
+        print(f"generated {count} clips in {data}")
+    if not (vae_dir / "config.json").exists():
+        fit_stand_in_vae(data, vae_dir, vae_steps, seed)
+    return data, vae_dir
+
+
+def fit_stand_in_vae(data: Path, out: Path, steps: int, seed: int) -> None:
+    """Fit the tiny HunyuanVideo VAE to gray-background RGB of the training posters.
+
+    A random encoder would make a poor, unfair stand-in for a pretrained one (and its
+    random decoder an absurd baseline), so the whole VAE is fitted first: L1 plus a small
+    KL term, as VAEs are trained.
+    """
+    torch.manual_seed(seed)
+    vae = tiny_vae(seed).train()
+    tdl = TDLDataset(data)
+    train_indices, _ = split_by_poster(tdl, 3)
+    loader = bucketed_loader(ClipDataset(tdl, train_indices), batch_size=4, seed=seed)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=2e-3)
+    step, started = 0, time.time()
+    while step < steps:
+        for frames, _, _ in loader:
+            count, length, height, width, _ = frames.shape
+            rgb = rgba_over_gray(frames.reshape(-1, height, width, 4)).reshape(count, length, height, width, 3)
+            pixels = rgb.permute(0, 4, 1, 2, 3) * 2 - 1
+            posterior = vae.encode(pixels).latent_dist
+            reconstruction = vae.decode(posterior.sample()).sample
+            loss = F.l1_loss(reconstruction, pixels) + 1e-6 * posterior.kl().mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if step % 50 == 0 or step == steps:
+                print(f"stand-in VAE step {step}/{steps}  L1 {loss.item():.4f}  ({time.time() - started:.0f} s)")
+            if step >= steps:
+                break
+    vae.eval().save_pretrained(out)
+
+
+def train_options(args: argparse.Namespace, data: Path, vae_dir: Path, variant: str) -> TrainOptions:
+    return TrainOptions(
+        data=data, out=args.work / f"decoder-{variant}", vae=vae_dir, config=args.config, variant=variant,
+        steps=args.steps, batch_size=4, lr=args.lr, seed=args.seed, val_posters=3,
+        log_every=max(1, args.steps // 4), save_every=0, device=args.device,
+    )
+
+
+def timed(function, repeats: int, device: str) -> tuple[float, object]:
+    """Median wall time of `function()` over `repeats` runs (after one warm-up), and its result."""
+    result = function()
+    times = []
+    for _ in range(repeats):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        result = function()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def command_compare(args: argparse.Namespace) -> None:
+    data, vae_dir = prepare(args.work, args.posters, args.frames, args.seed, args.vae_steps, args.source)
+    result = train(train_options(args, data, vae_dir, "SM"))
+    encoder = LayerEncoder.from_pretrained(vae_dir)
+    decoder = LayerDecoder.from_pretrained(result.decoder_dir, low_cpu_mem_usage=False).eval()
+    tdl = TDLDataset(data)
+    _, val_indices = split_by_poster(tdl, 3)
+    samples = [tdl.load(index) for index in val_indices]
+    latents = [encoder.encode(sample.frames) for sample in samples]
+    boxes = [sample.motion_box for sample in samples]
+    targets = [torch.from_numpy(sample.frames).float() / 255 for sample in samples]
+
+    ours_time, ours = timed(lambda: decoder.decode(latents, boxes), args.repeats, args.device)
+    base_time, base = timed(lambda: [two_step_decode(encoder.vae, z) for z in latents], args.repeats, args.device)
+    rows = []
+    for name, seconds, clips in (("RGBA ViT decoder (ours, SM)", ours_time, ours), ("VAE RGB decode + gray matting", base_time, base)):
+        psnr = statistics.mean(rgba_psnr(c.cpu(), t) for c, t in zip(clips, targets))
+        ssim = statistics.mean(rgba_ssim(c.cpu(), t) for c, t in zip(clips, targets))
+        rows.append((name, seconds, psnr, ssim))
+    frames = sum(t.shape[0] for t in targets)
+    print(f"\n{len(samples)} held-out clips, {frames} frames, decoder trained {result.step} steps")
+    print("| decoder | time for all clips (s, median) | PSNR (dB) | SSIM |")
+    print("|---|---|---|---|")
+    for name, seconds, psnr, ssim in rows:
+        print(f"| {name} | {seconds:.3f} | {psnr:.2f} | {ssim:.4f} |")
+    print(f"speed ratio baseline/ours: {base_time / ours_time:.2f}×")
+
+
+def command_ablation(args: argparse.Namespace) -> None:
+    data, vae_dir = prepare(args.work, args.posters, args.frames, args.seed, args.vae_steps, args.source)
+    rows = []
+    for variant in args.variants:
+        result = train(train_options(args, data, vae_dir, variant))
+        parameters = sum(p.numel() for p in LayerDecoder.from_pretrained(result.decoder_dir, low_cpu_mem_usage=False).parameters())
+        rows.append((variant, parameters, result.val_psnr, result.val_ssim, result.seconds))
+    print(f"\nTable 5 at small scale: {args.config} decoders, {args.steps} steps each, same data, VAE and seed")
+    print("| variant | parameters | PSNR (dB) | SSIM | train time (s) |")
+    print("|---|---|---|---|---|")
+    for variant, parameters, psnr, ssim, seconds in rows:
+        print(f"| ViT+{variant} | {parameters / 1e6:.2f} M | {psnr:.2f} | {ssim:.4f} | {seconds:.0f} |")
+
+
+def command_timing(args: argparse.Namespace) -> None:
+    """Decode speed of ours vs. the two-step baseline on random latents of a given size."""
+    device = torch.device(args.device)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    torch.manual_seed(args.seed)
+    decoder = LayerDecoder(**DECODER_CONFIGS[args.config]).to(device, dtype).eval()
+    vae = (LayerEncoder.from_pretrained(args.vae).vae if args.vae else tiny_vae(args.seed)).to(device, dtype)
+    latent_frames = (args.frames - 1) // 4 + 1
+    cells = args.size // 8
+    latents = [torch.randn(16, latent_frames, cells, cells, device=device, dtype=dtype) for _ in range(args.layers)]
+    boxes = [Box(64 * i, 0, args.size, args.size) for i in range(args.layers)]
+    ours, _ = timed(lambda: decoder.decode(latents, boxes), args.repeats, args.device)
+    base, _ = timed(lambda: [two_step_decode(vae, z) for z in latents], args.repeats, args.device)
+    vae_name = args.vae or "tiny random VAE"
+    print(f"{args.layers} layers × {decoded_frame_count(latent_frames)} frames × {args.size}² on {device} ({dtype}), "
+          f"decoder '{args.config}', baseline VAE: {vae_name}")
+    print("| decoder | time (s, median) |\n|---|---|")
+    print(f"| RGBA ViT decoder (ours) | {ours:.3f} |\n| VAE RGB decode + gray matting | {base:.3f} |")
+    print(f"speed ratio baseline/ours: {base / ours:.2f}×")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["compare", "ablation", "timing"])
+    parser.add_argument("--work", type=Path, default=Path("out/ae-bench"))
+    parser.add_argument("--posters", type=int, default=16)
+    parser.add_argument("--frames", type=int, default=9)
+    parser.add_argument("--source", choices=["shapes", "samples"], default="samples")
+    parser.add_argument("--vae-steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--config", choices=sorted(DECODER_CONFIGS), default="tiny")
+    parser.add_argument("--variants", nargs="+", default=["SM", "SE", "EE", "VIT"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--vae", type=Path, help="timing: a real local HunyuanVideo VAE directory")
+    parser.add_argument("--size", type=int, default=64, help="timing: layer size in px")
+    parser.add_argument("--layers", type=int, default=2, help="timing: layers decoded per call")
+    args = parser.parse_args(argv)
+    {"compare": command_compare, "ablation": command_ablation, "timing": command_timing}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

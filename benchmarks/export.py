@@ -1,0 +1,97 @@
+"""Time every export format on a real-sized poster: 1080×1350, 49 frames at 24 fps.
+
+    python benchmarks/export.py [--runs 3] [--frames 49]
+
+The frames are the balloon sample poster with its Balloon layer drifting upwards (most of
+the picture static, one subject moving, as in real use). Prints a markdown table of the
+median and fastest wall time per format over `--runs` runs and the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from psd_tools import PSDImage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.export import export  # noqa: E402
+from engine.motion.base import LayerClip  # noqa: E402
+from engine.poster import Box, Layer, Poster  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "samples" / "balloon.psd"
+
+
+def balloon_frames(count: int) -> tuple[np.ndarray, Poster, dict[int, LayerClip]]:
+    """The flat frames plus a two-layer poster (background, balloon clip) for the bundle."""
+    psd = PSDImage.open(SAMPLE)
+    balloon = next(layer for layer in psd.descendants() if layer.name == "Balloon")
+    sprite = np.asarray(balloon.composite().convert("RGBA"))
+    left, top = balloon.left, balloon.top
+    balloon.visible = False
+    background = np.asarray(psd.composite(force=True).convert("RGBA")).copy()
+    height, width = background.shape[:2]
+    lift = 3
+    box = Box(left, top - lift * (count - 1), sprite.shape[1], sprite.shape[0] + lift * (count - 1))
+    clip_frames = np.zeros((count, box.h, box.w, 4), np.uint8)
+    frames = np.empty((count, height, width, 4), np.uint8)
+    for t in range(count):
+        y = top - lift * t
+        clip_frames[t, y - box.y : y - box.y + sprite.shape[0]] = sprite
+        frame = background.astype(np.float32)
+        region = frame[y : y + sprite.shape[0], left : left + sprite.shape[1]]
+        alpha = sprite[..., 3:4] / 255.0
+        region[..., :3] = sprite[..., :3] * alpha + region[..., :3] * (1 - alpha)
+        frames[t] = np.round(frame).astype(np.uint8)
+    poster = Poster(width, height, [
+        Layer(1, "Background", background, Box(0, 0, width, height)),
+        Layer(2, "Balloon", clip_frames[0][box.h - sprite.shape[0]:], Box(left, top, sprite.shape[1], sprite.shape[0])),
+    ], name="balloon")
+    return frames, poster, {2: LayerClip(2, box, clip_frames, preset="float")}
+
+
+def size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir())
+    return path.stat().st_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=49)
+    parser.add_argument("--only", nargs="*", help="formats to time, e.g. .mp4 .gif")
+    args = parser.parse_args()
+    frames, poster, clips = balloon_frames(args.frames)
+    jobs = {
+        ".mp4": {}, ".gif": {}, ".png": {}, ".webp": {}, ".webm": {}, ".mov": {},
+        "frames.zip": {}, "bundle.zip": {"poster": poster, "clips": clips},
+    }
+    print(f"{frames.shape[0]} frames of {frames.shape[2]}×{frames.shape[1]}, {args.runs} runs, "
+          f"{os.cpu_count()} CPUs\n")
+    print("| format | median s | fastest s | ms / frame | size MB |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, options in jobs.items():
+            if args.only and name not in args.only:
+                continue
+            target = Path(folder) / (f"poster{name}" if name.startswith(".") else name)
+            times = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                export(target, frames, 24, **options)
+                times.append(time.perf_counter() - start)
+            median = statistics.median(times)
+            print(f"| {name} | {median:.2f} | {min(times):.2f} | {1000 * median / len(frames):.0f} | "
+                  f"{size_of(target) / 1e6:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Sampling: integrate the learned flow from noise to the layers' latents.
+
+Plain Euler steps on diffusers' FlowMatchEulerDiscreteScheduler, in packed token space:
+the flow step is element-wise, so packing never has to be undone inside the loop. After
+every step the frame-0 tokens are put back to the clean static latents (token replace, as
+the HunyuanVideo-I2V pipeline does), so each layer's first frame IS its static layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from diffusers import FlowMatchEulerDiscreteScheduler
+
+from engine.dmdl.packing import PackedLayers
+from engine.dmdl.text import PromptEmbeddings
+
+
+def predict_flow(
+    transformer,
+    packed: PackedLayers,
+    sigma: torch.Tensor,
+    prompt: PromptEmbeddings,
+    guidance: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The transformer's velocity (noise - data) for noisy tokens at noise level sigma (B,)."""
+    dtype = transformer.dtype
+    return transformer(
+        packed.with_tokens(packed.tokens.to(dtype)),
+        timestep=(sigma * 1000.0).to(dtype),
+        encoder_hidden_states=prompt.embeds.to(dtype),
+        encoder_attention_mask=prompt.mask,
+        pooled_projections=prompt.pooled.to(dtype),
+        guidance=guidance,
+        text_owner=prompt.owner,
+    ).sample.float()
+
+
+@torch.no_grad()
+def sample_layers(
+    transformer,
+    condition: PackedLayers,
+    prompt: PromptEmbeddings,
+    scheduler: FlowMatchEulerDiscreteScheduler,
+    num_inference_steps: int = 50,
+    generator: torch.Generator | None = None,
+    negative_prompt: PromptEmbeddings | None = None,
+    true_cfg_scale: float = 1.0,
+    guidance_scale: float = 6.0,
+    step_callback=None,
+) -> PackedLayers:
+    """Denoise every layer of `condition` jointly; only its frame-0 tokens are read.
+
+    `condition.tokens` holds clean static latents in the frame-0 section (anything in the
+    later-frame section is ignored). Returns the same layout with the generated latents.
+    """
+    clean = condition.tokens.float()
+    keep = condition.first_frame[..., None]
+    noise = torch.randn(clean.shape, generator=generator, dtype=torch.float32, device="cpu").to(clean.device)
+    latents = torch.where(keep, clean, noise)
+
+    sigmas = np.linspace(1.0, 0.0, num_inference_steps + 1)[:-1]
+    scheduler.set_timesteps(sigmas=sigmas, device=clean.device)
+    batch = clean.shape[0]
+    guidance = None
+    if transformer.config.guidance_embeds:
+        guidance = torch.full((batch,), guidance_scale * 1000.0, device=clean.device, dtype=transformer.dtype)
+
+    for i, t in enumerate(scheduler.timesteps):
+        sigma = (t / 1000.0).expand(batch).to(clean.device)
+        noisy = condition.with_tokens(latents)
+        velocity = predict_flow(transformer, noisy, sigma, prompt, guidance)
+        if negative_prompt is not None and true_cfg_scale > 1.0:
+            unconditional = predict_flow(transformer, noisy, sigma, negative_prompt, guidance)
+            velocity = unconditional + true_cfg_scale * (velocity - unconditional)
+        latents = scheduler.step(velocity, t, latents, return_dict=False)[0]
+        latents = torch.where(keep, clean, latents)
+        if step_callback is not None:
+            step_callback(i, t)
+    return condition.with_tokens(latents * condition.valid[..., None])

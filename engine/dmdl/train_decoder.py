@@ -1,0 +1,262 @@
+"""Train the transparent-layer decoder: L1 reconstruction through the frozen VAE encoder.
+
+    python -m engine.dmdl.train_decoder --data DATA_DIR --out RUN_DIR [--vae VAE_DIR | --tiny-vae]
+        [--config paper|small|tiny] [--variant SM|SE|EE|VIT] [--steps N] [--resume]
+
+Only the decoder learns (paper §4.1); the encoder's latents are computed per batch and,
+with --cache-latents, kept in memory (a frozen encoder gives the same latent every epoch).
+The loss is L1 on premultiplied RGBA, so colour under fully transparent pixels, which has
+no meaning, is not fitted. Checkpoints are diffusers directories (config.json +
+safetensors) plus the optimizer state; --resume continues from the newest one.
+
+With --tiny-vae (no real weights here) a random miniature HunyuanVideo VAE is made once
+and saved in RUN_DIR/vae, so resuming and later decoding see the very same encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from engine.data.buckets import ClipDataset, bucketed_loader
+from engine.data.tdl import TDLDataset
+from engine.dmdl.autoencoder import LayerEncoder, to_float_rgba, tiny_vae
+from engine.dmdl.layer_decoder import LayerDecoder
+from engine.dmdl.metrics import premultiply, rgba_psnr, rgba_ssim
+from engine.poster import PosterError
+
+#: Decoder sizes by name. "paper" is §5's: 12 blocks of width 768.
+DECODER_CONFIGS: dict[str, dict] = {
+    "paper": dict(hidden_size=768, num_layers=12, num_heads=12),
+    "small": dict(hidden_size=192, num_layers=4, num_heads=4, mlp_ratio=2.0, norm_groups=8),
+    "tiny": dict(hidden_size=128, num_layers=2, num_heads=4, mlp_ratio=2.0, norm_groups=8),
+}
+
+
+@dataclass
+class TrainOptions:
+    data: Path
+    out: Path
+    vae: Path | None = None
+    config: str = "tiny"
+    variant: str = "SM"
+    steps: int = 1000
+    batch_size: int = 4
+    lr: float = 1e-3
+    warmup: int = 20
+    seed: int = 0
+    val_posters: int = 1
+    log_every: int = 50
+    save_every: int = 500
+    val_every: int = 0
+    keep_checkpoints: int = 2
+    resume: bool = False
+    cache_latents: bool = True
+    device: str = "cpu"
+    target_psnr: float | None = None  # stop early once the training batch reaches it
+
+
+@dataclass
+class TrainResult:
+    step: int
+    loss: float
+    val_psnr: float
+    val_ssim: float
+    seconds: float
+    decoder_dir: Path
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+
+def reconstruction_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between premultiplied RGBA clips (colour under alpha 0 does not count)."""
+    return F.l1_loss(premultiply(prediction), premultiply(target))
+
+
+def load_encoder(options: TrainOptions) -> LayerEncoder:
+    """The real VAE from --vae, or the run's own tiny random one (made once, then reloaded)."""
+    if options.vae is not None:
+        return LayerEncoder.from_pretrained(options.vae)
+    vae_dir = options.out / "vae"
+    if not (vae_dir / "config.json").exists():
+        tiny_vae(options.seed).save_pretrained(vae_dir)
+    return LayerEncoder.from_pretrained(vae_dir)
+
+
+def checkpoints(out: Path) -> list[Path]:
+    return sorted(out.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
+
+
+def save_checkpoint(out: Path, step: int, decoder: LayerDecoder, optimizer: torch.optim.Optimizer, keep: int) -> Path:
+    """Write checkpoint-<step>/ (decoder as a diffusers directory + optimizer state), prune old ones."""
+    path = out / f"checkpoint-{step:07d}"
+    decoder.save_pretrained(path / "decoder")
+    torch.save({"step": step, "optimizer": optimizer.state_dict()}, path / "training_state.pt")
+    for stale in checkpoints(out)[:-keep]:
+        shutil.rmtree(stale)
+    return path
+
+
+def split_by_poster(tdl: TDLDataset, val_posters: int) -> tuple[list[int], list[int]]:
+    """Hold out whole posters (the last ones in order) so validation sees unseen layers."""
+    groups = list(tdl.poster_groups().values())
+    if val_posters >= len(groups):
+        raise PosterError(
+            f"The dataset has {len(groups)} posters; keep at least one for training (asked to hold out {val_posters})."
+        )
+    held = groups[len(groups) - val_posters :] if val_posters else []
+    val = [index for group in held for index in group]
+    train = [index for group in groups[: len(groups) - val_posters] for index in group]
+    return train, val
+
+
+class LatentSource:
+    """Latents of dataset samples from the frozen encoder, optionally remembered."""
+
+    def __init__(self, encoder: LayerEncoder, cache: bool):
+        self.encoder, self.cache, self.memory = encoder, cache, {}
+
+    def __call__(self, frames: torch.Tensor, indices: list[int]) -> torch.Tensor:
+        if self.cache and all(index in self.memory for index in indices):
+            return torch.stack([self.memory[index] for index in indices])
+        latents = self.encoder.encode_batch(frames)
+        if self.cache:
+            self.memory.update(zip(indices, latents))
+        return latents
+
+
+@torch.no_grad()
+def evaluate(decoder: LayerDecoder, latents_of: LatentSource, clips: ClipDataset) -> tuple[float, float]:
+    """Mean PSNR / SSIM (premultiplied RGBA) of the decoder on the given clips."""
+    scores = []
+    decoder.eval()
+    for position in range(len(clips)):
+        frames, box, index = clips[position]
+        latent = latents_of(frames[None], [index])[0]
+        decoded = decoder.decode([latent], [box])[0].cpu()
+        target = to_float_rgba(frames)
+        scores.append((rgba_psnr(decoded, target), rgba_ssim(decoded, target)))
+    decoder.train()
+    if not scores:
+        return float("nan"), float("nan")
+    return sum(s[0] for s in scores) / len(scores), sum(s[1] for s in scores) / len(scores)
+
+
+def train(options: TrainOptions, log: Callable[[str], None] = print) -> TrainResult:
+    """Run (or resume) decoder training; returns the final step, loss and validation scores."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.manual_seed(options.seed)
+    options.out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(options.device)
+    tdl = TDLDataset(options.data)
+    train_indices, val_indices = split_by_poster(tdl, options.val_posters)
+    train_clips, val_clips = ClipDataset(tdl, train_indices), ClipDataset(tdl, val_indices)
+    encoder = load_encoder(options)
+    encoder.vae.to(device)
+    latents_of = LatentSource(encoder, options.cache_latents)
+
+    step = 0
+    existing = checkpoints(options.out) if options.resume else []
+    if existing:
+        decoder = LayerDecoder.from_pretrained(existing[-1] / "decoder", low_cpu_mem_usage=False).to(device)
+    else:
+        if options.config not in DECODER_CONFIGS:
+            raise PosterError(f"Unknown decoder size '{options.config}'; choose {', '.join(DECODER_CONFIGS)}.")
+        decoder = LayerDecoder(**DECODER_CONFIGS[options.config], variant=options.variant).to(device)
+    optimizer = torch.optim.AdamW(decoder.parameters(), lr=options.lr, weight_decay=0.0)
+    if existing:
+        state = torch.load(existing[-1] / "training_state.pt", map_location=device, weights_only=True)
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        log(f"resumed from {existing[-1].name} at step {step}")
+
+    parameters = sum(p.numel() for p in decoder.parameters())
+    log(
+        f"training {decoder.config.variant} decoder ({parameters / 1e6:.2f} M parameters) on "
+        f"{len(train_clips)} clips, validating on {len(val_clips)}, steps {step}→{options.steps}"
+    )
+    loader = bucketed_loader(train_clips, options.batch_size, shuffle=True, seed=options.seed)
+    started, loss_value, history = time.time(), float("nan"), []
+    decoder.train()
+    while step < options.steps:
+        for frames, boxes, indices in loader:
+            latents = latents_of(frames, indices).to(device)
+            target = to_float_rgba(frames).to(device)
+            prediction = decoder(latents, boxes)
+            loss = reconstruction_loss(prediction, target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for group in optimizer.param_groups:  # linear warm-up, then constant
+                group["lr"] = options.lr * min(1.0, (step + 1) / max(1, options.warmup))
+            optimizer.step()
+            step += 1
+            loss_value = loss.item()
+            history.append((step, loss_value))
+            if step % options.log_every == 0 or step == options.steps:
+                batch_psnr = rgba_psnr(prediction.detach().clamp(0, 1), target)
+                rate = len(history) / (time.time() - started)
+                log(f"step {step}/{options.steps}  loss {loss_value:.4f}  batch PSNR {batch_psnr:.2f} dB  {rate:.2f} steps/s")
+                if options.target_psnr is not None and batch_psnr >= options.target_psnr:
+                    options.steps = step
+            if options.save_every and step % options.save_every == 0:
+                save_checkpoint(options.out, step, decoder, optimizer, options.keep_checkpoints)
+            if options.val_every and step % options.val_every == 0 and len(val_clips):
+                log("validation  PSNR %.2f dB  SSIM %.4f" % evaluate(decoder, latents_of, val_clips))
+            if step >= options.steps:
+                break
+
+    save_checkpoint(options.out, step, decoder, optimizer, options.keep_checkpoints)
+    final_dir = options.out / "decoder"
+    decoder.save_pretrained(final_dir)
+    val_psnr, val_ssim = evaluate(decoder, latents_of, val_clips if len(val_clips) else train_clips)
+    seconds = time.time() - started
+    log(f"| split | clips | PSNR (dB) | SSIM |\n|---|---|---|---|\n| validation | {len(val_clips)} | {val_psnr:.2f} | {val_ssim:.4f} |")
+    log(f"decoder saved to {final_dir} after {step} steps ({seconds:.0f} s)")
+    return TrainResult(step, loss_value, val_psnr, val_ssim, seconds, final_dir, history)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainOptions:
+    parser = argparse.ArgumentParser(prog="python -m engine.dmdl.train_decoder", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="TDL dataset directory")
+    parser.add_argument("--out", type=Path, required=True, help="run directory (checkpoints, final decoder)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--vae", type=Path, help="local diffusers AutoencoderKLHunyuanVideo directory")
+    source.add_argument("--tiny-vae", action="store_true", help="a random miniature VAE (no weights needed)")
+    parser.add_argument("--config", choices=sorted(DECODER_CONFIGS), default="tiny")
+    parser.add_argument("--variant", choices=["SM", "SE", "EE", "VIT"], default="SM")
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-posters", type=int, default=1, help="posters held out for validation")
+    parser.add_argument("--log-every", type=int, default=50)
+    parser.add_argument("--save-every", type=int, default=500)
+    parser.add_argument("--val-every", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    parser.add_argument("--no-cache-latents", dest="cache_latents", action="store_false")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    fields = {k: v for k, v in vars(args).items() if k != "tiny_vae"}
+    return TrainOptions(**fields)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        train(parse_args(argv))
+    except PosterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""DMDLTransformer: HunyuanVideo-I2V's blocks denoising several layers in one sequence.
+
+The model IS diffusers' HunyuanVideoTransformer3DModel (token-replace variant), same
+modules and parameter names, so a HunyuanVideo-I2V transformer directory loads with
+`DMDLTransformer.from_pretrained(dir)` keeping every weight; there are no new parameters,
+so the loaded model starts exactly as the pretrained one. What changes is the forward:
+
+1. the input is a `PackedLayers` batch (every layer's motion-box latent as tokens in one
+   sequence, frame-0 tokens first) instead of one video tensor;
+2. rotary positions come from the layout (layer, frame, y, x on the poster grid), eqs. 6-8;
+3. attention runs group-wise (`AttentionGroups`), which both drops batch padding and gives
+   the optional layer-isolation mask of eq. 9 without an N x N mask.
+
+Config additions: `rope_axes_dim` may have four entries (layer, frame, y, x); a HunyuanVideo
+checkpoint's three entries mean a zero-dimension layer band, i.e. the 3D-RoPE baseline.
+Switch 4D on when fine-tuning with e.g.
+`DMDLTransformer.from_pretrained(dir, rope_axes_dim=(8, 8, 56, 56))`.
+`rope_layer_theta` sets the layer band's base (default: `rope_theta`); `layer_isolation`
+turns eq. 9 on (ablation only: it stops layers from moving together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from diffusers.configuration_utils import register_to_config
+from diffusers.models.modeling_utils import ModelMixin  # noqa: F401 (see below)
+from diffusers.models.transformers.transformer_hunyuan_video import HunyuanVideoTransformer3DModel
+from diffusers.utils import BaseOutput
+
+from engine.dmdl.attention import AttentionGroups, DMDLAttnProcessor
+from engine.dmdl.packing import PackedLayers
+from engine.dmdl.rope import LayoutRotaryEmbedding, split_axes_dim
+
+
+# diffusers' pipeline loader checks a passed component against the base classes it finds in
+# the component's own module (here engine.dmdl.transformer): ModelMixin must be visible here.
+__all__ = ["DMDLTransformer", "DMDLTransformerOutput", "ModelMixin"]
+
+
+@dataclass
+class DMDLTransformerOutput(BaseOutput):
+    """`sample`: predicted flow, packed like the input tokens (B, N, C*pt*p*p)."""
+
+    sample: torch.Tensor
+
+
+class DMDLTransformer(HunyuanVideoTransformer3DModel):
+    """Multi-layer diffusion transformer with layout-conditional 4D-RoPE (paper sec. 4.2)."""
+
+    @register_to_config
+    def __init__(
+        self,
+        in_channels: int = 16,
+        out_channels: int = 16,
+        num_attention_heads: int = 24,
+        attention_head_dim: int = 128,
+        num_layers: int = 20,
+        num_single_layers: int = 40,
+        num_refiner_layers: int = 2,
+        mlp_ratio: float = 4.0,
+        patch_size: int = 2,
+        patch_size_t: int = 1,
+        qk_norm: str = "rms_norm",
+        guidance_embeds: bool = True,
+        text_embed_dim: int = 4096,
+        pooled_projection_dim: int = 768,
+        rope_theta: float = 256.0,
+        rope_axes_dim: tuple[int, ...] = (8, 8, 56, 56),
+        image_condition_type: str | None = "token_replace",
+        rope_layer_theta: float | None = None,
+        layer_isolation: bool = False,
+    ) -> None:
+        if image_condition_type != "token_replace":
+            raise ValueError(
+                "DMDL conditions every layer on its clean first frame: it needs a token-replace "
+                f"HunyuanVideo-I2V checkpoint, not image_condition_type={image_condition_type!r}."
+            )
+        axes = split_axes_dim(rope_axes_dim)
+        if sum(axes) != attention_head_dim:
+            raise ValueError(f"The rotary bands {axes} must add up to the head dimension {attention_head_dim}.")
+        super().__init__(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            num_attention_heads=num_attention_heads,
+            attention_head_dim=attention_head_dim,
+            num_layers=num_layers,
+            num_single_layers=num_single_layers,
+            num_refiner_layers=num_refiner_layers,
+            mlp_ratio=mlp_ratio,
+            patch_size=patch_size,
+            patch_size_t=patch_size_t,
+            qk_norm=qk_norm,
+            guidance_embeds=guidance_embeds,
+            text_embed_dim=text_embed_dim,
+            pooled_projection_dim=pooled_projection_dim,
+            rope_theta=rope_theta,
+            rope_axes_dim=tuple(rope_axes_dim),
+            image_condition_type=image_condition_type,
+        )
+        layer_theta = rope_theta if rope_layer_theta is None else rope_layer_theta
+        self.rope = LayoutRotaryEmbedding(axes, (layer_theta, rope_theta, rope_theta, rope_theta))
+        for block in (*self.transformer_blocks, *self.single_transformer_blocks):
+            block.attn.set_processor(DMDLAttnProcessor())
+
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Patch embedding of already-patchified tokens.
+
+        The stock Conv3d has kernel == stride, so it is exactly a linear map of each patch;
+        applying it as one matmul embeds every layer of every sample at once.
+        """
+        proj = self.x_embedder.proj
+        return F.linear(tokens.to(proj.weight.dtype), proj.weight.flatten(1), proj.bias)
+
+    def forward(
+        self,
+        packed: PackedLayers,
+        timestep: torch.Tensor,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor,
+        pooled_projections: torch.Tensor,
+        guidance: torch.Tensor | None = None,
+        text_owner: torch.Tensor | None = None,
+        return_dict: bool = True,
+    ) -> DMDLTransformerOutput | tuple[torch.Tensor]:
+        """Predict the flow for every token of a packed multi-layer batch.
+
+        timestep: (B,) in the scheduler's 0-1000 scale. encoder_hidden_states (B, L, text
+        dim) with encoder_attention_mask (B, L); text_owner (B, L) gives each text token's
+        layer slot (-1: shared), needed only with layer isolation. Padding tokens come back
+        as zeros.
+        """
+        temb, token_replace_emb = self.time_text_embed(timestep, pooled_projections, guidance)
+        hidden_states = self.embed_tokens(packed.tokens)
+        encoder_hidden_states = self.context_embedder(encoder_hidden_states, timestep, encoder_attention_mask)
+
+        cos, sin = self.rope(packed.positions)
+        rotary = (cos.to(hidden_states.device), sin.to(hidden_states.device))
+        groups = AttentionGroups.build(
+            packed.layer_slot, encoder_attention_mask, text_owner, bool(self.config.layer_isolation)
+        )
+
+        block_args = (temb, groups, rotary, token_replace_emb, packed.first_frame_tokens)
+        for block in (*self.transformer_blocks, *self.single_transformer_blocks):
+            if torch.is_grad_enabled() and self.gradient_checkpointing:
+                hidden_states, encoder_hidden_states = self._gradient_checkpointing_func(
+                    block, hidden_states, encoder_hidden_states, *block_args
+                )
+            else:
+                hidden_states, encoder_hidden_states = block(hidden_states, encoder_hidden_states, *block_args)
+
+        hidden_states = self.proj_out(self.norm_out(hidden_states, temb))
+        hidden_states = hidden_states * packed.valid[..., None].to(hidden_states.dtype)
+        if not return_dict:
+            return (hidden_states,)
+        return DMDLTransformerOutput(sample=hidden_states)

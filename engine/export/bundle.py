@@ -1,0 +1,207 @@
+"""The layered bundle: every layer as its own file plus a manifest to rebuild the poster.
+
+A compositor in another tool (After Effects, Premiere, a web page) needs each animated
+layer as a transparent clip, each static layer as a still, and where/how to stack them.
+The zip holds:
+
+    manifest.json            canvas, fps, frames, and one entry per layer in paint order
+    preview.mp4              the flat poster, for a quick look
+    layers/NN_name.png       a static layer, cropped to its box
+    layers/NN_name.webm      an animated layer, VP9 with alpha, in its motion box
+    layers/NN_name.mov       the same as ProRes 4444 with alpha
+    layers/NN_name/frame_00000.png ...   the same as a PNG sequence
+
+The WebM of a layer with an odd width or height has one extra transparent column or row
+(VP9 needs even sizes; `webm_size` says so); place it at the motion box's corner as usual.
+Animated layers are written for the whole timeline (a shorter clip loops as in the
+preview), so every file lines up frame for frame with preview.mp4.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from engine.atomic import atomic_output, check_output_folder
+from engine.export.frames import Progress, check_fps, check_frames, even_size, parse_color
+from engine.export.sequence import add_png_sequence, png_bytes
+from engine.export.video import write_mp4, write_prores, write_webm
+from engine.motion.base import LayerClip
+from engine.jsonable import json_default
+from engine.poster import Box, Layer, Poster, PosterError
+
+BUNDLE_FORMAT = "poster-animator-bundle"
+BUNDLE_VERSION = 1
+
+Frames = np.ndarray | Callable[[], np.ndarray]
+
+
+def resolve_frames(frames: Frames) -> np.ndarray:
+    """Frames given directly, or a render callable to run now (so callers can defer it)."""
+    return check_frames(frames() if callable(frames) else frames)
+
+
+def layer_slug(z: int, name: str) -> str:
+    """A file-system-safe, sortable name: '03_hot-air-balloon'."""
+    words = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "layer"
+    return f"{z:02d}_{words[:40]}"
+
+
+def timeline_frames(clip: LayerClip, count: int) -> np.ndarray:
+    """The clip's frames over `count` timeline frames, looping as the compositor does."""
+    if clip.frame_count == count:
+        return clip.frames
+    return clip.frames[np.arange(count) % clip.frame_count]
+
+
+def _box(box: Box) -> dict[str, int]:
+    return {"x": box.x, "y": box.y, "w": box.w, "h": box.h}
+
+
+def check_clips(poster: Poster, clips: Mapping[int, LayerClip]) -> None:
+    for layer_id, clip in clips.items():
+        poster.layer(int(layer_id))  # raises a PosterError naming the missing id
+        if clip.layer_id != layer_id:
+            raise PosterError(
+                f"The clip stored for layer {layer_id} belongs to layer {clip.layer_id}: "
+                "animate the layer again."
+            )
+
+
+def layer_entry(z: int, layer: Layer, clip: LayerClip | None, files: dict[str, str]) -> dict[str, Any]:
+    """One manifest entry: everything needed to place this layer again."""
+    entry: dict[str, Any] = {
+        "id": layer.id,
+        "name": layer.name,
+        "z": z,
+        "group_path": list(layer.group_path),
+        "kind": layer.kind.value,
+        "blend_mode": layer.blend_mode,
+        "opacity": layer.opacity,
+        "visible": layer.visible,
+        "box": _box(layer.box),
+        "animated": clip is not None,
+        "files": files,
+    }
+    if layer.text is not None:
+        entry["text"] = layer.text
+    if clip is not None:
+        entry["motion_box"] = _box(clip.box)
+        # VP9 needs even sizes: an odd box gains a transparent line at the right/bottom
+        width, height = even_size(clip.box.w, clip.box.h)
+        entry["webm_size"] = {"w": width, "h": height}
+        entry["motion"] = {
+            "engine": clip.engine,
+            "preset": clip.preset,
+            "params": clip.params,
+            "clip_frames": clip.frame_count,
+        }
+    return entry
+
+
+def write_bundle(
+    path: str | os.PathLike,
+    poster: Poster,
+    clips: Mapping[int, LayerClip],
+    frames: Frames,
+    fps: float = 24,
+    *,
+    background: tuple[int, int, int] | str | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write the layered bundle zip for `poster` with its animated `clips` (keyed by layer id).
+
+    `frames` are the flat poster frames (F, H, W, 4) as the compositor rendered them, or a
+    callable returning them; they become preview.mp4 and set the timeline length.
+    """
+    path = check_output_folder(path)
+    fps = check_fps(fps)
+    check_clips(poster, clips)
+    frames = resolve_frames(frames)
+    count = len(frames)
+    if frames.shape[1:3] != (poster.height, poster.width):
+        raise PosterError(
+            f"The rendered frames are {frames.shape[2]}×{frames.shape[1]} but the poster is "
+            f"{poster.width}×{poster.height}: render the poster again before exporting."
+        )
+    animated = [layer for layer in poster.layers if layer.id in clips]
+    total = 1 + len(poster.layers) + 2 * len(animated)
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    entries = []
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as scratch_name:
+        scratch = Path(scratch_name)
+        with atomic_output(path) as temp, zipfile.ZipFile(temp, "w") as archive:
+            write_mp4(scratch / "preview.mp4", frames, fps, background=background)
+            archive.write(scratch / "preview.mp4", "preview.mp4", compress_type=zipfile.ZIP_STORED)
+            step()
+            for z, layer in enumerate(poster.layers):
+                slug = f"layers/{layer_slug(z, layer.name)}"
+                clip = clips.get(layer.id)
+                if clip is None and layer.box.is_empty:
+                    files = {}  # an empty layer has no pixels to write
+                elif clip is None:
+                    archive.writestr(f"{slug}.png", png_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
+                    files = {"png": f"{slug}.png"}
+                else:
+                    files = _write_animated(archive, scratch, slug, timeline_frames(clip, count), fps, step)
+                step()
+                entries.append(layer_entry(z, layer, clip, files))
+            manifest = {
+                "format": BUNDLE_FORMAT,
+                "version": BUNDLE_VERSION,
+                "poster": poster.name,
+                "canvas": {"width": poster.width, "height": poster.height},
+                "fps": int(fps) if fps.is_integer() else fps,
+                "frames": count,
+                "duration_seconds": round(count / fps, 4),
+                "background": "#%02x%02x%02x" % parse_color(background),
+                "preview": "preview.mp4",
+                "layers": entries,
+                "groups": _groups(poster),
+            }
+            try:
+                text = json.dumps(manifest, indent=2, allow_nan=False, default=json_default)
+            except (TypeError, ValueError) as error:
+                raise PosterError(f"A motion setting cannot be written to the bundle ({error}).") from None
+            archive.writestr("manifest.json", text)
+    return path
+
+
+def _write_animated(
+    archive: zipfile.ZipFile, scratch: Path, slug: str, frames: np.ndarray, fps: float, step: Callable[[], None]
+) -> dict[str, str]:
+    """The three transparent renditions of one animated layer, added to the zip."""
+    name = slug.rsplit("/", 1)[1]
+    write_webm(scratch / f"{name}.webm", frames, fps)
+    archive.write(scratch / f"{name}.webm", f"{slug}.webm", compress_type=zipfile.ZIP_STORED)
+    (scratch / f"{name}.webm").unlink()
+    step()
+    write_prores(scratch / f"{name}.mov", frames, fps)
+    archive.write(scratch / f"{name}.mov", f"{slug}.mov", compress_type=zipfile.ZIP_STORED)
+    (scratch / f"{name}.mov").unlink()
+    step()
+    add_png_sequence(archive, slug, frames)
+    return {"webm": f"{slug}.webm", "mov": f"{slug}.mov", "png_sequence": f"{slug}/"}
+
+
+def _groups(poster: Poster) -> list[dict[str, Any]]:
+    """Every group path with the ids of the layers inside it (nested groups included)."""
+    members: dict[tuple[str, ...], list[int]] = {}
+    for layer in poster.layers:
+        for depth in range(1, len(layer.group_path) + 1):
+            members.setdefault(layer.group_path[:depth], []).append(layer.id)
+    return [{"path": list(group), "layer_ids": ids} for group, ids in members.items()]

@@ -1,0 +1,89 @@
+"""Streaming frames into the ffmpeg binary that imageio-ffmpeg ships.
+
+We never rely on a system ffmpeg (a fresh machine has none) and never put ours on PATH
+(Gradio would then look for an ffprobe that is not there). Frames go through a pipe one
+at a time, so ffmpeg holds only what its encoder needs.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from engine.export.frames import Progress
+from engine.poster import PosterError
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError:  # pragma: no cover - a broken install
+        raise PosterError(
+            "Video export needs the imageio-ffmpeg package: reinstall requirements.txt."
+        ) from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def encode(
+    frames: Iterable[np.ndarray],
+    total: int,
+    size: tuple[int, int],
+    fps: float,
+    pixel_format: str,
+    output_args: Sequence[str],
+    target: Path,
+    what: str,
+    progress: Progress | None = None,
+    filter_complex: str | None = None,
+) -> None:
+    """Pipe raw frames (`pixel_format`, `size` = (width, height)) into ffmpeg writing `target`.
+
+    `output_args` hold the codec, muxer (`-f`, always explicit because `target` is a
+    temporary name) and quality settings. `what` names the format in error messages.
+    """
+    width, height = size
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", pixel_format, "-s", f"{width}x{height}",
+        "-framerate", _rate(fps), "-i", "pipe:0",
+    ]
+    if filter_complex:
+        command += ["-filter_complex", filter_complex]
+    command += [*output_args, str(target)]
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        assert process.stdin is not None
+        try:
+            for done, frame in enumerate(frames, start=1):
+                process.stdin.write(np.ascontiguousarray(frame).tobytes())
+                if progress is not None:
+                    progress(done, total)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early; its own message explains why, below
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        code = process.wait()
+        if code != 0:
+            errors.seek(0)
+            message = errors.read().decode("utf-8", "replace").strip().splitlines()
+            detail = message[-1] if message else f"exit status {code}"
+            raise PosterError(f"Could not write the {what} file (ffmpeg said: {detail}).")
+
+
+def _rate(fps: float) -> str:
+    """fps as ffmpeg wants it: exact integers stay integers, 23.976 becomes a fraction."""
+    if float(fps).is_integer():
+        return str(int(fps))
+    from fractions import Fraction
+
+    fraction = Fraction(fps).limit_denominator(1001)
+    return f"{fraction.numerator}/{fraction.denominator}"

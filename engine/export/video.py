@@ -1,0 +1,192 @@
+"""Video and animated-image formats, all encoded by ffmpeg from piped frames.
+
+Flat formats (MP4, GIF, APNG, WebP) show the poster as a viewer sees it; the alpha
+formats (WebM VP9, ProRes 4444) carry transparency for editing tools. A `background`
+flattens transparency onto a colour; without one, formats that can keep alpha keep it
+and MP4 (which cannot) uses white paper.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from engine.atomic import atomic_output
+from engine.export.ffmpeg import encode
+from engine.export.frames import (
+    Progress,
+    check_fps,
+    check_frames,
+    clear_transparent,
+    even_size,
+    flatten,
+    has_transparency,
+    iter_converted,
+    pad_to_even,
+    parse_color,
+)
+
+Color = tuple[int, int, int] | str | None
+
+# Tag what we encode: BT.709 matrix, limited range, so browsers and players decode the
+# colours the designer picked instead of guessing (and drifting) per player.
+_BT709 = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
+
+
+def _write(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float,
+    convert: Callable[[np.ndarray], np.ndarray],
+    size: tuple[int, int],
+    pixel_format: str,
+    output_args: Sequence[str],
+    what: str,
+    progress: Progress | None,
+    filter_complex: str | None = None,
+) -> Path:
+    with atomic_output(path) as temp:
+        encode(
+            iter_converted(frames, convert), len(frames), size, fps, pixel_format,
+            output_args, temp, what, progress, filter_complex,
+        )
+    return Path(path)
+
+
+def _flat_or_alpha(frames: np.ndarray, background: Color) -> tuple[Callable, str, bool]:
+    """How to feed a format that may keep alpha: (convert, input pixel format, keeps alpha)."""
+    if background is None and has_transparency(frames):
+        return clear_transparent, "rgba", True
+    color = parse_color(background)
+    return (lambda frame: flatten(frame, color)), "rgb24", False
+
+
+def write_mp4(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float = 24,
+    *,
+    background: Color = None,
+    crf: int = 18,
+    progress: Progress | None = None,
+) -> Path:
+    """H.264 MP4 that plays everywhere: yuv420p, moov atom first for instant web playback.
+
+    Odd canvas sizes are padded by one repeated edge pixel (never resized).
+    """
+    frames, fps = check_frames(frames), check_fps(fps)
+    color = parse_color(background)
+    height, width = frames.shape[1:3]
+    args = [
+        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+        "-c:v", "libx264", "-preset", "medium", "-crf", str(int(crf)), *_BT709,
+        "-movflags", "+faststart", "-f", "mp4",
+    ]
+    convert = lambda frame: pad_to_even(flatten(frame, color))  # noqa: E731
+    return _write(path, frames, fps, convert, even_size(width, height), "rgb24", args, "MP4", progress)
+
+
+def write_gif(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float = 24,
+    *,
+    background: Color = None,
+    progress: Progress | None = None,
+) -> Path:
+    """GIF with one palette tuned to the whole clip (ffmpeg palettegen + paletteuse).
+
+    A poster with transparency keeps it (GIF has 1-bit alpha: pixels under half opacity
+    become transparent) unless a background colour is given.
+    """
+    frames, fps = check_frames(frames), check_fps(fps)
+    convert, pixel_format, alpha = _flat_or_alpha(frames, background)
+    reserve = 1 if alpha else 0
+    graph = (
+        f"[0:v]split[a][b];[a]palettegen=max_colors=256:stats_mode=full:reserve_transparent={reserve}[p];"
+        "[b][p]paletteuse=dither=sierra2_4a:diff_mode=rectangle:alpha_threshold=128"
+    )
+    height, width = frames.shape[1:3]
+    args = ["-loop", "0", "-f", "gif"]
+    return _write(path, frames, fps, convert, (width, height), pixel_format, args, "GIF", progress, graph)
+
+
+def write_apng(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float = 24,
+    *,
+    background: Color = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Animated PNG: lossless, keeps full alpha; large, so best for short or small posters."""
+    frames, fps = check_frames(frames), check_fps(fps)
+    convert, pixel_format, _ = _flat_or_alpha(frames, background)
+    height, width = frames.shape[1:3]
+    args = ["-c:v", "apng", "-pred", "mixed", "-plays", "0", "-pix_fmt", pixel_format, "-f", "apng"]
+    return _write(path, frames, fps, convert, (width, height), pixel_format, args, "APNG", progress)
+
+
+def write_webp(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float = 24,
+    *,
+    background: Color = None,
+    quality: int = 90,
+    progress: Progress | None = None,
+) -> Path:
+    """Animated WebP (lossy, with alpha when the poster has it): small files for the web."""
+    frames, fps = check_frames(frames), check_fps(fps)
+    convert, pixel_format, alpha = _flat_or_alpha(frames, background)
+    height, width = frames.shape[1:3]
+    args = [
+        "-c:v", "libwebp_anim", "-lossless", "0", "-quality", str(int(quality)),
+        "-compression_level", "4", "-pix_fmt", "yuva420p" if alpha else "yuv420p",
+        "-loop", "0", "-f", "webp",
+    ]
+    return _write(path, frames, fps, convert, (width, height), pixel_format, args, "WebP", progress)
+
+
+def write_webm(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float = 24,
+    *,
+    crf: int = 24,
+    progress: Progress | None = None,
+) -> Path:
+    """WebM VP9 with an alpha channel (yuva420p), the transparent clip browsers play.
+
+    Players that use ffmpeg's built-in VP9 decoder drop the alpha; decode with libvpx-vp9.
+    An odd width or height gains one fully transparent column or row.
+    """
+    frames, fps = check_frames(frames), check_fps(fps)
+    height, width = frames.shape[1:3]
+    args = [
+        "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", str(int(crf)), "-b:v", "0",
+        "-deadline", "good", "-cpu-used", "4", "-row-mt", "1", "-auto-alt-ref", "0",
+        *_BT709, "-f", "webm",
+    ]
+    convert = lambda frame: pad_to_even(clear_transparent(frame), transparent=True)  # noqa: E731
+    return _write(path, frames, fps, convert, even_size(width, height), "rgba", args, "WebM", progress)
+
+
+def write_prores(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float = 24,
+    *,
+    progress: Progress | None = None,
+) -> Path:
+    """QuickTime ProRes 4444 with alpha (yuva444p10le): what After Effects and Premiere want."""
+    frames, fps = check_frames(frames), check_fps(fps)
+    height, width = frames.shape[1:3]
+    args = [
+        "-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le",
+        "-vendor", "apl0", *_BT709, "-f", "mov",
+    ]
+    return _write(path, frames, fps, clear_transparent, (width, height), "rgba", args, "ProRes MOV", progress)

@@ -1,0 +1,221 @@
+"""The preset menu: every preset's id, label, description and parameters, in one table.
+
+The editor builds its preset dropdown and parameter controls from `PRESETS`; the planner
+and the prompt mapper read parameter names and ranges from here; `Preset.validate` is the
+one place a bad parameter is caught and explained.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from engine.motion import reveal, transforms, warps
+from engine.motion.easing import EASINGS
+from engine.motion.sampling import Motion
+from engine.motion.stage import Stage
+from engine.poster import PosterError
+
+Builder = Callable[[Stage, dict[str, Any], np.ndarray], Motion]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One preset parameter: its kind, default, allowed range or choices, and help text."""
+
+    kind: str  # "float" | "int" | "choice" | "bool"
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def check(self, preset: str, name: str, value: Any) -> Any:
+        """The value in canonical form, or a PosterError naming the parameter and its range."""
+        where = f"Parameter '{name}' of preset '{preset}'"
+        if self.kind == "bool":
+            if isinstance(value, (bool, np.bool_)):
+                return bool(value)
+            if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "on", "off"):
+                return value.strip().lower() in ("true", "yes", "on")
+            if isinstance(value, (int, np.integer)) and value in (0, 1):
+                return bool(value)
+            raise PosterError(f"{where} must be true or false; got {value!r}.")
+        if self.kind == "choice":
+            text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+            if text not in self.choices:
+                raise PosterError(f"{where} must be one of {', '.join(self.choices)}; got {value!r}.")
+            return text
+        number = self._number(where, value)
+        if self.kind == "int":
+            if number != int(number):
+                raise PosterError(f"{where} must be a whole number from {self.min:g} to {self.max:g}; got {value!r}.")
+            number = int(number)
+        if not self.min <= number <= self.max:
+            unit = "a whole number" if self.kind == "int" else "a number"
+            raise PosterError(f"{where} must be {unit} from {self.min:g} to {self.max:g}; got {value!r}.")
+        return number
+
+    def _number(self, where: str, value: Any) -> float:
+        if isinstance(value, (bool, np.bool_)):
+            raise PosterError(f"{where} must be a number from {self.min:g} to {self.max:g}; got {value!r}.")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise PosterError(f"{where} must be a number from {self.min:g} to {self.max:g}; got {value!r}.") from None
+        if not math.isfinite(number):
+            raise PosterError(f"{where} must be a finite number from {self.min:g} to {self.max:g}; got {value!r}.")
+        return number
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A procedural motion the designer can pick from the menu."""
+
+    name: str
+    label: str
+    description: str
+    params: dict[str, ParamSpec]
+    build: Builder = field(repr=False, compare=False)
+    for_text: bool = False  # a text-first effect: the prompt mapper prefers it for type layers
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: spec.default for name, spec in self.params.items()}
+
+    def validate(self, params: dict[str, Any] | None) -> dict[str, Any]:
+        """Defaults filled in, every value checked; unknown names are an error, not ignored."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise PosterError(
+                f"Preset '{self.name}' has no parameter '{unknown[0]}'. "
+                f"Its parameters are: {', '.join(self.params)}."
+            )
+        values = self.defaults()
+        for name, value in params.items():
+            values[name] = self.params[name].check(self.name, name, value)
+        return values
+
+
+# --- shared parameters: the same name means the same thing in every preset -------------
+
+def amplitude(default: float = 0.5) -> ParamSpec:
+    return ParamSpec("float", default, 0.0, 1.0, help="How strong the motion is: 0.5 normal, 1 wild, 0 none.")
+
+
+def cycles(default: int = 1) -> ParamSpec:
+    return ParamSpec("int", default, 1, 8, help="How many times the motion repeats in the clip.")
+
+
+def easing(default: str = "sine") -> ParamSpec:
+    return ParamSpec("choice", default, choices=tuple(EASINGS), help="The speed curve of each movement.")
+
+
+def pivot(default: str = "center", choices: tuple[str, ...] = ("center", "bottom", "top", "left", "right")) -> ParamSpec:
+    return ParamSpec("choice", default, choices=choices, help="The point of the layer the motion turns or grows about.")
+
+
+def direction(default: str, choices: tuple[str, ...] = ("up", "down", "left", "right"), help: str = "") -> ParamSpec:
+    return ParamSpec("choice", default, choices=choices, help=help or "Which way the layer travels.")
+
+
+def phase(help: str = "Where in its cycle the motion starts (0..1); in a group, layers differ by the stagger.") -> ParamSpec:
+    return ParamSpec("float", 0.0, 0.0, 1.0, help=help)
+
+
+DELAY_HELP = "A delay before the motion starts, as a fraction of the clip (0..1)."
+
+
+def loop(default: bool = True) -> ParamSpec:
+    return ParamSpec("bool", default, help="Make the clip loop seamlessly (its end flows into its start).")
+
+
+def stagger() -> ParamSpec:
+    return ParamSpec(
+        "float", 0.0, 0.0, 0.5,
+        help="For a group sharing one prompt: how much later each layer starts than the one before (0..0.5 of a cycle).",
+    )
+
+
+def waves(default: float = 1.0) -> ParamSpec:
+    return ParamSpec("float", default, 0.25, 4.0, help="How many wave crests fit along the layer.")
+
+
+def _common(**specific: ParamSpec) -> dict[str, ParamSpec]:
+    return {**specific, "loop": loop(), "stagger": stagger()}
+
+
+_PRESET_LIST: tuple[Preset, ...] = (
+    Preset("bob", "Bob up and down", "The paper's text effect: a calm vertical up–down oscillation.",
+           _common(amplitude=amplitude(), cycles=cycles(2), easing=easing(), phase=phase()),
+           transforms.bob, for_text=True),
+    Preset("wave_rotate", "Wave rotation", "The paper's text effect: letters rock back and forth in a wave travelling along the text.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), waves=waves(1.0),
+                   direction=direction("right", ("left", "right"), "Which way the wave travels."), phase=phase()),
+           warps.wave_rotate, for_text=True),
+    Preset("text_wave", "Text wave", "Columns rise and sink one after another, like a stadium wave running through the letters.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), waves=waves(1.0),
+                   direction=direction("right", ("left", "right"), "Which way the wave travels."), phase=phase()),
+           warps.text_wave, for_text=True),
+    Preset("typewriter", "Typewriter", "Letters appear one by one in reading order (a soft wipe for artwork).",
+           _common(cycles=cycles(1), easing=easing("linear"),
+                   direction=direction("right", help="Reading direction of the reveal: right = left to right."),
+                   phase=phase(DELAY_HELP)),
+           reveal.typewriter, for_text=True),
+    Preset("fade", "Fade out and in", "The layer fades away and comes back.",
+           _common(depth=ParamSpec("float", 1.0, 0.0, 1.0, help="How far it fades: 1 vanishes completely."),
+                   cycles=cycles(1), easing=easing(), phase=phase(DELAY_HELP)),
+           reveal.fade),
+    Preset("slide_in", "Slide in", "Enters from the motion box's edge and settles in place.",
+           _common(amplitude=amplitude(), easing=easing("ease_out"),
+                   direction=direction("right", help="Which way the layer travels: right = enters from the left."),
+                   phase=phase(DELAY_HELP)),
+           transforms.slide_in),
+    Preset("float", "Float", "Drifts gently up and down with a slight lazy tilt.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), phase=phase()),
+           transforms.float_),
+    Preset("sway", "Sway", "Rocks about its base like a plant in the breeze, bending toward the top.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), pivot=pivot("bottom"),
+                   bend=ParamSpec("float", 0.6, 0.0, 1.0, help="0 rocks rigidly, 1 bends like a stem rooted at the pivot."),
+                   phase=phase()),
+           warps.sway),
+    Preset("breathe", "Breathe / pulse", "Swells and relaxes in size.",
+           _common(amplitude=amplitude(), cycles=cycles(2), easing=easing(), pivot=pivot("center"), phase=phase()),
+           transforms.breathe),
+    Preset("bounce", "Bounce", "Jumps with squash on take-off and landing and stretch in the air.",
+           _common(amplitude=amplitude(), cycles=cycles(1),
+                   squash=ParamSpec("float", 0.5, 0.0, 1.0, help="How much it squashes and stretches."),
+                   phase=phase(DELAY_HELP)),
+           transforms.bounce),
+    Preset("shake", "Shake", "Bursts of trembling.",
+           _common(amplitude=amplitude(), cycles=cycles(2),
+                   axis=ParamSpec("choice", "horizontal", choices=("horizontal", "vertical", "both"), help="Which way it shakes."),
+                   phase=phase()),
+           transforms.shake),
+    Preset("spin", "Spin", "Turns around its pivot, whole turns per clip.",
+           _common(cycles=cycles(1), easing=easing("ease_in_out"), pivot=pivot("center"),
+                   direction=direction("right", ("left", "right"), "right = clockwise, left = counter-clockwise."),
+                   phase=phase(DELAY_HELP)),
+           transforms.spin),
+    Preset("flag_wave", "Flag wave", "Waves like cloth on a pole: ripples grow toward the free edge.",
+           _common(amplitude=amplitude(), cycles=cycles(1), waves=waves(1.5), pivot=pivot("left", ("left", "right")),
+                   shading=ParamSpec("bool", True, help="Darken and lighten the folds a little."), phase=phase()),
+           warps.flag_wave),
+    Preset("jelly", "Jelly wobble", "Wobbles like jelly on its base, squashing and stretching.",
+           _common(amplitude=amplitude(), cycles=cycles(2), easing=easing(), phase=phase()),
+           warps.jelly),
+    Preset("zoom", "Zoom", "Grows toward the viewer (or shrinks away) and comes back in a loop.",
+           _common(amplitude=amplitude(), easing=easing("ease_in_out"), pivot=pivot("center"),
+                   mode=ParamSpec("choice", "in", choices=("in", "out"), help="in grows, out shrinks."),
+                   phase=phase(DELAY_HELP)),
+           transforms.zoom),
+    Preset("fly_away", "Fly away", "Accelerates toward an edge of the motion box and fades out; in a loop it pops back.",
+           _common(amplitude=amplitude(), easing=easing("ease_in"), direction=direction("up"), phase=phase(DELAY_HELP)),
+           transforms.fly_away),
+)
+
+#: Every preset by id, in menu order.
+PRESETS: dict[str, Preset] = {preset.name: preset for preset in _PRESET_LIST}

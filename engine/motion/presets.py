@@ -1,0 +1,136 @@
+"""The procedural preset engine: the embedded default Animator that runs on any CPU.
+
+A request names a preset, or a prompt that maps to one (engine.motion.prompts), or
+neither (then a sensible default by layer kind). The chosen preset turns its parameters
+into a Motion (engine.motion.transforms / warps / reveal) which the sampler renders in
+premultiplied alpha. Frame 0, and every frame held before `start_offset`, is the static
+layer placed in the motion box, bit for bit.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Sequence
+
+import numpy as np
+
+from engine.motion.base import LayerClip, MotionRequest, place_static
+from engine.motion.catalog import PRESETS, ParamSpec, Preset
+from engine.motion.prompts import default_preset, params_from_prompt, preset_for_prompt
+from engine.motion.sampling import Motion, render_motion
+from engine.motion.stage import Stage
+from engine.poster import LayerKind, PosterError
+
+__all__ = ["PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
+
+
+def motion_times(frames: int, start_offset: int, loop: bool) -> np.ndarray:
+    """Clip time u of each frame after the hold; u = 0 is the rest pose.
+
+    A loop spreads its frames over [0, 1) so the frame after the last would be frame 0
+    again; a one-shot spreads them over [0, 1] so its last frame lands on the end pose.
+    """
+    count = frames - min(start_offset, frames)
+    if count <= 0:
+        return np.zeros(0)
+    if loop or count == 1:
+        return np.arange(count) / count
+    return np.arange(count) / (count - 1)
+
+
+def _lookup(name: str) -> Preset:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in PRESETS:
+        return PRESETS[key]
+    close = difflib.get_close_matches(key, list(PRESETS), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise PosterError(f"There is no motion preset called '{name}'.{hint} Presets: {', '.join(PRESETS)}.")
+
+
+class PresetAnimator:
+    """Closed-set procedural motions: instant, deterministic, identity-preserving."""
+
+    name = "presets"
+
+    def available(self) -> tuple[bool, str]:
+        return True, "Procedural presets run on any CPU, no model needed."
+
+    def animate(self, request: MotionRequest) -> LayerClip:
+        preset, params, messages = self._resolve(request, request.prompt, request.layer.kind)
+        return self._render(request, preset, params, messages)
+
+    def animate_group(self, requests: Sequence[MotionRequest], prompt: str) -> list[LayerClip]:
+        """One shared prompt: the same preset and parameters for every layer, with phases
+        `phase + i * stagger` so the layers move together or in a deliberate ripple."""
+        requests = list(requests)
+        if not requests:
+            raise PosterError("Pick at least one layer to animate as a group.")
+        lead = requests[0]
+        kinds = {r.layer.kind for r in requests}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        preset, params, messages = self._resolve(lead, prompt, kind=kind)
+        overridden = [r.layer.name for r in requests[1:] if r.params and r.params != lead.params]
+        if overridden:
+            messages.append(
+                f"A group shares one set of parameters, those of '{lead.layer.name}'; the different "
+                f"parameters set on {', '.join(repr(n) for n in overridden)} were not used."
+            )
+        step = params.get("stagger", 0.0)
+        clips = []
+        for i, request in enumerate(requests):
+            layer_params = dict(params)
+            if "phase" in layer_params:
+                layer_params["phase"] = (params["phase"] + i * step) % 1.0
+            timed = MotionRequest(
+                layer=request.layer, box=request.box, prompt=prompt, preset=preset.name,
+                params=layer_params, frames=request.frames, fps=request.fps, seed=lead.seed,
+                start_offset=request.start_offset,
+            )
+            clips.append(self._render(timed, preset, layer_params, list(messages)))
+        return clips
+
+    def _resolve(
+        self, request: MotionRequest, prompt: str, kind: LayerKind | None
+    ) -> tuple[Preset, dict[str, Any], list[str]]:
+        """Preset and validated params: defaults < prompt adverbs < explicit params."""
+        messages: list[str] = []
+        prompt = (prompt or "").strip()
+        if request.preset:
+            preset = _lookup(request.preset)
+            tuned = params_from_prompt(prompt, preset.name)
+        elif prompt:
+            match = preset_for_prompt(prompt, kind)
+            preset, tuned = PRESETS[match.preset], match.params
+            if match.message:
+                messages.append(match.message)
+        else:
+            preset, tuned = PRESETS[default_preset(kind)], {}
+            messages.append(f"No motion prompt or preset was given, so '{preset.name}' was used.")
+        params = preset.validate({**tuned, **request.params})
+        return preset, params, messages
+
+    def _render(self, request: MotionRequest, preset: Preset, params: dict[str, Any], messages: list[str]) -> LayerClip:
+        static = place_static(request.layer, request.box)
+        times = motion_times(request.frames, request.start_offset, params.get("loop", True))
+        hold = request.frames - times.size
+        frames = np.empty((request.frames,) + static.shape, dtype=np.uint8)
+        frames[:hold] = static
+        stage = Stage.from_static(static, request.seed)
+        if stage.is_empty:
+            messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
+            frames[hold:] = static
+        elif times.size:
+            motion: Motion = preset.build(stage, params, times)
+            motion.still = motion.still_frames().copy()
+            motion.still[0] = True  # u = 0 is the rest pose by construction; keep it exact
+            render_motion(static, motion, out=frames[hold:])
+            messages.extend(note for note in motion.notes if note not in messages)
+        return LayerClip(
+            layer_id=request.layer.id, box=request.box, frames=frames, engine=self.name,
+            preset=preset.name, params=params, messages=messages,
+        )
+
+
+def animate(request: MotionRequest) -> LayerClip:
+    """Animate one layer with the preset engine (the `engine.animate` shortcut)."""
+    return PresetAnimator().animate(request)

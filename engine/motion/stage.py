@@ -1,0 +1,138 @@
+"""The geometry a preset works in: the motion box, the visible content inside it, the room
+around the content, pivots, and the "shrink to fit" search that keeps motion in the box.
+
+Presets measure the content from its alpha, not from the layer box: PSD layers are
+cropped to their pixels, but a transparent PNG or a baked group may carry empty margins,
+and the room the motion may use is the room around what is actually visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from engine.motion.sampling import PixelGrid, content_bounds
+
+#: How far (in pixels) a content corner may poke past the box edge: only float round-off.
+FIT_TOLERANCE = 1e-3
+#: Below this share of its strength a motion is dropped entirely rather than left as an
+#: invisible sub-pixel twitch that would only blur the layer.
+MIN_GAIN = 0.02
+
+
+@dataclass
+class Stage:
+    """One layer placed in its motion box, as the presets see it."""
+
+    width: int
+    height: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    seed: int
+    alpha: np.ndarray  # (H, W) uint8 alpha of the placed layer, for content analysis
+    grid: PixelGrid
+
+    @classmethod
+    def from_static(cls, static: np.ndarray, seed: int) -> "Stage":
+        """Measure the placed static layer. An empty layer gets a zero-size content box."""
+        height, width = static.shape[:2]
+        x0, y0, x1, y1 = content_bounds(static)
+        return cls(width, height, x0, y0, x1, y1, seed, static[..., 3], PixelGrid(height, width))
+
+    @property
+    def is_empty(self) -> bool:
+        return self.x1 <= self.x0 or self.y1 <= self.y0
+
+    @property
+    def content_w(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def content_h(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return 0.5 * (self.x0 + self.x1), 0.5 * (self.y0 + self.y1)
+
+    def margin(self, side: str) -> float:
+        """Free room between the content and the box edge on `side` (left/right/up/down)."""
+        return {
+            "left": self.x0,
+            "right": self.width - self.x1,
+            "up": self.y0,
+            "top": self.y0,
+            "down": self.height - self.y1,
+            "bottom": self.height - self.y1,
+        }[side]
+
+    def pivot(self, name: str) -> tuple[float, float]:
+        """A named pivot on the content box: its centre or the middle of one of its edges."""
+        cx, cy = self.center
+        return {
+            "center": (cx, cy),
+            "bottom": (cx, self.y1),
+            "top": (cx, self.y0),
+            "left": (self.x0, cy),
+            "right": (self.x1, cy),
+        }[name]
+
+    def outline(self, per_edge: int = 2) -> np.ndarray:
+        """Points along the content box edges, (K, 2): corners when per_edge = 2.
+
+        Affine motions only need the corners (the content is inside their convex hull);
+        bending warps sample the edges more densely.
+        """
+        t = np.linspace(0.0, 1.0, per_edge)
+        xs = self.x0 + t * self.content_w
+        ys = self.y0 + t * self.content_h
+        top = np.stack((xs, np.full_like(xs, self.y0)), axis=1)
+        bottom = np.stack((xs, np.full_like(xs, self.y1)), axis=1)
+        left = np.stack((np.full_like(ys, self.x0), ys), axis=1)
+        right = np.stack((np.full_like(ys, self.x1), ys), axis=1)
+        return np.concatenate((top, bottom, left, right))
+
+    def inside(self, points: np.ndarray) -> bool:
+        """Whether every point (…, 2) lies in the box, within FIT_TOLERANCE."""
+        x, y = points[..., 0], points[..., 1]
+        tol = FIT_TOLERANCE
+        return bool(
+            np.all(x >= -tol) and np.all(x <= self.width + tol) and np.all(y >= -tol) and np.all(y <= self.height + tol)
+        )
+
+    def largest_fitting_gain(self, moved_points: Callable[[float], np.ndarray]) -> float:
+        """The largest gain in [0, 1] at which the moved content stays in the box.
+
+        `moved_points(gain)` returns where the content outline goes over the whole clip when
+        the motion is scaled by `gain`. This is the "shrink to fit" rule of the contract:
+        a motion that needs more room than the box offers gets smaller, never clipped.
+        """
+        if self.inside(moved_points(1.0)):
+            return 1.0
+        lo, hi = 0.0, 1.0
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            if self.inside(moved_points(mid)):
+                lo = mid
+            else:
+                hi = mid
+        return lo if lo >= MIN_GAIN else 0.0
+
+
+def room_note(preset: str, gain: float) -> list[str]:
+    """A designer-facing note when the box forced a motion to shrink noticeably."""
+    if gain >= 0.7:
+        return []
+    if gain < MIN_GAIN:
+        return [
+            f"The motion box leaves no room for '{preset}' to move, so the layer stays still: "
+            "draw a larger motion box around it."
+        ]
+    return [
+        f"The motion box is tight, so '{preset}' was reduced to {round(gain * 100)}% of its "
+        "strength: draw a larger motion box for the full motion."
+    ]

@@ -1,0 +1,7 @@
+"""The parts of the Dynamic Region Planner (paper section 4.3).
+
+engine/planner.py is the public face (`plan`, `plan_boxes`, `planner_status`); the pieces
+behind it live here, one job each: which presets exist (`catalogue`), how a motion sweeps
+a box (`geometry`), the offline vocabulary planner (`heuristic`), and the LLM planner
+speaking any OpenAI-compatible server (`llm`, `thumbnail`).
+"""

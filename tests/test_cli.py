@@ -1,0 +1,79 @@
+"""The command line as a designer's script would run it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ASSETS_DIR, REPO_ROOT
+from tests.video_decode import decode
+
+BALLOON = ASSETS_DIR / "samples" / "balloon.psd"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *map(str, args)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_layers_lists_paint_order_as_json():
+    result = run_cli("layers", BALLOON, "--json")
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert (listing["width"], listing["height"]) == (1080, 1350)
+    names = [row["name"] for row in listing["layers"]]
+    assert names[0] == "Sky" and "Balloon" in names
+    assert names.index("Balloon Shadow") < names.index("Balloon")
+
+
+def test_animate_writes_a_video_of_the_requested_length(tmp_path: Path):
+    out = tmp_path / "balloon.webm"
+    result = run_cli("animate", BALLOON, "--layer", "Balloon", "--prompt", "floats gently",
+                     "--frames", "9", "--fps", "12", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "planned by heuristic" in result.stderr
+    frames = decode(out, decoder="libvpx-vp9")
+    assert frames.shape == (9, 1350, 1080, 4)
+    assert (frames[0] != frames[4]).any(), "the balloon should move"
+
+
+def test_animate_group_with_a_box_free_plan_writes_a_layered_bundle(tmp_path: Path):
+    out = tmp_path / "bundle.zip"
+    result = run_cli("animate", BALLOON, "--layer", "Cloud Left", "--layer", "Cloud Low",
+                     "--prompt", "drift slowly to the right", "--frames", "5", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(out) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+    animated = [layer["name"] for layer in manifest["layers"] if layer.get("animated")]
+    assert sorted(animated) == ["Cloud Left", "Cloud Low"]
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["animate", BALLOON, "--layer", "Moon", "--prompt", "x", "--out", "o.mp4"], "no layer named"),
+        (["animate", BALLOON, "--layer", "Balloon", "--out", "o.mp4"], "--prompt"),
+        (["animate", BALLOON, "--layer", "Balloon", "--preset", "float", "--box", "900,900,400,400",
+          "--out", "o.mp4"], "leaves the"),
+        (["animate", BALLOON, "--layer", "Balloon", "--preset", "float", "--out", "o.doc"], "extension"),
+        (["layers", "missing.psd"], "missing.psd"),
+    ],
+)
+def test_bad_input_exits_3_with_a_sentence_and_no_traceback(args, words, tmp_path: Path):
+    args = [str(tmp_path / a) if a in ("o.mp4", "o.doc") else a for a in args]
+    result = run_cli(*args)
+    assert result.returncode == 3, result.stderr
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_option_is_a_usage_error():
+    result = run_cli("animate", BALLOON, "--frobnicate")
+    assert result.returncode == 2
