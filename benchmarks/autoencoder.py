@@ -37,7 +37,7 @@ from engine.data.tdl import TDLDataset  # noqa: E402
 from engine.dmdl.autoencoder import LayerEncoder, rgba_over_gray, tiny_vae  # noqa: E402
 from engine.dmdl.layer_decoder import LayerDecoder, decoded_frame_count  # noqa: E402
 from engine.dmdl.metrics import rgba_psnr, rgba_ssim  # noqa: E402
-from engine.dmdl.train_decoder import DECODER_CONFIGS, TrainOptions, split_by_poster, train  # noqa: E402
+from engine.dmdl.train_decoder import DECODER_CONFIGS, TrainOptions, checkpoints, split_by_poster, train  # noqa: E402
 from engine.dmdl.two_step import two_step_decode  # noqa: E402
 from engine.poster import Box  # noqa: E402
 
@@ -46,7 +46,7 @@ def prepare(work: Path, posters: int, frames: int, seed: int, vae_steps: int, so
     """The synthetic TDL set and the fitted stand-in VAE (both made once per work directory)."""
     data, vae_dir = work / "data", work / "vae"
     if not (data / "tdl.json").exists():
-        count = generate(data, posters=posters, frames=frames, seed=seed, source=source, max_layer=16)
+        count = generate(data, posters=posters, frames=frames, seed=seed, source=source, max_layer=24)
         print(f"generated {count} clips in {data}")
     if not (vae_dir / "config.json").exists():
         fit_stand_in_vae(data, vae_dir, vae_steps, seed)
@@ -111,9 +111,15 @@ def timed(function, repeats: int, device: str) -> tuple[float, object]:
 
 def command_compare(args: argparse.Namespace) -> None:
     data, vae_dir = prepare(args.work, args.posters, args.frames, args.seed, args.vae_steps, args.source)
-    result = train(train_options(args, data, vae_dir, "SM"))
+    options = train_options(args, data, vae_dir, "SM")
+    trained = checkpoints(options.out)
+    if trained and int(trained[-1].name.split("-")[1]) == args.steps:  # the ablation's SM run
+        decoder_dir, steps = options.out / "decoder", args.steps
+    else:
+        result = train(options)
+        decoder_dir, steps = result.decoder_dir, result.step
     encoder = LayerEncoder.from_pretrained(vae_dir)
-    decoder = LayerDecoder.from_pretrained(result.decoder_dir, low_cpu_mem_usage=False).eval()
+    decoder = LayerDecoder.from_pretrained(decoder_dir, low_cpu_mem_usage=False).eval()
     tdl = TDLDataset(data)
     _, val_indices = split_by_poster(tdl, 3)
     samples = [tdl.load(index) for index in val_indices]
@@ -129,7 +135,7 @@ def command_compare(args: argparse.Namespace) -> None:
         ssim = statistics.mean(rgba_ssim(c.cpu(), t) for c, t in zip(clips, targets))
         rows.append((name, seconds, psnr, ssim))
     frames = sum(t.shape[0] for t in targets)
-    print(f"\n{len(samples)} held-out clips, {frames} frames, decoder trained {result.step} steps")
+    print(f"\n{len(samples)} held-out clips, {frames} frames, decoder trained {steps} steps")
     print("| decoder | time for all clips (s, median) | PSNR (dB) | SSIM |")
     print("|---|---|---|---|")
     for name, seconds, psnr, ssim in rows:
@@ -178,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("out/ae-bench"))
     parser.add_argument("--posters", type=int, default=16)
     parser.add_argument("--frames", type=int, default=9)
-    parser.add_argument("--source", choices=["shapes", "samples"], default="samples")
+    parser.add_argument("--source", choices=["shapes", "samples"], default="shapes")
     parser.add_argument("--vae-steps", type=int, default=200)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--lr", type=float, default=1e-3)
