@@ -14,7 +14,7 @@ from typing import Any
 from app.handlers import clear_previews
 from app.persist import autosave, save_clip
 from app.replies import Report, View, guarded, ok, quiet
-from app.views import full_view
+from app.views import export_files, full_view
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState, LayerMotion
 from engine.poster import PosterError
@@ -82,14 +82,7 @@ def export(session: Session, fmt: str, report: Report = quiet) -> View:
         written.append(write(path, frames, fps, progress=progress, **extra))
     report(1.0, "Done")
     names = ", ".join(p.name for p in written)
-    return {"exports": _downloads(session, written), "status": ok(f"Exported {names}: download below.")}
-
-
-def _downloads(session: Session, newest: list[Path]) -> list[str]:
-    """This export's files first, then earlier ones still in the session folder."""
-    others = sorted((p for p in session.dir("exports").iterdir() if p.is_file() and p not in newest
-                     and not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [str(p) for p in [*newest, *others]]
+    return {"exports": export_files(session, first=written), "status": ok(f"Exported {names}: download below.")}
 
 
 # --------------------------------------------------------------------------- projects

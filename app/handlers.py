@@ -180,8 +180,9 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields,
         if params_reset:
             view.update(motion=panel["motion"], params_shown=panel["params_shown"],
                         motion_keep=("engine", "prompt", "start_offset"))
-    if notes:
-        view["status"] = notes[0]
+    if params_reset:
+        # The note of this prompt, or none: a note about a half-typed prompt must not linger.
+        view["status"] = notes[0] if notes else ""
     return view
 
 

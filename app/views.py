@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def full_view(session: Session, status: str | None = None) -> View:
     view.update(selection_view(session))
     view["preview"] = latest_video(session, "preview")
     view["layer_preview"] = None
-    view["exports"] = []
+    view["exports"] = export_files(session)  # a reload shows what was exported before
     if status is not None:
         view["status"] = status
     return view
@@ -178,6 +179,14 @@ def _overview_file(session: Session) -> Path:
 
         Image.fromarray(image).save(path, optimize=False, compress_level=1)
     return path
+
+
+def export_files(session: Session, first: Sequence[Path] = ()) -> list[str]:
+    """Downloads of this session: `first` (the export just made), then the rest, newest first."""
+    others = sorted((p for p in session.dir("exports").iterdir()
+                     if p.is_file() and p not in first and not p.name.startswith(".")),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    return [str(p) for p in [*first, *others]]
 
 
 def latest_video(session: Session, stem: str) -> str | None:

@@ -381,6 +381,7 @@ def test_every_export_format_is_written_and_decodes(session) -> None:
     with zipfile.ZipFile(files["tiny-layers.zip"]) as archive:
         assert "manifest.json" in archive.namelist()
     assert exporting.export(session, "bmp")["error"]
+    assert set(views.full_view(session)["exports"]) == {str(p) for p in files.values()}  # listed after a reload
 
 
 def test_project_saves_and_reopens(session, store: SessionStore) -> None:

@@ -235,6 +235,7 @@ def test_designer_session_in_chromium(editor_url: str, browser: Browser, artifac
     page.reload()
     wait_status(page, r"Restored your work|Welcome back")
     assert layer_names(page) == mine
+    expect(page.locator('#downloads a[download$=".mp4"]')).to_be_visible(timeout=STEP_MS)
     edit_layer(page, chosen[1], "the balloon drifts up gently and sways")
     assert box_fields(page) == after
     page.screenshot(path=str(artifacts / "06-after-reload.png"), full_page=True)
