@@ -144,6 +144,14 @@ def test_designer_session_in_chromium(editor_url: str, browser: Browser, artifac
     wait_status(other, r"Opened the sample poster")
 
     upload_psd(page, psd)
+    # A damaged file is refused with a sentence on the page, and the open poster stays.
+    broken = tmp_path / "damaged.psd"
+    broken.write_bytes(b"8BPS" + bytes(range(256)) * 4)
+    with other.expect_file_chooser() as chooser:
+        other.locator("#upload-psd").click()
+    chooser.value.set_files(str(broken))
+    wait_status(other, r"⚠")
+    assert "Traceback" not in status(other).inner_text() and layer_names(other)
     upload_psd(other, other_psd())
     mine, theirs = layer_names(page), layer_names(other)
     assert len(mine) >= 2 and mine != theirs
