@@ -52,7 +52,18 @@ PROMPT_TABLE = [
     ("the dog wags its tail", PIXEL, "sway"),
     ("the cat waves its paw", PIXEL, "sway"),
     ("the robot marches", PIXEL, "bob"),
-    ("the sun rises slowly", PIXEL, "slide_in"),
+    ("the sun rises slowly", PIXEL, "float"),  # rising, without leaving or arriving, loops in place
+    ("the sun rises into view", PIXEL, "slide_in"),
+    ("the balloon drifts up gently", PIXEL, "float"),
+    ("the balloon rises gently", PIXEL, "float"),
+    ("the balloon drifts up and away", PIXEL, "fly_away"),
+    ("the balloon rises and leaves the poster", PIXEL, "fly_away"),
+    ("the leaf falls", PIXEL, "fly_away"),
+    ("the car drives in from the left", PIXEL, "slide_in"),
+    ("the ball rolls to the left", PIXEL, "fly_away"),
+    ("the hand waves", PIXEL, "sway"),
+    ("the boat rocks on the sea", PIXEL, "sway"),
+    ("letters rock side to side", TEXT, "wave_rotate"),
     ("the leaves rustle", PIXEL, "sway"),
     ("the car drives away to the right", PIXEL, "fly_away"),
     ("the fish swims", PIXEL, "float"),
@@ -117,7 +128,10 @@ def test_other_wording_parameters():
     assert preset_for_prompt("letters bob one after another", TEXT).params["stagger"] > 0
     assert preset_for_prompt("the title fades gently", TEXT).params["depth"] < 1.0
     assert preset_for_prompt("the fish bobs steadily", PIXEL).params["easing"] == "linear"
-    assert preset_for_prompt("the sun rises slowly", PIXEL).params["direction"] == "up"
+    assert preset_for_prompt("the sun rises into view", PIXEL).params["direction"] == "up"
+    assert preset_for_prompt("the leaf falls", PIXEL).params["direction"] == "down"
+    assert preset_for_prompt("the car drives away", PIXEL).params["direction"] == "right"  # travel reads left to right
+    assert "direction" not in preset_for_prompt("the balloon drifts up gently", PIXEL).params  # float stays in place
 
 
 def test_unknown_prompts_fall_back_by_layer_kind_and_say_so():
