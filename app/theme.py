@@ -43,6 +43,7 @@ CSS = """
 #planner-pill { text-align: right; }
 #status { min-height: 1.6em; padding: 2px 8px; border-radius: 6px; background: var(--neutral-50); }
 #status p { margin: 0; }
+#status.status-problem { background: #fff4e5; border-left: 3px solid #e8833a; }
 .panel-title h4 { margin: 6px 0 2px 0; text-transform: uppercase; font-size: 0.72rem;
                   letter-spacing: 0.06em; color: var(--neutral-500); }
 #import-notice { border-left: 3px solid #e8a33d; padding-left: 8px; background: #fff8eb;

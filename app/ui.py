@@ -45,8 +45,8 @@ class Outputs:
     def updates(self, view: dict[str, Any]) -> list[Any]:
         out: dict[int, Any] = {}
         put = lambda key, value: out.__setitem__(id(self.c[key]), value)  # noqa: E731
-        if "status" in view:
-            put("status", view["status"])
+        if "status" in view:  # problems are tinted so they are not missed
+            put("status", gr.update(value=view["status"], elem_classes=["status-problem"] if view.get("error") else []))
         if "notice" in view:
             put("notice", gr.update(value=view["notice"], visible=bool(view["notice"])))
         if "poster_title" in view:

@@ -30,7 +30,9 @@ def start(client: Client) -> tuple[str, list[Any]]:
 
 
 def status(result: list[Any]) -> str:
-    return result[0]
+    """The status line's text (it arrives as an update that also sets its tint)."""
+    update = result[0]
+    return update["value"] if isinstance(update, dict) else update
 
 
 def layer_ids(client: Client, token: str) -> dict[str, int]:
@@ -79,6 +81,7 @@ def test_errors_come_back_as_messages(editor, tmp_path: Path) -> None:
     bad.write_bytes(b"definitely not photoshop")
     result = client.predict(token, handle_file(str(bad)), api_name="/open_psd")
     assert status(result).startswith("⚠") and "Traceback" not in status(result)
+    assert result[0]["elem_classes"] == ["status-problem"]
     sun = layer_ids(client, token)["Sun"]
     client.predict(token, [sun], api_name="/select_layers")
     result = client.predict(token, sun, 5000, -300, 10, 10, api_name="/set_box")

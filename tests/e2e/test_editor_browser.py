@@ -151,6 +151,8 @@ def test_designer_session_in_chromium(editor_url: str, browser: Browser, artifac
         other.locator("#upload-psd").click()
     chooser.value.set_files(str(broken))
     wait_status(other, r"⚠")
+    expect(status(other)).to_have_class(re.compile("status-problem"), timeout=STEP_MS)
+    other.screenshot(path=str(artifacts / "00-damaged-psd-refused.png"))
     assert "Traceback" not in status(other).inner_text() and layer_names(other)
     upload_psd(other, other_psd())
     mine, theirs = layer_names(page), layer_names(other)
