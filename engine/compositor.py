@@ -35,14 +35,22 @@ def render_static(poster: Poster) -> np.ndarray:
     return canvas.to_uint8()
 
 
-def render(poster: Poster, clips: ClipsArgument = None, frames: int | None = None) -> np.ndarray:
+def render(
+    poster: Poster, clips: ClipsArgument = None, frames: int | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
     """All frames at once: (F, H, W, 4) straight-alpha uint8.
 
     Without clips this is one frame (the static poster) unless `frames` asks for more.
-    `frames` defaults to the longest clip; shorter clips loop.
+    `frames` defaults to the longest clip; shorter clips loop. `out`, when given, is a
+    C-contiguous (F, H, W, 4) uint8 array to fill instead of allocating one: a preview
+    that re-renders every few seconds then never pays for fresh memory again.
     """
     plan = _Plan(poster, clips, frames)
-    out = np.empty((plan.frame_count, poster.height, poster.width, 4), dtype=np.uint8)
+    shape = (plan.frame_count, poster.height, poster.width, 4)
+    if out is None:
+        out = np.empty(shape, dtype=np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise PosterError(f"The frame buffer must be a contiguous uint8 array of shape {shape}.")
     for index in range(plan.frame_count):
         plan.draw_frame(index, out[index])
     return out
