@@ -3,7 +3,7 @@ and the paper's Table 5 decoder ablation at small scale.
 
     python benchmarks/autoencoder.py compare  --work out/ae-bench [--steps 300]
     python benchmarks/autoencoder.py ablation --work out/ae-bench [--steps 300] [--variants SM SE EE VIT]
-    python benchmarks/autoencoder.py timing   --device cuda --config paper [--vae VAE_DIR]
+    python benchmarks/autoencoder.py timing   --device cuda --config paper --frames 49 --size 512 [--vae VAE_DIR | --full-vae]
 
 `compare` and `ablation` share one synthetic TDL set and one small HunyuanVideo-architecture
 VAE fitted to it (a stand-in for the real pretrained VAE, whose weights cannot be fetched
@@ -27,29 +27,34 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from diffusers import AutoencoderKLHunyuanVideo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from engine.data.buckets import ClipDataset, bucketed_loader  # noqa: E402
-from engine.data.synthetic import generate  # noqa: E402
+from engine.data.synthetic import DriftAnimator, default_animator, generate  # noqa: E402
 from engine.data.tdl import TDLDataset  # noqa: E402
 from engine.dmdl.autoencoder import LayerEncoder, rgba_over_gray, tiny_vae  # noqa: E402
 from engine.dmdl.layer_decoder import LayerDecoder, decoded_frame_count  # noqa: E402
 from engine.dmdl.metrics import rgba_psnr, rgba_ssim  # noqa: E402
-from engine.dmdl.train_decoder import DECODER_CONFIGS, TrainOptions, split_by_poster, train  # noqa: E402
+from engine.dmdl.train_decoder import DECODER_CONFIGS, TrainOptions, checkpoints, split_by_poster, train  # noqa: E402
 from engine.dmdl.two_step import two_step_decode  # noqa: E402
 from engine.poster import Box  # noqa: E402
 
 
-def prepare(work: Path, posters: int, frames: int, seed: int, vae_steps: int, source: str) -> tuple[Path, Path]:
+def prepare(args: argparse.Namespace) -> tuple[Path, Path]:
     """The synthetic TDL set and the fitted stand-in VAE (both made once per work directory)."""
-    data, vae_dir = work / "data", work / "vae"
+    data, vae_dir = args.work / "data", args.work / "vae"
     if not (data / "tdl.json").exists():
-        count = generate(data, posters=posters, frames=frames, seed=seed, source=source, max_layer=16)
+        animator = DriftAnimator() if args.animator == "drift" else default_animator()
+        count = generate(
+            data, posters=args.posters, frames=args.frames, seed=args.seed, source=args.source, max_layer=24,
+            animator=animator,
+        )
         print(f"generated {count} clips in {data}")
     if not (vae_dir / "config.json").exists():
-        fit_stand_in_vae(data, vae_dir, vae_steps, seed)
+        fit_stand_in_vae(data, vae_dir, args.vae_steps, args.seed)
     return data, vae_dir
 
 
@@ -110,10 +115,16 @@ def timed(function, repeats: int, device: str) -> tuple[float, object]:
 
 
 def command_compare(args: argparse.Namespace) -> None:
-    data, vae_dir = prepare(args.work, args.posters, args.frames, args.seed, args.vae_steps, args.source)
-    result = train(train_options(args, data, vae_dir, "SM"))
+    data, vae_dir = prepare(args)
+    options = train_options(args, data, vae_dir, "SM")
+    trained = checkpoints(options.out)
+    if trained and int(trained[-1].name.split("-")[1]) == args.steps:  # the ablation's SM run
+        decoder_dir, steps = options.out / "decoder", args.steps
+    else:
+        result = train(options)
+        decoder_dir, steps = result.decoder_dir, result.step
     encoder = LayerEncoder.from_pretrained(vae_dir)
-    decoder = LayerDecoder.from_pretrained(result.decoder_dir, low_cpu_mem_usage=False).eval()
+    decoder = LayerDecoder.from_pretrained(decoder_dir, low_cpu_mem_usage=False).eval()
     tdl = TDLDataset(data)
     _, val_indices = split_by_poster(tdl, 3)
     samples = [tdl.load(index) for index in val_indices]
@@ -129,7 +140,7 @@ def command_compare(args: argparse.Namespace) -> None:
         ssim = statistics.mean(rgba_ssim(c.cpu(), t) for c, t in zip(clips, targets))
         rows.append((name, seconds, psnr, ssim))
     frames = sum(t.shape[0] for t in targets)
-    print(f"\n{len(samples)} held-out clips, {frames} frames, decoder trained {result.step} steps")
+    print(f"\n{len(samples)} held-out clips, {frames} frames, decoder trained {steps} steps")
     print("| decoder | time for all clips (s, median) | PSNR (dB) | SSIM |")
     print("|---|---|---|---|")
     for name, seconds, psnr, ssim in rows:
@@ -138,7 +149,7 @@ def command_compare(args: argparse.Namespace) -> None:
 
 
 def command_ablation(args: argparse.Namespace) -> None:
-    data, vae_dir = prepare(args.work, args.posters, args.frames, args.seed, args.vae_steps, args.source)
+    data, vae_dir = prepare(args)
     rows = []
     for variant in args.variants:
         result = train(train_options(args, data, vae_dir, variant))
@@ -157,14 +168,19 @@ def command_timing(args: argparse.Namespace) -> None:
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     torch.manual_seed(args.seed)
     decoder = LayerDecoder(**DECODER_CONFIGS[args.config]).to(device, dtype).eval()
-    vae = (LayerEncoder.from_pretrained(args.vae).vae if args.vae else tiny_vae(args.seed)).to(device, dtype)
+    if args.vae:
+        vae, vae_name = LayerEncoder.from_pretrained(args.vae).vae, str(args.vae)
+    elif args.full_vae:  # the real architecture with random weights: right cost, no download
+        vae, vae_name = AutoencoderKLHunyuanVideo(), "HunyuanVideo VAE architecture, random weights"
+    else:
+        vae, vae_name = tiny_vae(args.seed), "tiny random VAE"
+    vae = vae.to(device, dtype).eval()
     latent_frames = (args.frames - 1) // 4 + 1
     cells = args.size // 8
     latents = [torch.randn(16, latent_frames, cells, cells, device=device, dtype=dtype) for _ in range(args.layers)]
     boxes = [Box(64 * i, 0, args.size, args.size) for i in range(args.layers)]
     ours, _ = timed(lambda: decoder.decode(latents, boxes), args.repeats, args.device)
     base, _ = timed(lambda: [two_step_decode(vae, z) for z in latents], args.repeats, args.device)
-    vae_name = args.vae or "tiny random VAE"
     print(f"{args.layers} layers × {decoded_frame_count(latent_frames)} frames × {args.size}² on {device} ({dtype}), "
           f"decoder '{args.config}', baseline VAE: {vae_name}")
     print("| decoder | time (s, median) |\n|---|---|")
@@ -178,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("out/ae-bench"))
     parser.add_argument("--posters", type=int, default=16)
     parser.add_argument("--frames", type=int, default=9)
-    parser.add_argument("--source", choices=["shapes", "samples"], default="samples")
+    parser.add_argument("--source", choices=["shapes", "samples"], default="shapes")
+    parser.add_argument("--animator", choices=["presets", "drift"], default="presets")
     parser.add_argument("--vae-steps", type=int, default=200)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -188,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--vae", type=Path, help="timing: a real local HunyuanVideo VAE directory")
+    parser.add_argument("--full-vae", action="store_true", help="timing: full-size VAE architecture, random weights")
     parser.add_argument("--size", type=int, default=64, help="timing: layer size in px")
     parser.add_argument("--layers", type=int, default=2, help="timing: layers decoded per call")
     args = parser.parse_args(argv)

@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heuristically, with_geometry_defaults
+from engine.planning.catalogue import checked_params
+from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heuristically, with_placement_defaults
 from engine.planning.llm import LLMPlan, LLMSettings, PlanRejected, ask_llm
 from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
 from engine.poster import Box, Poster, PosterError
@@ -142,11 +143,16 @@ def planner_status(settings: LLMSettings | None = None) -> tuple[str, str]:
 
 
 def boxes_for_preset(poster: Poster, layers: Sequence[LayerKey] | LayerKey, preset: str, params: Mapping[str, Any] | None = None) -> dict[int, Box]:
-    """Motion boxes for a preset the designer picked by hand (no prompt, no LLM)."""
-    item = _resolve(poster, PlanRequest.from_any((layers, preset)))
-    statics = [poster.layer(i).box for i in item.layer_ids]
-    chosen = with_geometry_defaults(preset, dict(params or {}))
-    return dict(zip(item.layer_ids, boxes_for_motion(statics, poster.canvas, preset, chosen)))
+    """Motion boxes for a preset the designer picked by hand (no prompt, no LLM).
+
+    `params` are the preset's (amplitude, pivot, direction...); unknown presets or
+    out-of-range values get the preset registry's own sentence.
+    """
+    keys = (layers,) if isinstance(layers, (str, int)) else tuple(layers)
+    ids = _layer_ids(poster, keys)
+    chosen = with_placement_defaults(preset, checked_params(preset, dict(params or {})))
+    statics = [poster.layer(i).box for i in ids]
+    return dict(zip(ids, boxes_for_motion(statics, poster.canvas, preset, chosen)))
 
 
 def _as_list(requests: Any) -> list[Any]:
@@ -157,19 +163,24 @@ def _as_list(requests: Any) -> list[Any]:
 
 def _resolve(poster: Poster, request: PlanRequest) -> _Resolved:
     """Layer ids for the request's names, with designer-readable errors for every mistake."""
-    if not request.layers:
-        raise PosterError("A planning request needs at least one layer.")
     if not request.prompt.strip():
         raise PosterError("Type a motion prompt (e.g. 'sways gently') before planning its box.")
-    ids = []
-    for key in request.layers:
+    return _Resolved(request, _layer_ids(poster, request.layers))
+
+
+def _layer_ids(poster: Poster, keys: Sequence[LayerKey]) -> tuple[int, ...]:
+    """Ids for layer names or ids, refusing none, empty layers and repeats with a sentence."""
+    if not keys:
+        raise PosterError("A planning request needs at least one layer.")
+    ids: list[int] = []
+    for key in keys:
         layer = poster.layer(key)
         if layer.box.is_empty:
             raise PosterError(f"Layer '{layer.name}' is empty, so there is nothing to animate.")
         if layer.id in ids:
             raise PosterError(f"Layer '{layer.name}' is listed twice in one request.")
         ids.append(layer.id)
-    return _Resolved(request, tuple(ids))
+    return tuple(ids)
 
 
 def _heuristic_plan(poster: Poster, item: _Resolved, message: str | None = None) -> Plan:

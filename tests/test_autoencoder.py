@@ -147,24 +147,18 @@ def test_rope_positions_are_the_box_on_the_global_grid():
     assert positions[:4].tolist() == [[0, 3, 2], [0, 3, 3], [0, 3, 4], [0, 4, 2]]
 
 
-def test_each_decoder_stage_gets_positions_for_its_own_length():
-    decoder = LayerDecoder(**{**TINY, "num_layers": 2}, variant="SM")
-    box = Box(8, 40, 16, 24)
-    captured = []
+def test_each_decoder_stage_gets_positions_for_its_own_length(monkeypatch):
     import engine.dmdl.layer_decoder as module
 
-    original = module.batch_positions
+    decoder = LayerDecoder(**{**TINY, "num_layers": 2}, variant="SM")
+    box, captured, original = Box(8, 40, 16, 24), [], module.batch_positions
 
     def spy(boxes, frames, device=None):
-        result = original(boxes, frames, device)
-        captured.append(result)
-        return result
+        captured.append(original(boxes, frames, device))
+        return captured[-1]
 
-    module.batch_positions = spy
-    try:
-        decoder(torch.randn(1, 16, 4, 3, 2), [box])
-    finally:
-        module.batch_positions = original
+    monkeypatch.setattr(module, "batch_positions", spy)
+    decoder(torch.randn(1, 16, 4, 3, 2), [box])
     first, second = captured
     assert first[0, :, 0].max() == 6 and second[0, :, 0].max() == 12  # 2·4−1 and 4·4−3 frames
     for stage in captured:

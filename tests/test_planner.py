@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import engine
 from engine.planner import LLMSettings, Plan, boxes_for_preset, plan, plan_boxes, planner_status
-from engine.planning.catalogue import CONTRACT_PRESETS, checked_params, preset_catalogue
+from engine.planning.catalogue import checked_params, preset_catalogue
 from engine.planning.geometry import allowed_region, margins
-from engine.planning.heuristic import swept_boxes
+from engine.planning.heuristic import swept_boxes, with_placement_defaults
 from engine.poster import Box, LayerKind, Poster, PosterError
 from tests.conftest import solid_layer
 
@@ -122,8 +123,8 @@ PROMPT_TABLE = [
     ("Title", "the title waves gently", "text_wave", "vertical"),
     ("Title", "the headline ripples", "text_wave", "vertical"),
     ("Title", "the title bobs", "bob", "vertical"),
-    ("Title", "letters rock side to side", "wave_rotate", "around"),
-    ("Title", "wave-like rotation along the title", "wave_rotate", "around"),
+    ("Title", "letters rock side to side", "wave_rotate", "sides"),
+    ("Title", "wave-like rotation along the title", "wave_rotate", "sides"),
     ("Title", "the text appears letter by letter", "typewriter", "none"),
     ("Title", "typewriter effect", "typewriter", "none"),
     ("Title", "the headline fades in", "fade", "none"),
@@ -262,6 +263,10 @@ def test_boxes_for_a_hand_picked_preset(poster):
     boxes = boxes_for_preset(poster, "Cat", "fly_away", {"direction": "left"})
     assert boxes[2].x == 0 and boxes[2].contains(poster.layer("Cat").box)
     assert boxes_for_preset(poster, ["Title"], "fade")[4] == poster.layer("Title").box
+    with pytest.raises(PosterError, match="not a known preset"):
+        boxes_for_preset(poster, "Cat", "teleport")
+    with pytest.raises(PosterError, match="amplitude"):
+        boxes_for_preset(poster, "Cat", "bounce", {"amplitude": 7})
 
 
 def test_planner_status_names_the_active_planner():
@@ -291,8 +296,14 @@ def test_settings_come_from_the_environment():
     assert not LLMSettings.from_env({"OPENAI_API_KEY": "  "}).enabled
 
 
+CONTRACT_PRESET_IDS = {
+    "bob", "wave_rotate", "text_wave", "typewriter", "fade", "slide_in", "float", "sway",
+    "breathe", "bounce", "shake", "spin", "flag_wave", "jelly", "zoom", "fly_away",
+}
+
+
 def test_the_catalogue_holds_every_contract_preset_and_checks_ranges():
-    assert set(CONTRACT_PRESETS) <= set(preset_catalogue())
+    assert CONTRACT_PRESET_IDS <= set(preset_catalogue())
     assert checked_params("bounce", {"amplitude": 0.9, "cycles": 3}) == {"amplitude": 0.9, "cycles": 3}
     for bad in ({"amplitude": 3.0}, {"cycles": 0}, {"direction": "sideways"}, {"amplitude": float("nan")}):
         with pytest.raises(PosterError):
@@ -387,3 +398,33 @@ def test_progress_is_reported_as_plans_are_ready(poster):
     calls = []
     plan_boxes(poster, [("Cat", "jumps"), ("Bird", "spins"), ("Title", "waves")], progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.fixture(scope="module")
+def small_poster() -> Poster:
+    """A small canvas keeps animating every preset fast; the layer sits on the grid."""
+    return Poster(width=256, height=192, layers=[solid_layer(1, "Ball", Box(112, 80, 48, 32), (200, 60, 60, 255))])
+
+
+def _reach_of_motion(poster: Poster, preset: str, params: dict) -> Box:
+    """Where the preset engine really moves the layer when the whole canvas is its room."""
+    from engine.motion.base import MotionRequest
+    from engine.motion.presets import PresetAnimator
+
+    request = MotionRequest(layer=poster.layers[0], box=poster.canvas, preset=preset, params=params, frames=13)
+    clip = PresetAnimator().animate(request)
+    assert not any("tight" in m or "no room" in m for m in clip.messages)
+    ys, xs = np.nonzero(clip.frames[..., 3].max(axis=0))
+    return Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+
+
+@pytest.mark.parametrize("amplitude", [0.5, 1.0])
+@pytest.mark.parametrize("preset", sorted(CONTRACT_PRESET_IDS))
+def test_the_planned_box_holds_what_the_preset_engine_draws(small_poster, preset, amplitude):
+    """Animate with the real preset engine in an unbounded box: every pixel it draws must
+    fall inside the box the planner gives that preset (1 px of resampling blur allowed),
+    so the motion plays in full."""
+    params = {"amplitude": amplitude} if "amplitude" in preset_catalogue()[preset].params else {}
+    planned = boxes_for_preset(small_poster, "Ball", preset, params)[1]
+    reach = _reach_of_motion(small_poster, preset, with_placement_defaults(preset, params))
+    assert planned.expand(1, 1, 1, 1).contains(reach), (planned, reach)

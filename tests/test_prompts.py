@@ -49,6 +49,16 @@ PROMPT_TABLE = [
     ("the rocket takes off", PIXEL, "fly_away"),
     ("the ghost floats up and down", PIXEL, "float"),
     ("the kangaroo bounces up and down", PIXEL, "bounce"),
+    ("the dog wags its tail", PIXEL, "sway"),
+    ("the cat waves its paw", PIXEL, "sway"),
+    ("the robot marches", PIXEL, "bob"),
+    ("the sun rises slowly", PIXEL, "slide_in"),
+    ("the leaves rustle", PIXEL, "sway"),
+    ("the car drives away to the right", PIXEL, "fly_away"),
+    ("the fish swims", PIXEL, "float"),
+    ("the letters dance", TEXT, "wave_rotate"),
+    ("the puppet dances", PIXEL, "sway"),
+    ("the price tag pops", PIXEL, "zoom"),
 ]
 
 
@@ -107,16 +117,17 @@ def test_other_wording_parameters():
     assert preset_for_prompt("letters bob one after another", TEXT).params["stagger"] > 0
     assert preset_for_prompt("the title fades gently", TEXT).params["depth"] < 1.0
     assert preset_for_prompt("the fish bobs steadily", PIXEL).params["easing"] == "linear"
+    assert preset_for_prompt("the sun rises slowly", PIXEL).params["direction"] == "up"
 
 
 def test_unknown_prompts_fall_back_by_layer_kind_and_say_so():
-    for prompt in ("make it pop", "something cool", ""):
+    for prompt in ("do your thing", "something cool", ""):
         text = preset_for_prompt(prompt, TEXT)
         art = preset_for_prompt(prompt, PIXEL)
         assert (text.preset, art.preset) == ("bob", "float")
         assert "bob" in text.message and "float" in art.message
     assert default_preset(None) == "float"
-    assert preset_for_prompt("make it pop wildly", PIXEL).params["amplitude"] == 0.9
+    assert preset_for_prompt("do your thing wildly", PIXEL).params["amplitude"] == 0.9
 
 
 def test_wave_means_text_wave_for_type_and_cloth_for_art():

@@ -111,3 +111,22 @@ def test_generator_fills_a_dataset_the_reader_and_loader_accept(tmp_path):
     assert record["meta"]["engine"] == "drift"
     with pytest.raises(PosterError, match="4k\\+1"):
         generate(tmp_path / "bad", posters=1, frames=6)
+
+
+def test_generator_animates_sample_poster_layers_with_random_presets(tmp_path):
+    from engine.motion.presets import PRESETS
+
+    count = generate(tmp_path / "tdl", posters=2, frames=5, seed=5, source="samples", layers_per_poster=2)
+    dataset = TDLDataset(tmp_path / "tdl")
+    assert len(dataset) == count == 4
+    presets = set()
+    for sample in dataset:
+        assert sample.meta["engine"] == "presets"
+        preset = PRESETS[sample.meta["preset"]]
+        assert preset.validate(sample.meta["params"]) == sample.meta["params"]
+        assert sample.prompt.endswith(preset.label.lower())
+        dx, dy = sample.static_box.x - sample.motion_box.x, sample.static_box.y - sample.motion_box.y
+        region = sample.frames[0, dy : dy + sample.static_box.h, dx : dx + sample.static_box.w]
+        assert np.array_equal(region, sample.static)  # frame 0 is the static layer in place
+        presets.add(preset.name)
+    assert len(presets) > 1

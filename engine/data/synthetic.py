@@ -9,8 +9,9 @@ Animator (engine.motion.base.Animator) make the clip.
 Posters come from the sample PSDs (`source="samples"`, scaled down so layers fit the CPU
 budget) or are drawn procedurally (`source="shapes"`: soft discs, rings and rounded
 boxes, the quickest data that still has edges, transparency and colour). Clips come from
-the preset engine when it is installed, or from `DriftAnimator` (a small smooth drift and
-scale pulse) — both through the same Animator interface.
+the preset engine (engine.motion.presets: a random preset with random parameters per
+layer) or, for the fastest tests, from `DriftAnimator` (a smooth drift and scale pulse);
+both go through the same Animator interface.
 
     python -m engine.data.synthetic --out data/tdl-synth --posters 24 --frames 9
 """
@@ -169,21 +170,31 @@ def _straight(rgba: np.ndarray) -> np.ndarray:
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def random_params(preset_name: str, rng: random.Random) -> dict:
+    """Random values for a preset's parameters, kept to short-clip-friendly ranges.
+
+    Every parameter is drawn within its ParamSpec's range; cycles stay at 1–2 (a 9-frame
+    clip cannot show eight periods) and amplitudes avoid the near-still low end.
+    """
+    from engine.motion.presets import PRESETS
+
+    preset = PRESETS[preset_name]
+    params = {}
+    for name, spec in preset.params.items():
+        if spec.kind == "choice":
+            params[name] = rng.choice(spec.choices)
+        elif spec.kind == "int":
+            params[name] = rng.randint(int(spec.min), min(int(spec.max), int(spec.min) + 1))
+        elif spec.kind == "float":
+            low = spec.min + 0.3 * (spec.max - spec.min) if name == "amplitude" else spec.min
+            params[name] = rng.uniform(low, spec.max)
+    return preset.validate(params)
+
+
 def default_animator() -> Animator:
-    """The preset engine when installed, else DriftAnimator."""
-    try:
-        from engine.motion.presets import PresetAnimator
-    except ImportError:
-        return DriftAnimator()
+    from engine.motion.presets import PresetAnimator
+
     return PresetAnimator()
-
-
-def preset_names() -> list[str]:
-    try:
-        from engine.motion.presets import PRESETS
-    except ImportError:
-        return ["drift"]
-    return sorted(PRESETS)
 
 
 def motion_box_for(layer: Layer, rng: random.Random, max_margin: int = 16) -> Box:
@@ -194,9 +205,9 @@ def motion_box_for(layer: Layer, rng: random.Random, max_margin: int = 16) -> Bo
     return layer.box.expand(*margins).snap_out(BOX_GRID)
 
 
-def prompt_for(layer: Layer, preset: str) -> str:
-    subject = layer.text or layer.name
-    return f"the {subject} {preset.replace('_', ' ')}s" if preset != "drift" else f"the {subject} drifts gently"
+def prompt_for(layer: Layer, motion: str) -> str:
+    subject = (layer.text or layer.name).strip()
+    return f"{subject}: {motion.lower()}"
 
 
 # ----------------------------------------------------------------------------- generator
@@ -221,7 +232,7 @@ def generate(
         raise PosterError(f"Synthetic clips need 4k+1 frames (1, 5, 9, …); got {frames}.")
     rng = random.Random(seed)
     animator = animator or default_animator()
-    presets = preset_names() if animator.name == "presets" else [animator.name]
+    uses_presets = animator.name == "presets"
     if source == "samples":
         directory = samples_dir or Path(__file__).resolve().parents[2] / "assets" / "samples"
         sources = sample_posters(directory, max_layer)
@@ -239,14 +250,16 @@ def generate(
         samples = []
         for layer in chosen:
             box = motion_box_for(layer, rng)
-            preset = rng.choice(presets)
+            if uses_presets:
+                from engine.motion.presets import PRESETS
+
+                preset = rng.choice(sorted(PRESETS))
+                params, motion = random_params(preset, rng), PRESETS[preset].label
+            else:
+                preset, params, motion = None, {}, "drifts gently"
             request = MotionRequest(
-                layer=layer,
-                box=box,
-                prompt=prompt_for(layer, preset),
-                preset=None if preset == animator.name else preset,
-                frames=frames,
-                seed=rng.randrange(1 << 30),
+                layer=layer, box=box, prompt=prompt_for(layer, motion), preset=preset, params=params,
+                frames=frames, seed=rng.randrange(1 << 30),
             )
             clip = animator.animate(request)
             samples.append(
@@ -261,13 +274,17 @@ def generate(
                     frames=clip.frames,
                     kind=layer.kind.value if isinstance(layer.kind, LayerKind) else str(layer.kind),
                     fps=request.fps,
-                    meta={"engine": clip.engine, "preset": clip.preset or preset, "params": clip.params},
+                    meta={"engine": clip.engine, "preset": clip.preset, "params": _jsonable(clip.params)},
                 )
             )
         name = poster.name if not sources else f"{poster.name}-{index:04d}"
         write_poster(out, name, poster.width, poster.height, samples)
         written += len(samples)
     return written
+
+
+def _jsonable(params: dict) -> dict:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,10 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=["shapes", "samples"], default="shapes")
     parser.add_argument("--layers-per-poster", type=int, default=3)
     parser.add_argument("--max-layer", type=int, default=32, help="typical layer size in px after scaling")
+    parser.add_argument("--animator", choices=["presets", "drift"], default="presets")
     args = parser.parse_args(argv)
+    animator = DriftAnimator() if args.animator == "drift" else default_animator()
     try:
         count = generate(
-            args.out, args.posters, args.frames, args.seed, args.source, args.layers_per_poster, args.max_layer
+            args.out, args.posters, args.frames, args.seed, args.source, args.layers_per_poster, args.max_layer,
+            animator=animator,
         )
     except PosterError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -46,10 +46,13 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                      r"\bpennants?\b|\bsails?\b|\bbillow\w*|\bflutter\w* in the (wind|breeze)"),
     ("flag_wave", 2, r"\bflutter\w*"),
     ("bob", 4, r"\bbob(s|bing|bed)?\b|\bnod(s|ding|ded)?\b"),
-    ("bob", 2, r"up and down|up-and-down"),
+    ("bob", 2, r"up and down|up-and-down|\bwalk(s|ing)?\b|\bmarch\w*|\btrot\w*"),
+    ("float", 3, r"\bswim\w*|\bglid\w* through"),
     ("float", 4, r"\bfloat\w*|\bdrift\w*|\bhover\w*|\blevitat\w*|flies around|flutters? around|\bbobs? on the water"),
     ("float", 1, r"\bballoons?\b|\bclouds?\b|\bbubbles?\b|\bfeathers?\b|\bghosts?\b|\bboats?\b|\bjellyfish\b"),
-    ("sway", 4, r"\bsway\w*|\bswing(s|ing)?\b|\bswung\b|\bpendulum\b|\bdangl\w*|\brustl\w*|side to side"),
+    ("sway", 4, r"\bsway\w*|\bswing(s|ing)?\b|\bswung\b|\bpendulum\b|\bdangl\w*|\brustl\w*|side to side|"
+                r"\bwag(s|ging|ged)?\b"),
+    ("sway", 6, r"\bwav(e|es|ing) (hello|goodbye|bye|hi)\b|\bwav(e|es|ing) (its|his|her|their|a) (hand|paw|arm|wing)s?"),
     ("sway", 1, r"\bplants?\b|\btrees?\b|\bgrass\w*|\bflowers?\b|\bleaf\b|\bleaves\b|\bpalms?\b|\bbranch\w*|"
                 r"\bbush\w*|\breeds?\b|\bwheat\b|\bferns?\b|\bbreeze\b|\bwind\b|\blamps?\b"),
     ("breathe", 4, r"\bbreath\w*|\bpuls\w*|\bthrob\w*|\bheart ?beat\w*|\bbeat(s|ing)?\b|grows? and shrinks?|"
@@ -63,21 +66,29 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                 r"\bcartwheel\w*|\b(counter|anti)?-?clockwise\b"),
     ("spin", 1, r"\bwheels?\b|\bgears?\b|\bfans?\b|\bpropellers?\b|\bpinwheels?\b|\bvinyl\b|\brecords?\b"),
     ("jelly", 4, r"\bjell(y|o)\b|\bwobbl\w*|\bwiggl\w*|\bjiggl\w*|\bsquish\w*|\bgelatin\w*|\bblobs?\b|\bgooey\b"),
+    ("zoom", 3, r"\bpops?\b|\bpopping\b"),
     ("zoom", 4, r"\bzoom\w*|\bgrow(s|ing)?\b|\benlarg\w*|scales? up|comes? closer|\bshrink\w*|\brecede\w*|"
                 r"\bpops? out\b|\bloom\w*"),
     ("fly_away", 5, r"fl(y|ies|ying|ew) (away|off|out)|takes? off|blasts? off|\blaunch\w*|soars? away|"
-                    r"\bescap\w*|\bleav(e|es|ing)\b|\bexit\w*|\bdepart\w*|\bflee\w*"),
+                    r"\bescap\w*|\bleave\b|\bleaving\b|\bleaves (the|its|his|her|for|through)\b|\bexit\w*|\bdepart\w*|"
+                    r"\bflee\w*|\b(driv|run|ran|walk|mov|go|went|rid|sail|swim|float|zoom|speed|rac|drift)\w* (away|off)\b"),
     ("fly_away", 2, r"\bfl(y|ies|ying|ew)\b|\brockets?\b|\bsoar\w*"),
     ("fly_away", 1, r"\bbirds?\b|\bplanes?\b"),
     ("slide_in", 5, r"slides? in|slid(es|ing)? (in|into)|comes? in from|enters?\b|\bentering\b|swoops? in|"
                     r"sweeps? in|glides? in|moves? in from"),
-    ("slide_in", 3, r"\bslid\w*|\bglid\w*"),
+    ("slide_in", 3, r"\bslid\w*|\bglid\w*|\b(rises?|rising|ascend\w*) (up|into view|into place)|\bdrops? in\b"),
+    ("slide_in", 2, r"\brises?\b|\brising\b|\bascend\w*"),
     ("fade", 4, r"\bfad(e|es|ed|ing)\b|\bdisappear\w*|\bdissolv\w*|\bvanish\w*|\bblink\w*|\bflicker\w*|"
                 r"\bappear\w*|\breappear\w*|\bflash\w*"),
 )
 
-#: "wave" alone means a text wave for type and a cloth wave for artwork.
-_WAVE = re.compile(r"\bwav(e|es|ed|ing|y)\b")
+#: Words whose motion depends on what moves: (pattern, preset for type, preset for artwork).
+#: "wave" is a text wave for a title but a cloth wave for a picture; dancing letters rock
+#: in a wave while a dancing figure sways.
+_BY_KIND: tuple[tuple[re.Pattern, str, str], ...] = (
+    (re.compile(r"\bwav(e|es|ed|ing|y)\b"), "text_wave", "flag_wave"),
+    (re.compile(r"\bdanc\w*"), "wave_rotate", "sway"),
+)
 _TEXT_NOUNS = re.compile(r"\b(text|title|titles|headline|heading|letters?|words?|caption|slogan|tagline|type|name|logo)\b")
 
 _AMPLITUDE_WORDS: tuple[tuple[float, str], ...] = (
@@ -122,10 +133,11 @@ def _scores(text: str, kind: LayerKind | None) -> dict[str, float]:
     for preset, weight, pattern in _VOCABULARY:
         if re.search(pattern, text):
             scores[preset] = scores.get(preset, 0.0) + weight
-    if _WAVE.search(text):
-        texty = kind == LayerKind.TEXT or bool(_TEXT_NOUNS.search(text))
-        target = "text_wave" if texty else "flag_wave"
-        scores[target] = scores.get(target, 0.0) + 3.5
+    texty = kind == LayerKind.TEXT or bool(_TEXT_NOUNS.search(text))
+    for pattern, for_text, for_art in _BY_KIND:
+        if pattern.search(text):
+            target = for_text if texty else for_art
+            scores[target] = scores.get(target, 0.0) + 3.5
     return scores
 
 

@@ -10,11 +10,12 @@ sharing one prompt expand the same way.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from engine.planning.catalogue import declared_params
+from engine.planning.catalogue import declared_params, resolved_params
 from engine.planning.geometry import (
     Pose,
     box_from_bounds,
@@ -118,9 +119,9 @@ def read_prompt(prompt: str, kind: LayerKind | None = None) -> MotionIntent:
         if direction is not None:
             params["direction"] = direction
         params.update(_strength(text))
-        return MotionIntent(preset, with_geometry_defaults(preset, _declared_only(preset, params)), match.group(0))
+        return MotionIntent(preset, with_placement_defaults(preset, _declared_only(preset, params)), match.group(0))
     preset = "bob" if is_text else "float"
-    return MotionIntent(preset, with_geometry_defaults(preset, _declared_only(preset, _strength(text))), None)
+    return MotionIntent(preset, with_placement_defaults(preset, _declared_only(preset, _strength(text))), None)
 
 
 def _direction(text: str, preset: str, default: str | None) -> str | None:
@@ -154,20 +155,23 @@ def _declared_only(preset: str, params: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in params.items() if name in declared}
 
 
-#: Where a preset's box depends on a choice the prompt may not make, the planner makes it
-#: explicit in the plan's parameters, so the box and the animation agree on it.
-GEOMETRY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "sway": {"pivot": "bottom"},
-    "slide_in": {"direction": "right"},  # travels right: enters from the left, as text reads
-    "fly_away": {"direction": "up"},
+#: The parameters `motion_poses` reads to place a motion. A plan states them explicitly,
+#: so the box and the animation agree even if a preset's default changes later.
+PLACEMENT_PARAMS: dict[str, tuple[str, ...]] = {
+    "slide_in": ("direction",),
+    "fly_away": ("direction",),
+    "sway": ("pivot",),
+    "spin": ("pivot",),
+    "breathe": ("pivot",),
+    "zoom": ("pivot",),
 }
 
 
-def with_geometry_defaults(preset: str, params: dict[str, Any]) -> dict[str, Any]:
-    """`params` plus the pivot or direction the box was planned for, where the preset takes one."""
-    filled = _declared_only(preset, GEOMETRY_DEFAULTS.get(preset, {}))
-    filled.update(params)
-    return filled
+def with_placement_defaults(preset: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` plus the registry default of every placement parameter not chosen."""
+    defaults = resolved_params(preset, {})
+    placed = {name: defaults[name] for name in PLACEMENT_PARAMS.get(preset, ()) if name in defaults}
+    return {**placed, **params}
 
 
 def offscreen_shift(group: Box, canvas: Box, edge: str) -> Pose:
@@ -184,51 +188,68 @@ def offscreen_shift(group: Box, canvas: Box, edge: str) -> Pose:
 def motion_poses(preset: str, params: dict[str, Any], group: Box, canvas: Box) -> tuple[list[Pose], str]:
     """The extreme poses of a preset and the pivot they turn about, sized from the group.
 
-    Sizes are fractions of the group's extent scaled by amplitude (0.5 = normal), a
-    generous reading of what each preset draws, so the box holds the motion with room.
+    The sizes mirror what each preset in engine/motion draws at full strength (the presets
+    shrink a motion to fit its box, so a box this size lets them play it in full).
+    Sizes come from the group's extent so layers sharing a prompt get the same motion.
     """
-    chosen = {**GEOMETRY_DEFAULTS.get(preset, {}), **params}
-    k = float(chosen.get("amplitude", NORMAL_AMPLITUDE)) / NORMAL_AMPLITUDE
+    chosen = resolved_params(preset, params)
+    a = float(chosen.get("amplitude", NORMAL_AMPLITUDE))
     w, h = group.w, group.h
-    direction = chosen.get("direction", "up")
     pivot = chosen.get("pivot", "center")
+    direction = chosen.get("direction", "up")
     if preset == "bob":
-        return [Pose(dy=-0.15 * h * k), Pose(dy=0.15 * h * k)], "center"
+        return [Pose(dy=-0.3 * a * h), Pose(dy=0.3 * a * h)], "center"
     if preset == "float":
-        poses = [Pose(angle=a.angle, dy=dy) for a in rotation_poses(4 * k) for dy in (-0.1 * h * k, 0.1 * h * k)]
+        rise, drift = 0.2 * a * h, 0.06 * a * h
+        poses = [Pose(angle=r.angle, dx=sx * drift, dy=sy * rise) for r in rotation_poses(8 * a) for sx in (-1, 1) for sy in (-1, 1)]
         return poses, "center"
     if preset == "bounce":
-        up = 0.6 * h * k
+        squash = float(chosen.get("squash", 0.5))
+        jump, flat, tall = 0.8 * a * h, 1 - 0.4 * squash, 1 + 0.25 * squash
         return [
-            Pose(dy=-up),
-            Pose(scale_x=1 + 0.2 * k, scale_y=1 - 0.2 * k),
-            Pose(scale_x=1 - 0.1 * k, scale_y=1 + 0.15 * k, dy=-up / 2),
+            Pose(dy=-jump),
+            Pose(scale_x=1 / flat, scale_y=flat),
+            Pose(scale_x=1 / tall, scale_y=tall, dy=-jump),
         ], "bottom"
     if preset == "sway":
-        angle = (20 if pivot == "top" else 12) * k
-        return rotation_poses(angle), pivot
+        return rotation_poses(20 * a), pivot
     if preset == "spin":
         return rotation_poses(180), pivot
     if preset == "text_wave":  # each column rides a sine: vertical only
-        return [Pose(dy=-0.3 * min(w, h) * k), Pose(dy=0.3 * min(w, h) * k)], "center"
-    if preset == "wave_rotate":  # each glyph rocks about its own centre: a little room all round
-        reach = 0.18 * min(w, h) * k
-        return [Pose(dx=sx * reach, dy=sy * reach) for sx in (-1, 1) for sy in (-1, 1)], "center"
-    if preset == "flag_wave":
-        return [Pose(dx=sx * 0.04 * w * k, dy=sy * 0.12 * h * k) for sx in (-1, 1) for sy in (-1, 1)], "center"
-    if preset == "breathe":
-        return [Pose(scale_x=1 + 0.08 * k, scale_y=1 + 0.08 * k)], pivot
-    if preset == "zoom":
-        return [Pose(scale_x=1 + 0.35 * k, scale_y=1 + 0.35 * k)], pivot
-    if preset == "shake":
-        return [Pose(angle=sa * 2 * k, dx=sx * 0.04 * w * k, dy=sx * 0.02 * h * k) for sa in (-1, 1) for sx in (-1, 1)], "center"
+        return [Pose(dy=-0.5 * a * h), Pose(dy=0.5 * a * h)], "center"
+    if preset == "wave_rotate":  # columns lean about the middle line, stretching by 1/cos
+        angle = math.radians(30 * a)
+        lean, stretch = 0.5 * h * math.tan(angle), 0.5 * h * (1 / math.cos(angle) - 1)
+        return [Pose(dx=sx * lean, dy=sy * stretch) for sx in (-1, 1) for sy in (-1, 1)], "center"
+    if preset == "flag_wave":  # ripples lift columns; 1.4 bounds the two-harmonic ripple
+        lift = a * min(0.35 * h, 0.25 * w / float(chosen.get("waves", 1.5)))
+        return [Pose(dy=-1.4 * lift), Pose(dy=1.4 * lift)], "center"
     if preset == "jelly":
-        return [Pose(scale_x=1 + 0.15 * k, scale_y=1 - 0.15 * k), Pose(scale_x=1 - 0.15 * k, scale_y=1 + 0.15 * k)], "bottom"
-    if preset == "fly_away":  # leaves toward the edge it travels to
-        return [offscreen_shift(group, canvas, direction)], "center"
-    if preset == "slide_in":  # arrives from the edge opposite its travel
-        return [offscreen_shift(group, canvas, _OPPOSITE[direction])], "center"
-    return [], "center"  # typewriter, fade and presets this planner has no geometry for stay in place
+        lean, squash = 0.3 * a * min(w, h), 0.2 * a
+        return [
+            Pose(dx=side * lean, scale_x=1 / stretch, scale_y=stretch) for side in (-1, 1) for stretch in (1 - squash, 1 + squash)
+        ], "bottom"
+    if preset == "shake":
+        reach = 0.15 * a * min(w, h)
+        axis = chosen.get("axis", "horizontal")
+        rx = reach if axis in ("horizontal", "both") else 0.0
+        ry = reach if axis in ("vertical", "both") else 0.15 * reach
+        return [Pose(angle=sa * 2 * a, dx=sx * rx, dy=sy * ry) for sa in (-1, 1) for sx in (-1, 1) for sy in (-1, 1)], "center"
+    if preset == "breathe":
+        return [Pose(scale_x=1 + 0.12 * a, scale_y=1 + 0.12 * a)], pivot
+    if preset == "zoom":
+        grow = 1 + a if chosen.get("mode", "in") == "in" else 1.0
+        return [Pose(scale_x=grow, scale_y=grow)], pivot
+    if preset == "fly_away":  # toward the edge it travels to, all the way at amplitude >= 0.5
+        shift = offscreen_shift(group, canvas, direction)
+        share = min(1.0, 2 * a)
+        return [Pose(dx=shift.dx * share, dy=shift.dy * share)], "center"
+    if preset == "slide_in":  # from the edge behind its travel, at most 2 x amplitude x its length
+        shift = offscreen_shift(group, canvas, _OPPOSITE[direction])
+        along = w if direction in ("left", "right") else h
+        limit = 2 * a * along
+        return [Pose(dx=max(-limit, min(limit, shift.dx)), dy=max(-limit, min(limit, shift.dy)))], "center"
+    return [], "center"  # typewriter, fade, and presets without geometry here stay in place
 
 
 def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:

@@ -19,15 +19,16 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlparse
-
-import openai
 
 from engine.planning.catalogue import checked_params, declared_params, preset_catalogue
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box
-from engine.planning.heuristic import with_geometry_defaults
+from engine.planning.heuristic import with_placement_defaults
 from engine.poster import Box, Poster, PosterError
+
+if TYPE_CHECKING:  # the openai package takes a second to import; offline planning never needs it
+    import openai
 
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -82,7 +83,9 @@ class LLMSettings:
         model = "GPT" + self.model[3:] if self.model.lower().startswith("gpt") else self.model
         return f"{model} at {self.host}"
 
-    def client(self) -> openai.OpenAI:
+    def client(self) -> "openai.OpenAI":
+        import openai
+
         return openai.OpenAI(
             api_key=self.api_key or "no-key-needed",
             base_url=self.base_url or DEFAULT_BASE_URL,
@@ -232,7 +235,7 @@ class LLMPlan:
 
 
 def ask_llm(
-    client: openai.OpenAI,
+    client: "openai.OpenAI",
     settings: LLMSettings,
     poster: Poster,
     layer_ids: Sequence[int],
@@ -241,6 +244,8 @@ def ask_llm(
     thumbnail_size: tuple[int, int],
 ) -> LLMPlan:
     """One chat completion for one request, checked; raises PlanRejected with the reason."""
+    import openai
+
     payload = request_payload(poster, layer_ids, prompt, thumbnail_size)
     try:
         response = client.chat.completions.create(
@@ -300,7 +305,7 @@ def check_answer(answer: dict[str, Any], poster: Poster, layer_ids: Sequence[int
         raise PlanRejected("its answer did not follow the schema")
     chosen = {k: v for k, v in raw_params.items() if v is not None and k in declared_params(preset)}
     try:
-        params = with_geometry_defaults(preset, checked_params(preset, chosen))
+        params = with_placement_defaults(preset, checked_params(preset, chosen))
     except PosterError as error:
         raise PlanRejected(f"its parameters were out of range ({error})") from None
     boxes = _checked_boxes(answer["boxes"], poster, layer_ids)
