@@ -8,7 +8,12 @@ cropped from the once-made composite, consecutive static normal-mode layers abov
 are pre-flattened into one premultiplied layer per rectangle, and only static layers
 with another blend mode are re-applied individually, inside the rectangle.
 
-Canvases are premultiplied float32; layers and frames are straight-alpha uint8 sRGB.
+Layers and frames are straight-alpha uint8 sRGB. The compositing math is premultiplied
+float32 with psd-tools' blend formulas (engine.blend) wherever a blend mode other than
+normal is involved. Where every layer drawn is normal mode, which is most posters and
+most dirty rectangles, Pillow's C source-over does the same job in 8 bits (equal within
+a level or two of rounding, tested), several times faster, painting straight into the
+output frame.
 """
 
 from __future__ import annotations
