@@ -8,7 +8,12 @@ cropped from the once-made composite, consecutive static normal-mode layers abov
 are pre-flattened into one premultiplied layer per rectangle, and only static layers
 with another blend mode are re-applied individually, inside the rectangle.
 
-Canvases are premultiplied float32; layers and frames are straight-alpha uint8 sRGB.
+Layers and frames are straight-alpha uint8 sRGB. The compositing math is premultiplied
+float32 with psd-tools' blend formulas (engine.blend) wherever a blend mode other than
+normal is involved. Where every layer drawn is normal mode, which is most posters and
+most dirty rectangles, Pillow's C source-over does the same job in 8 bits (equal within
+a level or two of rounding, tested), several times faster, painting straight into the
+output frame.
 """
 
 from __future__ import annotations
@@ -35,14 +40,22 @@ def render_static(poster: Poster) -> np.ndarray:
     return canvas.to_uint8()
 
 
-def render(poster: Poster, clips: ClipsArgument = None, frames: int | None = None) -> np.ndarray:
+def render(
+    poster: Poster, clips: ClipsArgument = None, frames: int | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
     """All frames at once: (F, H, W, 4) straight-alpha uint8.
 
     Without clips this is one frame (the static poster) unless `frames` asks for more.
-    `frames` defaults to the longest clip; shorter clips loop.
+    `frames` defaults to the longest clip; shorter clips loop. `out`, when given, is a
+    C-contiguous (F, H, W, 4) uint8 array to fill instead of allocating one: a preview
+    that re-renders every few seconds then never pays for fresh memory again.
     """
     plan = _Plan(poster, clips, frames)
-    out = np.empty((plan.frame_count, poster.height, poster.width, 4), dtype=np.uint8)
+    shape = (plan.frame_count, poster.height, poster.width, 4)
+    if out is None:
+        out = np.empty(shape, dtype=np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise PosterError(f"The frame buffer must be a contiguous uint8 array of shape {shape}.")
     for index in range(plan.frame_count):
         plan.draw_frame(index, out[index])
     return out

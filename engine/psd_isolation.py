@@ -10,6 +10,11 @@ interpreter start (see docs/benchmarks/fidelity.md for the measured overhead). A
 server would avoid forking a threaded editor process, but it re-imports the caller's
 __main__, which breaks every script without a main guard; the deadline below bounds
 the rare fork-with-threads deadlock instead.
+
+The cap bounds how far the parse may *grow* the address space beyond what the parent had
+mapped at the fork. Heap the parent had freed but not returned is reused first, so in a
+long-lived process the effective budget is the configured one plus that slack (tens of
+MB, seldom more); it still stops the runaway allocations this guard exists for.
 """
 
 from __future__ import annotations

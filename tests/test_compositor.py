@@ -217,3 +217,13 @@ def test_normal_only_posters_take_the_8bit_path_and_match_the_float_formula(opaq
         difference = np.abs(premultiplied(frames[index]) - premultiplied(expected))
         assert difference.max() <= 3.0, index
     assert not np.array_equal(frames[1], frames[2])
+
+
+def test_render_fills_a_given_buffer_and_checks_it():
+    poster, clips = animated_poster(np.random.default_rng(9))
+    buffer = np.full((5, 48, 64, 4), 7, np.uint8)
+    result = render(poster, clips, out=buffer)
+    assert result is buffer
+    np.testing.assert_array_equal(buffer, render(poster, clips))
+    with pytest.raises(PosterError, match="shape"):
+        render(poster, clips, out=np.zeros((4, 48, 64, 4), np.uint8))
