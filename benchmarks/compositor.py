@@ -22,13 +22,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere without installing
 
-from engine import Box, Layer, Poster, render
+from engine import Box, Layer, Poster, iter_frames, render
 from engine.motion.base import LayerClip, place_static
 
 WIDTH, HEIGHT, FRAMES = 1080, 1350, 49
@@ -96,26 +97,38 @@ def frame_sources(poster: Poster, clips: dict[int, LayerClip], index: int):
             yield (layer.id, index % clip.frame_count), clip.frame(index), clip.box
 
 
-def naive_pil(poster: Poster, clips: dict[int, LayerClip], images: dict) -> np.ndarray:
-    out = np.empty((FRAMES, HEIGHT, WIDTH, 4), np.uint8)
+def naive_frames(poster: Poster, clips: dict[int, LayerClip], images: dict) -> Iterator[np.ndarray]:
+    """Per frame, every layer pasted on a transparent full-size image and alpha_composite'd."""
     for index in range(FRAMES):
         canvas = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
         for key, _pixels, box in frame_sources(poster, clips, index):
             placed = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
             placed.paste(images[key], (box.x, box.y))
             canvas = Image.alpha_composite(canvas, placed)
-        out[index] = np.asarray(canvas)
-    return out
+        yield np.asarray(canvas)
 
 
-def boxed_pil(poster: Poster, clips: dict[int, LayerClip], images: dict) -> np.ndarray:
-    out = np.empty((FRAMES, HEIGHT, WIDTH, 4), np.uint8)
+def boxed_frames(poster: Poster, clips: dict[int, LayerClip], images: dict) -> Iterator[np.ndarray]:
+    """Per frame, every layer alpha_composite'd in place over its own box only."""
     for index in range(FRAMES):
         canvas = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
         for key, _pixels, box in frame_sources(poster, clips, index):
             canvas.alpha_composite(images[key], dest=(box.x, box.y))
-        out[index] = np.asarray(canvas)
+        yield np.asarray(canvas)
+
+
+def collect(frames: Iterator[np.ndarray], out: np.ndarray | None = None) -> np.ndarray:
+    """All frames in one (F, H, W, 4) array, as render() returns them."""
+    out = np.empty((FRAMES, HEIGHT, WIDTH, 4), np.uint8) if out is None else out
+    for index, frame in enumerate(frames):
+        out[index] = frame
     return out
+
+
+def drain(frames: Iterator[np.ndarray]) -> None:
+    """Consume frames one at a time, as a streaming exporter does."""
+    for _frame in frames:
+        pass
 
 
 def pil_images(poster: Poster, clips: dict[int, LayerClip]) -> dict:
@@ -144,44 +157,44 @@ def _timed(function) -> float:
 def measure(title: str, layout: list, runs: int, bandwidth: float) -> None:
     poster, clips = build_scene(layout)
     images = pil_images(poster, clips)
-    ours_times, naive_times, boxed_times, floor_times = [], [], [], []
     static = render(poster)[0]
-    for _ in range(runs):
-        start = time.perf_counter()
-        floor = np.empty((FRAMES, HEIGHT, WIDTH, 4), np.uint8)
-        for frame in floor:
-            np.copyto(frame, static)
-        floor_times.append(time.perf_counter() - start)
-        del floor
-        start = time.perf_counter()
-        ours = render(poster, clips)
-        ours_times.append(time.perf_counter() - start)
-        del ours
-        start = time.perf_counter()
-        naive = naive_pil(poster, clips, images)
-        naive_times.append(time.perf_counter() - start)
-        del naive
-        start = time.perf_counter()
-        boxed = boxed_pil(poster, clips, images)
-        boxed_times.append(time.perf_counter() - start)
-    ours, naive = render(poster, clips), naive_pil(poster, clips, images)
-    worst = int(np.abs(ours.astype(np.int16) - naive.astype(np.int16)).max())
-    worst_boxed = int(np.abs(boxed.astype(np.int16) - naive.astype(np.int16)).max())
 
-    ours_s, naive_s, boxed_s, floor_s = (
-        statistics.median(t) for t in (ours_times, naive_times, boxed_times, floor_times)
-    )
+    def floor() -> None:
+        out = np.empty((FRAMES, HEIGHT, WIDTH, 4), np.uint8)
+        for frame in out:
+            np.copyto(frame, static)
+
+    buffer = np.zeros((FRAMES, HEIGHT, WIDTH, 4), np.uint8)  # faulted in once, shared by both sides
+    cases = {
+        "ours: render(out=buffer)": lambda: render(poster, clips, out=buffer),
+        "naive: full-canvas Image.alpha_composite": lambda: collect(naive_frames(poster, clips, images), buffer),
+        "PIL alpha_composite(dest=) per layer box": lambda: collect(boxed_frames(poster, clips, images), buffer),
+        "ours: render() allocating its frames": lambda: render(poster, clips),
+        "floor: allocate F frames, copy the static": floor,
+        "ours streaming: iter_frames()": lambda: drain(iter_frames(poster, clips)),
+        "naive streaming": lambda: drain(naive_frames(poster, clips, images)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, case in cases.items():
+            start = time.perf_counter()
+            case()
+            times[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(values) for name, values in times.items()}
+
+    ours, naive = render(poster, clips), collect(naive_frames(poster, clips, images))
+    worst = int(np.abs(ours.astype(np.int16) - naive.astype(np.int16)).max())
     moved = 2 * ours.nbytes  # write each output frame, read the static frame it starts from
     animated_area = sum(clip.box.area for clip in clips.values())
     print(f"\n{title}: {WIDTH}×{HEIGHT}, {len(poster.layers)} layers, {len(clips)} animated, {FRAMES} frames; "
           f"motion boxes cover {animated_area / (WIDTH * HEIGHT):.0%} of the canvas; median of {runs} runs")
     print(f"{'method':44s} {'seconds':>8s} {'÷ ours':>8s}")
-    print(f"{'ours: engine.compositor.render':44s} {ours_s:8.3f} {1.0:8.1f}")
-    print(f"{'naive: full-canvas Image.alpha_composite':44s} {naive_s:8.3f} {naive_s / ours_s:8.1f}")
-    print(f"{'PIL alpha_composite(dest=) per layer box':44s} {boxed_s:8.3f} {boxed_s / ours_s:8.1f}")
-    print(f"{'floor: allocate the frames, copy the static':44s} {floor_s:8.3f} {floor_s / ours_s:8.1f}")
-    print(f"max |ours - naive| = {worst} (8-bit levels); |PIL boxed - naive| = {worst_boxed}")
-    print(f"ours moves at least {moved / 1e9:.2f} GB -> {moved / ours_s / 1e9:.2f} GB/s = "
+    for index, name in enumerate(cases):
+        ours_name = "ours streaming: iter_frames()" if "streaming" in name else "ours: render(out=buffer)"
+        print(f"{name:44s} {median[name]:8.3f} {median[name] / median[ours_name]:8.1f}")
+    ours_s = median["ours: render(out=buffer)"]
+    print(f"max |ours - naive| = {worst} (8-bit levels)")
+    print(f"render(out=buffer) moves at least {moved / 1e9:.2f} GB -> {moved / ours_s / 1e9:.2f} GB/s = "
           f"{moved / ours_s / 1e9 / bandwidth:.0%} of this machine's copy bandwidth")
 
 

@@ -373,8 +373,7 @@ class _Importer:
         if isinstance(target, PSDImage):
             viewport = self.canvas
         else:
-            has_effects = target.has_effects()
-            viewport = self.canvas if has_effects or as_group else _intersect(target.bbox, self.canvas)
+            viewport = self.canvas if as_group else _intersect(_painted_box(target), self.canvas)
             if layer_filter is None:
                 layer_filter = lambda item: item is target or item.visible  # noqa: E731
         if viewport[2] <= viewport[0] or viewport[3] <= viewport[1]:
@@ -472,6 +471,26 @@ def _crop_to_alpha(rgba: np.ndarray, x0: int, y0: int) -> tuple[np.ndarray, Box]
 def _intersect(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
     return (x0, y0, max(x0, x1), max(y0, y1))
+
+
+def _painted_box(layer) -> tuple[int, int, int, int]:
+    """Where a layer can paint: its box, grown by the stroke psd-tools draws around it.
+
+    psd-tools' own measure is private; if it is missing or fails, the whole canvas is
+    the safe answer (slower, never cropped). An empty box means "no bounds of its own"
+    (a fill without a mask), which psd-tools composites over the whole canvas too.
+    """
+    everywhere = (-(2**30), -(2**30), 2**30, 2**30)
+    if layer.bbox == (0, 0, 0, 0):
+        return everywhere
+    if not layer.has_effects():
+        return layer.bbox
+    try:
+        from psd_tools.composite.composite import _stroke_reach  # noqa: PLC0415
+
+        return _stroke_reach(layer)
+    except Exception:  # noqa: BLE001
+        return everywhere
 
 
 def _ink_channels(color_mode) -> int:

@@ -37,7 +37,13 @@ def run_isolated(
     header: PsdHeader,
     limits: ImportLimits,
 ) -> Poster:
-    """Run `load(path, header, limits)` in a capped child and return its Poster."""
+    """Run `load(path, header, limits)` in a capped child and return its Poster.
+
+    A daemonic process (a multiprocessing pool worker) may not start children; there the
+    parse runs in-process, still behind the header checks and psd-tools' own limits.
+    """
+    if multiprocessing.current_process().daemon:
+        return load(path, header, limits)
     _warm_imports()
     context = _context()
     receiver, sender = context.Pipe(duplex=False)

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from psd_tools import PSDImage
 from psd_tools.api.layers import Group, PixelLayer
-from psd_tools.constants import BlendMode
+from psd_tools.constants import BlendMode, Compression
 
 
 def gradient_rgba(width: int, height: int, seed: int, soft_alpha: bool = True) -> Image.Image:
@@ -35,10 +35,14 @@ def gradient_rgba(width: int, height: int, seed: int, soft_alpha: bool = True) -
     return Image.fromarray(array, "RGBA")
 
 
-def write_layered_psd(path: Path, blend_modes: tuple[str, ...] = ("multiply", "screen", "overlay")) -> Path:
+def write_layered_psd(
+    path: Path,
+    blend_modes: tuple[str, ...] = ("multiply", "screen", "overlay"),
+    compression: Compression = Compression.RLE,
+) -> Path:
     """A 96×80 RGB PSD: opaque background, normal/blended layers, a group with opacity, a hidden layer."""
     psd = PSDImage.new("RGB", (96, 80))
-    PixelLayer.frompil(gradient_rgba(96, 80, 1, soft_alpha=False), psd, "Background", 0, 0)
+    PixelLayer.frompil(gradient_rgba(96, 80, 1, soft_alpha=False), psd, "Background", 0, 0, compression)
     sun = PixelLayer.frompil(gradient_rgba(40, 40, 2), psd, "Sun", 6, 8)
     sun.opacity = 200
     for index, mode in enumerate(blend_modes):

@@ -188,3 +188,42 @@ def test_bad_clip_arguments_are_designer_errors(tiny_poster):
         render(tiny_poster, [good, good])
     with pytest.raises(PosterError, match="at least 1"):
         render(tiny_poster, [good], frames=0)
+
+
+@pytest.mark.parametrize("opaque_background", [True, False])
+def test_normal_only_posters_take_the_8bit_path_and_match_the_float_formula(opaque_background):
+    """All-normal stacks are drawn by Pillow into shared memory (a masked paste over an opaque
+    backdrop, alpha_composite over a transparent one); every frame must still be right."""
+    rng = np.random.default_rng(21)
+    layers = [random_layer(rng, 1, Box(0, 0, 64, 48))]
+    if opaque_background:
+        layers[0].pixels[..., 3] = 255
+    layers += [random_layer(rng, i, Box(i * 6, i * 4, 24, 20), "normal", 0.6 + i / 20) for i in range(2, 8)]
+    poster = Poster(64, 48, layers)
+    clips = []
+    for layer_id, box in [(3, Box(8, 4, 40, 32)), (6, Box(30, 16, 34, 30))]:
+        frames = rng.integers(0, 256, (4, box.h, box.w, 4), dtype=np.uint8)
+        frames[0] = place_static(poster.layer(layer_id), box)
+        clips.append(LayerClip(layer_id=layer_id, box=box, frames=frames))
+    frames = render(poster, clips)
+    by_id = {clip.layer_id: clip for clip in clips}
+    for index in range(4):
+        sources = []
+        for layer in layers:
+            clip = by_id.get(layer.id)
+            pixels, box = (clip.frame(index), clip.box) if clip else (layer.pixels, layer.box)
+            sources.append((pixels, box, layer.opacity, "normal"))
+        expected = reference_composite(sources, 64, 48)
+        difference = np.abs(premultiplied(frames[index]) - premultiplied(expected))
+        assert difference.max() <= 3.0, index
+    assert not np.array_equal(frames[1], frames[2])
+
+
+def test_render_fills_a_given_buffer_and_checks_it():
+    poster, clips = animated_poster(np.random.default_rng(9))
+    buffer = np.full((5, 48, 64, 4), 7, np.uint8)
+    result = render(poster, clips, out=buffer)
+    assert result is buffer
+    np.testing.assert_array_equal(buffer, render(poster, clips))
+    with pytest.raises(PosterError, match="shape"):
+        render(poster, clips, out=np.zeros((4, 48, 64, 4), np.uint8))

@@ -119,6 +119,17 @@ PROMPT_TABLE = [
     ("Cat", "the buoy bobs up and down", "bob", "vertical"),
     ("Cat", "the flag waves in the wind", "flag_wave", "vertical"),
     ("Cat", "the curtain flutters", "flag_wave", "vertical"),
+    ("Cat", "the balloon drifts up gently", "float", "vertical"),  # stays on the poster: a loopable hover
+    ("Cat", "the balloon rises gently", "float", "vertical"),
+    ("Cat", "the sun rises slowly", "float", "vertical"),
+    ("Cat", "the sun rises into view", "slide_in", "down"),
+    ("Cat", "the balloon drifts up and away", "fly_away", "up"),
+    ("Cat", "the ghost floats up and down", "float", "vertical"),
+    ("Cat", "the kangaroo bounces up and down", "bounce", "up"),
+    ("Cat", "the fish swims", "float", "vertical"),
+    ("Cat", "the dog wags its tail", "sway", "sides"),
+    ("Cat", "the puppet dances", "sway", "sides"),
+    ("Cat", "the robot marches", "bob", "vertical"),
     ("Cat", "something mysterious happens", "float", "vertical"),
     ("Title", "the title waves gently", "text_wave", "vertical"),
     ("Title", "the headline ripples", "text_wave", "vertical"),
@@ -129,6 +140,7 @@ PROMPT_TABLE = [
     ("Title", "typewriter effect", "typewriter", "none"),
     ("Title", "the headline fades in", "fade", "none"),
     ("Title", "the title slides in from the left", "slide_in", "left"),
+    ("Title", "the letters dance", "wave_rotate", "sides"),
     ("Title", "make it special", "bob", "vertical"),
     (["Cat", "Bird"], "the two birds fly together to the right", "fly_away", "right"),
     (["Cat", "Bird"], "both float gently", "float", "vertical"),
@@ -380,7 +392,7 @@ def test_plans_for_a_real_sample_poster(ocean):
         [
             (["Fish", "Small Fish"], "the fish swim together to the right"),
             (["Seaweed Left", "Seaweed Right"], "the seaweed sways gently"),
-            ("Bubbles", "bubbles rise"),
+            ("Bubbles", "bubbles rise up and away"),  # plain "rise" floats in place
             ("Title", "the title waves"),
         ],
     )

@@ -252,6 +252,17 @@ def test_cropped_rendering_equals_full_box_rendering(preset):
     np.testing.assert_array_equal(render_motion(static, motion, crop=True), render_motion(static, motion, crop=False))
 
 
+@pytest.mark.parametrize("preset", ["sway", "typewriter", "flag_wave"])
+def test_rendering_in_bands_equals_rendering_whole_frames(preset, monkeypatch):
+    """Large boxes are resampled in bands of rows to bound memory; no pixel may change."""
+    from engine.motion import sampling
+
+    static, motion = build_motion(preset, motion_times(FRAMES, 0, True))
+    whole = render_motion(static, motion)
+    monkeypatch.setattr(sampling, "_CHUNK_PIXELS", 700)  # a few rows per band
+    np.testing.assert_array_equal(render_motion(static, motion), whole)
+
+
 def test_start_offset_holds_the_static_layer_first():
     clip = PresetAnimator().animate(request("bob", start_offset=5))
     static = place_static(title_layer(), MOTION_BOX)
@@ -328,7 +339,7 @@ def test_prompt_picks_the_preset_and_unknown_prompts_say_so():
     animator = PresetAnimator()
     waved = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="the title waves gently", frames=8))
     assert waved.preset == "text_wave" and waved.params["amplitude"] < 0.5 and not waved.messages
-    unknown = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="make it pop", frames=8))
+    unknown = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="do your thing", frames=8))
     assert unknown.preset == "bob" and "bob" in unknown.messages[0]
     blob = Layer(id=2, name="Blob", pixels=title_layer().pixels, box=LAYER_BOX)
     nothing = animator.animate(MotionRequest(layer=blob, box=MOTION_BOX, frames=8))
@@ -364,6 +375,18 @@ def test_group_shares_preset_and_parameters_with_a_deliberate_stagger():
     together = PresetAnimator().animate_group(requests, "the letters bob")
     for clip in together[1:]:
         np.testing.assert_array_equal(clip.frames, together[0].frames)
+
+
+def test_group_stagger_delays_one_shot_motions_in_order():
+    words = [
+        Layer(id=20 + i, name=f"W{i}", pixels=title_layer().pixels, box=LAYER_BOX, kind=LayerKind.TEXT)
+        for i in range(8)
+    ]
+    requests = [MotionRequest(layer=w, box=MOTION_BOX, frames=FRAMES, params={"stagger": 0.2}) for w in words]
+    clips = PresetAnimator().animate_group(requests, "type out")
+    assert [c.preset for c in clips] == ["typewriter"] * 8
+    assert [c.params["phase"] for c in clips] == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.9, 0.9])
+    assert PRESETS["typewriter"].phase_is_delay and not PRESETS["bob"].phase_is_delay
 
 
 def test_group_says_when_a_layer_s_own_parameters_give_way():

@@ -49,6 +49,27 @@ PROMPT_TABLE = [
     ("the rocket takes off", PIXEL, "fly_away"),
     ("the ghost floats up and down", PIXEL, "float"),
     ("the kangaroo bounces up and down", PIXEL, "bounce"),
+    ("the dog wags its tail", PIXEL, "sway"),
+    ("the cat waves its paw", PIXEL, "sway"),
+    ("the robot marches", PIXEL, "bob"),
+    ("the sun rises slowly", PIXEL, "float"),  # rising, without leaving or arriving, loops in place
+    ("the sun rises into view", PIXEL, "slide_in"),
+    ("the balloon drifts up gently", PIXEL, "float"),
+    ("the balloon rises gently", PIXEL, "float"),
+    ("the balloon drifts up and away", PIXEL, "fly_away"),
+    ("the balloon rises and leaves the poster", PIXEL, "fly_away"),
+    ("the leaf falls", PIXEL, "fly_away"),
+    ("the car drives in from the left", PIXEL, "slide_in"),
+    ("the ball rolls to the left", PIXEL, "fly_away"),
+    ("the hand waves", PIXEL, "sway"),
+    ("the boat rocks on the sea", PIXEL, "sway"),
+    ("letters rock side to side", TEXT, "wave_rotate"),
+    ("the leaves rustle", PIXEL, "sway"),
+    ("the car drives away to the right", PIXEL, "fly_away"),
+    ("the fish swims", PIXEL, "float"),
+    ("the letters dance", TEXT, "wave_rotate"),
+    ("the puppet dances", PIXEL, "sway"),
+    ("the price tag pops", PIXEL, "zoom"),
 ]
 
 
@@ -107,16 +128,20 @@ def test_other_wording_parameters():
     assert preset_for_prompt("letters bob one after another", TEXT).params["stagger"] > 0
     assert preset_for_prompt("the title fades gently", TEXT).params["depth"] < 1.0
     assert preset_for_prompt("the fish bobs steadily", PIXEL).params["easing"] == "linear"
+    assert preset_for_prompt("the sun rises into view", PIXEL).params["direction"] == "up"
+    assert preset_for_prompt("the leaf falls", PIXEL).params["direction"] == "down"
+    assert preset_for_prompt("the car drives away", PIXEL).params["direction"] == "right"  # travel reads left to right
+    assert "direction" not in preset_for_prompt("the balloon drifts up gently", PIXEL).params  # float stays in place
 
 
 def test_unknown_prompts_fall_back_by_layer_kind_and_say_so():
-    for prompt in ("make it pop", "something cool", ""):
+    for prompt in ("do your thing", "something cool", ""):
         text = preset_for_prompt(prompt, TEXT)
         art = preset_for_prompt(prompt, PIXEL)
         assert (text.preset, art.preset) == ("bob", "float")
         assert "bob" in text.message and "float" in art.message
     assert default_preset(None) == "float"
-    assert preset_for_prompt("make it pop wildly", PIXEL).params["amplitude"] == 0.9
+    assert preset_for_prompt("do your thing wildly", PIXEL).params["amplitude"] == 0.9
 
 
 def test_wave_means_text_wave_for_type_and_cloth_for_art():

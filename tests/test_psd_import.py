@@ -198,6 +198,34 @@ def test_truncated_corpus_file_fails_cleanly(tmp_path):
     _assert_designer_error(path, ImportLimits(timeout_s=30))
 
 
+def test_undecodable_channel_is_an_error_not_a_black_layer(tmp_path):
+    """psd-tools replaces a channel it cannot decode with black and only warns; we refuse."""
+    import re
+    import warnings
+
+    from psd_tools import PSDImage
+    from psd_tools.compression import PSDDecompressionWarning
+    from psd_tools.constants import Compression
+
+    data = write_layered_psd(tmp_path / "zip.psd", compression=Compression.ZIP).read_bytes()
+    broken = tmp_path / "broken.psd"
+    for match in re.finditer(rb"\x78\x9c", data):  # zlib stream headers; find a layer channel's
+        damaged = bytearray(data)
+        damaged[match.start() + 8 : match.start() + 72] = bytes(64)
+        broken.write_bytes(bytes(damaged))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                PSDImage.open(broken).composite(ignore_preview=True)
+            except Exception:  # noqa: BLE001 - this offset broke the structure, not a channel
+                continue
+        if any(issubclass(w.category, PSDDecompressionWarning) for w in caught):
+            break
+    else:
+        raise AssertionError("no zlib channel to damage was found in the generated PSD")
+    _assert_designer_error(broken, ImportLimits(), "damaged", "cannot be decoded")
+
+
 def test_memory_budget_stops_the_parse():
     """masks.psd is 640×1394: each float canvas psd-tools builds is ~11 MB, so 16 MB cannot do."""
     _assert_designer_error(CORPUS_DIR / "psd-tools__psd-tools/tests/psd_files/masks.psd",

@@ -82,6 +82,11 @@ class Preset:
     build: Builder = field(repr=False, compare=False)
     for_text: bool = False  # a text-first effect: the prompt mapper prefers it for type layers
 
+    @property
+    def phase_is_delay(self) -> bool:
+        """Whether `phase` delays a one-shot motion rather than shifting a repeating one."""
+        return self.params.get("phase") == DELAY
+
     def defaults(self) -> dict[str, Any]:
         return {name: spec.default for name, spec in self.params.items()}
 
@@ -126,7 +131,8 @@ def phase(help: str = "Where in its cycle the motion starts (0..1); in a group, 
     return ParamSpec("float", 0.0, 0.0, 1.0, help=help)
 
 
-DELAY_HELP = "A delay before the motion starts, as a fraction of the clip (0..1)."
+#: One-shot motions (reveals, entrances, a spin) read `phase` as a delay, not a cycle shift.
+DELAY = ParamSpec("float", 0.0, 0.0, 1.0, help="A delay before the motion starts, as a fraction of the clip (0..1).")
 
 
 def loop(default: bool = True) -> ParamSpec:
@@ -163,16 +169,16 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("typewriter", "Typewriter", "Letters appear one by one in reading order (a soft wipe for artwork).",
            _common(cycles=cycles(1), easing=easing("linear"),
                    direction=direction("right", help="Reading direction of the reveal: right = left to right."),
-                   phase=phase(DELAY_HELP)),
+                   phase=DELAY),
            reveal.typewriter, for_text=True),
     Preset("fade", "Fade out and in", "The layer fades away and comes back.",
            _common(depth=ParamSpec("float", 1.0, 0.0, 1.0, help="How far it fades: 1 vanishes completely."),
-                   cycles=cycles(1), easing=easing(), phase=phase(DELAY_HELP)),
+                   cycles=cycles(1), easing=easing(), phase=DELAY),
            reveal.fade),
     Preset("slide_in", "Slide in", "Enters from the motion box's edge and settles in place.",
            _common(amplitude=amplitude(), easing=easing("ease_out"),
                    direction=direction("right", help="Which way the layer travels: right = enters from the left."),
-                   phase=phase(DELAY_HELP)),
+                   phase=DELAY),
            transforms.slide_in),
     Preset("float", "Float", "Drifts gently up and down with a slight lazy tilt.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), phase=phase()),
@@ -188,7 +194,7 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("bounce", "Bounce", "Jumps with squash on take-off and landing and stretch in the air.",
            _common(amplitude=amplitude(), cycles=cycles(1),
                    squash=ParamSpec("float", 0.5, 0.0, 1.0, help="How much it squashes and stretches."),
-                   phase=phase(DELAY_HELP)),
+                   phase=DELAY),
            transforms.bounce),
     Preset("shake", "Shake", "Bursts of trembling.",
            _common(amplitude=amplitude(), cycles=cycles(2),
@@ -198,7 +204,7 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("spin", "Spin", "Turns around its pivot, whole turns per clip.",
            _common(cycles=cycles(1), easing=easing("ease_in_out"), pivot=pivot("center"),
                    direction=direction("right", ("left", "right"), "right = clockwise, left = counter-clockwise."),
-                   phase=phase(DELAY_HELP)),
+                   phase=DELAY),
            transforms.spin),
     Preset("flag_wave", "Flag wave", "Waves like cloth on a pole: ripples grow toward the free edge.",
            _common(amplitude=amplitude(), cycles=cycles(1), waves=waves(1.5), pivot=pivot("left", ("left", "right")),
@@ -210,10 +216,10 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("zoom", "Zoom", "Grows toward the viewer (or shrinks away) and comes back in a loop.",
            _common(amplitude=amplitude(), easing=easing("ease_in_out"), pivot=pivot("center"),
                    mode=ParamSpec("choice", "in", choices=("in", "out"), help="in grows, out shrinks."),
-                   phase=phase(DELAY_HELP)),
+                   phase=DELAY),
            transforms.zoom),
     Preset("fly_away", "Fly away", "Accelerates toward an edge of the motion box and fades out; in a loop it pops back.",
-           _common(amplitude=amplitude(), easing=easing("ease_in"), direction=direction("up"), phase=phase(DELAY_HELP)),
+           _common(amplitude=amplitude(), easing=easing("ease_in"), direction=direction("up"), phase=DELAY),
            transforms.fly_away),
 )
 

@@ -61,7 +61,8 @@ class PresetAnimator:
 
     def animate_group(self, requests: Sequence[MotionRequest], prompt: str) -> list[LayerClip]:
         """One shared prompt: the same preset and parameters for every layer, with phases
-        `phase + i * stagger` so the layers move together or in a deliberate ripple."""
+        `phase + i * stagger` so the layers move together or in a deliberate ripple (for
+        one-shot presets the phase is a delay: each layer starts a little later)."""
         requests = list(requests)
         if not requests:
             raise PosterError("Pick at least one layer to animate as a group.")
@@ -80,7 +81,9 @@ class PresetAnimator:
         for i, request in enumerate(requests):
             layer_params = dict(params)
             if "phase" in layer_params:
-                layer_params["phase"] = (params["phase"] + i * step) % 1.0
+                shifted = params["phase"] + i * step
+                # a cycle wraps around; a delay must keep growing down the group (capped)
+                layer_params["phase"] = min(shifted, 0.9) if preset.phase_is_delay else shifted % 1.0
             timed = MotionRequest(
                 layer=request.layer, box=request.box, prompt=prompt, preset=preset.name,
                 params=layer_params, frames=request.frames, fps=request.fps, seed=lead.seed,

@@ -1,5 +1,9 @@
 """Free-text motion prompts -> a preset and its parameters, offline, by vocabulary.
 
+The single reading of a prompt: the preset engine uses it when no preset is chosen and the
+offline planner (engine.planning.heuristic) uses it to pick the preset it sizes a box for,
+so the box always fits the motion the engine will draw.
+
 Designers type how a layer should move ("the seal bobs its head", "title waves gently",
 "leaves sway slowly in the wind"). Verbs and nouns pick the preset by weighted keyword
 scores; adverbs and phrases tune its parameters (gently -> small amplitude, wildly ->
@@ -29,6 +33,7 @@ class PromptMatch:
     preset: str
     params: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    cue: str = ""  # the words that decided the preset ("" when the default was used); the planner quotes them
 
 
 #: (preset, weight, pattern). Verbs that name a motion weigh most; nouns that suggest one
@@ -38,18 +43,21 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                       r"character by character|one letter at a time|writes? (itself|on)|spelled out|spells? out"),
     ("typewriter", 2, r"\btyped?\b|\btypes\b"),
     ("wave_rotate", 5, r"wave[ -]?like rotation|rotating wave|rocking wave|wave of rotation|rotat\w* like a wave"),
-    ("wave_rotate", 3, r"\brock(s|ing)?\b|seesaw\w*|teeter\w*|tilts? back and forth|lean(s|ing)? back and forth|"
-                       r"rock back and forth"),
     ("text_wave", 4, r"stadium wave|mexican wave|ripple through|letters? (wave|ripple)|wave through|wavy text"),
     ("text_wave", 2, r"\bripples?\b|\brippling\b|\bundulat\w*"),
     ("flag_wave", 4, r"\bflags?\b|\bbanners?\b|\bcloth\b|\bfabric\b|\bcurtains?\b|\bcapes?\b|\bscarf\b|"
                      r"\bpennants?\b|\bsails?\b|\bbillow\w*|\bflutter\w* in the (wind|breeze)"),
     ("flag_wave", 2, r"\bflutter\w*"),
     ("bob", 4, r"\bbob(s|bing|bed)?\b|\bnod(s|ding|ded)?\b"),
-    ("bob", 2, r"up and down|up-and-down"),
+    ("bob", 2, r"up and down|up-and-down|\bwalk(s|ing)?\b|\bmarch\w*|\btrot\w*"),
+    ("float", 3, r"\bswim\w*|\bglid\w* through"),
+    # Rising gently reads as a loopable hover; rising into view or away is travel (below).
+    ("float", 2, r"\brises?\b|\brising\b|\bascend\w*"),
     ("float", 4, r"\bfloat\w*|\bdrift\w*|\bhover\w*|\blevitat\w*|flies around|flutters? around|\bbobs? on the water"),
     ("float", 1, r"\bballoons?\b|\bclouds?\b|\bbubbles?\b|\bfeathers?\b|\bghosts?\b|\bboats?\b|\bjellyfish\b"),
-    ("sway", 4, r"\bsway\w*|\bswing(s|ing)?\b|\bswung\b|\bpendulum\b|\bdangl\w*|\brustl\w*|side to side"),
+    ("sway", 4, r"\bsway\w*|\bswing(s|ing)?\b|\bswung\b|\bpendulum\b|\bdangl\w*|\brustl\w*|\bwag(s|ging|ged)?\b"),
+    ("sway", 6, r"\bwav(e|es|ing) (hello|goodbye|bye|hi)\b|\bwav(e|es|ing) (its|his|her|their|a) (hand|paw|arm|wing)s?|"
+                r"\b(hands?|paws?|arms?) (\w+ )?wav(e|es|ing)\b"),
     ("sway", 1, r"\bplants?\b|\btrees?\b|\bgrass\w*|\bflowers?\b|\bleaf\b|\bleaves\b|\bpalms?\b|\bbranch\w*|"
                 r"\bbush\w*|\breeds?\b|\bwheat\b|\bferns?\b|\bbreeze\b|\bwind\b|\blamps?\b"),
     ("breathe", 4, r"\bbreath\w*|\bpuls\w*|\bthrob\w*|\bheart ?beat\w*|\bbeat(s|ing)?\b|grows? and shrinks?|"
@@ -63,21 +71,36 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                 r"\bcartwheel\w*|\b(counter|anti)?-?clockwise\b"),
     ("spin", 1, r"\bwheels?\b|\bgears?\b|\bfans?\b|\bpropellers?\b|\bpinwheels?\b|\bvinyl\b|\brecords?\b"),
     ("jelly", 4, r"\bjell(y|o)\b|\bwobbl\w*|\bwiggl\w*|\bjiggl\w*|\bsquish\w*|\bgelatin\w*|\bblobs?\b|\bgooey\b"),
+    ("zoom", 3, r"\bpops?\b|\bpopping\b"),
     ("zoom", 4, r"\bzoom\w*|\bgrow(s|ing)?\b|\benlarg\w*|scales? up|comes? closer|\bshrink\w*|\brecede\w*|"
                 r"\bpops? out\b|\bloom\w*"),
-    ("fly_away", 5, r"fl(y|ies|ying|ew) (away|off|out)|takes? off|blasts? off|\blaunch\w*|soars? away|"
-                    r"\bescap\w*|\bleav(e|es|ing)\b|\bexit\w*|\bdepart\w*|\bflee\w*"),
+    ("fly_away", 6, r"fl(y|ies|ying|ew) (away|off|out)|takes? off|blasts? off|\blaunch\w*|soars? away|"
+                    r"\bescap\w*|\bleave\b|\bleaving\b|\bleaves (the|its|his|her|for|through)\b|\bexit\w*|\bdepart\w*|"
+                    r"\bflee\w*|\b(driv|run|ran|walk|mov|go|went|rid|sail|swim|float|zoom|speed|rac|drift)\w* (away|off)\b"),
+    ("fly_away", 6, r"\band away\b|\bout of (the )?(frame|poster|picture|view|sight)\b|"
+                    r"\b(roll|driv|run|ran|walk|mov|travel|rac|rid|sail|swim|head|crawl|drift|float|glid|fl(y|ie))\w*( \w+){0,2} "
+                    r"(to(wards?)? (the )?(left|right)\b|(left|right)wards?\b)"),
+    ("fly_away", 4, r"\bfalls?\b|\bfalling\b|\bfell\b|\bdrops?\b(?! in\b)|\bdropping\b|\bsink(s|ing)?\b|"
+                    r"\brain(s|ing)? down\b|\bdescend\w*|\bplummet\w*"),
     ("fly_away", 2, r"\bfl(y|ies|ying|ew)\b|\brockets?\b|\bsoar\w*"),
     ("fly_away", 1, r"\bbirds?\b|\bplanes?\b"),
-    ("slide_in", 5, r"slides? in|slid(es|ing)? (in|into)|comes? in from|enters?\b|\bentering\b|swoops? in|"
-                    r"sweeps? in|glides? in|moves? in from"),
-    ("slide_in", 3, r"\bslid\w*|\bglid\w*"),
+    ("slide_in", 5, r"slides? in|slid(es|ing)? (in|into)|\bin from\b|enters?\b|\bentering\b|swoops? in|"
+                    r"sweeps? in|glides? in|\barriv\w*"),
+    ("slide_in", 3, r"\bslid\w*|\bglid\w*|\b(rises?|rising|ascend\w*) (up )?(into (view|place|the picture)|"
+                    r"from (the )?(bottom|below|horizon))|\bdrops? in\b"),
     ("fade", 4, r"\bfad(e|es|ed|ing)\b|\bdisappear\w*|\bdissolv\w*|\bvanish\w*|\bblink\w*|\bflicker\w*|"
                 r"\bappear\w*|\breappear\w*|\bflash\w*"),
 )
 
-#: "wave" alone means a text wave for type and a cloth wave for artwork.
-_WAVE = re.compile(r"\bwav(e|es|ed|ing|y)\b")
+#: Words whose motion depends on what moves: (pattern, preset for type, preset for artwork).
+#: "wave" is a text wave for a title but a cloth wave for a picture; dancing or rocking
+#: letters rock in a wave while a dancing figure or a rocking boat sways.
+_BY_KIND: tuple[tuple[re.Pattern, str, str], ...] = (
+    (re.compile(r"\bwav(e|es|ed|ing|y)\b"), "text_wave", "flag_wave"),
+    (re.compile(r"\bdanc\w*"), "wave_rotate", "sway"),
+    (re.compile(r"\brock(s|ing|ed)?\b|\bseesaw\w*|\bteeter\w*|\btilt(s|ing)? back and forth|"
+                r"side to side|side-to-side|back and forth|to and fro"), "wave_rotate", "sway"),
+)
 _TEXT_NOUNS = re.compile(r"\b(text|title|titles|headline|heading|letters?|words?|caption|slogan|tagline|type|name|logo)\b")
 
 _AMPLITUDE_WORDS: tuple[tuple[float, str], ...] = (
@@ -117,16 +140,24 @@ def _clean(prompt: str) -> str:
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
-def _scores(text: str, kind: LayerKind | None) -> dict[str, float]:
+def _scores(text: str, kind: LayerKind | None) -> tuple[dict[str, float], dict[str, str]]:
+    """Each preset's keyword score, and the words that weighed most for it (its cue)."""
     scores: dict[str, float] = {}
+    cues: dict[str, tuple[float, str]] = {}
+
+    def add(preset: str, weight: float, words: str) -> None:
+        scores[preset] = scores.get(preset, 0.0) + weight
+        if weight > cues.get(preset, (0.0, ""))[0]:
+            cues[preset] = (weight, words.strip())
+
     for preset, weight, pattern in _VOCABULARY:
-        if re.search(pattern, text):
-            scores[preset] = scores.get(preset, 0.0) + weight
-    if _WAVE.search(text):
-        texty = kind == LayerKind.TEXT or bool(_TEXT_NOUNS.search(text))
-        target = "text_wave" if texty else "flag_wave"
-        scores[target] = scores.get(target, 0.0) + 3.5
-    return scores
+        if m := re.search(pattern, text):
+            add(preset, weight, m.group(0))
+    texty = kind == LayerKind.TEXT or bool(_TEXT_NOUNS.search(text))
+    for pattern, for_text, for_art in _BY_KIND:
+        if m := pattern.search(text):
+            add(for_text if texty else for_art, 3.5, m.group(0))
+    return scores, {preset: words for preset, (_, words) in cues.items()}
 
 
 def _best(scores: dict[str, float], kind: LayerKind | None) -> str | None:
@@ -160,8 +191,10 @@ def _direction(text: str) -> str | None:
         return _DIRECTION_WORDS[m.group(1) or m.group(3)]
     if re.search(r"\b(rises?|rising|ascend\w*|climb\w*)\b", text):
         return "up"
-    if re.search(r"\b(falls?|falling|drops?|dropping|sinks?|descend\w*)\b", text):
+    if re.search(r"\b(falls?|falling|fell|drops?|dropping|sinks?|sinking|descend\w*|plummet\w*)\b", text):
         return "down"
+    if re.search(r"\b(roll|driv|drove|run|ran|walk|travel|rac|rid|rode|sail|swim|swam|crawl)\w*", text):
+        return "right"  # travel along the ground reads left to right, the way a poster is read
     return None
 
 
@@ -253,7 +286,8 @@ def preset_for_prompt(prompt: str, kind: LayerKind | None) -> PromptMatch:
     text, float otherwise) and a message saying so; their adverbs still apply.
     """
     text = _clean(prompt or "")
-    preset = _best(_scores(text, kind), kind)
+    scores, cues = _scores(text, kind)
+    preset = _best(scores, kind)
     message = ""
     if preset is None:
         preset = default_preset(kind)
@@ -263,4 +297,4 @@ def preset_for_prompt(prompt: str, kind: LayerKind | None) -> PromptMatch:
             f"{said} the preset engine knows, so '{preset}' was used. Try words such as bob, wave, "
             "sway, float, bounce, spin, shake, pulse, fade, slide in, fly away or type out."
         )
-    return PromptMatch(preset, params_from_prompt(prompt, preset), message)
+    return PromptMatch(preset, params_from_prompt(prompt, preset), message, cues.get(preset, ""))

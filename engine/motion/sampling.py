@@ -138,9 +138,13 @@ def render_motion(static: np.ndarray, motion: Motion, crop: bool = True, out: np
         rows, cols = _landing_region(motion, index, content, height, width) if crop else everything
         if rows.stop <= rows.start or cols.stop <= cols.start:
             return
-        frames = _sample_chunk(image, motion, index, rows, cols, width, height)
-        target = out[index[0] : index[-1] + 1, rows, cols]  # a view: index is consecutive
-        write_straight_uint8(frames, torch.from_numpy(target))
+        # a frame of a print-size box is resampled in bands, so memory stays bounded
+        band = max(1, _CHUNK_PIXELS // ((cols.stop - cols.start) * index.size))
+        for top in range(rows.start, rows.stop, band):
+            part = slice(top, min(top + band, rows.stop))
+            frames = _sample_chunk(image, motion, index, part, cols, width, height)
+            target = out[index[0] : index[-1] + 1, part, cols]  # a view: index is consecutive
+            write_straight_uint8(frames, torch.from_numpy(target))
 
     with _frames_in_parallel() as workers, torch.no_grad():
         if workers == 1:

@@ -2,6 +2,7 @@
 
 engine/planner.py is the public face (`plan`, `plan_boxes`, `planner_status`); the pieces
 behind it live here, one job each: which presets exist (`catalogue`), how a motion sweeps
-a box (`geometry`), the offline vocabulary planner (`heuristic`), and the LLM planner
+a box (`geometry`), the offline planner that sizes a box for the preset engine's own
+reading of the prompt (`heuristic`, reading via engine.motion.prompts), and the LLM planner
 speaking any OpenAI-compatible server (`llm`, `thumbnail`).
 """

@@ -1,0 +1,233 @@
+"""Animate, re-roll and preview: the engine calls behind the page's long buttons.
+
+The session lock is held only to read the request and to commit the clips, so the rest
+of the page (selection, previews, other panels) stays responsive while frames render.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from app import canvas as cv
+from app.motion_panel import resolve
+from app.persist import autosave, save_clip
+from app.replies import Report, View, guarded, ok, quiet, require_poster
+from app.session import Session
+from app.state import EditorState
+from app.views import engines_view, selection_view
+from engine.motion.base import LayerClip, MotionRequest
+from engine.poster import PosterError
+
+PREVIEW_MAX_SIDE = 960  # previews are for the eye; exports keep full resolution
+
+
+def check_engine(name: str) -> None:
+    engines = engines_view()
+    if name not in engines:
+        raise PosterError(f"There is no motion engine called '{name}'.")
+    usable, reason = engines[name]
+    if not usable:
+        raise PosterError(f"The {name} engine is not available here: {reason}")
+
+
+def _request(state: EditorState, layer_id: int) -> MotionRequest:
+    layer = state.layer(layer_id)
+    motion = state.motion(layer_id)
+    preset, params, _ = resolve(layer, motion)
+    return MotionRequest(
+        layer=layer, box=state.motion_box(layer_id), prompt=motion.prompt, preset=preset,
+        params=params, frames=state.frames, fps=state.fps, seed=motion.seed,
+        start_offset=motion.start_offset,
+    )
+
+
+@dataclass
+class Batch:
+    """Layers one engine call animates: one layer, or a group under a shared prompt."""
+
+    engine: str
+    requests: list[MotionRequest]
+    group_prompt: str | None = None
+
+
+def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
+    """Layers nobody drew or planned a box for get one sized for their preset.
+
+    A motion box equal to the layer leaves most motions no room (they shrink to fit), so
+    a newcomer who only typed a prompt would see almost nothing move. Returns those ids.
+    """
+    from engine.planner import boxes_for_preset
+
+    poster = state.poster
+    sized = []
+    for layer_id in ids:
+        motion = state.motion(layer_id)
+        if motion.box is not None:
+            continue
+        preset, params, _ = resolve(state.layer(layer_id), motion)
+        box = boxes_for_preset(poster, [layer_id], preset, params)[layer_id]
+        motion.box = cv.fit_motion_box(box, state.layer(layer_id).box, poster.canvas)
+        sized.append(layer_id)
+    return sized
+
+
+def _batches(state: EditorState, ids: Sequence[int]) -> list[Batch]:
+    batches: list[Batch] = []
+    seen_groups: set[str] = set()
+    for layer_id in ids:
+        motion = state.motion(layer_id)
+        if motion.group:
+            if motion.group in seen_groups:
+                continue
+            seen_groups.add(motion.group)
+            members = [i for i in state.motions if state.motions[i].group == motion.group and i in ids]
+            batches.append(Batch(motion.engine, [_request(state, i) for i in members], motion.prompt))
+        else:
+            batches.append(Batch(motion.engine, [_request(state, layer_id)]))
+    return batches
+
+
+def _run(batches: Sequence[Batch], report: Report) -> tuple[list[LayerClip], list[str]]:
+    """Call the engines; no session lock is held, so the rest of the page stays responsive."""
+    from engine.motion import get_animator
+
+    clips: list[LayerClip] = []
+    total = sum(len(b.requests) for b in batches)
+    for batch in batches:
+        check_engine(batch.engine)
+        animator = get_animator(batch.engine)
+        names = ", ".join(r.layer.name for r in batch.requests)
+        report(0.05 + 0.7 * len(clips) / total, f"Animating {names}")
+        if batch.group_prompt is not None:
+            clips.extend(animator.animate_group(batch.requests, batch.group_prompt))
+        else:
+            clips.append(animator.animate(batch.requests[0]))
+    notes = [message for clip in clips for message in clip.messages]
+    return clips, list(dict.fromkeys(notes))
+
+
+def _write_video(session: Session, stem: str, frames: np.ndarray, fps: int) -> str:
+    """An MP4 under a fresh name (the page caches by name), older takes removed."""
+    from engine.export import write_mp4
+
+    work = session.dir("work")
+    path = work / f"{stem}-{time.time_ns()}.mp4"
+    write_mp4(path, frames, fps)
+    for old in work.glob(f"{stem}-*.mp4"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return str(path)
+
+
+def shrink(frames: np.ndarray, max_side: int) -> np.ndarray:
+    """Downscale (F, H, W, C) frames so the longer side is at most `max_side`."""
+    height, width = frames.shape[1:3]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return frames
+    from PIL import Image
+
+    size = (max(2, round(width * scale)), max(2, round(height * scale)))
+    mode = "RGBA" if frames.shape[3] == 4 else "RGB"
+    return np.stack([np.asarray(Image.fromarray(f, mode).resize(size, Image.Resampling.BILINEAR)) for f in frames])
+
+
+def _layer_video(session: Session, clip: LayerClip, fps: int) -> str:
+    return _write_video(session, "layer", cv.over_checkerboard(shrink(clip.frames, PREVIEW_MAX_SIDE)), fps)
+
+
+def _targets(state: EditorState, which: str) -> list[int]:
+    if which == "all":
+        ids = [layer.id for layer in state.poster.layers if state.has_motion(layer.id)]
+        if not ids:
+            raise PosterError("No layer has a motion yet: select a layer and type a prompt first.")
+        return ids
+    if not state.selection:
+        raise PosterError("Select the layers to animate first (in the layer list or on the canvas).")
+    return list(state.selection)
+
+
+def _animate(session: Session, which: str, report: Report, reroll: int | None = None) -> View:
+    """Animate, recomposite, preview; the session lock is held only to read and to commit."""
+    from engine import render
+
+    started = time.perf_counter()
+    with session.lock:
+        state = session.state
+        require_poster(state)
+        ids = [reroll] if reroll is not None else _targets(state, which)
+        if reroll is not None:
+            state.motion(reroll).seed += 1
+        # Clips made for another timeline would loop out of step: refresh them too.
+        stale = [i for i, clip in state.clips.items() if clip.frame_count != state.frames and i not in ids]
+        sized = _give_room(state, ids)
+        batches = _batches(state, ids + stale)
+        fps, frame_count = state.fps, state.frames
+    clips, notes = _run(batches, report)
+    with session.lock:
+        if session.state is not state:
+            raise PosterError("Another poster was opened while this one was animating; that result was dropped.")
+        state.clips.update({clip.layer_id: clip for clip in clips})
+        poster = state.poster
+        ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
+    report(0.8, "Compositing the poster")
+    frames = shrink(render(poster, ordered, frame_count), PREVIEW_MAX_SIDE)
+    report(0.9, "Encoding the preview")
+    preview = _write_video(session, "preview", frames, fps)
+    with session.lock:
+        _save_clips(session, clips)
+        autosave(session)
+    report(1.0, "Done")
+    names = ", ".join(state.layer(i).name for i in ids)
+    if reroll is not None:
+        status = ok(f"New take of {names} (seed {state.motion(reroll).seed}); the other layers are unchanged.")
+    else:
+        status = ok(f"Animated {names} in {time.perf_counter() - started:.1f} s.")
+    if stale:
+        status += f" Refreshed {len(stale)} other layer(s) for the new timeline."
+    if sized:
+        status += (f" Gave {', '.join(state.layer(i).name for i in sized)} a motion box sized for the motion;"
+                   " adjust it on the canvas.")
+    if notes:
+        status += " " + " ".join(notes)
+    # The single-layer preview is made when its tab is opened: most takes never need it.
+    view: View = {"preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
+    if sized:
+        with session.lock:
+            view.update(selection_view(session))
+    return view
+
+
+@guarded(lock=False)
+def animate(session: Session, which: str = "selected", report: Report = quiet) -> View:
+    """Animate the selected layers (or "all" layers with a motion), recomposite, preview."""
+    return _animate(session, which, report)
+
+
+@guarded(lock=False)
+def reroll(session: Session, layer_id: int | None, report: Report = quiet) -> View:
+    """A new take of one layer (next seed), leaving every other clip exactly as it was."""
+    if layer_id is None:
+        raise PosterError("Select the layer to re-roll first.")
+    return _animate(session, "selected", report, reroll=int(layer_id))
+
+
+@guarded
+def preview_layer(session: Session, layer_id: int | None) -> View:
+    """One animated layer alone on a checkerboard, so its transparency is visible."""
+    state = session.state
+    require_poster(state)
+    if layer_id is None or int(layer_id) not in state.clips:
+        raise PosterError("That layer has no animation yet: select an animated layer, or animate this one first.")
+    name = state.layer(int(layer_id)).name
+    return {"layer_preview": _layer_video(session, state.clips[int(layer_id)], state.fps), "tab": "layer",
+            "status": f"{name} alone, over a checkerboard where it is transparent."}
+
+
+def _save_clips(session: Session, clips: Iterable[LayerClip]) -> None:
+    for clip in clips:
+        save_clip(session, clip)

@@ -1,0 +1,360 @@
+"""Everything the designer edits, as plain functions over a Session.
+
+Each handler takes the session and the values the page sent, changes the session's
+EditorState, and returns a View (app.replies) naming the panels that changed; app/ui.py
+turns it into component updates, and tests call these functions directly. Animating
+lives in app.animating, downloads and projects in app.exporting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from app import animating
+from app import canvas as cv
+from app.animating import check_engine
+from app.motion_panel import MotionFields, apply_fields, resolve
+from app.persist import autosave
+from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
+from app.session import Session
+from app.state import AUTO_PRESET, EditorState
+from app.views import SAMPLES_DIR, canvas_view, full_view, panel_view, samples, selection_view
+from engine.poster import Box, PosterError
+
+DEFAULT_SAMPLE_HINT = "Select a layer (list or “Pick layers”), describe its motion, press ▶ Animate."
+
+
+def start(session: Session, restored: bool) -> View:
+    """Page load: the session's work if there is any, else the first sample poster."""
+    with session.lock:
+        if session.state.poster is not None:
+            what = "Restored your work" if restored else "Welcome back"
+            return full_view(session, ok(f"{what}: {session.state.poster.name}. {DEFAULT_SAMPLE_HINT}"))
+        names = samples()
+        if not names:
+            return full_view(session)
+        view = open_sample(session, names[0])
+    if view.get("error"):
+        return view
+    view["status"] = ok(f"Opened the sample poster {names[0]}. {DEFAULT_SAMPLE_HINT}")
+    return view
+
+
+def load_poster(session: Session, path: Path, source: str, keep_previews: bool = False) -> None:
+    """Import a PSD into the session (replaces the previous poster, keeps nothing stale)."""
+    from engine import load_psd
+
+    poster = load_psd(path)
+    state = session.state
+    new = EditorState(poster=poster, source_name=source, fps=state.fps, duration_s=state.duration_s)
+    # The importer lists layer-level losses on the poster too; keep each sentence once.
+    new.notices = list(dict.fromkeys([*poster.unsupported, *(n for l in poster.layers for n in l.unsupported)]))
+    new.revision = state.revision + 1
+    session.state = new
+    if not keep_previews:
+        clear_previews(session)
+
+
+def clear_previews(session: Session) -> None:
+    """Previews belong to the poster they were made from; a new poster starts without."""
+    for stale in session.dir("work").glob("*.mp4"):
+        stale.unlink(missing_ok=True)
+
+
+@guarded
+def open_sample(session: Session, name: str) -> View:
+    if name not in samples():
+        raise PosterError(f"There is no sample poster called '{name}'. Pick one from the list.")
+    load_poster(session, SAMPLES_DIR / name, f"sample:{name}")
+    view = full_view(session, ok(f"Opened the sample poster {name}."))
+    view["samples"] = (samples(), name)
+    return view
+
+
+@guarded
+def open_psd(session: Session, uploaded: str | None, original_name: str | None = None) -> View:
+    if not uploaded:
+        raise PosterError("No file arrived: choose a .psd or .psb file to upload.")
+    name = original_name or Path(uploaded).name
+    if Path(name).suffix.lower() not in {".psd", ".psb"}:
+        raise PosterError(f"'{Path(name).name}' is not a Photoshop file: upload a .psd or .psb poster.")
+    stored = session.adopt_upload(uploaded, name)
+    load_poster(session, stored, f"upload:{stored.name}")
+    return full_view(session, ok(f"Opened {stored.name}."))
+
+
+def _select(session: Session, ids: Iterable[int], active: int | None = None) -> View:
+    state = session.state
+    poster = require_poster(state)
+    valid = {layer.id for layer in poster.layers}
+    selection = []
+    for i in ids:
+        if int(i) not in valid:
+            raise PosterError("That layer is no longer in the poster; pick again from the layer list.")
+        if int(i) not in selection:
+            selection.append(int(i))
+    state.selection = selection
+    if active is not None and active in selection:
+        state.active = active
+    elif state.active not in selection:
+        state.active = selection[0] if selection else None
+    return selection_view(session)
+
+
+@guarded
+def set_selection(session: Session, ids: Sequence[int] | None) -> View:
+    """The layer list's checkboxes; a layer just ticked becomes the one being edited."""
+    ids = [int(i) for i in ids or []]
+    added = [i for i in ids if i not in session.state.selection]
+    return _select(session, ids, active=added[-1] if added else None)
+
+
+@guarded
+def toggle_layer(session: Session, layer_id: int | None) -> View:
+    """Add a layer to the selection or take it out (gallery click, canvas click)."""
+    return _toggle(session, layer_id)
+
+
+def _toggle(session: Session, layer_id: int | None) -> View:
+    state = session.state
+    require_poster(state)
+    if layer_id is None:
+        return {"status": "Nothing there to select: click on a layer's visible pixels."}
+    layer_id = int(layer_id)
+    if layer_id in state.selection:
+        return _select(session, [i for i in state.selection if i != layer_id])
+    view = _select(session, [*state.selection, layer_id], active=layer_id)
+    view["status"] = f"Selected {state.layer(layer_id).name}."
+    return view
+
+
+@guarded
+def toggle_gallery(session: Session, index: int | None) -> View:
+    """A click on the layers gallery (shown top layer first) toggles that layer."""
+    poster = require_poster(session.state)
+    if index is None or not 0 <= int(index) < len(poster.layers):
+        return {}
+    return _toggle(session, poster.layers[::-1][int(index)].id)
+
+
+@guarded
+def pick_at(session: Session, x: float, y: float) -> View:
+    """A click on the canvas picture (widget pixels) selects the layer under it."""
+    poster = require_poster(session.state)
+    view = cv.CanvasView.for_poster(poster)
+    hit = cv.layer_at(poster, int(x / view.scale), int(y / view.scale))
+    return _toggle(session, hit)
+
+
+@guarded
+def set_active(session: Session, layer_id: int | None) -> View:
+    state = session.state
+    require_poster(state)
+    if layer_id is None or int(layer_id) not in state.selection:
+        return {}
+    state.active = int(layer_id)
+    return panel_view(session)
+
+
+@guarded
+def edit_motion(session: Session, layer_id: int | None, fields: MotionFields, with_params: bool = True) -> View:
+    """Store the panel's values for the layer they were typed for.
+
+    The reply never rewrites the prompt or offset being typed (that would fight the
+    keyboard); it refreshes the parameter widgets only when the prompt or preset reset them.
+    """
+    state = session.state
+    require_poster(state)
+    if layer_id is None:
+        raise PosterError("Select a layer first, then describe its motion.")
+    check_engine(fields.engine)
+    layer = state.layer(int(layer_id))
+    params_reset, notes = apply_fields(layer, state.motion(layer.id), fields, state.fps, with_params)
+    autosave(session)
+    view: View = {}
+    if int(layer_id) == state.active:
+        panel = panel_view(session)
+        view["preset_note"] = panel["preset_note"]
+        if params_reset:
+            view.update(motion=panel["motion"], params_shown=panel["params_shown"],
+                        motion_keep=("engine", "prompt", "start_offset"))
+    if notes:
+        view["status"] = notes[0]
+    return view
+
+
+@guarded
+def edit_box(session: Session, layer_id: int | None, x: Any, y: Any, w: Any, h: Any) -> View:
+    """Motion box typed as numbers; fitted to the rules like a drawn one."""
+    state = session.state
+    poster = require_poster(state)
+    if layer_id is None:
+        raise PosterError("Select a layer first, then set its motion box.")
+    layer = state.layer(int(layer_id))
+    asked = Box.from_any([x, y, w, h])
+    fitted = cv.fit_motion_box(asked, layer.box, poster.canvas)
+    state.motion(layer.id).box = fitted
+    autosave(session)
+    view = canvas_view(session)
+    view["box"] = fitted.as_tuple()
+    view["status"] = ok(f"Motion box of {layer.name}: {fitted.as_tuple()}.") if fitted == asked else \
+        problem(cv._fit_note(layer, asked, fitted, poster))
+    return view
+
+
+@guarded
+def canvas_changed(session: Session, value: dict | None) -> View:
+    """Boxes drawn, moved, resized or removed with the mouse."""
+    state = session.state
+    poster = require_poster(state)
+    if not value or not state.selection and not (value.get("boxes") or []):
+        return {}
+    view = cv.CanvasView.for_poster(poster)
+    if cv.drawing_in_progress(value):
+        return {}  # the widget reports a box the moment the mouse goes down; wait for the drag
+    current = {layer_id: state.motion_box(layer_id) for layer_id in state.selection}
+    edit = cv.read_annotation(value, poster, view, state.selection, state.active, current)
+    changed = False
+    for layer_id, box in edit.boxes.items():
+        if layer_id not in state.selection:
+            state.selection.append(layer_id)
+            state.active = layer_id
+        if state.motion_box(layer_id) != box:
+            state.motion(layer_id).box = box
+            changed = True
+    for layer_id in edit.removed:
+        motion = state.motions.get(layer_id)
+        if motion is not None and motion.box is not None:
+            motion.box = None
+            changed = True
+    sent = {cv.label_layer_id(b.get("label")) for b in value.get("boxes") or []}
+    relabel = None in sent or bool(edit.notes) or set(edit.boxes) - sent
+    out: View = {}
+    if changed:
+        autosave(session)
+        out.update(panel_view(session))
+    if relabel:
+        out.update(selection_view(session))
+    if edit.notes:
+        out["status"] = problem(" ".join(edit.notes))
+    elif changed and state.active is not None:
+        out["status"] = f"Motion box of {state.layer(state.active).name}: {state.motion_box(state.active).as_tuple()}."
+    return out
+
+
+@guarded
+def apply_group_prompt(session: Session, prompt: str) -> View:
+    """One prompt for all selected layers, animated together as a group."""
+    state = session.state
+    require_poster(state)
+    prompt = (prompt or "").strip()
+    if len(state.selection) < 2:
+        raise PosterError("Select two or more layers to give them one shared prompt.")
+    if not prompt:
+        raise PosterError("Type the shared motion prompt first, e.g. 'the letters wave one after another'.")
+    group = "group-" + "-".join(map(str, sorted(state.selection)))
+    for layer_id in state.selection:
+        motion = state.motion(layer_id)
+        motion.prompt, motion.preset, motion.group, motion.params = prompt, AUTO_PRESET, group, {}
+        _, motion.params, _ = resolve(state.layer(layer_id), motion)
+    autosave(session)
+    view = panel_view(session)
+    view["status"] = ok(f"{len(state.selection)} layers share the prompt “{prompt}” and animate as a group.")
+    return view
+
+
+@guarded
+def set_timeline(session: Session, fps: Any, duration_s: Any) -> View:
+    state = session.state
+    try:
+        fps_i, duration = int(fps), float(duration_s)
+    except (TypeError, ValueError):
+        raise PosterError("Frames per second and duration must be numbers.") from None
+    if not 1 <= fps_i <= 60:
+        raise PosterError("Frames per second must be between 1 and 60.")
+    if not 0.1 <= duration <= 30:
+        raise PosterError("The duration must be between 0.1 and 30 seconds.")
+    state.fps, state.duration_s = fps_i, duration
+    autosave(session)
+    return {"status": f"Timeline: {state.frames} frames at {fps_i} fps ({duration:g} s). Animate again to apply."}
+
+
+@guarded
+def plan(session: Session) -> View:
+    """Fill motion boxes (and presets) from the prompts with the Dynamic Region Planner."""
+    from engine import plan_boxes
+
+    state = session.state
+    poster = require_poster(state)
+    candidates = state.selection or [i for i in state.motions if state.has_motion(i)]
+    requests: list[tuple[list[int], str]] = []
+    seen_groups: set[str] = set()
+    for layer_id in candidates:
+        motion = state.motion(layer_id)
+        if not motion.prompt:
+            continue
+        if motion.group:
+            if motion.group in seen_groups:
+                continue
+            seen_groups.add(motion.group)
+            ids = [i for i, m in state.motions.items() if m.group == motion.group]
+        else:
+            ids = [layer_id]
+        requests.append((ids, motion.prompt))
+    if not requests:
+        raise PosterError("Type a motion prompt for the selected layers first; the planner plans from prompts.")
+    plans = plan_boxes(poster, requests)
+    for result in plans:
+        for layer_id, box in result.layer_boxes.items():
+            layer = state.layer(layer_id)
+            motion = state.motion(layer_id)
+            motion.box = cv.fit_motion_box(box, layer.box, poster.canvas)
+            motion.preset, motion.params = result.preset, dict(result.params or {})
+            motion.rationale, motion.planned_by = result.rationale, result.source
+    autosave(session)
+    view = selection_view(session)
+    sources = sorted({p.source for p in plans})
+    who = " and ".join({"llm": "the LLM planner", "heuristic": "the offline heuristic"}.get(s, s) for s in sources)
+    count = sum(len(p.layer_boxes) for p in plans)
+    view["status"] = ok(f"Planned {count} motion box{'es' if count > 1 else ''} with {who}; drag them to adjust.")
+    notes = [p.message for p in plans if p.message]
+    if notes:
+        view["status"] += " " + " ".join(dict.fromkeys(notes))
+    return view
+
+
+def plan_with(session: Session, layer_id: int | None, fields: MotionFields) -> View:
+    """The Plan button: take the panel's current prompt first, then plan."""
+    view: View = {}
+    if layer_id is not None and session.state.poster is not None:
+        view.update(edit_motion(session, layer_id, fields, with_params=False))
+        if view.get("error"):
+            return view
+    view.update(plan(session))
+    return view
+
+
+def run_action(session: Session, action: str, layer_id: int | None, fps: Any, duration_s: Any,
+               fields: MotionFields, report: Report = quiet) -> View:
+    """A button press from the page: take the panel's current values, then act.
+
+    The panel's values travel with the click, so a prompt typed a moment ago is used even
+    if its own change event has not been handled yet.
+    """
+    view: View = {}
+    if session.state.poster is not None:
+        state = session.state
+        if (int(fps), float(duration_s)) != (state.fps, state.duration_s):
+            view.update(set_timeline(session, fps, duration_s))
+            if view.get("error"):
+                return view
+        if layer_id is not None:
+            view.update(edit_motion(session, layer_id, fields, with_params=False))
+            if view.get("error"):
+                return view
+    if action == "reroll":
+        view.update(animating.reroll(session, layer_id, report))
+    else:
+        view.update(animating.animate(session, "all" if action == "animate_all" else "selected", report))
+    return view

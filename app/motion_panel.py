@@ -1,0 +1,133 @@
+"""The motion panel's fields <-> a layer's LayerMotion, through the preset contract.
+
+The panel shows one fixed set of widgets for the parameters presets share (amplitude,
+cycles, easing, pivot, direction, phase, loop) and hides the ones the chosen preset does
+not use, so a designer never moves a slider that does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.state import AUTO_PRESET, LayerMotion
+from engine.poster import Layer, PosterError
+
+SHARED_PARAMS: tuple[str, ...] = ("amplitude", "cycles", "easing", "pivot", "direction", "phase", "loop")
+
+
+@dataclass
+class MotionFields:
+    """What the motion panel sends: one value per widget, as Gradio hands them over."""
+
+    engine: str = "presets"
+    prompt: str = ""
+    preset: str = AUTO_PRESET
+    amplitude: float = 0.5
+    cycles: int = 1
+    easing: str = "sine"
+    pivot: str = "center"
+    direction: str = "up"
+    phase: float = 0.0
+    loop: bool = True
+    start_offset_s: float = 0.0
+
+    def param_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in SHARED_PARAMS}
+
+
+def presets():
+    from engine.motion.presets import PRESETS
+
+    return PRESETS
+
+
+def preset_choices() -> list[tuple[str, str]]:
+    """Dropdown entries: Auto first, then every preset by its menu label."""
+    return [("Auto (from the prompt)", AUTO_PRESET)] + [
+        (preset.label, name) for name, preset in sorted(presets().items(), key=lambda kv: kv[1].label)
+    ]
+
+
+def resolve(layer: Layer, motion: LayerMotion) -> tuple[str, dict[str, Any], str]:
+    """The preset and parameters the next Animate will use, and a note for the designer.
+
+    With Auto, the prompt picks the preset (engine.motion.prompts); the panel's values
+    then override the prompt's suggestions for the parameters that preset declares.
+    """
+    note = ""
+    base: dict[str, Any] = {}
+    if motion.preset == AUTO_PRESET:
+        from engine.motion.prompts import preset_for_prompt
+
+        match = preset_for_prompt(motion.prompt, layer.kind)
+        name, base, note = match.preset, dict(match.params), match.message
+    else:
+        name = motion.preset
+    catalogue = presets()
+    if name not in catalogue:
+        raise PosterError(f"There is no motion preset called '{name}'. Pick one from the Preset menu.")
+    preset = catalogue[name]
+    chosen = {key: value for key, value in motion.params.items() if key in preset.params}
+    return name, preset.validate({**base, **chosen}), note
+
+
+def params_for(preset_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters `preset_name` declares, validated (PosterError names a bad one)."""
+    preset = presets()[preset_name]
+    return preset.validate({key: value for key, value in values.items() if key in preset.params})
+
+
+def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: int,
+                 with_params: bool = True) -> tuple[bool, list[str]]:
+    """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
+
+    A changed prompt under Auto (or a newly chosen preset) resets the parameters to what
+    the prompt or preset suggests; otherwise the sliders are what the designer wants.
+    `with_params=False` takes only the typed fields: a button press may carry slider
+    values the page has not refreshed yet, and those must not undo the prompt's choice.
+    """
+    notes: list[str] = []
+    prompt = (fields.prompt or "").strip()
+    preset = fields.preset or AUTO_PRESET
+    prompt_changed = prompt != motion.prompt
+    preset_changed = preset != motion.preset
+    if prompt_changed and motion.group is not None:
+        motion.group = None  # an individual prompt takes the layer out of its group
+    motion.engine = fields.engine or motion.engine
+    motion.prompt = prompt
+    motion.preset = preset
+    try:
+        offset = float(fields.start_offset_s or 0.0)
+    except (TypeError, ValueError):
+        raise PosterError("The start offset is a number of seconds, e.g. 0.5.") from None
+    if offset < 0:
+        raise PosterError("The start offset cannot be negative: use 0 to start at once.")
+    motion.start_offset = int(round(offset * fps))
+    reset = (prompt_changed and preset == AUTO_PRESET) or preset_changed
+    if reset:
+        motion.params = {}
+        name, params, note = resolve(layer, motion)
+        motion.params = params
+        if note:
+            notes.append(note)
+    elif with_params:
+        name, _, _ = resolve(layer, LayerMotion(prompt=prompt, preset=preset))
+        motion.params = params_for(name, fields.param_values())
+    return reset, notes
+
+
+def fields_of(layer: Layer, motion: LayerMotion, fps: int) -> tuple[MotionFields, str, set[str]]:
+    """The panel values for `motion`, the effective preset name, and which params it uses."""
+    name, params, _ = resolve(layer, motion)
+    declared = set(presets()[name].params)
+    defaults = MotionFields()
+    values = {key: params.get(key, getattr(defaults, key)) for key in SHARED_PARAMS}
+    fields = MotionFields(
+        engine=motion.engine,
+        prompt=motion.prompt,
+        preset=motion.preset,
+        start_offset_s=round(motion.start_offset / max(fps, 1), 3),
+        **values,
+    )
+    return fields, name, declared & set(SHARED_PARAMS)

@@ -1,0 +1,71 @@
+"""Build the Gradio app for a data folder and serve it: queue, limits, file access, cleanup.
+
+Separate from app.py so tests start the very same server in a thread on a free port.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import gradio as gr
+
+from app.config import Settings
+from app.persist import restore
+from app.session import SessionStore
+from app.theme import CSS, editor_theme
+
+log = logging.getLogger(__name__)
+
+CLEANUP_EVERY_S = 3600
+MAX_UPLOAD = "500mb"
+
+
+def warm_up() -> None:
+    """Import the engine now, so the first designer's page does not wait for it."""
+    import engine.compositor  # noqa: F401
+    import engine.export  # noqa: F401
+    import engine.motion.presets  # noqa: F401
+    import engine.planner  # noqa: F401
+    import engine.psd_import  # noqa: F401
+
+
+def create(settings: Settings) -> tuple[gr.Blocks, SessionStore]:
+    """The editor app and its session store, ready to launch."""
+    from app.ui import build
+
+    warm_up()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SessionStore(settings.data_dir, restore=restore)
+    store.cleanup()
+    demo = build(store)
+    # Each event has its own queue slot pool; heavy work shares one small pool (see ui.HEAVY).
+    demo.queue(default_concurrency_limit=4)
+    return demo, store
+
+
+def _cleanup_loop(store: SessionStore, stop: threading.Event) -> None:
+    while not stop.wait(CLEANUP_EVERY_S):
+        deleted = store.cleanup()
+        if deleted:
+            log.info("removed %d idle session folder(s)", len(deleted))
+
+
+def launch(settings: Settings, block: bool = True) -> tuple[gr.Blocks, SessionStore]:
+    """Serve the editor. share is never on: the editor is for this machine unless --host says otherwise."""
+    demo, store = create(settings)
+    stop = threading.Event()
+    threading.Thread(target=_cleanup_loop, args=(store, stop), daemon=True, name="session-cleanup").start()
+    demo.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        share=False,
+        allowed_paths=[str(settings.data_dir)],
+        max_file_size=MAX_UPLOAD,
+        footer_links=[],
+        prevent_thread_lock=not block,
+        show_error=True,
+        theme=editor_theme(),
+        css=CSS,
+    )
+    return demo, store

@@ -1,0 +1,311 @@
+"""The editor's layout and event wiring; no editing logic lives here (see app.handlers).
+
+Every event follows one path: the browser's session token -> Session -> a handler ->
+a View dict -> `Outputs.updates` turns it into updates for all components (gr.skip()
+for the panels the handler did not touch).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import gradio as gr
+from gradio_image_annotation import image_annotator
+
+from app import animating, exporting, handlers, views
+from app.motion_panel import SHARED_PARAMS, MotionFields, preset_choices
+from app.session import SessionStore
+from app.state import AUTO_PRESET
+
+STORAGE_KEY = "poster-animator-session"
+HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
+HEAVY_LIMIT = 2
+
+EASINGS = ["linear", "sine", "ease_in", "ease_out", "ease_in_out"]
+PIVOTS = ["center", "bottom", "top", "left", "right"]
+DIRECTIONS = ["up", "down", "left", "right"]
+
+ENGINE_LABELS = {"presets": "Presets (CPU, instant)", "dmdl": "DMDL generative (GPU)"}
+
+
+class Outputs:
+    """The components handlers may update, and how a View maps onto them."""
+
+    def __init__(self, c: dict[str, Any]) -> None:
+        self.c = c
+        self.motion_keys = ["engine", "prompt", "preset", *SHARED_PARAMS, "start_offset"]
+        self.components = [
+            c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
+            c["active"], *(c[k] for k in self.motion_keys), c["preset_note"],
+            c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
+            c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
+            c["exports"], c["project_file"], c["tabs"],
+        ]
+
+    def updates(self, view: dict[str, Any]) -> list[Any]:
+        out: dict[int, Any] = {}
+        put = lambda key, value: out.__setitem__(id(self.c[key]), value)  # noqa: E731
+        if "status" in view:
+            put("status", view["status"])
+        if "notice" in view:
+            put("notice", gr.update(value=view["notice"], visible=bool(view["notice"])))
+        if "poster_title" in view:
+            put("poster_title", view["poster_title"])
+        if "samples" in view:
+            choices, value = view["samples"]
+            put("samples", gr.update(choices=choices, value=value))
+        if "gallery" in view:
+            put("gallery", view["gallery"])
+        if "layers" in view:
+            choices, value = view["layers"]
+            put("layers", gr.update(choices=choices, value=value))
+        if "active" in view:
+            choices, value = view["active"]
+            put("active", gr.update(choices=choices, value=value, interactive=bool(choices)))
+        if "motion" in view:
+            self._motion(view["motion"], view.get("params_shown", set()), put, view.get("motion_keep", ()))
+        if "engines" in view:
+            self._engines(view["engines"], put)
+        if "preset_note" in view:
+            put("preset_note", view["preset_note"])
+        if "box" in view:
+            box = view["box"]
+            for key, value in zip(("box_x", "box_y", "box_w", "box_h"), box or (None,) * 4):
+                put(key, gr.update(value=value, interactive=box is not None))
+        for key in ("canvas", "pick", "plans", "planner", "preview", "layer_preview"):
+            if key in view:
+                put(key, view[key])
+        for key in ("exports", "project_file"):  # file lists show only once there is a file
+            if key in view:
+                put(key, gr.update(value=view[key], visible=bool(view[key])))
+        if "timeline" in view:
+            put("fps", view["timeline"][0])
+            put("duration", view["timeline"][1])
+        if "tab" in view:
+            put("tabs", gr.Tabs(selected=view["tab"]))
+        return [out.get(id(component), gr.skip()) for component in self.components]
+
+    def _motion(self, fields: MotionFields | None, shown: set[str], put: Callable, keep: tuple = ()) -> None:
+        """Fill the panel; `keep` names widgets the designer is typing in, left untouched."""
+        enabled = fields is not None
+        fields = fields or MotionFields()
+        for key in self.motion_keys:
+            if key in keep:
+                continue
+            value = fields.start_offset_s if key == "start_offset" else getattr(fields, key)
+            extra: dict[str, Any] = {"interactive": enabled}
+            if key in SHARED_PARAMS:
+                extra["visible"] = (key in shown) if enabled else key in {"amplitude", "cycles"}
+            if key == "preset":
+                extra["choices"] = preset_choices()
+            put(key, gr.update(value=value, **extra))
+
+    def _engines(self, engines: dict[str, tuple[bool, str]], put: Callable) -> None:
+        usable = [(ENGINE_LABELS.get(name, name), name) for name, (ok, _) in engines.items() if ok]
+        put("engine", gr.update(choices=usable))
+        missing = [f"**{ENGINE_LABELS.get(name, name)}** (unavailable) — {reason}"
+                   for name, (ok, reason) in engines.items() if not ok]
+        put("engine_note", "\n\n".join(missing))
+
+
+def build(store: SessionStore) -> gr.Blocks:
+    """The editor page. `store` holds every session; the page only ever sends its token."""
+    c: dict[str, Any] = {}
+    # Gradio keeps its own copies of served files; drop those a day old, checked hourly.
+    with gr.Blocks(title="Poster Animator", fill_width=True, delete_cache=(3600, 86400)) as demo:
+        token = gr.BrowserState("", storage_key=STORAGE_KEY, secret=store.browser_secret())
+        with gr.Row(elem_id="topbar", equal_height=True):
+            gr.Markdown("## Poster Animator", elem_id="brand")
+            c["poster_title"] = gr.Markdown("", elem_id="poster-title")
+            c["planner"] = gr.Markdown("", elem_id="planner-pill")
+        c["status"] = gr.Markdown("Loading the editor…", elem_id="status")
+
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=250):
+                gr.Markdown("#### Poster", elem_classes="panel-title")
+                c["samples"] = gr.Dropdown(label="Sample posters", choices=views.samples(), value=None,
+                                           interactive=True, elem_id="sample-picker")
+                c["upload"] = gr.UploadButton("Open a PSD…", file_types=[".psd", ".psb"], file_count="single",
+                                              variant="secondary", elem_id="upload-psd")
+                c["notice"] = gr.Markdown("", visible=False, elem_id="import-notice")
+                gr.Markdown("#### Layers", elem_classes="panel-title")
+                c["gallery"] = gr.Gallery(show_label=False, columns=3, height=230, allow_preview=False,
+                                          object_fit="contain", elem_id="layers-gallery")
+                c["layers"] = gr.CheckboxGroup(label="Select layers (top layer first)", choices=[],
+                                               elem_id="layers-list")
+
+            with gr.Column(scale=3, min_width=420):
+                with gr.Tabs(selected="boxes") as c["tabs"]:
+                    with gr.Tab("Motion boxes", id="boxes"):
+                        c["canvas"] = image_annotator(
+                            label="Drag a box's handles to resize it; press “Create box” (C) and drag to draw a new one",
+                            image_type="numpy", disable_edit_boxes=True, show_clear_button=False,
+                            show_remove_button=True, sources=[], box_min_size=4, handle_size=8,
+                            boxes_alpha=0.15, show_download_button=False, elem_id="canvas",
+                        )
+                    with gr.Tab("Pick layers", id="pick"):
+                        c["pick"] = gr.Image(label="Click a layer to select or deselect it", interactive=False,
+                                             buttons=[], elem_id="pick-canvas")
+                    with gr.Tab("Poster preview", id="preview"):
+                        c["preview"] = gr.Video(label="Animated poster", autoplay=True, loop=True,
+                                                interactive=False, elem_id="poster-preview")
+                    with gr.Tab("Layer preview", id="layer") as c["layer_tab"]:
+                        c["layer_preview"] = gr.Video(label="Animated layer on transparency", autoplay=True,
+                                                      loop=True, interactive=False, elem_id="layer-preview")
+                with gr.Row(elem_id="action-bar"):
+                    c["animate"] = gr.Button("▶ Animate", variant="primary", elem_id="animate-selected")
+                    c["animate_all"] = gr.Button("Animate all", elem_id="animate-all")
+                    c["reroll"] = gr.Button("⟳ Re-roll", elem_id="reroll")
+                    c["plan"] = gr.Button("✦ Plan boxes", elem_id="plan-boxes")
+                    c["show_layer"] = gr.Button("Layer preview", elem_id="preview-layer")
+                c["plans"] = gr.Markdown("", elem_id="plans")
+
+            with gr.Column(scale=2, min_width=320):
+                gr.Markdown("#### Motion", elem_classes="panel-title")
+                c["active"] = gr.Dropdown(label="Layer being edited", choices=[], interactive=False,
+                                          elem_id="active-layer")
+                c["engine"] = gr.Radio(label="Engine", choices=[(ENGINE_LABELS["presets"], "presets")],
+                                       value="presets", elem_id="engine")
+                c["engine_note"] = gr.Markdown("", elem_id="engine-note")
+                c["prompt"] = gr.Textbox(label="Motion prompt", lines=2, elem_id="motion-prompt",
+                                         placeholder="e.g. “the balloon drifts up gently”, “title waves”")
+                c["preset"] = gr.Dropdown(label="Preset", choices=[("Auto (from the prompt)", AUTO_PRESET)],
+                                          value=AUTO_PRESET, elem_id="preset")
+                c["preset_note"] = gr.Markdown("", elem_id="preset-note")
+                with gr.Row():
+                    c["amplitude"] = gr.Slider(0, 1, value=0.5, step=0.05, label="Amplitude")
+                    c["cycles"] = gr.Slider(1, 8, value=1, step=1, label="Cycles")
+                with gr.Row():
+                    c["easing"] = gr.Dropdown(EASINGS, value="sine", label="Easing")
+                    c["pivot"] = gr.Dropdown(PIVOTS, value="center", label="Pivot")
+                with gr.Row():
+                    c["direction"] = gr.Dropdown(DIRECTIONS, value="up", label="Direction")
+                    c["phase"] = gr.Slider(0, 1, value=0, step=0.05, label="Phase")
+                with gr.Row():
+                    c["loop"] = gr.Checkbox(value=True, label="Seamless loop")
+                    c["start_offset"] = gr.Number(value=0, minimum=0, step=0.1, label="Start offset (s)")
+                with gr.Accordion("Motion box (poster pixels)", open=True):
+                    with gr.Row():
+                        c["box_x"] = gr.Number(label="x", precision=0, min_width=60, elem_id="box-x")
+                        c["box_y"] = gr.Number(label="y", precision=0, min_width=60, elem_id="box-y")
+                        c["box_w"] = gr.Number(label="width", precision=0, min_width=60, elem_id="box-w")
+                        c["box_h"] = gr.Number(label="height", precision=0, min_width=60, elem_id="box-h")
+                with gr.Accordion("Group prompt (all selected layers move together)", open=False):
+                    c["group_prompt"] = gr.Textbox(label="Shared prompt", lines=1, elem_id="group-prompt",
+                                                   placeholder="e.g. “the letters bounce one after another”")
+                    c["group_apply"] = gr.Button("Use for the selected layers", size="sm", elem_id="group-apply")
+                with gr.Accordion("Timeline", open=True):
+                    with gr.Row():
+                        c["fps"] = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="fps")
+                        c["duration"] = gr.Slider(0.5, 10, value=2, step=0.5, label="Duration (s)",
+                                                  elem_id="duration")
+                with gr.Accordion("Export", open=True):
+                    c["format"] = gr.Dropdown(exporting.format_choices(), value=exporting.DEFAULT_FORMAT,
+                                              label="Format", elem_id="export-format")
+                    c["export"] = gr.Button("Export", variant="primary", size="sm", elem_id="export")
+                    c["exports"] = gr.File(label="Downloads", file_count="multiple", interactive=False,
+                                           visible=False, elem_id="downloads")
+                with gr.Accordion("Project", open=False):
+                    with gr.Row():
+                        c["save"] = gr.Button("Save project", size="sm", elem_id="save-project")
+                        c["open_project"] = gr.UploadButton("Open project…", size="sm",
+                                                            file_types=[exporting.PROJECT_SUFFIX],
+                                                            elem_id="open-project")
+                    c["project_file"] = gr.File(label="Project file", interactive=False, visible=False,
+                                                elem_id="project-file")
+
+        outputs = Outputs(c)
+        _wire(demo, store, token, c, outputs)
+    return demo
+
+
+def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[str, Any], outputs: Outputs) -> None:
+    all_out = outputs.components
+    motion_inputs = [c[k] for k in outputs.motion_keys]
+
+    def fields(values: tuple) -> MotionFields:
+        names = [*outputs.motion_keys[:-1], "start_offset_s"]
+        return MotionFields(**dict(zip(names, values)))
+
+    def on(fn: Callable[..., dict]) -> Callable[..., list]:
+        """Adapt handler(session, *values) to a Gradio callback taking the token first."""
+
+        def callback(tok: str, *values: Any) -> list:
+            return outputs.updates(fn(store.get(tok), *values))
+
+        return callback
+
+    def listen(event: Callable, fn: Callable, inputs: list, name: str | None, **options: Any) -> None:
+        """One event -> all outputs; unnamed duplicates stay callable but out of the API docs.
+
+        Progress shows on the canvas area and the status line, not as a veil over every
+        panel: the designer keeps reading and editing while an animation renders.
+        """
+        visibility = "public" if name else "undocumented"
+        options.setdefault("show_progress_on", [c["status"], c["canvas"], c["preview"]])
+        event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
+
+    def startup(tok: str) -> list:
+        session, restored = store.open(tok)
+        view = handlers.start(session, restored)
+        return [session.token, *outputs.updates(view)]
+
+    demo.load(startup, inputs=[token], outputs=[token, *all_out], api_name="start")
+
+    listen(c["samples"].input, on(handlers.open_sample), [token, c["samples"]], "open_sample")
+    listen(c["upload"].upload, on(handlers.open_psd), [token, c["upload"]], "open_psd")
+    listen(c["layers"].input, on(handlers.set_selection), [token, c["layers"]], "select_layers")
+
+    def gallery_clicked(tok: str, evt: gr.SelectData) -> list:
+        return outputs.updates(handlers.toggle_gallery(store.get(tok), evt.index))
+
+    def canvas_clicked(tok: str, evt: gr.SelectData) -> list:
+        return outputs.updates(handlers.pick_at(store.get(tok), *evt.index))
+
+    listen(c["gallery"].select, gallery_clicked, [token], None)
+    listen(c["pick"].select, canvas_clicked, [token], None)
+    listen(c["active"].input, on(handlers.set_active), [token, c["active"]], "set_active")
+
+    edit = on(lambda s, layer, *values: handlers.edit_motion(s, layer, fields(values)))
+    for index, key in enumerate(outputs.motion_keys):
+        listen(c[key].input, edit, [token, c["active"], *motion_inputs], "edit_motion" if index == 0 else None,
+               trigger_mode="always_last", show_progress="hidden")
+
+    box_inputs = [token, c["active"], c["box_x"], c["box_y"], c["box_w"], c["box_h"]]
+    for index, key in enumerate(("box_x", "box_y", "box_w", "box_h")):
+        listen(c[key].submit, on(handlers.edit_box), box_inputs, "set_box" if index == 0 else None)
+        listen(c[key].blur, on(handlers.edit_box), box_inputs, None)
+    listen(c["canvas"].change, on(handlers.canvas_changed), [token, c["canvas"]], "canvas_boxes",
+           show_progress="hidden", trigger_mode="always_last")
+    listen(c["group_apply"].click, on(handlers.apply_group_prompt), [token, c["group_prompt"]], "group_prompt")
+    timeline = [token, c["fps"], c["duration"]]
+    listen(c["fps"].input, on(handlers.set_timeline), timeline, "set_timeline", trigger_mode="always_last",
+           show_progress="hidden")
+    listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
+           show_progress="hidden")
+    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, fields(values))),
+           [token, c["active"], *motion_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
+    listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
+    listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
+
+    def long_running(action: str) -> Callable[..., list]:
+        def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
+            report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
+            return outputs.updates(handlers.run_action(store.get(tok), action, layer, fps, duration,
+                                                       fields(values), report))
+
+        return callback
+
+    timeline_and_panel = [token, c["active"], c["fps"], c["duration"], *motion_inputs]
+    for button, action in ((c["animate"], "animate"), (c["animate_all"], "animate_all"), (c["reroll"], "reroll")):
+        listen(button.click, long_running(action), timeline_and_panel, action, concurrency_id=HEAVY,
+               concurrency_limit=HEAVY_LIMIT)
+
+    def export_callback(tok: str, fmt: str, progress=gr.Progress()) -> list:
+        report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
+        return outputs.updates(exporting.export(store.get(tok), fmt, report))
+
+    listen(c["export"].click, export_callback, [token, c["format"]], "export", concurrency_id=HEAVY,
+           concurrency_limit=HEAVY_LIMIT)
+    listen(c["save"].click, on(exporting.save_project), [token], "save_project")
+    listen(c["open_project"].upload, on(exporting.open_project), [token, c["open_project"]], "open_project")

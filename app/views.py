@@ -1,0 +1,181 @@
+"""The panels of the page, built from a session's state (no changes made here).
+
+Handlers call these to say what the page should now show; each returns part of a View.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app import canvas as cv
+from app.motion_panel import fields_of
+from app.replies import View
+from app.session import Session
+from app.state import AUTO_PRESET, EditorState
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+SAMPLES_DIR = REPO_ROOT / "assets" / "samples"
+
+
+def samples() -> list[str]:
+    """The bundled sample posters, by file name."""
+    return sorted(p.name for p in SAMPLES_DIR.glob("*.psd"))
+
+
+def engines_view() -> dict[str, tuple[bool, str]]:
+    from engine.motion import available_engines
+
+    return available_engines()
+
+
+def planner_line() -> str:
+    """Which planner will plan boxes, as one line for the header."""
+    from engine.planner import planner_status
+
+    _name, sentence = planner_status()
+    return f"**Planner:** {sentence}"
+
+
+def full_view(session: Session, status: str | None = None) -> View:
+    """Every panel, for page load and for opening a poster."""
+    state = session.state
+    view: View = {
+        "engines": engines_view(),
+        "planner": planner_line(),
+        "timeline": (state.fps, state.duration_s),
+        "samples": (samples(), state.source_name.partition(":")[2] if state.source_name.startswith("sample:") else None),
+        "tab": "boxes",
+    }
+    if state.poster is None:
+        view["status"] = status or "Open a PSD or pick a sample poster to start."
+        return view
+    view.update(poster_view(session))
+    view.update(selection_view(session))
+    view["preview"] = latest_video(session, "preview")
+    view["layer_preview"] = None
+    view["exports"] = []
+    if status is not None:
+        view["status"] = status
+    return view
+
+
+def poster_view(session: Session) -> View:
+    """The panels that depend only on which poster is open."""
+    state = session.state
+    poster = state.poster
+    assert poster is not None
+    notice = ""
+    if state.notices:
+        count = len(state.notices)
+        title = "One thing" if count == 1 else f"{count} things"
+        notice = f"**{title} in this PSD cannot be reproduced exactly:**\n\n" + "\n".join(f"- {n}" for n in state.notices)
+    return {
+        "poster_title": f"{poster.name} · {poster.width}×{poster.height} px · {len(poster.layers)} layers",
+        "notice": notice,
+        "gallery": [(cv.thumbnail(layer), layer_caption(layer)) for layer in poster.layers[::-1]],
+    }
+
+
+def layer_caption(layer) -> str:
+    parts = [layer.name, layer.kind.value.replace("_", " ")]
+    if layer.group:
+        parts.append(layer.group)
+    if not layer.visible:
+        parts.append("hidden")
+    if layer.unsupported:
+        parts.append("⚠ not exact")
+    return " · ".join(parts)
+
+
+def layer_choice_label(layer) -> str:
+    hidden = " (hidden)" if not layer.visible else ""
+    group = f"{layer.group} / " if layer.group else ""
+    return f"{group}{layer.name} — {layer.kind.value.replace('_', ' ')}{hidden}"
+
+
+def selection_view(session: Session) -> View:
+    """Layer list, canvas, and motion panel for the current selection and active layer."""
+    state = session.state
+    poster = state.poster
+    assert poster is not None
+    view: View = {
+        "layers": ([(layer_choice_label(layer), layer.id) for layer in poster.layers[::-1]], list(state.selection)),
+        "active": ([(poster.layer(i).name, i) for i in state.selection], state.active),
+    }
+    view.update(canvas_view(session))
+    view.update(panel_view(session))
+    view["plans"] = plans_markdown(state)
+    return view
+
+
+def canvas_view(session: Session) -> View:
+    state = session.state
+    poster = state.poster
+    assert poster is not None
+    image = _overview_file(session)
+    boxes = {layer_id: state.motion_box(layer_id) for layer_id in state.selection}
+    view = cv.CanvasView.for_poster(poster)
+    return {"canvas": cv.annotation_value(str(image), poster, view, boxes), "pick": str(image)}
+
+
+def panel_view(session: Session) -> View:
+    """The motion panel filled for the active layer (empty and disabled without one)."""
+    state = session.state
+    if state.active is None:
+        return {"motion": None, "params_shown": set(), "preset_note": "Select a layer to give it motion.", "box": None}
+    layer = state.layer(state.active)
+    motion = state.motion(state.active)
+    fields, effective, declared = fields_of(layer, motion, state.fps)
+    box = state.motion_box(state.active)
+    note = f"Preset in use: **{effective}**"
+    if motion.preset == AUTO_PRESET:
+        note += " (picked from the prompt)"
+    if motion.group:
+        members = [state.layer(i).name for i, m in state.motions.items() if m.group == motion.group]
+        note += f" · animated as a group with {', '.join(members)}"
+    return {"motion": fields, "params_shown": declared, "preset_note": note, "box": box.as_tuple()}
+
+
+def plans_markdown(state: EditorState) -> str:
+    rows = []
+    for layer_id, motion in state.motions.items():
+        if motion.rationale:
+            who = {"llm": "LLM planner", "heuristic": "offline heuristic"}.get(motion.planned_by, motion.planned_by)
+            rows.append(f"- **{state.layer(layer_id).name}** ({who}): {motion.rationale}")
+    return "\n".join(rows)
+
+
+def _static_composite(state: EditorState) -> np.ndarray:
+    """The poster without motion, rendered once per opened poster."""
+    from engine.compositor import render_static
+
+    if state.static_rgba is None:
+        state.static_rgba = render_static(state.poster)
+    return state.static_rgba
+
+
+def _overview_file(session: Session) -> Path:
+    """The canvas picture (poster + layer outlines), cached per state revision."""
+    state = session.state
+    poster = state.poster
+    assert poster is not None
+    key = f"canvas-{state.revision}-{'-'.join(map(str, sorted(state.selection)))}.png"
+    path = session.dir("work") / key
+    if not path.exists():
+        for old in session.dir("work").glob("canvas-*.png"):
+            old.unlink(missing_ok=True)
+        static = _static_composite(state)
+        image = cv.overview_image(static, poster, cv.CanvasView.for_poster(poster), state.selection)
+        from PIL import Image
+
+        Image.fromarray(image).save(path, optimize=False, compress_level=1)
+    return path
+
+
+def latest_video(session: Session, stem: str) -> str | None:
+    takes = sorted((session.folder / "work").glob(f"{stem}-*.mp4"))
+    return str(takes[-1]) if takes else None

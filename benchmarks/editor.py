@@ -1,0 +1,94 @@
+"""How long a designer waits in the editor, step by step, on a bundled sample poster.
+
+The issue's promise: from the page opening, animate a sample and download the result
+within a minute. This times the handlers behind each click (no browser, no network) on
+balloon.psd (1080×1350, 17 layers): open the sample, type a prompt, Animate one layer
+(12 fps × 2 s), export the MP4, export the layered bundle, and restore the session after
+a server restart. Medians of several runs, each in a fresh session.
+
+Side by side in the same run: the preview encoded at the editor's preview size (longer
+side ≤ 960 px) against a full-resolution preview, the choice app.handlers makes.
+
+    /work/main/.venv/bin/python benchmarks/editor.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere without installing
+
+from app import animating, exporting, handlers  # noqa: E402
+from app.motion_panel import MotionFields  # noqa: E402
+from app.persist import restore  # noqa: E402
+from app.session import SessionStore  # noqa: E402
+from engine import render  # noqa: E402
+from engine.export import write_mp4  # noqa: E402
+
+PROMPT = "the balloon drifts up gently and sways"
+
+
+def timed(step: Callable[[], dict]) -> float:
+    started = time.perf_counter()
+    view = step()
+    elapsed = time.perf_counter() - started
+    if view.get("error"):
+        raise SystemExit(f"step failed: {view['status']}")
+    return elapsed
+
+
+def one_run(folder: Path) -> dict[str, float]:
+    store = SessionStore(folder, restore=restore)
+    session, _ = store.open(None)
+    times = {"open sample (page load)": timed(lambda: handlers.start(session, False))}
+    balloon = session.state.poster.layer("Balloon").id
+    times["select + prompt"] = timed(lambda: {**handlers.set_selection(session, [balloon]),
+                                              **handlers.edit_motion(session, balloon, MotionFields(prompt=PROMPT))})
+    handlers.set_timeline(session, 12, 2)
+    times["animate 1 layer, 24 frames"] = timed(lambda: animating.animate(session, "selected"))
+    times["export MP4"] = timed(lambda: exporting.export(session, "mp4"))
+    times["export layered bundle"] = timed(lambda: exporting.export(session, "layered"))
+    times["restore after restart"] = timed(
+        lambda: {"restored": SessionStore(folder, restore=restore).open(session.token)[1]})
+
+    # Side by side: the preview as the editor encodes it, and at full resolution.
+    state = session.state
+    frames = render(state.poster, list(state.clips.values()), state.frames)
+    started = time.perf_counter()
+    write_mp4(folder / "small.mp4", animating.shrink(frames, animating.PREVIEW_MAX_SIDE), state.fps)
+    times["preview encode, ≤960 px"] = time.perf_counter() - started
+    started = time.perf_counter()
+    write_mp4(folder / "full.mp4", frames, state.fps)
+    times["preview encode, full 1080×1350"] = time.perf_counter() - started
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        handlers.start(SessionStore(Path(tmp) / "warm").open(None)[0], False)  # imports, caches
+        for index in range(args.runs):
+            runs.append(one_run(Path(tmp) / f"run{index}"))
+    steps = list(runs[0])
+    medians = {step: statistics.median(run[step] for run in runs) for step in steps}
+    print(f"balloon.psd, median of {args.runs} runs (seconds)\n")
+    print(f"| {'step':<34} | median s |")
+    print(f"| {'-' * 34} | -------: |")
+    for step in steps:
+        print(f"| {step:<34} | {medians[step]:8.2f} |")
+    print(f"\nopen → animate → MP4 download, handler time: {sum(medians[s] for s in steps[:4]):.1f} s")
+    ratio = medians["preview encode, full 1080×1350"] / medians["preview encode, ≤960 px"]
+    print(f"full-resolution preview encode / editor preview encode: {ratio:.2f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Browser fixtures: the real editor in a subprocess, Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from editor_server import REPO_ROOT, running_editor
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def editor_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[str]:
+    with running_editor(tmp_path_factory.mktemp("editor-data"), artifacts / "editor.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory, monkeypatch_session_home: None) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Chromium writes caches and crash reports under HOME: give it a throw-away one."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HOME", str(tmp_path_factory.mktemp("chromium-home")))
+    yield
+    mp.undo()

@@ -1,0 +1,409 @@
+"""The editor's logic without a browser: canvas maths, sessions, handlers, persistence."""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from app import canvas as cv
+from app import animating, exporting, handlers, views
+from app.config import parse_settings
+from app.motion_panel import MotionFields
+from app.persist import restore
+from app.session import SessionStore, valid_token
+from app.state import EditorState
+from conftest import ASSETS_DIR, CORPUS_DIR, solid_layer
+from engine.poster import Box, LayerKind, Poster
+
+SAMPLE = ASSETS_DIR / "samples" / "balloon.psd"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SessionStore:
+    return SessionStore(tmp_path / "data", restore=restore)
+
+
+@pytest.fixture
+def session(store: SessionStore, tiny_poster: Poster):
+    """A session editing the 64×48 tiny poster, short timeline."""
+    session, _ = store.open(None)
+    session.state = EditorState(poster=tiny_poster, source_name="", fps=6, duration_s=1.0)
+    return session
+
+
+def is_error(view: dict) -> bool:
+    return bool(view.get("error")) and view["status"].startswith("⚠")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_settings_flags_beat_environment_which_beats_defaults(tmp_path: Path) -> None:
+    defaults = parse_settings([], {})
+    assert (defaults.host, defaults.port, defaults.data_dir) == ("127.0.0.1", 7860, Path("./data").resolve())
+    env = {"POSTER_HOST": "0.0.0.0", "POSTER_PORT": "9000", "POSTER_DATA_DIR": str(tmp_path / "env")}
+    from_env = parse_settings([], env)
+    assert (from_env.host, from_env.port, from_env.data_dir) == ("0.0.0.0", 9000, tmp_path / "env")
+    flags = parse_settings(["--host", "::1", "--port", "8123", "--data-dir", str(tmp_path / "flag")], env)
+    assert (flags.host, flags.port, flags.data_dir) == ("::1", 8123, tmp_path / "flag")
+    with pytest.raises(SystemExit):
+        parse_settings([], {"POSTER_PORT": "http"})
+
+
+# --------------------------------------------------------------------------- canvas
+
+
+def test_motion_box_never_smaller_than_layer_nor_off_canvas() -> None:
+    canvas, layer = Box(0, 0, 100, 80), Box(40, 30, 20, 10)
+    assert cv.fit_motion_box(Box(45, 32, 5, 5), layer, canvas) == layer
+    assert cv.fit_motion_box(Box(30, 20, 200, 200), layer, canvas) == Box(30, 20, 70, 60)
+    assert cv.fit_motion_box(Box(-50, -50, 120, 100), layer, canvas) == Box(0, 0, 70, 50)
+    hanging = Box(90, 70, 30, 30)  # a layer that itself hangs over the corner keeps its extent
+    assert cv.fit_motion_box(Box(80, 60, 10, 10), hanging, canvas) == Box(80, 60, 40, 40)
+
+
+def test_canvas_view_scales_big_posters_and_round_trips_without_drift() -> None:
+    side = cv.MAX_CANVAS_SIDE
+    big = Poster(width=4 * side, height=3 * side,
+                 layers=[solid_layer(1, "A", Box(101, 203, 307, 409), (1, 2, 3, 255))])
+    view = cv.CanvasView.for_poster(big)
+    assert (view.width, view.height) == (side, 3 * side // 4) and view.scale == 0.25
+    odd = Box(101, 203, 307, 409)
+    widget = {**view.to_widget(odd), "label": cv.box_label(big.layers[0])}
+    edit = cv.read_annotation({"boxes": [widget]}, big, view, [1], 1, current={1: odd})
+    assert edit.boxes == {1: odd} and not edit.notes
+    moved = {**widget, "xmin": widget["xmin"] - 20}
+    edit = cv.read_annotation({"boxes": [moved]}, big, view, [1], 1, current={1: odd})
+    assert edit.boxes[1].x == (widget["xmin"] - 20) * 4 and edit.boxes[1].contains(odd)
+
+
+def test_a_drawn_box_goes_to_the_layer_being_edited_or_the_one_under_it(tiny_poster: Poster) -> None:
+    view = cv.CanvasView.for_poster(tiny_poster)
+    drawn = {"xmin": 2, "ymin": 2, "xmax": 40, "ymax": 30, "label": ""}
+    assert cv.read_annotation({"boxes": [drawn]}, tiny_poster, view, [], 3).boxes[3] == Box(2, 2, 48, 36)
+    # Nothing selected: the sun (id 2) is under the centre (21, 16).
+    edit = cv.read_annotation({"boxes": [drawn]}, tiny_poster, view, [], None)
+    assert set(edit.boxes) == {2} and edit.boxes[2] == Box(2, 2, 38, 28)
+    shown_but_gone = cv.read_annotation({"boxes": []}, tiny_poster, view, [2, 3], None)
+    assert shown_but_gone.removed == [2, 3]
+    assert cv.drawing_in_progress({"boxes": [{**drawn, "xmax": 2, "ymax": 2}]})
+    assert not cv.drawing_in_progress({"boxes": [drawn]})
+
+
+def test_clicking_picks_the_object_not_the_full_canvas_overlay() -> None:
+    texture = solid_layer(9, "Paper", Box(0, 0, 50, 50), (200, 200, 200, 40))
+    ball = solid_layer(5, "Ball", Box(10, 10, 10, 10), (255, 0, 0, 255))
+    hidden = solid_layer(6, "Hidden", Box(10, 10, 10, 10), (0, 0, 255, 255), visible=False)
+    poster = Poster(width=50, height=50, layers=[ball, hidden, texture])
+    assert cv.layer_at(poster, 15, 15) == 5
+    assert cv.layer_at(poster, 40, 40) == 9
+    clear = Poster(width=50, height=50, layers=[solid_layer(1, "Clear", Box(0, 0, 5, 5), (0, 0, 0, 0))])
+    assert cv.layer_at(clear, 2, 2) is None
+
+
+def test_checkerboard_shows_through_transparent_pixels_only() -> None:
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[:8, :8] = (255, 0, 0, 255)
+    out = cv.over_checkerboard(rgba)
+    assert (out[:8, :8] == (255, 0, 0)).all()
+    assert set(np.unique(out[8:])) == {200, 236}  # both checker cells of the bottom row
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_tokens_are_checked_and_sessions_are_isolated(store: SessionStore) -> None:
+    a, _ = store.open(None)
+    b, _ = store.open("../../etc/passwd")
+    assert valid_token(a.token) and valid_token(b.token) and a.token != b.token
+    assert a.folder.parent == b.folder.parent == store.root
+    assert store.get(a.token) is a and a.state is not b.state
+    # A browser holding a well-formed token whose folder was cleaned up keeps that name.
+    kept, restored = store.open("0123456789abcdef" * 2)
+    assert kept.token == "0123456789abcdef" * 2 and kept.folder.is_dir() and not restored
+    with pytest.raises(Exception, match="does not belong"):
+        a.inside(b.folder / "uploads" / "x.psd")
+    upload = a.folder / "incoming.bin"
+    upload.write_bytes(b"x")
+    stored = a.adopt_upload(upload, "../../../evil name.psd")
+    assert stored.parent == a.folder / "uploads" and stored.name == "evil_name.psd"
+
+
+def test_cleanup_removes_only_long_idle_session_folders(store: SessionStore) -> None:
+    live, _ = store.open(None)
+    old, _ = store.open(None)
+    (old.folder / "work").mkdir()
+    past = time.time() - 8 * 24 * 3600
+    for path in [old.folder / "work", old.folder]:
+        os.utime(path, (past, past))
+    store._sessions.pop(old.token)  # it left memory long ago
+    assert store.cleanup() == [old.token]
+    assert live.folder.exists() and not old.folder.exists()
+
+
+# --------------------------------------------------------------------------- opening posters
+
+
+def test_opening_a_sample_fills_every_panel(session) -> None:
+    view = handlers.open_sample(session, "balloon.psd")
+    assert not view.get("error"), view["status"]
+    poster = session.state.poster
+    assert len(view["gallery"]) == len(poster.layers)
+    assert [value for _, value in view["layers"][0]] == [layer.id for layer in poster.layers[::-1]]
+    assert Path(view["canvas"]["image"]).exists() and view["canvas"]["boxes"] == []
+    assert "1080×1350" in view["poster_title"]
+
+
+def test_bad_files_give_a_message_and_keep_the_open_poster(session, tmp_path: Path) -> None:
+    before = session.state.poster
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    view = handlers.open_psd(session, str(text), "notes.txt")
+    assert is_error(view) and ".psd" in view["status"]
+    broken = tmp_path / "broken.psd"
+    broken.write_bytes(b"8BPS" + os.urandom(200))
+    view = handlers.open_psd(session, str(broken), "broken.psd")
+    assert is_error(view) and "Traceback" not in view["status"]
+    assert handlers.open_sample(session, "../../secret.psd")["error"]
+    assert session.state.poster is before
+
+
+def test_import_notices_from_a_real_psd_are_listed_once(session) -> None:
+    psd = CORPUS_DIR / "psd-tools__psd-tools" / "tests" / "psd_files" / "layer_effects.psd"
+    view = handlers.open_psd(session, str(psd), psd.name)
+    assert not view.get("error"), view["status"]
+    notes = session.state.notices
+    assert notes and len(notes) == len(set(notes))
+    assert "cannot be reproduced exactly" in view["notice"] and "bevel" in view["notice"].lower()
+    assert all(note in view["notice"] for note in notes)
+    assert any("not exact" in caption for _, caption in view["gallery"])
+
+
+# --------------------------------------------------------------------------- selection and boxes
+
+
+def test_selection_from_list_gallery_and_canvas(session) -> None:
+    view = handlers.set_selection(session, [2, 3])
+    assert session.state.selection == [2, 3] and session.state.active == 3
+    assert {b["label"] for b in view["canvas"]["boxes"]} == {"#2 Sun", "#3 Title"}
+    handlers.toggle_gallery(session, 0)  # gallery shows the top layer (Title) first
+    assert session.state.selection == [2]
+    handlers.pick_at(session, 10, 10)  # on the sun: toggles it off
+    assert session.state.selection == []
+    handlers.pick_at(session, 25, 33)
+    assert session.state.selection == [3]
+    assert handlers.set_selection(session, [99])["error"]
+
+
+def test_boxes_typed_as_numbers_are_fitted_and_explained(session) -> None:
+    handlers.set_selection(session, [2])
+    view = handlers.edit_box(session, 2, 0, 0, 200, 30)
+    assert session.state.motion_box(2) == Box(0, 0, 64, 30)
+    assert "off the canvas" in view["status"] and view["box"] == (0, 0, 64, 30)
+    view = handlers.edit_box(session, 2, 10, 10, 4, 4)
+    assert session.state.motion_box(2) == Box(8, 8, 16, 16) and "contain the whole layer" in view["status"]
+    assert handlers.edit_box(session, 2, "a", 1, 2, 3)["error"]
+
+
+def test_canvas_edits_update_the_active_layer_box(session) -> None:
+    handlers.set_selection(session, [2, 3])
+    drawn = {"xmin": 18, "ymin": 26, "xmax": 60, "ymax": 46, "label": ""}
+    shown = views.canvas_view(session)["canvas"]["boxes"]
+    view = handlers.canvas_changed(session, {"image": None, "boxes": [drawn, *shown]})
+    assert session.state.motion_box(3) == Box(18, 26, 42, 20)
+    assert "canvas" in view  # relabelled so the widget shows the box under its layer's name
+    assert handlers.canvas_changed(session, {"boxes": [{**drawn, "xmax": 18, "ymax": 26}]}) == {}
+
+
+# --------------------------------------------------------------------------- motion settings
+
+
+def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
+    handlers.set_selection(session, [3])
+    view = handlers.edit_motion(session, 3, MotionFields(prompt="the title bobs up and down"))
+    motion = session.state.motion(3)
+    assert motion.prompt == "the title bobs up and down" and "Preset in use" in view["preset_note"]
+    assert "prompt" in view["motion_keep"]  # never rewrite what is being typed
+    chosen = view["motion"]
+    tweaked = MotionFields(prompt=motion.prompt, amplitude=0.9, cycles=chosen.cycles, easing=chosen.easing,
+                           pivot=chosen.pivot, direction=chosen.direction, phase=chosen.phase, loop=chosen.loop)
+    handlers.edit_motion(session, 3, tweaked)
+    assert motion.params.get("amplitude") == 0.9
+    assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_offset_s=-1))["error"]
+    assert handlers.edit_motion(session, 3, MotionFields(engine="warp-drive"))["error"]
+
+
+def test_a_button_press_takes_the_typed_prompt_but_not_stale_sliders(session) -> None:
+    handlers.set_selection(session, [2])
+    handlers.edit_motion(session, 2, MotionFields(prompt="the sun drifts up gently"))
+    gentle = session.state.motion(2).params["amplitude"]
+    assert gentle < 0.5  # "gently" asks for a small motion
+    # The page had not refreshed the slider (still 0.5) when Animate was pressed.
+    view = handlers.run_action(session, "animate", 2, 6, 1.0,
+                               MotionFields(prompt="the sun drifts up gently", amplitude=0.5))
+    assert not view.get("error"), view["status"]
+    assert session.state.motion(2).params["amplitude"] == gentle
+    view = handlers.run_action(session, "animate", 2, 6, 1.0, MotionFields(prompt="the sun spins"))
+    assert session.state.motion(2).prompt == "the sun spins" and session.state.clips[2].preset == "spin"
+
+
+def test_group_prompt_needs_two_layers_and_shares_the_prompt(session) -> None:
+    handlers.set_selection(session, [2])
+    assert handlers.apply_group_prompt(session, "they dance")["error"]
+    handlers.set_selection(session, [2, 3])
+    view = handlers.apply_group_prompt(session, "they dance together")
+    assert not view.get("error")
+    groups = {session.state.motion(i).group for i in (2, 3)}
+    assert len(groups) == 1 and None not in groups
+    assert session.state.motion(2).prompt == session.state.motion(3).prompt == "they dance together"
+    view = animating.animate(session, "selected")
+    assert not view.get("error"), view["status"]
+    assert set(session.state.clips) == {2, 3}
+
+
+def test_plan_boxes_fills_boxes_presets_and_says_who_planned(session, monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    handlers.set_selection(session, [2])
+    assert "Type a motion prompt" in handlers.plan(session)["status"]
+    view = handlers.plan_with(session, 2, MotionFields(prompt="the sun bobs up and down"))
+    assert not view.get("error"), view["status"]
+    motion = session.state.motion(2)
+    assert motion.box is not None and motion.box.contains(Box(8, 8, 16, 16)) and motion.box != Box(8, 8, 16, 16)
+    assert motion.planned_by == "heuristic" and motion.rationale and motion.preset != "auto"
+    assert "offline heuristic" in view["status"] and "offline heuristic" in view["plans"]
+    assert "Planner:" in views.planner_line()
+    # The planned box stays editable.
+    handlers.edit_box(session, 2, 0, 0, 40, 40)
+    assert session.state.motion_box(2) == Box(0, 0, 40, 40)
+
+
+def test_animating_without_a_box_gives_the_layer_room(session) -> None:
+    handlers.set_selection(session, [2])
+    handlers.edit_motion(session, 2, MotionFields(prompt="the sun bobs up and down"))
+    view = animating.animate(session, "selected")
+    assert "sized for the motion" in view["status"]
+    assert session.state.motion_box(2) != Box(8, 8, 16, 16) and "canvas" in view
+
+
+def test_timeline_is_validated(session) -> None:
+    assert handlers.set_timeline(session, 0, 1)["error"]
+    assert handlers.set_timeline(session, 12, "long")["error"]
+    handlers.set_timeline(session, 12, 1.5)
+    assert session.state.frames == 18
+
+
+# --------------------------------------------------------------------------- animate, export, persist
+
+
+def animate_two(session) -> None:
+    handlers.set_selection(session, [2, 3])
+    handlers.edit_motion(session, 2, MotionFields(prompt="the sun breathes"))
+    handlers.edit_box(session, 2, 4, 4, 24, 24)
+    handlers.edit_motion(session, 3, MotionFields(prompt="the title bobs"))
+    handlers.edit_box(session, 3, 18, 26, 34, 14)
+    progress: list[float] = []
+    view = animating.animate(session, "selected", lambda fraction, desc="": progress.append(fraction))
+    assert not view.get("error"), view["status"]
+    assert progress and progress[-1] == 1.0 and progress == sorted(progress)
+    return view
+
+
+def test_animate_previews_and_reroll_touches_one_layer(session) -> None:
+    view = animate_two(session)
+    preview = iio.imread(view["preview"], plugin="FFMPEG", index=None)
+    assert preview.shape[0] == 6 and view["tab"] == "preview" and view["layer_preview"] is None
+    clips = session.state.clips
+    assert set(clips) == {2, 3} and clips[2].frames.shape[0] == 6
+    sun_before = clips[2]
+    view = animating.reroll(session, 3)
+    assert not view.get("error"), view["status"]
+    assert session.state.clips[2] is sun_before and session.state.motion(3).seed == 1
+    layer = animating.preview_layer(session, 3)
+    assert Path(layer["layer_preview"]).exists() and layer["tab"] == "layer"
+    assert animating.preview_layer(session, 1)["error"]  # the background was never animated
+
+
+def test_engine_failure_is_a_message_and_keeps_the_clips(session, monkeypatch) -> None:
+    animate_two(session)
+    before = dict(session.state.clips)
+
+    class Exploding:
+        name = "presets"
+
+        def available(self):
+            return True, ""
+
+        def animate(self, request):
+            raise RuntimeError("GPU on fire")
+
+    import engine.motion
+
+    monkeypatch.setattr(engine.motion, "get_animator", lambda name: Exploding())
+    view = animating.animate(session, "selected")
+    assert is_error(view) and "GPU on fire" in view["status"]
+    assert session.state.clips == before
+
+
+def test_nothing_to_animate_is_explained(session) -> None:
+    assert "Select the layers" in animating.animate(session, "selected")["status"]
+    assert "No layer has a motion" in animating.animate(session, "all")["status"]
+    assert "Nothing is animated" in exporting.export(session, "mp4")["status"]
+
+
+def test_every_export_format_is_written_and_decodes(session) -> None:
+    animate_two(session)
+    view = exporting.export(session, exporting.ALL)
+    assert not view.get("error"), view["status"]
+    files = {Path(p).name: Path(p) for p in view["exports"]}
+    assert set(files) == {f"tiny{f.suffix}" for f in exporting.FORMATS}
+    for path in files.values():
+        assert path.parent == session.folder / "exports"
+    mp4 = iio.imread(files["tiny.mp4"], plugin="FFMPEG", index=None)
+    assert mp4.shape == (6, 48, 64, 3)
+    with zipfile.ZipFile(files["tiny-layers.zip"]) as archive:
+        assert "manifest.json" in archive.namelist()
+    assert exporting.export(session, "bmp")["error"]
+
+
+def test_project_saves_and_reopens(session, store: SessionStore) -> None:
+    animate_two(session)
+    saved = exporting.save_project(session)
+    assert saved["project_file"].endswith(exporting.PROJECT_SUFFIX)
+    other, _ = store.open(None)
+    view = exporting.open_project(other, saved["project_file"])
+    assert not view.get("error"), view["status"]
+    assert other.state.motion(3).prompt == "the title bobs"
+    assert other.state.motion_box(2) == Box(4, 4, 24, 24)
+    assert np.array_equal(other.state.clips[3].frames, session.state.clips[3].frames)
+    bogus = other.folder / "bogus.posterproj"
+    bogus.write_bytes(b"not a zip")
+    assert exporting.open_project(other, str(bogus))["error"]
+    assert other.state.motion(3).prompt == "the title bobs"  # the failed open lost nothing
+
+
+def test_work_survives_a_reload_and_a_server_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = SessionStore(data, restore=restore)
+    session, _ = first.open(None)
+    assert not handlers.start(session, False).get("error")
+    name = session.state.poster.layer("Balloon")
+    handlers.set_selection(session, [name.id])
+    handlers.edit_motion(session, name.id, MotionFields(prompt="the balloon drifts up gently"))
+    handlers.edit_box(session, name.id, name.box.x, name.box.y - 40, name.box.w, name.box.h + 40)
+    handlers.set_timeline(session, 4, 0.5)
+    assert not animating.animate(session, "selected").get("error")
+    restarted = SessionStore(data, restore=restore)  # a new server process on the same folder
+    again, restored = restarted.open(session.token)
+    assert restored and again.token == session.token
+    state = again.state
+    assert state.poster.name == session.state.poster.name and state.selection == [name.id]
+    assert state.motion(name.id).prompt == "the balloon drifts up gently"
+    assert state.motion_box(name.id) == session.state.motion_box(name.id)
+    assert np.array_equal(state.clips[name.id].frames, session.state.clips[name.id].frames)
+    assert handlers.start(again, restored)["status"].startswith("✓ Restored")
