@@ -40,7 +40,7 @@ BOX_GRID = 16
 # ----------------------------------------------------------------------------- posters
 
 
-def _soft_shape(size: tuple[int, int], shape: str, rng: random.Random, edge: float = 1.5) -> np.ndarray:
+def _soft_shape(size: tuple[int, int], shape: str, edge: float = 1.5) -> np.ndarray:
     """Alpha in [0, 1] of a shape filling a (h, w) box, with an anti-aliased edge `edge` px wide."""
     h, w = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
@@ -58,7 +58,7 @@ def _soft_shape(size: tuple[int, int], shape: str, rng: random.Random, edge: flo
 def shape_layer(layer_id: int, box: Box, rng: random.Random) -> Layer:
     """A soft disc, ring or box in one colour with a light vertical shade."""
     shape = rng.choice(["disc", "ring", "box"])
-    alpha = _soft_shape((box.h, box.w), shape, rng)
+    alpha = _soft_shape((box.h, box.w), shape)
     colour = np.array([rng.random() for _ in range(3)], dtype=np.float32)
     shade = np.linspace(1.0, 0.7, box.h, dtype=np.float32)[:, None, None]
     rgb = np.clip(colour[None, None] * shade, 0, 1) * (alpha[..., None] > 0)
