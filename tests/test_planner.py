@@ -9,6 +9,7 @@ import engine
 from engine.planner import LLMSettings, Plan, boxes_for_preset, plan, plan_boxes, planner_status
 from engine.planning.catalogue import checked_params, preset_catalogue
 from engine.planning.geometry import allowed_region, margins
+from engine.motion.presets import PRESETS
 from engine.planning.heuristic import swept_boxes, with_placement_defaults
 from engine.poster import Box, LayerKind, Poster, PosterError
 from tests.conftest import solid_layer
@@ -73,6 +74,7 @@ def expands(pattern: str, grown: tuple[int, int, int, int]) -> bool:
         "right": right > 0 and right > max(left, top, bottom),
         "sides": left == right > max(top, bottom),
         "vertical": top == bottom > max(left, right),
+        "up_and_down": min(top, bottom) > max(left, right),
         "around": left == right > 0 and top == bottom > 0,
         "none": grown == (0, 0, 0, 0),
     }[pattern]
@@ -117,8 +119,8 @@ PROMPT_TABLE = [
     ("Cat", "the ghost floats gently", "float", "vertical"),
     ("Cat", "the cloud hovers", "float", "vertical"),
     ("Cat", "the buoy bobs up and down", "bob", "vertical"),
-    ("Cat", "the flag waves in the wind", "flag_wave", "vertical"),
-    ("Cat", "the curtain flutters", "flag_wave", "vertical"),
+    ("Cat", "the flag waves in the wind", "flag_wave", "up_and_down"),  # its ripple lifts more than it sinks
+    ("Cat", "the curtain flutters", "flag_wave", "up_and_down"),
     ("Cat", "the balloon drifts up gently", "float", "vertical"),  # stays on the poster: a loopable hover
     ("Cat", "the balloon rises gently", "float", "vertical"),
     ("Cat", "the sun rises slowly", "float", "vertical"),
@@ -401,7 +403,11 @@ def test_plans_for_a_real_sample_poster(ocean):
         for layer_id, box in result.layer_boxes.items():
             assert box.contains(ocean.layer(layer_id).box) and ocean.canvas.contains(box)
     assert {box[0] + box[2] for box in fish.boxes.values()} == {ocean.width}
-    assert all(motion_growth(seaweed, ocean)[name][0] > 0 for name in ("Seaweed Left", "Seaweed Right"))
+    # The seaweed stands on the poster's bottom edge: swaying about its base would dip its
+    # bottom corners off the canvas, so the preset keeps it still and the plan promises no
+    # room it could not use (the old pose table grew these boxes sideways for nothing).
+    assert all(motion_growth(seaweed, ocean)[name] == (0, 0, 0, 0) for name in ("Seaweed Left", "Seaweed Right"))
+    assert "no room needed" in seaweed.rationale
     assert bubbles.preset == "fly_away" and bubbles.boxes["Bubbles"][1] == 0
     assert title.preset == "text_wave"  # a rasterised title still reads as lettering by its name
 
@@ -440,3 +446,48 @@ def test_the_planned_box_holds_what_the_preset_engine_draws(small_poster, preset
     planned = boxes_for_preset(small_poster, "Ball", preset, params)[1]
     reach = _reach_of_motion(small_poster, preset, with_placement_defaults(preset, params))
     assert planned.expand(1, 1, 1, 1).contains(reach), (planned, reach)
+
+
+#: Every message a preset gives when its box made it shrink or drop a motion.
+ROOM_WORDS = ("reduced", "no room", "too small")
+
+
+def _room_messages(poster: Poster, layer: str, preset: str, params: dict) -> list[str]:
+    """Animate `layer` with the box the planner gives `preset`; the messages about room."""
+    from engine.motion.base import MotionRequest
+    from engine.motion.presets import PresetAnimator
+
+    target = poster.layer(layer)
+    box = boxes_for_preset(poster, layer, preset, params)[target.id]
+    request = MotionRequest(layer=target, box=box, preset=preset, params=params, frames=9)
+    clip = PresetAnimator().animate(request)
+    return [m for m in clip.messages if any(word in m for word in ROOM_WORDS)]
+
+
+@pytest.fixture(scope="module")
+def roomy_poster() -> Poster:
+    """Wide, tall and square layers well away from the canvas edges (off the grid too)."""
+    return Poster(width=640, height=480, layers=[
+        solid_layer(1, "Wide", Box(251, 203, 110, 34), (200, 60, 60, 255)),
+        solid_layer(2, "Tall", Box(301, 181, 30, 90), (60, 200, 60, 255)),
+        solid_layer(3, "Square", Box(290, 210, 52, 52), (60, 60, 200, 255)),
+    ])
+
+
+@pytest.mark.parametrize("amplitude", [0.25, 0.5, 1.0])
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_a_planned_box_never_makes_the_preset_shrink_its_motion(roomy_poster, preset, amplitude):
+    """The planner and the preset engine measure a motion's room with one computation, so
+    animating in the box the planner gives never says the box was too tight."""
+    params = {"amplitude": amplitude} if "amplitude" in PRESETS[preset].params else {}
+    for layer in ("Wide", "Tall", "Square"):
+        assert _room_messages(roomy_poster, layer, preset, params) == [], (layer, preset, amplitude)
+
+
+def test_a_layer_at_the_canvas_edge_may_legitimately_be_reduced():
+    """The box cannot leave the canvas, so a jump from the top edge has to shrink and says so."""
+    edge = Poster(width=320, height=240, layers=[solid_layer(1, "Top", Box(120, 0, 64, 48), (9, 9, 9, 255))])
+    box = boxes_for_preset(edge, "Top", "bounce", {"amplitude": 1.0})[1]
+    assert box.y == 0
+    (message,) = _room_messages(edge, "Top", "bounce", {"amplitude": 1.0})
+    assert "reduced" in message or "no room" in message

@@ -40,6 +40,11 @@ class Motion:
 
     `still[i]` marks frames that are exactly the static layer (rest poses, holds): they are
     copied, not resampled, so identity is preserved bit for bit.
+
+    `reach` holds where the content outline goes over the clip (…, 2 box pixels), at the
+    strength that will play: the room the motion takes. The planner sizes motion boxes
+    from it (engine.motion.room), so the box it plans and the room the preset checks
+    before shrinking are one computation. None means the content stays in place.
     """
 
     frame_count: int
@@ -49,6 +54,7 @@ class Motion:
     shade: PixelFn | None = None
     still: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    reach: np.ndarray | None = None
 
     def still_frames(self) -> np.ndarray:
         if self.still is None:

@@ -43,6 +43,15 @@ class Stage:
         x0, y0, x1, y1 = content_bounds(static)
         return cls(width, height, x0, y0, x1, y1, seed, static[..., 3], PixelGrid(height, width))
 
+    @classmethod
+    def for_content(cls, width: int, height: int, content: tuple[int, int, int, int], seed: int = 0) -> "Stage":
+        """An opaque rectangle `content` (x0, y0, x1, y1) in a width × height box: the
+        stage a planner measures a preset's room on before any pixel is drawn."""
+        x0, y0, x1, y1 = content
+        alpha = np.zeros((height, width), dtype=np.uint8)
+        alpha[y0:y1, x0:x1] = 255
+        return cls(width, height, float(x0), float(y0), float(x1), float(y1), seed, alpha, PixelGrid(height, width))
+
     @property
     def is_empty(self) -> bool:
         return self.x1 <= self.x0 or self.y1 <= self.y0

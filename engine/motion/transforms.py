@@ -57,8 +57,15 @@ def moved(forward: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.einsum("nij,kj->nki", forward[:, :2, :2], points) + forward[:, None, :2, 2]
 
 
-def affine_motion(stage: Stage, forward: np.ndarray, opacity: np.ndarray | None = None, notes: list[str] | None = None) -> Motion:
-    """The sampler's Motion for forward maps; frames at the rest pose are marked still."""
+def affine_motion(
+    stage: Stage, forward: np.ndarray, opacity: np.ndarray | None = None, notes: list[str] | None = None,
+    reach: np.ndarray | None = None,
+) -> Motion:
+    """The sampler's Motion for forward maps; frames at the rest pose are marked still.
+
+    Its reach is where the content corners go under the maps, unless the caller claims
+    more room (a flight that travels a share of whatever room the box gives).
+    """
     inverse = np.linalg.inv(forward)[:, :2, :]
     still = np.all(np.abs(forward - np.eye(3)) < 1e-9, axis=(1, 2))
     if opacity is not None:
@@ -69,6 +76,7 @@ def affine_motion(stage: Stage, forward: np.ndarray, opacity: np.ndarray | None 
         opacity=opacity,
         still=still,
         notes=list(notes or []),
+        reach=moved(forward, stage.outline()) if reach is None else reach,
     )
 
 
@@ -189,7 +197,20 @@ def shake(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     ty = reach * jitter_y * burst * (1.0 if vertical else 0.15)
     angle = np.radians(2.0) * params["amplitude"] * jitter_r * burst
 
-    return fitted_affine(stage, "shake", lambda g: affine_forward(stage.center, angle=g * angle, tx=g * tx, ty=g * ty))
+    def forward(g: float) -> np.ndarray:
+        return affine_forward(stage.center, angle=g * angle, tx=g * tx, ty=g * ty)
+
+    corners = stage.outline()
+    gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners))
+    # Another seed jitters differently (re-rolling a take changes it), so the room a shake
+    # takes is every corner of its jitter range, not only the path this seed draws.
+    peak = float(np.max(burst, initial=0.0)) * gain
+    extremes = [np.array([-1.0, 1.0]) * peak * limit for limit in (
+        reach * horizontal, reach * (1.0 if vertical else 0.15), np.radians(2.0) * params["amplitude"])]
+    ex, ey, ea = (v.ravel() for v in np.meshgrid(*extremes))
+    reach_points = moved(affine_forward(stage.center, angle=ea, tx=ex, ty=ey), corners)
+    return affine_motion(stage, forward(gain), notes=room_note("shake", gain), reach=reach_points)
+
 
 
 def spin(stage: Stage, params: Params, u: np.ndarray) -> Motion:
@@ -274,18 +295,22 @@ def fly_away(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         f"There is no room in the motion box to fly {direction}, so the layer only fades away: "
         f"extend the box toward the {_side_word(direction)}."
     )
-    return _travel(stage, direction, distance, offset, scale, opacity, no_room)
+    return _travel(stage, direction, distance, offset, scale, opacity, no_room, claim=stage.margin(direction))
 
 
 def _travel(
     stage: Stage, direction: str, distance: float, offset: np.ndarray, scale: np.ndarray | float,
-    opacity: np.ndarray, no_room: str,
+    opacity: np.ndarray, no_room: str, claim: float = 0.0,
 ) -> Motion:
     """A fading move of `offset` pixels along `direction`, scaled about the content centre;
-    `no_room` is said when the box leaves under a pixel to travel."""
+    `no_room` is said when the box leaves under a pixel to travel. `claim` is room (pixels
+    along `direction`) the motion takes beyond where the layer goes: a flight sized as a
+    share of the box's room needs all that room, or a box planned from it flies shorter."""
     dx, dy = DIRECTIONS[direction]
     forward = affine_forward(stage.center, sx=scale, sy=scale, tx=dx * offset, ty=dy * offset)
-    return affine_motion(stage, forward, opacity=opacity, notes=[no_room] if distance < 1.0 else [])
+    corners = stage.outline()
+    reach = np.concatenate((moved(forward, corners), (corners + claim * np.array([dx, dy]))[None]))
+    return affine_motion(stage, forward, opacity=opacity, notes=[no_room] if distance < 1.0 else [], reach=reach)
 
 
 def _side_word(side: str) -> str:

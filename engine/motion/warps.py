@@ -70,7 +70,18 @@ def _column_shift_motion(stage: Stage, preset: str, dy: np.ndarray, shade: np.nd
             column_shade = _frames(shade, index)[:, cols].unsqueeze(1)
             return column_shade.expand(-1, len(range(grid.height)[rows]), -1)
 
-    return Motion(dy.shape[0], source=source, shade=shade_fn, still=still, notes=room_note(preset, gain))
+    return Motion(dy.shape[0], source=source, shade=shade_fn, still=still, notes=room_note(preset, gain),
+                  reach=_column_reach(stage, dy))
+
+
+def _column_reach(stage: Stage, dy: np.ndarray) -> np.ndarray:
+    """The content's top and bottom edges, each column lifted or lowered by its dy."""
+    x = np.arange(stage.width) + 0.5
+    inside = (x >= stage.x0) & (x <= stage.x1)
+    x, dy = x[inside], dy[:, inside]
+    top = np.stack(np.broadcast_arrays(x, stage.y0 + dy), axis=-1)
+    bottom = np.stack(np.broadcast_arrays(x, stage.y1 + dy), axis=-1)
+    return np.concatenate((top.reshape(-1, 2), bottom.reshape(-1, 2)))
 
 
 def text_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
@@ -140,7 +151,20 @@ def wave_rotate(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         return out
 
     notes = room_note("wave_rotate", float(np.median(taper[(along >= 0) & (along <= 1)]))) if max_angle > 0 else []
-    return Motion(len(u), source=source, still=still, notes=notes)
+    return Motion(len(u), source=source, still=still, notes=notes, reach=_leaning_reach(stage, angle))
+
+
+def _leaning_reach(stage: Stage, angle: np.ndarray) -> np.ndarray:
+    """Where the content's corners go when its columns lean by `angle` (N, W) about the
+    middle line: a column's top and bottom shift sideways by h/2·tan and stretch by 1/cos."""
+    x = np.arange(stage.width) + 0.5
+    inside = (x >= stage.x0) & (x <= stage.x1)
+    lean = np.abs(angle[:, inside]).max(initial=0.0)
+    half = stage.content_h / 2.0
+    side, stretch = half * np.tan(lean), half * (1.0 / np.cos(lean) - 1.0)
+    corners = stage.outline()
+    shifts = np.array([(sx * side, sy * stretch) for sx in (-1, 1) for sy in (-1, 1)])
+    return corners[None] + shifts[:, None]
 
 
 def jelly(stage: Stage, params: Params, u: np.ndarray) -> Motion:
@@ -181,7 +205,7 @@ def jelly(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         out[..., 1].copy_(src_y.expand_as(out[..., 1]))
         return out
 
-    return Motion(len(u), source=source, still=still, notes=room_note("jelly", gain))
+    return Motion(len(u), source=source, still=still, notes=room_note("jelly", gain), reach=moved_outline(gain))
 
 
 def _sway_weight(stage: Stage, pivot_name: str, bend: float, x, y):
@@ -242,4 +266,4 @@ def sway(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         torch.addcmul(py + c * oy, s, ox, out=out[..., 1])
         return out
 
-    return Motion(len(u), source=source, still=angles == 0.0, notes=room_note("sway", gain))
+    return Motion(len(u), source=source, still=angles == 0.0, notes=room_note("sway", gain), reach=moved_outline(gain))

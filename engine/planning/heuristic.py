@@ -3,38 +3,26 @@
 Deterministic and instant, so it is the default on a fresh machine and the fallback
 whenever an LLM answer cannot be trusted. The prompt is read by the preset engine's own
 vocabulary (engine.motion.prompts), so the planner and the engine never disagree on what
-"the leaf falls" means; this module only turns that reading into geometry: the box follows
-from the motion's poses (engine.planning.geometry), sized from the group's extent so that
-layers sharing one prompt expand the same way, plus a one-line rationale.
+"the leaf falls" means; and the room a motion needs is measured by the preset itself
+(engine.motion.room), so they never disagree on how far it goes either. This module only
+snaps that room to the grid and the canvas, and writes a one-line rationale.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from engine.motion.prompts import preset_for_prompt
+from engine.motion.room import swept_bounds
 from engine.planning.catalogue import resolved_params
-from engine.planning.geometry import (
-    Pose,
-    box_from_bounds,
-    finalize_box,
-    margins,
-    pivot_point,
-    rotation_poses,
-    swept_bounds,
-    union_all,
-)
+from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box, margins, union_all
 from engine.poster import Box, Layer, LayerKind
 
-NORMAL_AMPLITUDE = 0.5
-_OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
-
-
-#: The parameters `motion_poses` reads to place a motion. A plan states them explicitly,
-#: so the box and the animation agree even if a preset's default changes later.
+#: The parameters that decide where a motion goes (which way, about which point). A plan
+#: states them explicitly, so the box and the animation agree even if a preset's default
+#: changes later.
 PLACEMENT_PARAMS: dict[str, tuple[str, ...]] = {
     "slide_in": ("direction",),
     "fly_away": ("direction",),
@@ -52,104 +40,26 @@ def with_placement_defaults(preset: str, params: dict[str, Any]) -> dict[str, An
     return {**placed, **params}
 
 
-def offscreen_shift(group: Box, canvas: Box, edge: str) -> Pose:
-    """The shift that carries the whole group just past a canvas edge (leaving or entering)."""
-    if edge == "left":
-        return Pose(dx=-(group.right - canvas.x))
-    if edge == "right":
-        return Pose(dx=canvas.right - group.x)
-    if edge == "up":
-        return Pose(dy=-(group.bottom - canvas.y))
-    return Pose(dy=canvas.bottom - group.y)
-
-
-def motion_poses(preset: str, params: dict[str, Any], group: Box, canvas: Box) -> tuple[list[Pose], str]:
-    """The extreme poses of a preset and the pivot they turn about, sized from the group.
-
-    The sizes mirror what each preset in engine/motion draws at full strength (the presets
-    shrink a motion to fit its box, so a box this size lets them play it in full).
-    Sizes come from the group's extent so layers sharing a prompt get the same motion.
-    """
-    chosen = resolved_params(preset, params)
-    a = float(chosen.get("amplitude", NORMAL_AMPLITUDE))
-    w, h = group.w, group.h
-    pivot = chosen.get("pivot", "center")
-    direction = chosen.get("direction", "up")
-    if preset == "bob":
-        return [Pose(dy=-0.3 * a * h), Pose(dy=0.3 * a * h)], "center"
-    if preset == "float":
-        rise, drift = 0.2 * a * h, 0.06 * a * h
-        poses = [Pose(angle=r.angle, dx=sx * drift, dy=sy * rise) for r in rotation_poses(8 * a) for sx in (-1, 1) for sy in (-1, 1)]
-        return poses, "center"
-    if preset == "bounce":
-        squash = float(chosen.get("squash", 0.5))
-        jump, flat, tall = 0.8 * a * h, 1 - 0.4 * squash, 1 + 0.25 * squash
-        return [
-            Pose(dy=-jump),
-            Pose(scale_x=1 / flat, scale_y=flat),
-            Pose(scale_x=1 / tall, scale_y=tall, dy=-jump),
-        ], "bottom"
-    if preset == "sway":
-        return rotation_poses(20 * a), pivot
-    if preset == "spin":
-        return rotation_poses(180), pivot
-    if preset == "text_wave":  # each column rides a sine: vertical only
-        return [Pose(dy=-0.5 * a * h), Pose(dy=0.5 * a * h)], "center"
-    if preset == "wave_rotate":  # columns lean about the middle line, stretching by 1/cos
-        angle = math.radians(30 * a)
-        lean, stretch = 0.5 * h * math.tan(angle), 0.5 * h * (1 / math.cos(angle) - 1)
-        return [Pose(dx=sx * lean, dy=sy * stretch) for sx in (-1, 1) for sy in (-1, 1)], "center"
-    if preset == "flag_wave":  # ripples lift columns; 1.4 bounds the two-harmonic ripple
-        lift = a * min(0.35 * h, 0.25 * w / float(chosen.get("waves", 1.5)))
-        return [Pose(dy=-1.4 * lift), Pose(dy=1.4 * lift)], "center"
-    if preset == "jelly":
-        lean, squash = 0.3 * a * min(w, h), 0.2 * a
-        return [
-            Pose(dx=side * lean, scale_x=1 / stretch, scale_y=stretch) for side in (-1, 1) for stretch in (1 - squash, 1 + squash)
-        ], "bottom"
-    if preset == "shake":
-        reach = 0.15 * a * min(w, h)
-        axis = chosen.get("axis", "horizontal")
-        rx = reach if axis in ("horizontal", "both") else 0.0
-        ry = reach if axis in ("vertical", "both") else 0.15 * reach
-        return [Pose(angle=sa * 2 * a, dx=sx * rx, dy=sy * ry) for sa in (-1, 1) for sx in (-1, 1) for sy in (-1, 1)], "center"
-    if preset == "breathe":
-        return [Pose(scale_x=1 + 0.12 * a, scale_y=1 + 0.12 * a)], pivot
-    if preset == "zoom":
-        grow = 1 + a if chosen.get("mode", "in") == "in" else 1.0
-        return [Pose(scale_x=grow, scale_y=grow)], pivot
-    if preset == "fly_away":  # toward the edge it travels to, all the way at amplitude >= 0.5
-        shift = offscreen_shift(group, canvas, direction)
-        share = min(1.0, 2 * a)
-        return [Pose(dx=shift.dx * share, dy=shift.dy * share)], "center"
-    if preset == "slide_in":  # from the edge behind its travel, at most 2 x amplitude x its length
-        shift = offscreen_shift(group, canvas, _OPPOSITE[direction])
-        along = w if direction in ("left", "right") else h
-        limit = 2 * a * along
-        return [Pose(dx=max(-limit, min(limit, shift.dx)), dy=max(-limit, min(limit, shift.dy)))], "center"
-    return [], "center"  # typewriter, fade, and presets without geometry here stay in place
-
-
 def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:
     """The whole-pixel extent each layer's motion reaches, before grid and canvas.
 
-    Each layer's extent holds its motion whether the engine moves the group as one piece
-    (about the group's pivot) or each layer about its own pivot: both sweeps are united.
-    Translations come from the group, so all layers shift by the same amount.
+    The preset itself says where its motion carries a layer (engine.motion.room): the same
+    trajectory it checks against the box before shrinking, so the planned box is exactly
+    the room it needs. Layers sharing one prompt also grow by the room the group would
+    sweep as one piece, so they all expand the same way (a group jumps one height).
     """
     group = union_all(list(static_boxes))
-    poses, pivot = motion_poses(preset, params, group, canvas)
+    group_reach = margins(_reach(preset, params, group, canvas), group)
     boxes = []
     for static in static_boxes:
-        as_group = swept_bounds(static, poses, pivot_point(group, pivot))
-        on_own = swept_bounds(static, poses, pivot_point(static, pivot))
-        boxes.append(box_from_bounds((
-            min(as_group[0], on_own[0]),
-            min(as_group[1], on_own[1]),
-            max(as_group[2], on_own[2]),
-            max(as_group[3], on_own[3]),
-        )))
+        own = _reach(preset, params, static, canvas)
+        boxes.append(own.union(static.expand(*group_reach)) if len(static_boxes) > 1 else own)
     return boxes
+
+
+def _reach(preset: str, params: dict[str, Any], static: Box, canvas: Box) -> Box:
+    """Where `preset` carries `static` with all the room the poster allows."""
+    return box_from_bounds(swept_bounds(preset, static, params, allowed_region(canvas, static)))
 
 
 def boxes_for_motion(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:
