@@ -58,7 +58,10 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
     """Layers nobody drew or planned a box for get one sized for their preset.
 
     A motion box equal to the layer leaves most motions no room (they shrink to fit), so
-    a newcomer who only typed a prompt would see almost nothing move. Returns those ids.
+    a newcomer who only typed a prompt would see almost nothing move. A box sized here is
+    sized again on the next Animate, so it follows a new prompt or a stronger amplitude
+    (a box kept from 'bobs' squeezed a later 'drifts' to 63%). Returns the ids whose box
+    was made or changed.
     """
     from engine.planner import boxes_for_preset
 
@@ -66,12 +69,14 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
     sized = []
     for layer_id in ids:
         motion = state.motion(layer_id)
-        if motion.box is not None:
+        if motion.box is not None and not motion.box_sized:
             continue
         preset, params, _ = resolve(state.layer(layer_id), motion)
         box = boxes_for_preset(poster, [layer_id], preset, params)[layer_id]
-        motion.box = cv.fit_motion_box(box, state.layer(layer_id).box, poster.canvas)
-        sized.append(layer_id)
+        fitted = cv.fit_motion_box(box, state.layer(layer_id).box, poster.canvas)
+        if fitted != motion.box:
+            sized.append(layer_id)
+        motion.box, motion.box_sized = fitted, True
     return sized
 
 

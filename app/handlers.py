@@ -196,7 +196,7 @@ def edit_box(session: Session, layer_id: int | None, x: Any, y: Any, w: Any, h: 
     layer = state.layer(int(layer_id))
     asked = Box.from_any([x, y, w, h])
     fitted = cv.fit_motion_box(asked, layer.box, poster.canvas)
-    state.motion(layer.id).box = fitted
+    state.motion(layer.id).box, state.motion(layer.id).box_sized = fitted, False
     autosave(session)
     view = canvas_view(session)
     view["box"] = fitted.as_tuple()
@@ -223,12 +223,12 @@ def canvas_changed(session: Session, value: dict | None) -> View:
             state.selection.append(layer_id)
             state.active = layer_id
         if state.motion_box(layer_id) != box:
-            state.motion(layer_id).box = box
+            state.motion(layer_id).box, state.motion(layer_id).box_sized = box, False
             changed = True
     for layer_id in edit.removed:
         motion = state.motions.get(layer_id)
         if motion is not None and motion.box is not None:
-            motion.box = None
+            motion.box, motion.box_sized = None, False
             changed = True
     sent = {cv.label_layer_id(b.get("label")) for b in value.get("boxes") or []}
     relabel = None in sent or bool(edit.notes) or set(edit.boxes) - sent
@@ -311,7 +311,7 @@ def plan(session: Session) -> View:
         for layer_id, box in result.layer_boxes.items():
             layer = state.layer(layer_id)
             motion = state.motion(layer_id)
-            motion.box = cv.fit_motion_box(box, layer.box, poster.canvas)
+            motion.box, motion.box_sized = cv.fit_motion_box(box, layer.box, poster.canvas), False
             motion.preset, motion.params = result.preset, dict(result.params or {})
             motion.rationale, motion.planned_by = result.rationale, result.source
     autosave(session)

@@ -41,7 +41,7 @@ def motion_to_json(motion: LayerMotion) -> dict[str, Any]:
         "engine": motion.engine, "prompt": motion.prompt, "preset": motion.preset,
         "params": motion.params, "box": None if motion.box is None else list(motion.box.as_tuple()),
         "seed": motion.seed, "start_offset": motion.start_offset, "group": motion.group,
-        "rationale": motion.rationale, "planned_by": motion.planned_by,
+        "rationale": motion.rationale, "planned_by": motion.planned_by, "box_sized": motion.box_sized,
     }
 
 
@@ -53,6 +53,7 @@ def motion_from_json(data: dict[str, Any]) -> LayerMotion:
         box=None if box is None else Box.from_any(box), seed=int(data.get("seed", 0)),
         start_offset=int(data.get("start_offset", 0)), group=data.get("group"),
         rationale=str(data.get("rationale", "")), planned_by=str(data.get("planned_by", "")),
+        box_sized=bool(data.get("box_sized", False)),
     )
 
 

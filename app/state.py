@@ -38,6 +38,9 @@ class LayerMotion:
     group: str | None = None
     rationale: str = ""
     planned_by: str = ""  # "llm" / "heuristic" / "" (drawn or typed by the designer)
+    # The box was sized by Animate for the preset, not drawn or planned: it follows the
+    # preset and its parameters, or a stronger motion would be squeezed into a stale box.
+    box_sized: bool = False
 
 
 @dataclass

@@ -303,6 +303,28 @@ def test_animating_without_a_box_gives_the_layer_room(session) -> None:
     assert session.state.motion_box(2) != Box(8, 8, 16, 16) and "canvas" in view
 
 
+def test_a_box_sized_for_the_motion_follows_a_new_prompt_but_a_drawn_box_stays(session) -> None:
+    """The designer's report: after 'bobs', the prompt 'drifts up gently and sways' was
+    squeezed into the box sized for the bob ('float reduced to 63%'). A box Animate sized
+    is sized again for the new motion; a box the designer drew is theirs and stays."""
+    session.state = EditorState(poster=Poster(width=640, height=480, layers=[
+        solid_layer(1, "Sky", Box(0, 0, 640, 480), (30, 60, 90, 255)),
+        solid_layer(2, "Sun", Box(256, 192, 128, 96), (250, 200, 40, 255)),
+    ]), fps=6, duration_s=1.0)
+    handlers.set_selection(session, [2])
+    for prompt in ("the sun bobs", "the sun drifts up gently and sways", "the sun jumps wildly", "the sun sways"):
+        handlers.edit_motion(session, 2, MotionFields(prompt=prompt))
+        view = animating.animate(session, "selected")
+        assert not view.get("error"), view["status"]
+        assert "reduced" not in view["status"] and "no room" not in view["status"], (prompt, view["status"])
+    assert session.state.motion_box(2).w > 128
+    handlers.edit_box(session, 2, 256, 192, 128, 96)  # drawn tight on purpose
+    handlers.edit_motion(session, 2, MotionFields(prompt="the sun jumps wildly"))
+    view = animating.animate(session, "selected")
+    assert session.state.motion_box(2) == Box(256, 192, 128, 96)
+    assert "reduced" in view["status"] or "no room" in view["status"]
+
+
 def test_timeline_is_validated(session) -> None:
     assert handlers.set_timeline(session, 0, 1)["error"]
     assert handlers.set_timeline(session, 12, "long")["error"]

@@ -491,3 +491,45 @@ def test_a_layer_at_the_canvas_edge_may_legitimately_be_reduced():
     assert box.y == 0
     (message,) = _room_messages(edge, "Top", "bounce", {"amplitude": 1.0})
     assert "reduced" in message or "no room" in message
+
+
+def test_a_flight_plans_all_the_room_it_flies_a_share_of():
+    """fly_away travels a share (2 x amplitude) of the room its box gives, so the planned box
+    takes all the room to the canvas edge: a gentle flight goes half way, not a quarter."""
+    sky = Poster(width=320, height=480, layers=[solid_layer(1, "Bird", Box(128, 320, 64, 48), (9, 9, 9, 255))])
+    box = boxes_for_preset(sky, "Bird", "fly_away", {"direction": "up", "amplitude": 0.25})[1]
+    assert box.y == 0 and box.bottom == 368
+
+
+def test_the_balloon_sample_drifts_in_full_in_its_planned_box():
+    """The designer's report: 'the balloon drifts up gently and sways' on the balloon sample
+    was reduced in the box the editor planned; a planned box must let it play in full."""
+    from engine.motion.base import MotionRequest
+    from engine.motion.presets import PresetAnimator
+    from engine.psd_import import load_psd
+    from tests.conftest import ASSETS_DIR
+
+    poster = load_psd(ASSETS_DIR / "samples" / "balloon.psd")
+    prompt = "the balloon drifts up gently and sways"
+    for name in ("Balloon", "Small Balloon"):
+        (result,) = plan_boxes(poster, [(name, prompt)])
+        layer = poster.layer(name)
+        request = MotionRequest(layer=layer, box=result.layer_boxes[layer.id], prompt=prompt, preset=result.preset,
+                                params=result.params, frames=12)
+        messages = PresetAnimator().animate(request).messages
+        assert not [m for m in messages if any(word in m for word in ROOM_WORDS)], (name, messages)
+
+
+def test_layers_sharing_a_prompt_play_in_full_in_their_planned_boxes(roomy_poster):
+    from engine.motion.base import MotionRequest
+    from engine.motion.presets import PresetAnimator
+
+    for prompt in ("they sway wildly", "they jump together", "they spin", "the words wave wildly"):
+        (result,) = plan_boxes(roomy_poster, [(["Wide", "Tall", "Square"], prompt)])
+        requests = [
+            MotionRequest(layer=roomy_poster.layer(i), box=result.layer_boxes[i], preset=result.preset,
+                          params=result.params, frames=9)
+            for i in result.layer_ids
+        ]
+        for clip in PresetAnimator().animate_group(requests, prompt):
+            assert not [m for m in clip.messages if any(word in m for word in ROOM_WORDS)], (prompt, clip.messages)
