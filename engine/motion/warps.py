@@ -29,8 +29,16 @@ def _points(index: np.ndarray, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor
     return torch.empty((index.size, y.shape[1], x.shape[2], 2))
 
 
+def _content_columns(stage: Stage) -> np.ndarray:
+    """Which box columns hold content: only they need room to move (empty ones show nothing)."""
+    x = np.arange(stage.width) + 0.5
+    return (x >= stage.x0) & (x <= stage.x1)
+
+
 def _vertical_room_gain(stage: Stage, dy: np.ndarray) -> float:
-    """How much a vertical displacement (down positive) must shrink to stay in the box."""
+    """How much a vertical displacement (down positive) of the content columns must shrink
+    to stay in the box."""
+    dy = dy[:, _content_columns(stage)]
     up, down = float(np.max(-dy, initial=0.0)), float(np.max(dy, initial=0.0))
     gain = 1.0
     if up > 0:
@@ -76,9 +84,8 @@ def _column_shift_motion(stage: Stage, preset: str, dy: np.ndarray, shade: np.nd
 
 def _column_reach(stage: Stage, dy: np.ndarray) -> np.ndarray:
     """The content's top and bottom edges, each column lifted or lowered by its dy."""
-    x = np.arange(stage.width) + 0.5
-    inside = (x >= stage.x0) & (x <= stage.x1)
-    x, dy = x[inside], dy[:, inside]
+    inside = _content_columns(stage)
+    x, dy = (np.arange(stage.width) + 0.5)[inside], dy[:, inside]
     top = np.stack(np.broadcast_arrays(x, stage.y0 + dy), axis=-1)
     bottom = np.stack(np.broadcast_arrays(x, stage.y1 + dy), axis=-1)
     return np.concatenate((top.reshape(-1, 2), bottom.reshape(-1, 2)))
@@ -157,9 +164,7 @@ def wave_rotate(stage: Stage, params: Params, u: np.ndarray) -> Motion:
 def _leaning_reach(stage: Stage, angle: np.ndarray) -> np.ndarray:
     """Where the content's corners go when its columns lean by `angle` (N, W) about the
     middle line: a column's top and bottom shift sideways by h/2·tan and stretch by 1/cos."""
-    x = np.arange(stage.width) + 0.5
-    inside = (x >= stage.x0) & (x <= stage.x1)
-    lean = np.abs(angle[:, inside]).max(initial=0.0)
+    lean = np.abs(angle[:, _content_columns(stage)]).max(initial=0.0)
     half = stage.content_h / 2.0
     side, stretch = half * np.tan(lean), half * (1.0 / np.cos(lean) - 1.0)
     corners = stage.outline()

@@ -48,13 +48,12 @@ def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: d
     the room it needs. Layers sharing one prompt also grow by the room the group would
     sweep as one piece, so they all expand the same way (a group jumps one height).
     """
+    own = [_reach(preset, params, static, canvas) for static in static_boxes]
+    if len(static_boxes) == 1:
+        return own
     group = union_all(list(static_boxes))
     group_reach = margins(_reach(preset, params, group, canvas), group)
-    boxes = []
-    for static in static_boxes:
-        own = _reach(preset, params, static, canvas)
-        boxes.append(own.union(static.expand(*group_reach)) if len(static_boxes) > 1 else own)
-    return boxes
+    return [reach.union(static.expand(*group_reach)) for reach, static in zip(own, static_boxes)]
 
 
 def _reach(preset: str, params: dict[str, Any], static: Box, canvas: Box) -> Box:
