@@ -111,12 +111,16 @@ def _run(batches: Sequence[Batch], report: Report) -> tuple[list[LayerClip], lis
 
 
 def _write_video(session: Session, stem: str, frames: np.ndarray, fps: int) -> str:
-    """An MP4 under a fresh name (the page caches by name), older takes removed."""
+    """An MP4 under a fresh name (the page caches by name), older takes removed.
+
+    Encoded at "preview" quality: the designer is waiting on it after pressing Animate,
+    and the download from the Export tab is encoded again at "final" quality anyway.
+    """
     from engine.export import write_mp4
 
     work = session.dir("work")
     path = work / f"{stem}-{time.time_ns()}.mp4"
-    write_mp4(path, frames, fps)
+    write_mp4(path, frames, fps, quality="preview")
     for old in work.glob(f"{stem}-*.mp4"):
         if old != path:
             old.unlink(missing_ok=True)

@@ -144,6 +144,31 @@ def test_progress_reports_every_frame(tmp_path, opaque):
     assert calls == [(i, COUNT) for i in range(1, COUNT + 1)]
 
 
+@pytest.mark.parametrize("quality, x264_subme", [("final", b"subme=7"), ("preview", b"subme=2")])
+def test_mp4_quality_picks_the_encoder_speed_and_stays_clean(tmp_path, opaque, quality, x264_subme):
+    out = export(tmp_path / f"{quality}.mp4", opaque, FPS, quality=quality)
+    decoded = decode(out)
+    assert decoded.shape == opaque.shape
+    assert psnr(decoded[..., :3], opaque[..., :3]) >= 35
+    # x264 stamps its settings into the stream: medium searches sub-pixels harder than veryfast
+    assert x264_subme in out.read_bytes()
+
+
+def test_opaque_frames_flatten_to_their_own_colour_exactly(opaque):
+    from engine.export.frames import flatten
+
+    assert np.array_equal(flatten(opaque[0], (0, 0, 0)), opaque[0, ..., :3])
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_an_unknown_quality_is_refused(tmp_path, opaque, suffix):
+    with pytest.raises(PosterError, match="Unknown MP4 quality 'draft'.*final, preview"):
+        export(tmp_path / f"poster{suffix}", opaque, FPS, quality="draft")
+    with pytest.raises(PosterError, match="Unknown MP4 quality"):
+        write_mp4(tmp_path / "poster.mp4", opaque, FPS, quality="Preview")
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize(
     "name, frames, match",
     [
