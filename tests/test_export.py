@@ -154,10 +154,20 @@ def test_mp4_quality_picks_the_encoder_speed_and_stays_clean(tmp_path, opaque, q
     assert x264_subme in out.read_bytes()
 
 
-def test_opaque_frames_flatten_to_their_own_colour_exactly(opaque):
+@pytest.mark.parametrize("see_through", ["none", "a few pixels", "most pixels"])
+def test_flatten_blends_exactly_whatever_the_share_of_see_through_pixels(transparent, see_through):
     from engine.export.frames import flatten
 
-    assert np.array_equal(flatten(opaque[0], (0, 0, 0)), opaque[0, ..., :3])
+    frame = transparent[3].copy()
+    if see_through != "most pixels":
+        frame[..., 3] = 255
+    if see_through == "a few pixels":
+        frame[40:50, 60:90, 3] = transparent[3, 40:50, 60:90, 3] // 2
+    before = frame.copy()
+    alpha = frame[..., 3:4].astype(np.uint32)
+    expected = (frame[..., :3] * alpha + np.array([30, 200, 90]) * (255 - alpha) + 127) // 255
+    assert np.array_equal(flatten(frame, (30, 200, 90)), expected)
+    assert np.array_equal(frame, before), "the caller's frame is left as it was"
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])

@@ -73,15 +73,23 @@ def has_transparency(frames: np.ndarray) -> bool:
 def flatten(frame: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
     """RGB of a straight-alpha frame laid over a solid background (rounded, not truncated).
 
-    An opaque frame (the usual composited poster) is returned as its RGB directly: the
-    blend would give the same bytes and costs more than half of a fast MP4 encode.
+    A composited poster is nearly always opaque but for a few stray pixels, and blending
+    every pixel costs more than a fast MP4 encode of the frame; so where few pixels show
+    the background only those are blended (same bytes, about 2× faster), and a frame that
+    is mostly see-through is blended whole (gathering most pixels would be slower).
     """
-    if frame[..., 3].min() == 255:
-        return np.ascontiguousarray(frame[..., :3])
-    alpha = frame[..., 3:4].astype(np.uint16)
-    rgb = frame[..., :3].astype(np.uint16)
+    rgb = frame[..., :3].copy()  # never write into the caller's frames
+    see_through = frame[..., 3] < 255
+    count = np.count_nonzero(see_through)
+    if count == 0:
+        return rgb
     back = np.asarray(background, dtype=np.uint16)
-    return ((rgb * alpha + back * (255 - alpha) + 127) // 255).astype(np.uint8)
+    if count > see_through.size // 4:
+        alpha = frame[..., 3:4].astype(np.uint16)
+        return ((rgb.astype(np.uint16) * alpha + back * (255 - alpha) + 127) // 255).astype(np.uint8)
+    alpha = frame[..., 3][see_through].astype(np.uint16)[:, None]
+    rgb[see_through] = (rgb[see_through].astype(np.uint16) * alpha + back * (255 - alpha) + 127) // 255
+    return rgb
 
 
 def clear_transparent(frame: np.ndarray) -> np.ndarray:
