@@ -156,7 +156,7 @@ def test_mp4_quality_picks_the_encoder_speed_and_stays_clean(tmp_path, opaque, q
 
 @pytest.mark.parametrize("see_through", ["none", "a few pixels", "most pixels"])
 def test_flatten_blends_exactly_whatever_the_share_of_see_through_pixels(transparent, see_through):
-    from engine.export.frames import flatten
+    from engine.export.frames import flatten, over_background
 
     frame = transparent[3].copy()
     if see_through != "most pixels":
@@ -167,6 +167,8 @@ def test_flatten_blends_exactly_whatever_the_share_of_see_through_pixels(transpa
     alpha = frame[..., 3:4].astype(np.uint32)
     expected = (frame[..., :3] * alpha + np.array([30, 200, 90]) * (255 - alpha) + 127) // 255
     assert np.array_equal(flatten(frame, (30, 200, 90)), expected)
+    laid = over_background(frame, (30, 200, 90))
+    assert np.array_equal(laid[..., :3], expected) and (laid[..., 3] == 255).all()
     assert np.array_equal(frame, before), "the caller's frame is left as it was"
 
 

@@ -25,6 +25,7 @@ from engine.export.frames import (
     flatten,
     has_transparency,
     iter_converted,
+    over_background,
     pad_to_even,
     parse_color,
 )
@@ -100,8 +101,8 @@ def write_mp4(
         "-crf", str(int(default_crf if crf is None else crf)), *_BT709,
         "-movflags", "+faststart", "-f", "mp4",
     ]
-    convert = lambda frame: pad_to_even(flatten(frame, color))  # noqa: E731
-    return _write(path, frames, fps, convert, even_size(width, height), "rgb24", args, "MP4", progress)
+    convert = lambda frame: pad_to_even(over_background(frame, color))  # noqa: E731
+    return _write(path, frames, fps, convert, even_size(width, height), "rgba", args, "MP4", progress)
 
 
 def mp4_quality(quality: str) -> tuple[str, int]:
