@@ -120,7 +120,7 @@ def _write_video(session: Session, stem: str, frames: np.ndarray, fps: int) -> s
 
     work = session.dir("work")
     path = work / f"{stem}-{time.time_ns()}.mp4"
-    write_mp4(path, frames, fps, quality="preview")
+    write_mp4(path, frames, fps, quality="preview", max_side=PREVIEW_MAX_SIDE)
     for old in work.glob(f"{stem}-*.mp4"):
         if old != path:
             old.unlink(missing_ok=True)
@@ -179,7 +179,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         poster = state.poster
         ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
     report(0.8, "Compositing the poster")
-    frames = shrink(render(poster, ordered, frame_count), PREVIEW_MAX_SIDE)
+    frames = render(poster, ordered, frame_count)
     report(0.9, "Encoding the preview")
     preview = _write_video(session, "preview", frames, fps)
     with session.lock:

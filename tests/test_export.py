@@ -154,6 +154,16 @@ def test_mp4_quality_picks_the_encoder_speed_and_stays_clean(tmp_path, opaque, q
     assert x264_subme in out.read_bytes()
 
 
+def test_mp4_max_side_scales_inside_ffmpeg_to_an_even_size(tmp_path, opaque):
+    decoded = decode(write_mp4(tmp_path / "small.mp4", opaque[:, :, :155], FPS, quality="preview", max_side=79))
+    assert decoded.shape == (COUNT, 60, 78, 4)  # 120×155 scaled by 79/155, floored to even sides
+    expected = np.stack([np.asarray(Image.fromarray(f[..., :3]).resize((78, 60), Image.Resampling.BILINEAR))
+                         for f in opaque[:, :, :155]])
+    assert psnr(decoded[..., :3], expected) >= 30
+    with pytest.raises(PosterError, match="at least 2 pixels"):
+        write_mp4(tmp_path / "tiny.mp4", opaque, FPS, max_side=1)
+
+
 @pytest.mark.parametrize("see_through", ["none", "a few pixels", "most pixels"])
 def test_flatten_blends_exactly_whatever_the_share_of_see_through_pixels(transparent, see_through):
     from engine.export.frames import flatten, over_background

@@ -83,26 +83,45 @@ def write_mp4(
     background: Color = None,
     quality: str = "final",
     crf: int | None = None,
+    max_side: int | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """H.264 MP4 that plays everywhere: yuv420p, moov atom first for instant web playback.
 
     `quality` picks the x264 speed/size trade-off from MP4_QUALITIES ("final" for exports,
     "preview" for the editor's quick look); `crf` overrides that quality's crf.
-    Odd canvas sizes are padded by one repeated edge pixel (never resized).
+    Odd canvas sizes are padded by one repeated edge pixel (never resized), unless
+    `max_side` asks for a smaller video: then ffmpeg scales (bilinear) to an even size
+    with the longer side at most `max_side`, in the same pass as the colour conversion,
+    several times faster than resizing each frame in Python first.
     """
     preset, default_crf = mp4_quality(quality)
     frames, fps = check_frames(frames), check_fps(fps)
     color = parse_color(background)
     height, width = frames.shape[1:3]
+    scaled = _scaled_size(width, height, max_side)
+    resize = f"{scaled[0]}:{scaled[1]}:flags=bilinear:" if scaled else ""
     args = [
-        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+        "-vf", f"scale={resize}out_color_matrix=bt709:out_range=tv,format=yuv420p",
         "-c:v", "libx264", "-preset", preset,
         "-crf", str(int(default_crf if crf is None else crf)), *_BT709,
         "-movflags", "+faststart", "-f", "mp4",
     ]
-    convert = lambda frame: pad_to_even(over_background(frame, color))  # noqa: E731
-    return _write(path, frames, fps, convert, even_size(width, height), "rgba", args, "MP4", progress)
+    if scaled:
+        convert, size = (lambda frame: over_background(frame, color)), (width, height)
+    else:
+        convert, size = (lambda frame: pad_to_even(over_background(frame, color))), even_size(width, height)
+    return _write(path, frames, fps, convert, size, "rgba", args, "MP4", progress)
+
+
+def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+    """Even (width, height) with the longer side at most `max_side`; None when no smaller."""
+    if max_side is None or max(width, height) <= max_side:
+        return None
+    if max_side < 2:
+        raise PosterError(f"A video needs at least 2 pixels a side; max_side {max_side} is too small.")
+    scale = max_side / max(width, height)
+    return tuple(max(2, int(side * scale) // 2 * 2) for side in (width, height))  # type: ignore[return-value]
 
 
 def mp4_quality(quality: str) -> tuple[str, int]:
