@@ -88,10 +88,10 @@ def main() -> None:
     steps = list(runs[0])
     medians = {step: statistics.median(run[step] for run in runs) for step in steps}
     print(f"balloon.psd, median of {args.runs} runs (seconds)\n")
-    print(f"| {'step':<34} | median s |")
-    print(f"| {'-' * 34} | -------: |")
+    print(f"| {'step':<38} | median s |")
+    print(f"| {'-' * 38} | -------: |")
     for step in steps:
-        print(f"| {step:<34} | {medians[step]:8.2f} |")
+        print(f"| {step:<38} | {medians[step]:8.2f} |")
     print(f"\nopen → animate → MP4 download, handler time: {sum(medians[s] for s in steps[:4]):.1f} s")
     editor = medians["preview encode, as the editor does"]
     print(f"before (PIL resize + final quality) / editor preview encode: "
