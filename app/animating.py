@@ -113,8 +113,9 @@ def _run(batches: Sequence[Batch], report: Report) -> tuple[list[LayerClip], lis
 def _write_video(session: Session, stem: str, frames: np.ndarray, fps: int) -> str:
     """An MP4 under a fresh name (the page caches by name), older takes removed.
 
-    Encoded at "preview" quality: the designer is waiting on it after pressing Animate,
-    and the download from the Export tab is encoded again at "final" quality anyway.
+    Encoded at "preview" quality and scaled to the preview size by ffmpeg in the same pass:
+    the designer is waiting on it after pressing Animate, and the download from the Export
+    tab is encoded again at full size and "final" quality anyway.
     """
     from engine.export import write_mp4
 

@@ -59,7 +59,7 @@ def export(
 ) -> Path:
     """Write `frames` (F, H, W, 4 uint8 straight alpha, or a callable giving them) to `path`.
 
-    `quality` ("final" or "preview", see MP4_QUALITIES) trades MP4 encode time for size;
+    `quality` ("final" or "preview", see MP4_QUALITIES) trades MP4 encode time for picture quality;
     other formats have one setting and ignore it. Returns the path written. Raises
     PosterError for an unknown extension or quality, a missing or read-only folder, or
     empty frames, before any encoding starts where possible.
