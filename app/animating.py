@@ -116,12 +116,17 @@ def _run(batches: Sequence[Batch], report: Report) -> tuple[list[LayerClip], lis
 
 
 def _write_video(session: Session, stem: str, frames: np.ndarray, fps: int) -> str:
-    """An MP4 under a fresh name (the page caches by name), older takes removed."""
+    """An MP4 under a fresh name (the page caches by name), older takes removed.
+
+    Encoded at "preview" quality and scaled to the preview size by ffmpeg in the same pass:
+    the designer is waiting on it after pressing Animate, and the download from the Export
+    tab is encoded again at full size and "final" quality anyway.
+    """
     from engine.export import write_mp4
 
     work = session.dir("work")
     path = work / f"{stem}-{time.time_ns()}.mp4"
-    write_mp4(path, frames, fps)
+    write_mp4(path, frames, fps, quality="preview", max_side=PREVIEW_MAX_SIDE)
     for old in work.glob(f"{stem}-*.mp4"):
         if old != path:
             old.unlink(missing_ok=True)
@@ -180,7 +185,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         poster = state.poster
         ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
     report(0.8, "Compositing the poster")
-    frames = shrink(render(poster, ordered, frame_count), PREVIEW_MAX_SIDE)
+    frames = render(poster, ordered, frame_count)
     report(0.9, "Encoding the preview")
     preview = _write_video(session, "preview", frames, fps)
     with session.lock:

@@ -4,7 +4,9 @@
 
 The frames are the balloon sample poster with its Balloon layer drifting upwards (most of
 the picture static, one subject moving, as in real use). Prints a markdown table of the
-median and fastest wall time per format over `--runs` runs and the file size.
+median and fastest wall time per format over `--runs` runs, the file size, and for the two
+MP4 qualities ("final" for exports, "preview" for the editor) the PSNR of the decoded
+video against the input frames.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from pathlib import Path
 import numpy as np
 from psd_tools import PSDImage
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' accurate ffmpeg decoder and PSNR
 
 from engine.export import export  # noqa: E402
 from engine.motion.base import LayerClip  # noqa: E402
 from engine.poster import Box, Layer, Poster  # noqa: E402
+from video_decode import decode, psnr  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "samples" / "balloon.psd"
 
@@ -70,27 +75,33 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="formats to time, e.g. .mp4 .gif")
     args = parser.parse_args()
     frames, poster, clips = balloon_frames(args.frames)
+    # row name -> (file name, export options)
     jobs = {
-        ".mp4": {}, ".gif": {}, ".png": {}, ".webp": {}, ".webm": {}, ".mov": {},
-        "frames.zip": {}, "bundle.zip": {"poster": poster, "clips": clips},
+        ".mp4": ("poster.mp4", {}),
+        ".mp4 preview": ("preview.mp4", {"quality": "preview"}),
+        **{suffix: (f"poster{suffix}", {}) for suffix in (".gif", ".png", ".webp", ".webm", ".mov")},
+        "frames.zip": ("frames.zip", {}),
+        "bundle.zip": ("bundle.zip", {"poster": poster, "clips": clips}),
     }
     print(f"{frames.shape[0]} frames of {frames.shape[2]}×{frames.shape[1]}, {args.runs} runs, "
           f"{os.cpu_count()} CPUs\n")
-    print("| format | median s | fastest s | ms / frame | size MB |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| format | median s | fastest s | ms / frame | size MB | PSNR dB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as folder:
-        for name, options in jobs.items():
+        for name, (file_name, options) in jobs.items():
             if args.only and name not in args.only:
                 continue
-            target = Path(folder) / (f"poster{name}" if name.startswith(".") else name)
+            target = Path(folder) / file_name
             times = []
             for _ in range(args.runs):
                 start = time.perf_counter()
                 export(target, frames, 24, **options)
                 times.append(time.perf_counter() - start)
             median = statistics.median(times)
+            # the poster is opaque, so the MP4's RGB should match the input's RGB
+            quality = f"{psnr(decode(target)[..., :3], frames[..., :3]):.2f}" if name.startswith(".mp4") else "–"
             print(f"| {name} | {median:.2f} | {min(times):.2f} | {1000 * median / len(frames):.0f} | "
-                  f"{size_of(target) / 1e6:.2f} |", flush=True)
+                  f"{size_of(target) / 1e6:.2f} | {quality} |", flush=True)
 
 
 if __name__ == "__main__":

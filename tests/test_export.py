@@ -144,6 +144,53 @@ def test_progress_reports_every_frame(tmp_path, opaque):
     assert calls == [(i, COUNT) for i in range(1, COUNT + 1)]
 
 
+@pytest.mark.parametrize("quality, x264_subme", [("final", b"subme=7"), ("preview", b"subme=2")])
+def test_mp4_quality_picks_the_encoder_speed_and_stays_clean(tmp_path, opaque, quality, x264_subme):
+    out = export(tmp_path / f"{quality}.mp4", opaque, FPS, quality=quality)
+    decoded = decode(out)
+    assert decoded.shape == opaque.shape
+    assert psnr(decoded[..., :3], opaque[..., :3]) >= 35
+    # x264 stamps its settings into the stream: medium searches sub-pixels harder than veryfast
+    assert x264_subme in out.read_bytes()
+
+
+def test_mp4_max_side_scales_inside_ffmpeg_to_an_even_size(tmp_path, opaque):
+    decoded = decode(write_mp4(tmp_path / "small.mp4", opaque[:, :, :155], FPS, quality="preview", max_side=79))
+    assert decoded.shape == (COUNT, 60, 78, 4)  # 120×155 scaled by 79/155, floored to even sides
+    expected = np.stack([np.asarray(Image.fromarray(f[..., :3]).resize((78, 60), Image.Resampling.BILINEAR))
+                         for f in opaque[:, :, :155]])
+    assert psnr(decoded[..., :3], expected) >= 30
+    with pytest.raises(PosterError, match="at least 2 pixels"):
+        write_mp4(tmp_path / "tiny.mp4", opaque, FPS, max_side=1)
+
+
+@pytest.mark.parametrize("see_through", ["none", "a few pixels", "most pixels"])
+def test_flatten_blends_exactly_whatever_the_share_of_see_through_pixels(transparent, see_through):
+    from engine.export.frames import flatten, over_background
+
+    frame = transparent[3].copy()
+    if see_through != "most pixels":
+        frame[..., 3] = 255
+    if see_through == "a few pixels":
+        frame[40:50, 60:90, 3] = transparent[3, 40:50, 60:90, 3] // 2
+    before = frame.copy()
+    alpha = frame[..., 3:4].astype(np.uint32)
+    expected = (frame[..., :3] * alpha + np.array([30, 200, 90]) * (255 - alpha) + 127) // 255
+    assert np.array_equal(flatten(frame, (30, 200, 90)), expected)
+    laid = over_background(frame, (30, 200, 90))
+    assert np.array_equal(laid[..., :3], expected) and (laid[..., 3] == 255).all()
+    assert np.array_equal(frame, before), "the caller's frame is left as it was"
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_an_unknown_quality_is_refused(tmp_path, opaque, suffix):
+    with pytest.raises(PosterError, match="Unknown MP4 quality 'draft'.*final, preview"):
+        export(tmp_path / f"poster{suffix}", opaque, FPS, quality="draft")
+    with pytest.raises(PosterError, match="Unknown MP4 quality"):
+        write_mp4(tmp_path / "poster.mp4", opaque, FPS, quality="Preview")
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize(
     "name, frames, match",
     [

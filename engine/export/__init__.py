@@ -26,7 +26,9 @@ from engine.atomic import check_output_folder
 from engine.export.bundle import Frames, resolve_frames, write_bundle
 from engine.export.frames import Progress
 from engine.export.sequence import write_png_folder, write_png_zip
-from engine.export.video import write_apng, write_gif, write_mp4, write_prores, write_webm, write_webp
+from engine.export.video import (
+    MP4_QUALITIES, mp4_quality, write_apng, write_gif, write_mp4, write_prores, write_webm, write_webp,
+)
 from engine.motion.base import LayerClip
 from engine.poster import Poster, PosterError
 
@@ -52,14 +54,18 @@ def export(
     poster: Poster | None = None,
     clips: Mapping[int, LayerClip] | None = None,
     background: tuple[int, int, int] | str | None = None,
+    quality: str = "final",
     progress: Progress | None = None,
 ) -> Path:
     """Write `frames` (F, H, W, 4 uint8 straight alpha, or a callable giving them) to `path`.
 
-    Returns the path written. Raises PosterError for an unknown extension, a missing or
-    read-only folder, or empty frames, before any encoding starts where possible.
+    `quality` ("final" or "preview", see MP4_QUALITIES) trades MP4 encode time for picture quality;
+    other formats have one setting and ignore it. Returns the path written. Raises
+    PosterError for an unknown extension or quality, a missing or read-only folder, or
+    empty frames, before any encoding starts where possible.
     """
     path = Path(path)
+    mp4_quality(quality)  # a typo is an error whatever the format, not silently ignored
     suffix = path.suffix.lower()
     if clips and poster is None:
         raise PosterError("Exporting animated layers needs their poster too: pass poster= with clips=.")
@@ -78,11 +84,13 @@ def export(
     writer, takes_background = _WRITERS[suffix]
     check_output_folder(path)
     options = {"background": background} if takes_background else {}
+    if writer is write_mp4:
+        options["quality"] = quality
     return writer(path, resolve_frames(frames), fps, progress=progress, **options)
 
 
 __all__ = [
-    "SUPPORTED", "export", "write_apng", "write_bundle", "write_gif", "write_mp4",
+    "MP4_QUALITIES", "SUPPORTED", "export", "write_apng", "write_bundle", "write_gif", "write_mp4",
     "write_png_folder", "write_png_zip", "write_prores", "write_webm", "write_webp",
 ]
 

@@ -18,10 +18,9 @@ from typing import Sequence
 import numpy as np
 
 from engine.motion.base import LayerClip, MotionRequest, place_static
-from engine.poster import Box, PosterError
+from engine.poster import LATENT_GRID, Box, PosterError
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
-GRID = 16  # poster pixels per diffusion token
 
 
 def frames_to_generate(frames: int) -> int:
@@ -118,11 +117,11 @@ class DMDLAnimator:
         if any(not (t or "").strip() for t in texts):
             raise PosterError("The generative engine needs a motion prompt: describe how the layer should move.")
         pipe = self.pipeline()
-        grid_boxes = [r.box.snap_out(GRID) for r in requests]
+        grid_boxes = [r.box.snap_out(LATENT_GRID) for r in requests]
         statics, placements = [], []
         for index, (request, grid_box) in enumerate(zip(requests, grid_boxes)):
             statics.append(pipe.encode_static(place_static(request.layer, grid_box)))
-            placements.append(LayerPlacement(index=index, top=grid_box.y // GRID, left=grid_box.x // GRID))
+            placements.append(LayerPlacement(index=index, top=grid_box.y // LATENT_GRID, left=grid_box.x // LATENT_GRID))
         frames = requests[0].frames
         seed = requests[0].seed
         decoded = pipe(
