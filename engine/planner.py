@@ -18,7 +18,7 @@ configured the heuristic plans everything: deterministic, instant, no network.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 from engine.planning.catalogue import checked_params
@@ -196,7 +196,26 @@ def _llm_plan(poster: Poster, item: _Resolved, client: Any, settings: LLMSetting
     except PlanRejected as reason:
         note = f"The LLM planner ({settings.display_name}) could not plan this: {reason}; the offline heuristic planned it instead."
         return _heuristic_plan(poster, item, note)
-    return _plan_from(poster, item, answer, "llm", None)
+    answer, note = _with_room_for_motion(poster, item.layer_ids, answer)
+    return _plan_from(poster, item, answer, "llm", note)
+
+
+def _with_room_for_motion(poster: Poster, layer_ids: Sequence[int], answer: LLMPlan) -> tuple[LLMPlan, str | None]:
+    """Grow LLM boxes that are smaller than their preset's motion needs.
+
+    The LLM judges room by eye; the preset engine knows exactly what its motion sweeps and
+    would otherwise shrink the motion to fit. A box at least that large keeps the
+    animation at the strength the plan promises, and the plan says which boxes grew.
+    """
+    static = [poster.layer(i).box for i in layer_ids]
+    needed = boxes_for_motion(static, poster.canvas, answer.preset, answer.params)
+    boxes = [given.union(need) for given, need in zip(answer.boxes, needed)]
+    grown = [poster.layer(i).name for i, given, box in zip(layer_ids, answer.boxes, boxes) if box != given]
+    if not grown:
+        return answer, None
+    names = ", ".join(f"'{name}'" for name in grown)
+    note = f"The LLM's box for {names} was too small for its {answer.preset} motion, so it was widened to fit."
+    return replace(answer, boxes=boxes), note
 
 
 def _plan_from(poster: Poster, item: _Resolved, result: HeuristicPlan | LLMPlan, source: str, message: str | None) -> Plan:

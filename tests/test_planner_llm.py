@@ -19,7 +19,7 @@ from typing import Any, Callable
 import pytest
 from PIL import Image
 
-from engine.planner import LLMSettings, plan, plan_boxes
+from engine.planner import LLMSettings, boxes_for_preset, plan, plan_boxes
 from engine.poster import Box, LayerKind, Poster
 from tests.conftest import solid_layer
 
@@ -185,10 +185,10 @@ def heuristic_only(poster: Poster, request) -> Any:
 
 
 def test_a_good_answer_is_used_snapped_to_the_grid(server, poster):
-    server.responder = lambda r, n: answer(r, {2: (420.4, 250, 190, 199.5)}, "bounce", amplitude=0.8, cycles=None)
+    server.responder = lambda r, n: answer(r, {2: (396.4, 210, 240, 239.5)}, "bounce", amplitude=0.8, cycles=None)
     (result,) = plan_boxes(poster, [("Cat", "the cat jumps high")])
     assert result.source == "llm" and result.message is None
-    assert result.layer_boxes[2] == Box(416, 240, 208, 224)
+    assert result.layer_boxes[2] == Box(384, 208, 256, 256)
     assert result.preset == "bounce" and result.params == {"amplitude": 0.8}
     assert result.rationale == "The cat needs room above to jump. Second line dropped."
 
@@ -210,6 +210,16 @@ def test_a_good_answer_is_used_snapped_to_the_grid(server, poster):
     assert payload["canvas"] == {"width": 1024, "height": 768}
     assert payload["request"] == {"layer_ids": [2], "prompt": "the cat jumps high"}
     assert payload["layers"][0] == {"id": 2, "name": "Cat", "kind": "pixel", "static_box": [432, 320, 160, 128], "to_plan": True}
+
+
+def test_a_box_too_small_for_its_motion_is_widened_and_the_plan_says_so(server, poster):
+    server.responder = lambda r, n: answer(r, {2: (432, 320, 160, 128)}, "bounce", amplitude=1.0, cycles=None)
+    (result,) = plan_boxes(poster, [("Cat", "the cat jumps high")])
+    assert result.source == "llm" and result.preset == "bounce"
+    needed = boxes_for_preset(poster, "Cat", "bounce", result.params)[2]
+    assert result.layer_boxes[2].contains(needed) and result.layer_boxes[2] != Box(432, 320, 160, 128)
+    assert poster.canvas.contains(result.layer_boxes[2])
+    assert "'Cat'" in result.message and "widened" in result.message
 
 
 def test_a_group_answer_plans_both_layers(server, poster):
@@ -313,7 +323,7 @@ def test_an_unreachable_server_falls_back(monkeypatch, poster):
 def test_each_request_falls_back_on_its_own(server, poster):
     def by_layer(r: Received, n: int) -> Reply:
         if r.payload["request"]["layer_ids"] == [2]:
-            return answer(r, {2: (416, 240, 208, 224)})
+            return answer(r, {2: (400, 240, 224, 224)})
         return Reply(body=completion("not json"))
 
     server.responder = by_layer
