@@ -135,7 +135,7 @@ def panel_view(session: Session) -> View:
     box = state.motion_box(state.active)
     note = f"Preset in use: **{effective}**"
     if motion.preset == AUTO_PRESET:
-        note += " (picked from the prompt)"
+        note += " (picked from the prompt)" if motion.prompt.strip() else " (the default until you type a prompt)"
     if motion.group:
         members = [state.layer(i).name for i, m in state.motions.items() if m.group == motion.group]
         note += f" · animated as a group with {', '.join(members)}"

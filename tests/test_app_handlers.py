@@ -226,9 +226,10 @@ def test_canvas_edits_update_the_active_layer_box(session) -> None:
 
 def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     handlers.set_selection(session, [3])
+    assert "the default until you type a prompt" in views.panel_view(session)["preset_note"]
     view = handlers.edit_motion(session, 3, MotionFields(prompt="the title bobs up and down"))
     motion = session.state.motion(3)
-    assert motion.prompt == "the title bobs up and down" and "Preset in use" in view["preset_note"]
+    assert motion.prompt == "the title bobs up and down" and "picked from the prompt" in view["preset_note"]
     assert "prompt" in view["motion_keep"]  # never rewrite what is being typed
     chosen = view["motion"]
     tweaked = MotionFields(prompt=motion.prompt, amplitude=0.9, cycles=chosen.cycles, easing=chosen.easing,
