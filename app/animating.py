@@ -19,8 +19,9 @@ from app.replies import Report, View, guarded, ok, quiet, require_poster
 from app.session import Session
 from app.state import EditorState
 from app.views import engines_view, selection_view
-from engine.motion.base import LayerClip, MotionRequest
-from engine.poster import PosterError
+from engine.core.clip import LayerClip
+from engine.motion.base import MotionRequest
+from engine.core.poster import PosterError
 
 PREVIEW_MAX_SIDE = 960  # previews are for the eye; exports keep full resolution
 
@@ -63,7 +64,7 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
     (a box kept from 'bobs' squeezed a later 'drifts' to 63%). Returns the ids whose box
     was made or changed.
     """
-    from engine.planner import boxes_for_preset
+    from engine.planning.planner import boxes_for_preset
 
     poster = state.poster
     sized = []
@@ -163,7 +164,7 @@ def _targets(state: EditorState, which: str) -> list[int]:
 
 def _animate(session: Session, which: str, report: Report, reroll: int | None = None) -> View:
     """Animate, recomposite, preview; the session lock is held only to read and to commit."""
-    from engine import render
+    from engine.render.compositor import render
 
     started = time.perf_counter()
     with session.lock:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.poster import Box, Layer, Poster
+from engine.core.poster import Box, Layer, Poster
 
 # The canvas picture's longer side: the whole poster fits on a laptop screen beside the
 # panels; exact pixels are typed in the box fields when the mouse is not precise enough.

@@ -17,8 +17,8 @@ from app.replies import Report, View, guarded, ok, quiet
 from app.views import export_files, full_view
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState, LayerMotion
-from engine.poster import PosterError
-from engine.project import PROJECT_SUFFIX
+from engine.core.poster import PosterError
+from engine.core.project import PROJECT_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _slug(name: str) -> str:
 @guarded(lock=False)
 def export(session: Session, fmt: str, report: Report = quiet) -> View:
     """Render the full-resolution poster once and write the chosen format(s)."""
-    from engine import render
+    from engine.render.compositor import render
     from engine.export import export as write
 
     with session.lock:
@@ -90,7 +90,7 @@ def export(session: Session, fmt: str, report: Report = quiet) -> View:
 
 def to_project(state: EditorState):
     """The editor state as an engine Project (one Motion per layer; groups share a name)."""
-    from engine.project import Motion, Project, Timeline
+    from engine.core.project import Motion, Project, Timeline
 
     motions = [
         Motion(layer_ids=[layer_id], engine=m.engine, prompt=m.prompt,
@@ -121,7 +121,7 @@ def from_project(project) -> EditorState:
 
 @guarded
 def save_project(session: Session) -> View:
-    from engine.project import save_project as save
+    from engine.core.project import save_project as save
 
     state = session.state
     if state.poster is None:
@@ -133,7 +133,7 @@ def save_project(session: Session) -> View:
 @guarded
 def open_project(session: Session, uploaded: str | None) -> View:
     """Open a saved project file; it replaces the current poster only once it loaded."""
-    from engine.project import load_project
+    from engine.core.project import load_project
 
     if not uploaded:
         raise PosterError("No file arrived: choose a project file (.posterproj) to open.")

@@ -20,7 +20,7 @@ from app.replies import Report, View, guarded, ok, problem, quiet, require_poste
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState
 from app.views import SAMPLES_DIR, canvas_view, full_view, panel_view, samples, selection_view
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 DEFAULT_SAMPLE_HINT = "Select a layer (list or “Pick layers”), describe its motion, press ▶ Animate."
 

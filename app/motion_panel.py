@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from app.state import AUTO_PRESET, LayerMotion
-from engine.poster import Layer, PosterError
+from engine.core.poster import Layer, PosterError
 
 SHARED_PARAMS: tuple[str, ...] = ("amplitude", "cycles", "easing", "pivot", "direction", "phase", "loop")
 
@@ -52,13 +52,13 @@ def preset_choices() -> list[tuple[str, str]]:
 def resolve(layer: Layer, motion: LayerMotion) -> tuple[str, dict[str, Any], str]:
     """The preset and parameters the next Animate will use, and a note for the designer.
 
-    With Auto, the prompt picks the preset (engine.motion.prompts); the panel's values
+    With Auto, the prompt picks the preset (engine.motion.presets.prompts); the panel's values
     then override the prompt's suggestions for the parameters that preset declares.
     """
     note = ""
     base: dict[str, Any] = {}
     if motion.preset == AUTO_PRESET:
-        from engine.motion.prompts import preset_for_prompt
+        from engine.motion.presets.prompts import preset_for_prompt
 
         match = preset_for_prompt(motion.prompt, layer.kind)
         name, base, note = match.preset, dict(match.params), match.message

@@ -3,7 +3,7 @@
 Autosave runs after every edit, so it must be cheap: a small JSON of the editor settings
 that points at the PSD already kept in the session folder (or a bundled sample), plus one
 .npz per animated layer written only when that layer is animated. The designer-facing
-"Save project" file (engine.project) is a separate, self-contained download.
+"Save project" file (engine.core.project) is a separate, self-contained download.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 
 from app.session import AUTOSAVE_NAME, Session
 from app.state import EditorState, LayerMotion
-from engine.motion.base import LayerClip
-from engine.poster import Box, PosterError
+from engine.core.clip import LayerClip
+from engine.core.poster import Box, PosterError
 
 FORMAT_VERSION = 1
 
@@ -124,7 +124,7 @@ def restore(session: Session) -> bool:
     path = source_path(session, source)
     if source.startswith("project:"):
         from app.exporting import from_project
-        from engine.project import load_project
+        from engine.core.project import load_project
 
         session.state = from_project(load_project(path))
         session.state.source_name = source

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from app.session import Session
 from app.state import EditorState
-from engine.poster import Poster, PosterError
+from engine.core.poster import Poster, PosterError
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ MAX_UPLOAD = "500mb"
 
 def warm_up() -> None:
     """Import the engine now, so the first designer's page does not wait for it."""
-    import engine.compositor  # noqa: F401
+    import engine.render.compositor  # noqa: F401
     import engine.export  # noqa: F401
     import engine.motion.presets  # noqa: F401
-    import engine.planner  # noqa: F401
-    import engine.psd_import  # noqa: F401
+    import engine.planning.planner  # noqa: F401
+    import engine.psd.load  # noqa: F401
 
 
 def create(settings: Settings) -> tuple[gr.Blocks, SessionStore]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.state import EditorState
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.motion.base import LayerClip
-from engine.poster import Box, Layer, Poster
+from engine.core.clip import LayerClip
+from engine.core.poster import Box, Layer, Poster
 
 DEFAULT_ENGINE = "presets"
 AUTO_PRESET = "auto"

@@ -36,7 +36,7 @@ def engines_view() -> dict[str, tuple[bool, str]]:
 
 def planner_line() -> str:
     """Which planner will plan boxes, as one line for the header."""
-    from engine.planner import planner_status
+    from engine.planning.planner import planner_status
 
     _name, sentence = planner_status()
     return f"**Planner:** {sentence}"
@@ -153,7 +153,7 @@ def plans_markdown(state: EditorState) -> str:
 
 def _static_composite(state: EditorState) -> np.ndarray:
     """The poster without motion, rendered once per opened poster."""
-    from engine.compositor import render_static
+    from engine.render.compositor import render_static
 
     if state.static_rgba is None:
         state.static_rgba = render_static(state.poster)

@@ -1,9 +1,9 @@
 """Transparent-layer autoencoder benchmarks: our RGBA decoder vs. the two-step baseline,
 and the paper's Table 5 decoder ablation at small scale.
 
-    python benchmarks/autoencoder.py compare  --work out/ae-bench [--steps 300]
-    python benchmarks/autoencoder.py ablation --work out/ae-bench [--steps 300] [--variants SM SE EE VIT]
-    python benchmarks/autoencoder.py timing   --device cuda --config paper --frames 49 --size 512 [--vae VAE_DIR | --full-vae]
+    python -m benchmarks.autoencoder compare  --work out/ae-bench [--steps 300]
+    python -m benchmarks.autoencoder ablation --work out/ae-bench [--steps 300] [--variants SM SE EE VIT]
+    python -m benchmarks.autoencoder timing   --device cuda --config paper --frames 49 --size 512 [--vae VAE_DIR | --full-vae]
 
 `compare` and `ablation` share one synthetic TDL set and one small HunyuanVideo-architecture
 VAE fitted to it (a stand-in for the real pretrained VAE, whose weights cannot be fetched
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -29,18 +28,17 @@ import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKLHunyuanVideo
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from engine.data.buckets import ClipDataset, bucketed_loader  # noqa: E402
-from engine.data.synthetic import DriftAnimator, default_animator, generate  # noqa: E402
-from engine.data.tdl import TDLDataset  # noqa: E402
-from engine.dmdl.autoencoder import LayerEncoder, rgba_over_gray, tiny_vae  # noqa: E402
-from engine.dmdl.layer_decoder import LayerDecoder, decoded_frame_count  # noqa: E402
-from engine.dmdl.metrics import rgba_psnr, rgba_ssim  # noqa: E402
-from engine.dmdl.train_decoder import DECODER_CONFIGS, TrainOptions, checkpoints, split_by_poster, train  # noqa: E402
-from engine.dmdl.two_step import two_step_decode  # noqa: E402
-from engine.poster import Box  # noqa: E402
+from engine.data.buckets import ClipDataset, bucketed_loader
+from engine.data.synthetic import DriftAnimator, default_animator, generate
+from engine.data.tdl import TDLDataset
+from engine.dmdl.autoencoder import LayerEncoder, rgba_over_gray, tiny_vae
+from engine.dmdl.layer_decoder import LayerDecoder, decoded_frame_count
+from engine.dmdl.metrics import rgba_psnr, rgba_ssim
+from engine.dmdl.train_decoder import DECODER_CONFIGS, TrainOptions, checkpoints, split_by_poster, train
+from engine.dmdl.two_step import two_step_decode
+from engine.core.poster import Box
 
 
 def prepare(args: argparse.Namespace) -> tuple[Path, Path]:

@@ -11,7 +11,7 @@ The memory-bandwidth column relates our time to the bytes a render must at least
 (write every output frame once, read the static frame it starts from) and to this
 machine's bandwidth, measured here as a large numpy copy.
 
-    /work/main/.venv/bin/python benchmarks/compositor.py [--runs 5]
+    /work/main/.venv/bin/python -m benchmarks.compositor [--runs 5]
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -27,10 +26,10 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere without installing
 
-from engine import Box, Layer, Poster, iter_frames, render
-from engine.motion.base import LayerClip, place_static
+from engine import Box, Layer, Poster
+from engine.render.compositor import iter_frames, render
+from engine.core.clip import LayerClip, place_static
 
 WIDTH, HEIGHT, FRAMES = 1080, 1350, 49
 

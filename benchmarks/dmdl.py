@@ -1,8 +1,8 @@
 """The paper's efficiency claim, measured: packed motion-box layers vs one full-canvas I2V.
 
-    python benchmarks/dmdl.py                                  # small config, CPU
-    python benchmarks/dmdl.py --config full --device cuda      # 13B HunyuanVideo-I2V shape, bf16 (GPU)
-    python benchmarks/dmdl.py --config full --device meta      # only count tokens, parameters, FLOPs
+    python -m benchmarks.dmdl                                  # small config, CPU
+    python -m benchmarks.dmdl --config full --device cuda      # 13B HunyuanVideo-I2V shape, bf16 (GPU)
+    python -m benchmarks.dmdl --config full --device meta      # only count tokens, parameters, FLOPs
 
 For each sample poster (assets/samples/*.psd, 1080x1350) a few subject layers are animated
 together: each layer's motion box is its bounding box grown by 15 % of its size on every
@@ -20,21 +20,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from engine import load_psd  # noqa: E402
-from engine.dmdl.packing import TOKEN_PIXELS, LayerPlacement, pack_layers  # noqa: E402
-from engine.dmdl.sampling import sample_layers  # noqa: E402
-from engine.dmdl.text import PromptEmbeddings  # noqa: E402
-from engine.dmdl.transformer import DMDLTransformer  # noqa: E402
-from engine.poster import Box  # noqa: E402
+from engine import load_psd
+from engine.dmdl.packing import TOKEN_PIXELS, LayerPlacement, pack_layers
+from engine.dmdl.sampling import sample_layers
+from engine.dmdl.text import PromptEmbeddings
+from engine.dmdl.transformer import DMDLTransformer
+from engine.core.poster import Box
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 ANIMATED = {

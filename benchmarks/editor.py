@@ -10,27 +10,25 @@ Side by side in the same run: the preview as the editor encodes it (ffmpeg scale
 longer side ≤ 960 px, "preview" MP4 quality) against the way it used to (Pillow resize
 per frame, "final" quality) and a full-resolution "final" encode.
 
-    /work/main/.venv/bin/python benchmarks/editor.py [--runs 3]
+    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere without installing
 
-from app import animating, exporting, handlers  # noqa: E402
-from app.motion_panel import MotionFields  # noqa: E402
-from app.persist import restore  # noqa: E402
-from app.session import SessionStore  # noqa: E402
-from engine import render  # noqa: E402
-from engine.export import write_mp4  # noqa: E402
+from app import animating, exporting, handlers
+from app.motion_panel import MotionFields
+from app.persist import restore
+from app.session import SessionStore
+from engine.render.compositor import render
+from engine.export import write_mp4
 
 PROMPT = "the balloon drifts up gently and sways"
 

@@ -1,6 +1,6 @@
 """Time every export format on a real-sized poster: 1080×1350, 49 frames at 24 fps.
 
-    python benchmarks/export.py [--runs 3] [--frames 49]
+    python -m benchmarks.export [--runs 3] [--frames 49]
 
 The frames are the balloon sample poster with its Balloon layer drifting upwards (most of
 the picture static, one subject moving, as in real use). Prints a markdown table of the
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,13 +22,11 @@ import numpy as np
 from psd_tools import PSDImage
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the tests' accurate ffmpeg decoder and PSNR
 
-from engine.export import export  # noqa: E402
-from engine.motion.base import LayerClip  # noqa: E402
-from engine.poster import Box, Layer, Poster  # noqa: E402
-from video_decode import decode, psnr  # noqa: E402
+from engine.export import export
+from engine.core.clip import LayerClip
+from engine.core.poster import Box, Layer, Poster
+from tests.helpers.video_decode import decode, psnr
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "samples" / "balloon.psd"
 

@@ -2,13 +2,13 @@
 
 For every PSD of the shared corpus (and assets/samples/*.psd), prints:
   * PSNR of render_static(load_psd(f)) against psd-tools' own composite
-    PSDImage.composite(ignore_preview=True), compared premultiplied RGBA (engine.fidelity);
+    PSDImage.composite(ignore_preview=True), compared premultiplied RGBA (benchmarks.fidelity_metrics);
   * for context, PSNR of each against the preview Photoshop stored in the file, which shows
     what psd-tools itself does not render (layer effects, some adjustments);
   * import time in-process and in the isolated child (median of --runs), i.e. the cost
     of the memory/time cap.
 
-    /work/main/.venv/bin/python benchmarks/fidelity.py [--runs 3]
+    /work/main/.venv/bin/python -m benchmarks.fidelity [--runs 3]
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ import argparse
 import csv
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from anywhere without installing
 
-from engine import ImportLimits, LayerKind, PosterError, load_psd, render_static  # noqa: E402
-from engine.fidelity import photoshop_preview, psd_tools_render, psnr  # noqa: E402
+from engine import ImportLimits, LayerKind, PosterError, load_psd, render_static
+from benchmarks.fidelity_metrics import photoshop_preview, psd_tools_render, psnr
 
 CORPUS = ROOT.parent / "shared" / "psd-corpus"
 if not CORPUS.exists():

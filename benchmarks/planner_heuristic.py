@@ -1,6 +1,6 @@
 """How fast the offline planner plans, and what an LLM request costs before it is sent.
 
-    /work/main/.venv/bin/python benchmarks/planner_heuristic.py
+    /work/main/.venv/bin/python -m benchmarks.planner_heuristic
 
 Prints medians over repeated runs: plans per second for single layers and groups, and the
 milliseconds spent preparing one LLM request (thumbnail, boxes drawn, PNG data URL).
@@ -9,17 +9,15 @@ milliseconds spent preparing one LLM request (thumbnail, boxes drawn, PNG data U
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.planner import plan  # noqa: E402
-from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail  # noqa: E402
-from engine.poster import Box, Layer, LayerKind, Poster  # noqa: E402
+from engine.planning.planner import plan
+from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
+from engine.core.poster import Box, Layer, LayerKind, Poster
 
 PROMPTS = [
     "the cat jumps", "the tree sways gently in the wind", "the wheel spins fast", "the heart pulses",

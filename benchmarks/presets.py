@@ -1,7 +1,7 @@
 """Time every preset on a realistic layer and print a table of medians.
 
-    python benchmarks/presets.py                 # 500×500 layer in a 700×700 box, 49 frames
-    python benchmarks/presets.py --layer 600x400 --box 700x500 --repeats 5
+    python -m benchmarks.presets                 # 500×500 layer in a 700×700 box, 49 frames
+    python -m benchmarks.presets --layer 600x400 --box 700x500 --repeats 5
 
 For each preset: the median wall time of `PresetAnimator.animate`, the median CPU time of
 the process (all threads), frames per second, and, measured side by side in the same run,
@@ -16,21 +16,19 @@ import argparse
 import contextlib
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from engine.motion import presets as preset_engine  # noqa: E402
-from engine.motion import sampling  # noqa: E402
-from engine.motion.base import MotionRequest  # noqa: E402
-from engine.poster import Box, Layer, LayerKind  # noqa: E402
+from engine.motion import presets as preset_engine
+from engine.motion.presets import resample as sampling
+from engine.motion.base import MotionRequest
+from engine.core.poster import Box, Layer, LayerKind
 
 
 def poster_like_layer(width: int, height: int) -> Layer:

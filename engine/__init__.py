@@ -2,7 +2,8 @@
 
 The public API is re-exported here lazily (PEP 562), so `import engine` stays cheap and
 parts that need heavy libraries (torch for the DMDL model) load only when used.
-Nothing in this package imports gradio or the editor.
+Nothing in this package imports gradio or the editor. Rendering and exporting are the
+subpackages `engine.render` and `engine.export` (their functions are imported from them).
 """
 
 from __future__ import annotations
@@ -10,27 +11,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from engine.poster import Box, Layer, LayerKind, Poster, PosterError
+from engine.core.poster import Box, Layer, LayerKind, Poster, PosterError
 
 _LAZY = {
-    "load_psd": "engine.psd_import",
-    "ImportLimits": "engine.psd_limits",
-    "render": "engine.compositor",
-    "render_static": "engine.compositor",
-    "iter_frames": "engine.compositor",
-    "plan_boxes": "engine.planner",
-    "planner_status": "engine.planner",
-    "boxes_for_preset": "engine.planner",
+    "load_psd": "engine.psd.load",
+    "ImportLimits": "engine.psd.limits",
+    "render_static": "engine.render.compositor",
+    "plan_boxes": "engine.planning.planner",
+    "planner_status": "engine.planning.planner",
+    "boxes_for_preset": "engine.planning.planner",
     "animate": "engine.motion.presets",
     "PRESETS": "engine.motion.presets",
-    "export": "engine.export",
-    "save_project": "engine.project",
-    "load_project": "engine.project",
-    "Project": "engine.project",
+    "save_project": "engine.core.project",
+    "load_project": "engine.core.project",
+    "Project": "engine.core.project",
     "DMDLTransformer": "engine.dmdl.transformer",
     "DMDLPipeline": "engine.dmdl.pipeline",
     "PresetAnimator": "engine.motion.presets",
-    "preset_for_prompt": "engine.motion.prompts",
+    "preset_for_prompt": "engine.motion.presets.prompts",
     "get_animator": "engine.motion",
     "available_engines": "engine.motion",
     "LayerDecoder": "engine.dmdl.layer_decoder",

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 
@@ -67,9 +67,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
-    from engine import export, load_psd, plan_boxes, render
+    from engine import load_psd, plan_boxes
+    from engine.export import export
+    from engine.render.compositor import render
     from engine.motion import MotionRequest, get_animator
-    from engine.progress import console_progress
+    from engine.core.progress import console_progress
 
     if not args.prompt and not args.preset:
         raise PosterError("Say how the layer should move: give --prompt 'sways gently' or --preset sway.")

@@ -9,8 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
 fi
-stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-${req%.txt}"
+stamp=".venv/.installed-$(cat requirements*.txt pyproject.toml | sha256sum | cut -c1-16)-${req%.txt}"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -r "$req"
+  # the project itself, editable: `import engine` works from anywhere (benchmarks, tools)
+  .venv/bin/python -m pip install --quiet --no-deps -e .
   touch "$stamp"
 fi

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from engine.poster import Box, Layer, LayerKind, Poster
+from engine.core.poster import Box, Layer, LayerKind, Poster
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ASSETS_DIR = REPO_ROOT / "assets"
-# CI checks the repository out with ../shared beside it; the corpus is read there, never copied.
-CORPUS_DIR = REPO_ROOT.parent / "shared" / "psd-corpus"
-
-
-def corpus_files() -> list[Path]:
-    """Every PSD/PSB of the shared corpus, as listed by its manifest."""
-    manifest = CORPUS_DIR / "manifest.tsv"
-    if not manifest.exists():
-        raise FileNotFoundError(
-            f"The PSD corpus is missing at {CORPUS_DIR}: check out ../shared beside the repo."
-        )
-    with manifest.open(newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    return [CORPUS_DIR / row["local_path"] for row in rows if row["mode"] != "PNG-reference"]
-
-
-def solid_layer(layer_id: int, name: str, box: Box, rgba: tuple[int, int, int, int], **kw) -> Layer:
-    pixels = np.empty((box.h, box.w, 4), dtype=np.uint8)
-    pixels[:] = rgba
-    return Layer(id=layer_id, name=name, pixels=pixels, box=box, **kw)
+from tests.helpers.layers import solid_layer
+from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR, REPO_ROOT, corpus_files  # noqa: F401
 
 
 @pytest.fixture

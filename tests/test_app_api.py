@@ -10,8 +10,8 @@ import imageio.v3 as iio
 import pytest
 from gradio_client import Client, handle_file
 
-from conftest import ASSETS_DIR
-from editor_server import REPO_ROOT, running_editor
+from tests.helpers.paths import ASSETS_DIR
+from tests.helpers.editor_server import REPO_ROOT, running_editor
 
 OUTPUT_ORDER = ("status", "notice", "poster_title", "samples", "gallery", "layers")  # app.ui.Outputs
 EXPORTS = -2  # ..., exports, project file (the Tabs layout is not an API output)

@@ -18,8 +18,9 @@ from app.motion_panel import MotionFields
 from app.persist import restore
 from app.session import SessionStore, valid_token
 from app.state import EditorState
-from conftest import ASSETS_DIR, CORPUS_DIR, solid_layer
-from engine.poster import Box, LayerKind, Poster
+from tests.helpers.layers import solid_layer
+from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
+from engine.core.poster import Box, LayerKind, Poster
 
 SAMPLE = ASSETS_DIR / "samples" / "balloon.psd"
 

@@ -12,7 +12,7 @@ from engine.dmdl.decoder_rope import apply_rope, box_positions, default_axes_dim
 from engine.dmdl.layer_decoder import LAYOUTS, TemporalScaleBlock, decoded_frame_count, upsample_time
 from engine.dmdl.metrics import psnr, rgba_psnr, ssim
 from engine.dmdl.two_step import matte_known_background
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 TINY = dict(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8)
 

@@ -13,7 +13,7 @@ from engine.dmdl import LayerDecoder, LayerEncoder
 from engine.dmdl.autoencoder import to_float_rgba
 from engine.dmdl.metrics import rgba_psnr
 from engine.dmdl.train_decoder import TrainOptions, checkpoints, main, train
-from engine.poster import Box
+from engine.core.poster import Box
 
 
 def moving_disc(frames: int, size: int, colour, start, velocity, radius: float, edge: float = 3.0) -> np.ndarray:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ASSETS_DIR, REPO_ROOT
-from tests.video_decode import decode
+from tests.helpers.paths import ASSETS_DIR, REPO_ROOT
+from tests.helpers.video_decode import decode
 
 BALLOON = ASSETS_DIR / "samples" / "balloon.psd"
 

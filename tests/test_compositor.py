@@ -7,10 +7,11 @@ import pytest
 from psd_tools.composite import blend as psd_blend
 from psd_tools.constants import BlendMode
 
-from engine import Box, Layer, Poster, PosterError, render, render_static
-from engine.compositor import iter_frames
-from engine.motion.base import LayerClip, place_static
-from engine.poster import BLEND_MODES
+from engine import Box, Layer, Poster, PosterError, render_static
+from engine.render.compositor import render
+from engine.render.compositor import iter_frames
+from engine.core.clip import LayerClip, place_static
+from engine.core.poster import BLEND_MODES
 
 
 def random_layer(rng, layer_id: int, box: Box, mode: str = "normal", opacity: float = 1.0) -> Layer:

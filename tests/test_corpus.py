@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from engine import ImportLimits, Poster, PosterError, load_psd
-from engine.poster import BLEND_MODES
-from tests.conftest import CORPUS_DIR, corpus_files
-from tests.psd_factory import load_once
+from engine.core.poster import BLEND_MODES
+from tests.helpers.paths import CORPUS_DIR, corpus_files
+from tests.helpers.psd_factory import load_once
 
 FILES = corpus_files()
 

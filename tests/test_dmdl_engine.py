@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import solid_layer
+from tests.helpers.layers import solid_layer
 from diffusers import FlowMatchEulerDiscreteScheduler
-from dmdl_tiny import dmdl_tiny, hunyuan_i2v_checkpoint, one_thread, tiny_text_encoders  # noqa: F401
+from tests.helpers.dmdl_tiny import dmdl_tiny, hunyuan_i2v_checkpoint, one_thread, tiny_text_encoders  # noqa: F401
 
 from engine.dmdl import DMDLPipeline
 from engine.dmdl.autoencoder import tiny_vae
 from engine.dmdl.layer_decoder import LayerDecoder
 from engine.motion.base import Animator, MotionRequest
 from engine.motion.dmdl_engine import DMDLAnimator, frames_to_generate
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 
 def test_unavailable_without_a_checkpoint(monkeypatch):

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
-from dmdl_tiny import CHANNELS, dmdl_tiny, one_thread, place, random_prompt  # noqa: F401 (autouse fixture)
+from tests.helpers.dmdl_tiny import CHANNELS, dmdl_tiny, one_thread, place, random_prompt  # noqa: F401 (autouse fixture)
 
 from engine.dmdl.packing import pack_layers
 from engine.dmdl.sampling import sample_layers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from dmdl_tiny import dmdl_tiny, latent, one_thread, place, random_prompt, run  # noqa: F401 (autouse fixture)
+from tests.helpers.dmdl_tiny import dmdl_tiny, latent, one_thread, place, random_prompt, run  # noqa: F401 (autouse fixture)
 
 from engine.dmdl.packing import pack_layers, snap_box_to_grid
 

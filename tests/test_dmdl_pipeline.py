@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
-from dmdl_tiny import (  # noqa: F401 (one_thread: autouse fixture)
+from tests.helpers.dmdl_tiny import (  # noqa: F401 (one_thread: autouse fixture)
     CHANNELS,
     TEXT_DIM,
     dmdl_tiny,

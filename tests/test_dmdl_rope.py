@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from diffusers.models.transformers.transformer_hunyuan_video import HunyuanVideoRotaryPosEmbed
-from dmdl_tiny import dmdl_tiny, latent, one_thread, place, random_prompt, run  # noqa: F401 (autouse fixture)
+from tests.helpers.dmdl_tiny import dmdl_tiny, latent, one_thread, place, random_prompt, run  # noqa: F401 (autouse fixture)
 
 from engine.dmdl.packing import pack_layers
 from engine.dmdl.rope import LayoutRotaryEmbedding, apply_rotary

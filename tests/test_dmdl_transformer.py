@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from dmdl_tiny import (  # noqa: F401 (one_thread: autouse fixture)
+from tests.helpers.dmdl_tiny import (  # noqa: F401 (one_thread: autouse fixture)
     CHANNELS,
     HUNYUAN_I2V_TINY,
     dmdl_tiny,

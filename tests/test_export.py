@@ -12,9 +12,9 @@ from PIL import Image
 
 from engine import PosterError
 from engine.export import export, write_bundle, write_gif, write_mp4
-from engine.motion.base import LayerClip, place_static
-from engine.poster import Box, Layer
-from video_decode import decode, poster_frames, psnr
+from engine.core.clip import LayerClip, place_static
+from engine.core.poster import Box, Layer
+from tests.helpers.video_decode import decode, poster_frames, psnr
 
 FPS = 12
 COUNT = 10
@@ -352,7 +352,7 @@ def test_engine_export_is_callable_whatever_was_imported_first(tmp_path, opaque)
     import engine
     import engine.export.video  # binds the package to engine.export
 
-    out = engine.export(tmp_path / "frames.zip", opaque[:2], FPS)
+    out = engine.export.export(tmp_path / "frames.zip", opaque[:2], FPS)
     with zipfile.ZipFile(out) as archive:
         assert len(archive.namelist()) == 2
 
@@ -372,8 +372,9 @@ def test_a_wrong_folder_is_reported_before_rendering(tmp_path):
 
 def test_sample_poster_imports_renders_and_bundles(tmp_path):
     """The newcomer's path end to end: sample PSD -> load_psd -> compositor -> bundle."""
-    from conftest import ASSETS_DIR
-    from engine import load_psd, render
+    from tests.helpers.paths import ASSETS_DIR
+    from engine import load_psd
+    from engine.render.compositor import render
 
     poster = load_psd(ASSETS_DIR / "samples" / "balloon.psd")
     balloon = poster.layer("Balloon")

@@ -1,6 +1,6 @@
 """Our static render of an imported PSD matches psd-tools' composite of it (>= 40 dB PSNR).
 
-Compared premultiplied RGBA (see engine.fidelity): alpha errors count like colour errors
+Compared premultiplied RGBA (see benchmarks.fidelity_metrics): alpha errors count like colour errors
 and the colour of fully transparent pixels is ignored. The reference is
 PSDImage.composite(ignore_preview=True), i.e. psd-tools compositing the layers, never the
 preview Photoshop stored.
@@ -13,10 +13,10 @@ import csv
 import pytest
 
 from engine import ImportLimits, load_psd, render_static
-from engine.fidelity import psd_tools_render, psnr
-from engine.poster import BLEND_MODES
-from tests.conftest import ASSETS_DIR, CORPUS_DIR
-from tests.psd_factory import load_once, write_layered_psd
+from benchmarks.fidelity_metrics import psd_tools_render, psnr
+from engine.core.poster import BLEND_MODES
+from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
+from tests.helpers.psd_factory import load_once, write_layered_psd
 
 MIN_PSNR = 40.0
 IN_PROCESS = ImportLimits(isolate=False)

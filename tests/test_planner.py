@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import engine
-from engine.planner import LLMSettings, Plan, boxes_for_preset, plan, plan_boxes, planner_status
+from engine.planning.planner import LLMSettings, Plan, boxes_for_preset, plan, plan_boxes, planner_status
 from engine.planning.catalogue import checked_params, preset_catalogue
 from engine.planning.geometry import allowed_region, margins
 from engine.motion.presets import PRESETS
 from engine.planning.heuristic import swept_boxes, with_placement_defaults
-from engine.poster import Box, LayerKind, Poster, PosterError
-from tests.conftest import solid_layer
+from engine.core.poster import Box, LayerKind, Poster, PosterError
+from tests.helpers.layers import solid_layer
 
 GRID = 16
 
@@ -381,8 +381,8 @@ def test_spin_about_a_chosen_pivot_sweeps_around_that_pivot(poster):
 
 @pytest.fixture(scope="module")
 def ocean() -> Poster:
-    from engine.psd_import import load_psd
-    from tests.conftest import ASSETS_DIR
+    from engine.psd.load import load_psd
+    from tests.helpers.paths import ASSETS_DIR
 
     return load_psd(ASSETS_DIR / "samples" / "ocean.psd")
 
@@ -506,8 +506,8 @@ def test_the_balloon_sample_drifts_in_full_in_its_planned_box():
     was reduced in the box the editor planned; a planned box must let it play in full."""
     from engine.motion.base import MotionRequest
     from engine.motion.presets import PresetAnimator
-    from engine.psd_import import load_psd
-    from tests.conftest import ASSETS_DIR
+    from engine.psd.load import load_psd
+    from tests.helpers.paths import ASSETS_DIR
 
     poster = load_psd(ASSETS_DIR / "samples" / "balloon.psd")
     prompt = "the balloon drifts up gently and sways"

@@ -19,9 +19,9 @@ from typing import Any, Callable
 import pytest
 from PIL import Image
 
-from engine.planner import LLMSettings, boxes_for_preset, plan, plan_boxes
-from engine.poster import Box, LayerKind, Poster
-from tests.conftest import solid_layer
+from engine.planning.planner import LLMSettings, boxes_for_preset, plan, plan_boxes
+from engine.core.poster import Box, LayerKind, Poster
+from tests.helpers.layers import solid_layer
 
 MODEL = "test-vision-model"
 

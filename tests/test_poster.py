@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from engine.motion import LayerClip, MotionRequest, place_static
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 
 def test_box_parsing_and_geometry():

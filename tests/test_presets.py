@@ -12,11 +12,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 import engine
 from engine.motion import Animator, available_engines, get_animator
-from engine.motion.base import MotionRequest, place_static
+from engine.core.clip import place_static
+from engine.motion.base import MotionRequest
 from engine.motion.presets import PRESETS, ParamSpec, Preset, PresetAnimator, motion_times
-from engine.motion.sampling import Motion, PixelGrid, render_motion
-from engine.motion.transforms import affine_forward
-from engine.poster import Box, Layer, LayerKind, PosterError
+from engine.motion.presets.resample import FramePlan, PixelGrid, render_motion
+from engine.motion.presets.transforms import affine_forward
+from engine.core.poster import Box, Layer, LayerKind, PosterError
 
 CONTRACT_IDS = (
     "bob", "wave_rotate", "text_wave", "typewriter", "fade", "slide_in", "float", "sway", "breathe",
@@ -139,7 +140,7 @@ def test_loops_are_seamless(preset):
 
 
 def build_motion(preset: str, times: np.ndarray, layer: Layer | None = None, box: Box = MOTION_BOX):
-    from engine.motion.stage import Stage
+    from engine.motion.presets.stage import Stage
 
     spec = PRESETS[preset]
     layer = layer or title_layer()
@@ -237,7 +238,7 @@ def test_sampler_shifts_and_rotates_white_without_fringes_or_jaggies():
     grid = PixelGrid(60, 70)
     forward = affine_forward((35.0, 30.0), angle=np.array([0.0, np.radians(7.0)]), tx=np.array([0.37, 0.37]))
     inverse = np.linalg.inv(forward)[:, :2, :]
-    frames = render_motion(static, Motion(2, source=grid.affine_source(inverse)))
+    frames = render_motion(static, FramePlan(2, source=grid.affine_source(inverse)))
     rotated = frames[1]
     visible = rotated[..., 3] > 0
     assert rotated[..., :3][visible].min() >= 254
@@ -255,7 +256,7 @@ def test_cropped_rendering_equals_full_box_rendering(preset):
 @pytest.mark.parametrize("preset", ["sway", "typewriter", "flag_wave"])
 def test_rendering_in_bands_equals_rendering_whole_frames(preset, monkeypatch):
     """Large boxes are resampled in bands of rows to bound memory; no pixel may change."""
-    from engine.motion import sampling
+    from engine.motion.presets import resample as sampling
 
     static, motion = build_motion(preset, motion_times(FRAMES, 0, True))
     whole = render_motion(static, motion)

@@ -9,11 +9,11 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-import engine.project as project_module
+import engine.core.project as project_module
 from engine import PosterError
-from engine.motion.base import LayerClip
-from engine.poster import Box, Layer, LayerKind, Poster
-from engine.project import SCHEMA_VERSION, Motion, Project, Timeline, load_project, save_project
+from engine.core.clip import LayerClip
+from engine.core.poster import Box, Layer, LayerKind, Poster
+from engine.core.project import SCHEMA_VERSION, Motion, Project, Timeline, load_project, save_project
 
 
 def random_pixels(rng: np.random.Generator, box: Box) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.motion.presets import PRESETS
-from engine.motion.prompts import PromptMatch, default_preset, params_from_prompt, preset_for_prompt
-from engine.poster import LayerKind
+from engine.motion.presets.prompts import PromptMatch, default_preset, params_from_prompt, preset_for_prompt
+from engine.core.poster import LayerKind
 
 TEXT, PIXEL = LayerKind.TEXT, LayerKind.PIXEL
 

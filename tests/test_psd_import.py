@@ -13,9 +13,9 @@ from PIL import Image
 from psd_tools import PSDImage
 
 from engine import ImportLimits, LayerKind, PosterError, load_psd
-from engine.psd_limits import check_header
-from tests.conftest import CORPUS_DIR, REPO_ROOT
-from tests.psd_factory import write_layered_psd
+from engine.psd.limits import check_header
+from tests.helpers.paths import CORPUS_DIR, REPO_ROOT
+from tests.helpers.psd_factory import write_layered_psd
 
 IN_PROCESS = ImportLimits(isolate=False)
 

@@ -11,7 +11,7 @@ import pytest
 from psd_tools import PSDImage
 from psd_tools.constants import BlendMode
 
-from conftest import ASSETS_DIR
+from tests.helpers.paths import ASSETS_DIR
 
 EXPECTED = {
     "balloon": {"Sky", "Sun", "Balloon", "Small Balloon", "Cloud Left", "Title", "Subtitle", "Badge", "Paper Texture"},

@@ -11,8 +11,9 @@ import pytest
 from engine.data.buckets import BucketBatchSampler, ClipDataset, bucketed_loader
 from engine.data.synthetic import DriftAnimator, generate, shape_poster
 from engine.data.tdl import TDLDataset, TDLSample, read_sample, write_poster
-from engine.motion.base import MotionRequest, place_static
-from engine.poster import Box, PosterError
+from engine.core.clip import place_static
+from engine.motion.base import MotionRequest
+from engine.core.poster import Box, PosterError
 
 
 def make_sample(layer_id: int, box: Box, frames: int = 5, seed: int = 0) -> TDLSample:

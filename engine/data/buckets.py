@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from engine.data.tdl import TDLDataset
-from engine.poster import Box
+from engine.core.poster import Box
 
 
 class BucketBatchSampler(Sampler[list[int]]):

@@ -29,8 +29,9 @@ import numpy as np
 from PIL import Image
 
 from engine.data.tdl import TDLSample, write_poster
-from engine.motion.base import Animator, LayerClip, MotionRequest, place_static
-from engine.poster import Box, Layer, LayerKind, Poster, PosterError
+from engine.core.clip import LayerClip, place_static
+from engine.motion.base import Animator, MotionRequest
+from engine.core.poster import Box, Layer, LayerKind, Poster, PosterError
 
 #: Motion boxes sit on this grid (the VAE's 8-px cells, doubled so that clips of similar
 #: size share a bucket and can be batched together).
@@ -95,7 +96,7 @@ def scaled_poster(poster: Poster, factor: float) -> Poster:
 
 def sample_posters(directory: Path, max_layer: int) -> list[Poster]:
     """The sample PSDs, scaled so their median animatable layer is about `max_layer` px."""
-    from engine.psd_import import load_psd
+    from engine.psd.load import load_psd
 
     posters = []
     for path in sorted(directory.glob("*.psd")):

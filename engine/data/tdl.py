@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 FORMAT_VERSION = 1
 

@@ -25,7 +25,7 @@ from diffusers import AutoencoderKLHunyuanVideo
 
 from engine.dmdl.decoder_rope import LATENT_CELL
 from engine.dmdl.layer_decoder import check_box_on_grid
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 #: The background an RGBA clip is composited over before encoding (in [0, 1]).
 GRAY = 0.5

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import torch
 
-from engine.poster import Box
+from engine.core.poster import Box
 
 #: Poster pixels per latent cell (the VAE's spatial compression).
 LATENT_CELL = 8

@@ -38,7 +38,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from engine.dmdl.decoder_rope import LATENT_CELL, apply_rope, batch_positions, default_axes_dim, rope_angles
-from engine.poster import Box, PosterError
+from engine.core.poster import Box, PosterError
 
 #: Where the temporal-scale blocks sit, per variant: "ts" a learned temporal-scale block,
 #: "up" the parameter-free temporal upsampling alone, "vit1"/"vit2" the first/second half

@@ -32,7 +32,7 @@ from engine.data.tdl import TDLDataset
 from engine.dmdl.autoencoder import LayerEncoder, to_float_rgba, tiny_vae
 from engine.dmdl.layer_decoder import LayerDecoder
 from engine.dmdl.metrics import premultiply, rgba_psnr, rgba_ssim
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 #: Decoder sizes by name. "paper" is §5's: 12 blocks of width 768.
 DECODER_CONFIGS: dict[str, dict] = {

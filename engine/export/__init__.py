@@ -22,15 +22,15 @@ import types
 from pathlib import Path
 from typing import Mapping
 
-from engine.atomic import check_output_folder
+from engine.core.atomic import check_output_folder
 from engine.export.bundle import Frames, resolve_frames, write_bundle
 from engine.export.frames import Progress
 from engine.export.sequence import write_png_folder, write_png_zip
 from engine.export.video import (
     MP4_QUALITIES, mp4_quality, write_apng, write_gif, write_mp4, write_prores, write_webm, write_webp,
 )
-from engine.motion.base import LayerClip
-from engine.poster import Poster, PosterError
+from engine.core.clip import LayerClip
+from engine.core.poster import Poster, PosterError
 
 #: extension -> (writer, whether it takes a background colour)
 _WRITERS = {

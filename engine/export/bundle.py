@@ -29,13 +29,13 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from engine.atomic import atomic_output, check_output_folder
+from engine.core.atomic import atomic_output, check_output_folder
 from engine.export.frames import Progress, check_fps, check_frames, even_size, parse_color
 from engine.export.sequence import add_png_sequence, png_bytes
 from engine.export.video import write_mp4, write_prores, write_webm
-from engine.motion.base import LayerClip
-from engine.jsonable import json_default
-from engine.poster import Box, Layer, Poster, PosterError
+from engine.core.clip import LayerClip
+from engine.core.jsonable import json_default
+from engine.core.poster import Box, Layer, Poster, PosterError
 
 BUNDLE_FORMAT = "poster-animator-bundle"
 BUNDLE_VERSION = 1

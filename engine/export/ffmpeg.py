@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from engine.export.frames import Progress
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 
 @functools.lru_cache(maxsize=1)

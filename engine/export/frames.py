@@ -10,8 +10,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from engine.poster import PosterError
-from engine.progress import ProgressCallback
+from engine.core.poster import PosterError
+from engine.core.progress import ProgressCallback
 
 #: Called as progress(done, total) after each frame reaches the encoder (the team's shared type).
 Progress = ProgressCallback

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.atomic import atomic_output
+from engine.core.atomic import atomic_output
 from engine.export.frames import Progress, check_frames, clear_transparent
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 #: zlib level 3: nearly the size of the default (6) at about half the time per frame.
 _PNG_LEVEL = 3

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from engine.atomic import atomic_output
+from engine.core.atomic import atomic_output
 from engine.export.ffmpeg import encode
 from engine.export.frames import (
     Progress,
@@ -29,7 +29,7 @@ from engine.export.frames import (
     pad_to_even,
     parse_color,
 )
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 Color = tuple[int, int, int] | str | None
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-from engine.motion.base import Animator, LayerClip, MotionRequest, place_static
-from engine.poster import PosterError
+from engine.core.clip import LayerClip, place_static
+from engine.motion.base import Animator, MotionRequest
+from engine.core.poster import PosterError
 
 #: Engine name -> (module, class). The first one is the default that works everywhere.
 ENGINES: dict[str, tuple[str, str]] = {

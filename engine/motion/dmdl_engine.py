@@ -17,8 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.motion.base import LayerClip, MotionRequest, place_static
-from engine.poster import LATENT_GRID, Box, PosterError
+from engine.core.clip import LayerClip, place_static
+from engine.motion.base import MotionRequest
+from engine.core.poster import LATENT_GRID, Box, PosterError
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
 

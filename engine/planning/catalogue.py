@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from engine.motion.presets import PRESETS, Preset
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 def preset_catalogue() -> Mapping[str, Preset]:
     """The preset registry, by id, in menu order."""

@@ -1,6 +1,6 @@
 """Motion boxes on the poster: whole pixels, the 16-px latent grid, the canvas.
 
-How far a motion carries a layer is the preset's own business (engine.motion.room); this
+How far a motion carries a layer is the preset's own business (engine.motion.presets.room); this
 module turns that reach into a box the animators accept.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from engine.poster import LATENT_GRID, Box
+from engine.core.poster import LATENT_GRID, Box
 
 
 def box_from_bounds(bounds: tuple[float, float, float, float]) -> Box:

@@ -2,9 +2,9 @@
 
 Deterministic and instant, so it is the default on a fresh machine and the fallback
 whenever an LLM answer cannot be trusted. The prompt is read by the preset engine's own
-vocabulary (engine.motion.prompts), so the planner and the engine never disagree on what
+vocabulary (engine.motion.presets.prompts), so the planner and the engine never disagree on what
 "the leaf falls" means; and the room a motion needs is measured by the preset itself
-(engine.motion.room), so they never disagree on how far it goes either. This module only
+(engine.motion.presets.room), so they never disagree on how far it goes either. This module only
 snaps that room to the grid and the canvas, and writes a one-line rationale.
 """
 
@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from engine.motion.prompts import preset_for_prompt
-from engine.motion.room import swept_bounds
+from engine.motion.presets.prompts import preset_for_prompt
+from engine.motion.presets.room import swept_bounds
 from engine.planning.catalogue import resolved_params
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box, margins, union_all
-from engine.poster import Box, Layer, LayerKind
+from engine.core.poster import Box, Layer, LayerKind
 
 #: The parameters that decide where a motion goes (which way, about which point). A plan
 #: states them explicitly, so the box and the animation agree even if a preset's default
@@ -43,7 +43,7 @@ def with_placement_defaults(preset: str, params: dict[str, Any]) -> dict[str, An
 def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:
     """The whole-pixel extent each layer's motion reaches, before grid and canvas.
 
-    The preset itself says where its motion carries a layer (engine.motion.room): the same
+    The preset itself says where its motion carries a layer (engine.motion.presets.room): the same
     trajectory it checks against the box before shrinking, so the planned box is exactly
     the room it needs. Layers sharing one prompt also grow by the room the group would
     sweep as one piece, so they all expand the same way (a group jumps one height).

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 from engine.planning.catalogue import checked_params, declared_params, preset_catalogue
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box
 from engine.planning.heuristic import with_placement_defaults
-from engine.poster import Box, Poster, PosterError
+from engine.core.poster import Box, Poster, PosterError
 
 if TYPE_CHECKING:  # the openai package takes a second to import; offline planning never needs it
     import openai

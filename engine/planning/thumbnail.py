@@ -15,8 +15,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.compositor import render_static
-from engine.poster import Box, Layer, Poster
+from engine.render.compositor import render_static
+from engine.core.poster import Box, Layer, Poster
 
 THUMBNAIL_SIDE = 512
 BOX_COLOURS = ((255, 40, 90), (0, 170, 255), (40, 200, 80), (255, 170, 0), (170, 80, 255), (0, 200, 190))

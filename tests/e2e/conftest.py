@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from editor_server import REPO_ROOT, running_editor
+from tests.helpers.editor_server import REPO_ROOT, running_editor
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.canvas import MAX_CANVAS_SIDE
-from editor_server import REPO_ROOT
+from tests.helpers.editor_server import REPO_ROOT
 
 ASSETS_DIR = REPO_ROOT / "assets"
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "psd-corpus"

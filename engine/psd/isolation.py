@@ -25,8 +25,8 @@ import resource
 from pathlib import Path
 from typing import Callable
 
-from engine.poster import Poster, PosterError
-from engine.psd_limits import ImportLimits, PsdHeader, memory_message
+from engine.core.poster import Poster, PosterError
+from engine.psd.limits import ImportLimits, PsdHeader, memory_message
 
 
 
@@ -98,7 +98,7 @@ def _child_main(sender, load, path: Path, header: PsdHeader, limits: ImportLimit
     except MemoryError:
         result = ("error", memory_message(path.name, limits))
     except BaseException as error:  # noqa: BLE001 - the parent must get a sentence, not a traceback
-        from engine.psd_import import describe_failure  # noqa: PLC0415
+        from engine.psd.load import describe_failure  # noqa: PLC0415
 
         result = ("error", describe_failure(path.name, error))
     try:

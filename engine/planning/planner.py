@@ -25,8 +25,8 @@ from engine.planning.catalogue import checked_params
 from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, plan_heuristically, with_placement_defaults
 from engine.planning.llm import LLMPlan, LLMSettings, PlanRejected, ask_llm
 from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
-from engine.poster import Box, Poster, PosterError
-from engine.progress import ProgressCallback
+from engine.core.poster import Box, Poster, PosterError
+from engine.core.progress import ProgressCallback
 
 __all__ = ["Plan", "PlanRequest", "LLMSettings", "plan", "plan_boxes", "planner_status", "boxes_for_preset"]
 

@@ -1,9 +1,9 @@
 """The room a preset needs: where its motion carries a layer, measured by the preset itself.
 
 A preset decides whether its box is too tight by moving the content outline along its
-trajectory and checking it against the box (engine.motion.stage). The planner needs the
+trajectory and checking it against the box (engine.motion.presets.stage). The planner needs the
 same answer the other way round: which box that trajectory sweeps. Both read the one
-trajectory each preset builds (`Motion.reach`), so a box planned here never makes the
+trajectory each preset builds (`FramePlan.reach`), so a box planned here never makes the
 preset shrink its motion, and a change to a preset's motion changes its planned box too.
 """
 
@@ -13,10 +13,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from engine.motion.catalog import PRESETS
-from engine.motion.presets import motion_times
-from engine.motion.stage import Stage
-from engine.poster import Box, PosterError
+from engine.motion.presets.catalog import PRESETS
+from engine.motion.presets.animator import motion_times
+from engine.motion.presets.stage import Stage
+from engine.core.poster import Box, PosterError
 
 #: Clip times sampled to trace a trajectory: divisible by 4 × every cycle count up to 6,
 #: so the extremes of a sine swing fall exactly on samples and the sweep stays symmetric

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.motion.easing import oscillate, periodic_clock
-from engine.motion.sampling import Motion
-from engine.motion.stage import MIN_GAIN, Stage, room_note
+from engine.motion.presets.easing import oscillate, periodic_clock
+from engine.motion.presets.resample import FramePlan
+from engine.motion.presets.stage import MIN_GAIN, Stage, room_note
 
 Params = dict[str, Any]
 
@@ -54,7 +54,7 @@ def _column_position(stage: Stage) -> np.ndarray:
     return (x - stage.x0) / max(stage.content_w, 1.0)
 
 
-def _column_shift_motion(stage: Stage, preset: str, dy: np.ndarray, shade: np.ndarray | None = None) -> Motion:
+def _column_shift_motion(stage: Stage, preset: str, dy: np.ndarray, shade: np.ndarray | None = None) -> FramePlan:
     """A motion moving each column vertically by dy (N, W), shrunk to fit the box."""
     gain = _vertical_room_gain(stage, dy)
     dy = dy * gain
@@ -78,7 +78,7 @@ def _column_shift_motion(stage: Stage, preset: str, dy: np.ndarray, shade: np.nd
             column_shade = _frames(shade, index)[:, cols].unsqueeze(1)
             return column_shade.expand(-1, len(range(grid.height)[rows]), -1)
 
-    return Motion(dy.shape[0], source=source, shade=shade_fn, still=still, notes=room_note(preset, gain),
+    return FramePlan(dy.shape[0], source=source, shade=shade_fn, still=still, notes=room_note(preset, gain),
                   reach=_column_reach(stage, dy))
 
 
@@ -91,7 +91,7 @@ def _column_reach(stage: Stage, dy: np.ndarray) -> np.ndarray:
     return np.concatenate((top.reshape(-1, 2), bottom.reshape(-1, 2)))
 
 
-def text_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def text_wave(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """A sine wave running along the layer: every column rises and sinks a little after its
     neighbour, so the letters of a title ripple like a stadium wave."""
     p, envelope = periodic_clock(u, params, travelling=True)
@@ -102,7 +102,7 @@ def text_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     return _column_shift_motion(stage, "text_wave", dy)
 
 
-def flag_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def flag_wave(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Cloth on a pole: ripples start at the pole side and grow toward the free edge, with a
     second, faster ripple for irregularity and soft shading of the folds."""
     p, envelope = periodic_clock(u, params, travelling=True)
@@ -124,7 +124,7 @@ def flag_wave(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     return _column_shift_motion(stage, "flag_wave", dy, shade)
 
 
-def wave_rotate(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def wave_rotate(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """The paper's text effect (ii): a rocking rotation that travels along the layer.
 
     Every column turns about the layer's middle line by an angle that follows a wave along
@@ -158,7 +158,7 @@ def wave_rotate(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         return out
 
     notes = room_note("wave_rotate", float(np.median(taper[(along >= 0) & (along <= 1)]))) if max_angle > 0 else []
-    return Motion(len(u), source=source, still=still, notes=notes, reach=_leaning_reach(stage, angle))
+    return FramePlan(len(u), source=source, still=still, notes=notes, reach=_leaning_reach(stage, angle))
 
 
 def _leaning_reach(stage: Stage, angle: np.ndarray) -> np.ndarray:
@@ -172,7 +172,7 @@ def _leaning_reach(stage: Stage, angle: np.ndarray) -> np.ndarray:
     return corners[None] + shifts[:, None]
 
 
-def jelly(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def jelly(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """A soft body wobbling on its base: the top lags sideways on a curved (not rigid)
     profile while the body squashes and stretches at twice the rate, keeping its volume."""
     p, envelope = periodic_clock(u, params)
@@ -210,7 +210,7 @@ def jelly(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         out[..., 1].copy_(src_y.expand_as(out[..., 1]))
         return out
 
-    return Motion(len(u), source=source, still=still, notes=room_note("jelly", gain), reach=moved_outline(gain))
+    return FramePlan(len(u), source=source, still=still, notes=room_note("jelly", gain), reach=moved_outline(gain))
 
 
 def _sway_weight(stage: Stage, pivot_name: str, bend: float, x, y):
@@ -238,7 +238,7 @@ def _sway_weight(stage: Stage, pivot_name: str, bend: float, x, y):
     return (1.0 - bend) + bend * reach
 
 
-def sway(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def sway(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Rocking about a pivot (the base, for plants), bending progressively along the layer.
 
     Each output row (or column, for a side pivot) turns back about the pivot by its own
@@ -271,4 +271,4 @@ def sway(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         torch.addcmul(py + c * oy, s, ox, out=out[..., 1])
         return out
 
-    return Motion(len(u), source=source, still=angles == 0.0, notes=room_note("sway", gain), reach=moved_outline(gain))
+    return FramePlan(len(u), source=source, still=angles == 0.0, notes=room_note("sway", gain), reach=moved_outline(gain))

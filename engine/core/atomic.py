@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 
 def check_output_folder(path: str | os.PathLike) -> Path:

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.motion.easing import delayed, ease, segment, smoothstep
-from engine.motion.sampling import Motion
-from engine.motion.stage import Stage
+from engine.motion.presets.easing import delayed, ease, segment, smoothstep
+from engine.motion.presets.resample import FramePlan
+from engine.motion.presets.stage import Stage
 
 Params = dict[str, Any]
 
@@ -68,7 +68,7 @@ def reveal_order(stage: Stage, direction: str) -> tuple[np.ndarray, int]:
     return order, 0
 
 
-def typewriter(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def typewriter(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Letters appear one by one in reading order (or a soft wipe for artwork)."""
     t = np.mod(params["cycles"] * delayed(u, params["phase"]), 1.0)
     if not params["loop"]:
@@ -89,12 +89,12 @@ def typewriter(stage: Stage, params: Params, u: np.ndarray) -> Motion:
         f = torch.as_tensor(front[index], dtype=torch.float32).view(-1, 1, 1)
         return ((f - order_t[rows, cols]) / softness).clamp(0.0, 1.0)
 
-    return Motion(len(u), mask=mask, opacity=opacity, still=still)
+    return FramePlan(len(u), mask=mask, opacity=opacity, still=still)
 
 
-def fade(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def fade(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Fade out and back in, `cycles` times; `depth` 1 makes the layer vanish completely."""
     t = params["cycles"] * delayed(u, params["phase"])
     triangle = 1.0 - np.abs(2.0 * np.mod(t, 1.0) - 1.0)
     opacity = 1.0 - params["depth"] * ease(params["easing"], triangle)
-    return Motion(len(u), opacity=opacity, still=opacity >= 1.0)
+    return FramePlan(len(u), opacity=opacity, still=opacity >= 1.0)

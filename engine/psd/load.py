@@ -14,7 +14,7 @@ cannot stay a separate layer without changing the picture is baked:
 
 The file is untrusted: the header is checked before decoding, psd-tools' allocation and
 parse limits are set, decoder warnings are errors, and parsing runs in a child process
-with capped memory and time (engine.psd_isolation). Every failure is one PosterError.
+with capped memory and time (engine.psd.isolation). Every failure is one PosterError.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from engine.color import SrgbConverter
-from engine.poster import BLEND_MODES, Box, Layer, LayerKind, Poster, PosterError
-from engine.psd_limits import ImportLimits, PsdHeader, check_file, check_tree, memory_message
+from engine.psd.color import SrgbConverter
+from engine.core.poster import BLEND_MODES, Box, Layer, LayerKind, Poster, PosterError
+from engine.psd.limits import ImportLimits, PsdHeader, check_file, check_tree, memory_message
 
 #: Effects psd-tools' compositor draws into the layer pixels; any other enabled effect is lost.
 RENDERED_EFFECTS = {"coloroverlay", "gradientoverlay", "patternoverlay", "stroke"}
@@ -59,7 +59,7 @@ def load_psd(path: str | Path, limits: ImportLimits | None = None) -> Poster:
     path = Path(path)
     header = check_file(path, limits)
     if limits.isolate:
-        from engine.psd_isolation import run_isolated  # noqa: PLC0415 (keeps the import cycle out)
+        from engine.psd.isolation import run_isolated  # noqa: PLC0415 (keeps the import cycle out)
 
         return run_isolated(load_checked_psd, path, header, limits)
     return load_checked_psd(path, header, limits)

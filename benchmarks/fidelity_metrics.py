@@ -32,7 +32,7 @@ def psd_tools_render(path: Path) -> np.ndarray:
     """psd-tools' composite of the layers (never the stored preview), as sRGB RGBA uint8."""
     from psd_tools import PSDImage  # noqa: PLC0415
 
-    from engine.color import pil_to_rgba  # noqa: PLC0415
+    from engine.psd.color import pil_to_rgba  # noqa: PLC0415
 
     return pil_to_rgba(PSDImage.open(path).composite(ignore_preview=True))
 
@@ -41,7 +41,7 @@ def photoshop_preview(path: Path) -> np.ndarray | None:
     """The merged image Photoshop stored in the file, as sRGB RGBA uint8, if there is one."""
     from psd_tools import PSDImage  # noqa: PLC0415
 
-    from engine.color import pil_to_rgba  # noqa: PLC0415
+    from engine.psd.color import pil_to_rgba  # noqa: PLC0415
 
     psd = PSDImage.open(path)
     if not psd.has_preview():

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.motion.catalog import PRESETS
-from engine.poster import LayerKind
+from engine.motion.presets.catalog import PRESETS
+from engine.core.poster import LayerKind
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "once": 1, "twice": 2, "thrice": 3}

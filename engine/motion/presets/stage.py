@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from engine.motion.sampling import PixelGrid, content_bounds
+from engine.motion.presets.resample import PixelGrid, content_bounds
 
 #: How far (in pixels) a content corner may poke past the box edge: only float round-off.
 FIT_TOLERANCE = 1e-3

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.atomic import atomic_output
-from engine.motion.base import LayerClip
-from engine.jsonable import json_default
-from engine.poster import Box, Layer, LayerKind, Poster, PosterError
+from engine.core.atomic import atomic_output
+from engine.core.clip import LayerClip
+from engine.core.jsonable import json_default
+from engine.core.poster import Box, Layer, LayerKind, Poster, PosterError
 
 PROJECT_FORMAT = "poster-animator-project"
 #: Bump when the manifest changes meaning; readers refuse versions newer than theirs.

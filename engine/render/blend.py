@@ -20,7 +20,7 @@ import numpy as np
 from psd_tools.composite import blend as psd_blend
 from psd_tools.constants import BlendMode
 
-from engine.poster import BLEND_MODES
+from engine.core.poster import BLEND_MODES
 
 BlendFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

@@ -9,7 +9,7 @@ are pre-flattened into one premultiplied layer per rectangle, and only static la
 with another blend mode are re-applied individually, inside the rectangle.
 
 Layers and frames are straight-alpha uint8 sRGB. The compositing math is premultiplied
-float32 with psd-tools' blend formulas (engine.blend) wherever a blend mode other than
+float32 with psd-tools' blend formulas (engine.render.blend) wherever a blend mode other than
 normal is involved. Where every layer drawn is normal mode, which is most posters and
 most dirty rectangles, Pillow's C source-over does the same job in 8 bits (equal within
 a level or two of rounding, tested), several times faster, painting straight into the
@@ -24,9 +24,9 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from engine.blend import composite_blend, composite_normal
-from engine.motion.base import LayerClip
-from engine.poster import Box, Layer, Poster, PosterError
+from engine.render.blend import composite_blend, composite_normal
+from engine.core.clip import LayerClip
+from engine.core.poster import Box, Layer, Poster, PosterError
 
 ClipsArgument = Mapping[int, LayerClip] | Sequence[LayerClip] | None
 

@@ -13,13 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.motion import reveal, transforms, warps
-from engine.motion.easing import EASINGS
-from engine.motion.sampling import Motion
-from engine.motion.stage import Stage
-from engine.poster import PosterError
+from engine.motion.presets import reveal, transforms, warps
+from engine.motion.presets.easing import EASINGS
+from engine.motion.presets.resample import FramePlan
+from engine.motion.presets.stage import Stage
+from engine.core.poster import PosterError
 
-Builder = Callable[[Stage, dict[str, Any], np.ndarray], Motion]
+Builder = Callable[[Stage, dict[str, Any], np.ndarray], FramePlan]
 
 
 @dataclass(frozen=True)

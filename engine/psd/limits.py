@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.poster import PosterError
+from engine.core.poster import PosterError
 
 PSD_SIGNATURE = b"8BPS"
 HEADER_BYTES = 26

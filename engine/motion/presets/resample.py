@@ -35,7 +35,7 @@ _PROBE_STEP = 8  # spacing of the coarse probe that finds where the content land
 
 
 @dataclass
-class Motion:
+class FramePlan:
     """A preset's description of N frames of motion, before any pixel is touched.
 
     `still[i]` marks frames that are exactly the static layer (rest poses, holds): they are
@@ -43,7 +43,7 @@ class Motion:
 
     `reach` holds where the content outline goes over the clip (…, 2 box pixels), at the
     strength that will play: the room the motion takes. The planner sizes motion boxes
-    from it (engine.motion.room), so the box it plans and the room the preset checks
+    from it (engine.motion.presets.room), so the box it plans and the room the preset checks
     before shrinking are one computation. None means the content stays in place.
     """
 
@@ -117,7 +117,7 @@ def write_straight_uint8(premult: torch.Tensor, out: torch.Tensor) -> None:
     channels[:, 3].copy_(alpha.add(0.5))
 
 
-def render_motion(static: np.ndarray, motion: Motion, crop: bool = True, out: np.ndarray | None = None) -> np.ndarray:
+def render_motion(static: np.ndarray, motion: FramePlan, crop: bool = True, out: np.ndarray | None = None) -> np.ndarray:
     """Frames (N, H, W, 4) uint8 for `motion` applied to the placed static layer `static`.
 
     With `crop`, each chunk of frames is resampled only inside the region where the
@@ -204,7 +204,7 @@ def content_bounds(static: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def _landing_region(
-    motion: Motion, index: np.ndarray, content: tuple[float, float, float, float], height: int, width: int
+    motion: FramePlan, index: np.ndarray, content: tuple[float, float, float, float], height: int, width: int
 ) -> tuple[slice, slice]:
     """Rows and columns of the box where these frames can show any content.
 
@@ -237,7 +237,7 @@ def _landing_region(
 
 
 def _sample_chunk(
-    image: torch.Tensor, motion: Motion, index: np.ndarray, rows: slice, cols: slice, width: int, height: int
+    image: torch.Tensor, motion: FramePlan, index: np.ndarray, rows: slice, cols: slice, width: int, height: int
 ) -> torch.Tensor:
     """Premultiplied frames (n, 4, h, w) for the frames `index` in the region."""
     n = index.size

@@ -1,8 +1,8 @@
 """The procedural preset engine: the embedded default Animator that runs on any CPU.
 
-A request names a preset, or a prompt that maps to one (engine.motion.prompts), or
+A request names a preset, or a prompt that maps to one (engine.motion.presets.prompts), or
 neither (then a sensible default by layer kind). The chosen preset turns its parameters
-into a Motion (engine.motion.transforms / warps / reveal) which the sampler renders in
+into a FramePlan (engine.motion.presets.transforms / warps / reveal) which the sampler renders in
 premultiplied alpha. Frame 0, and every frame held before `start_offset`, is the static
 layer placed in the motion box, bit for bit.
 """
@@ -14,12 +14,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from engine.motion.base import LayerClip, MotionRequest, place_static
-from engine.motion.catalog import PRESETS, ParamSpec, Preset
-from engine.motion.prompts import default_preset, params_from_prompt, preset_for_prompt
-from engine.motion.sampling import Motion, render_motion
-from engine.motion.stage import Stage
-from engine.poster import LayerKind, PosterError
+from engine.core.clip import LayerClip, place_static
+from engine.motion.base import MotionRequest
+from engine.motion.presets.catalog import PRESETS, ParamSpec, Preset
+from engine.motion.presets.prompts import default_preset, params_from_prompt, preset_for_prompt
+from engine.motion.presets.resample import FramePlan, render_motion
+from engine.motion.presets.stage import Stage
+from engine.core.poster import LayerKind, PosterError
 
 __all__ = ["PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
 
@@ -123,7 +124,7 @@ class PresetAnimator:
             messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
             frames[hold:] = static
         elif times.size:
-            motion: Motion = preset.build(stage, params, times)
+            motion: FramePlan = preset.build(stage, params, times)
             motion.still = motion.still_frames().copy()
             motion.still[0] = True  # u = 0 is the rest pose by construction; keep it exact
             render_motion(static, motion, out=frames[hold:])

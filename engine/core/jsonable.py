@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.poster import Box
+from engine.core.poster import Box
 
 
 def json_default(value: Any) -> Any:

@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.motion.easing import delayed, ease, oscillate, periodic_clock, segment, smoothstep
-from engine.motion.sampling import Motion
-from engine.motion.stage import Stage, room_note
+from engine.motion.presets.easing import delayed, ease, oscillate, periodic_clock, segment, smoothstep
+from engine.motion.presets.resample import FramePlan
+from engine.motion.presets.stage import Stage, room_note
 
 Params = dict[str, Any]
 
@@ -60,8 +60,8 @@ def moved(forward: np.ndarray, points: np.ndarray) -> np.ndarray:
 def affine_motion(
     stage: Stage, forward: np.ndarray, opacity: np.ndarray | None = None, notes: list[str] | None = None,
     reach: np.ndarray | None = None,
-) -> Motion:
-    """The sampler's Motion for forward maps; frames at the rest pose are marked still.
+) -> FramePlan:
+    """The sampler's FramePlan for forward maps; frames at the rest pose are marked still.
 
     Its reach is where the content corners go under the maps, unless the caller claims
     more room (a flight that travels a share of whatever room the box gives).
@@ -70,7 +70,7 @@ def affine_motion(
     still = np.all(np.abs(forward - np.eye(3)) < 1e-9, axis=(1, 2))
     if opacity is not None:
         still &= opacity >= 1.0
-    return Motion(
+    return FramePlan(
         frame_count=forward.shape[0],
         source=stage.grid.affine_source(inverse),
         opacity=opacity,
@@ -82,14 +82,14 @@ def affine_motion(
 
 def fitted_affine(
     stage: Stage, preset: str, forward_for_gain: Callable[[float], np.ndarray], opacity: np.ndarray | None = None
-) -> Motion:
+) -> FramePlan:
     """Shrink a motion until the content corners stay inside the box, then build it."""
     corners = stage.outline()
     gain = stage.largest_fitting_gain(lambda g: moved(forward_for_gain(g), corners))
     return affine_motion(stage, forward_for_gain(gain), opacity, room_note(preset, gain))
 
 
-def bob(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def bob(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """The paper's text effect (i): the layer rises and sinks, a calm vertical oscillation."""
     p, envelope = periodic_clock(u, params)
     wave = oscillate(p, params["easing"]) * envelope
@@ -97,7 +97,7 @@ def bob(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     return fitted_affine(stage, "bob", lambda g: affine_forward(stage.center, ty=-g * lift * wave))
 
 
-def float_(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def float_(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Drifting like something light in water: up and down, a lazy figure-eight sideways
     drift, and a tilt that leans into the drift."""
     p, envelope = periodic_clock(u, params)
@@ -113,7 +113,7 @@ def float_(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     return fitted_affine(stage, "float", forward)
 
 
-def breathe(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def breathe(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """A slow swell and release of size, like breathing or a heartbeat."""
     p, envelope = periodic_clock(u, params)
     swell = params["amplitude"] * 0.12 * oscillate(p, params["easing"]) * envelope
@@ -148,7 +148,7 @@ def _bounce_curves(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return height, stretch, squash
 
 
-def bounce(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def bounce(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Jumps off the ground with squash on take-off and landing and stretch in flight.
 
     Squash and stretch keep the area (width = 1 / height scale) and pivot on the content's
@@ -181,7 +181,7 @@ def _loop_harmonics(rng: np.random.Generator, low: int, high: int, u: np.ndarray
     return (np.sin(2 * np.pi * np.outer(u, frequencies)) @ weights) / peak
 
 
-def shake(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def shake(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Bursts of trembling; the jitter is seeded, so a seed always gives the same shake."""
     p, envelope = periodic_clock(u, params)
     burst = np.sin(np.pi * p) ** 2 * envelope
@@ -213,7 +213,7 @@ def shake(stage: Stage, params: Params, u: np.ndarray) -> Motion:
 
 
 
-def spin(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def spin(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Whole turns about the pivot. A box too small for the turning layer makes it shrink
     just enough at each angle, instead of cutting its corners off."""
     turns = params["cycles"] * ease(params["easing"], delayed(u, params["phase"]))
@@ -242,7 +242,7 @@ def _fit_ratio(offsets: np.ndarray, origin: float, size: float) -> np.ndarray:
     return limit.min(axis=1)
 
 
-def zoom(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def zoom(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Grow toward the viewer (or shrink away) about the pivot; in a loop it comes back."""
     t = delayed(u, params["phase"])
     easing = params["easing"]
@@ -255,7 +255,7 @@ def zoom(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     return fitted_affine(stage, "zoom", lambda g: affine_forward(pivot, sx=1 + g * change, sy=1 + g * change))
 
 
-def slide_in(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def slide_in(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Enter from the box edge behind the travel direction and settle in place.
 
     Frame 0 must be the static layer, so the clip first fades the layer out where it
@@ -276,7 +276,7 @@ def slide_in(stage: Stage, params: Params, u: np.ndarray) -> Motion:
     return _travel(stage, direction, distance, offset, 1.0, opacity, no_room)
 
 
-def fly_away(stage: Stage, params: Params, u: np.ndarray) -> Motion:
+def fly_away(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Accelerate toward the box edge, shrinking a little and fading out before the edge.
 
     In a loop the layer then reappears in place with a small pop, so the clip closes.
@@ -301,7 +301,7 @@ def fly_away(stage: Stage, params: Params, u: np.ndarray) -> Motion:
 def _travel(
     stage: Stage, direction: str, distance: float, offset: np.ndarray, scale: np.ndarray | float,
     opacity: np.ndarray, no_room: str, claim: float = 0.0,
-) -> Motion:
+) -> FramePlan:
     """A fading move of `offset` pixels along `direction`, scaled about the content centre;
     `no_room` is said when the box leaves under a pixel to travel. `claim` is room (pixels
     along `direction`) the motion takes beyond where the layer goes: a flight sized as a

@@ -1,0 +1,1 @@
+"""Poster + clips -> frames: the compositor (`compositor`) and PSD blend modes (`blend`)."""

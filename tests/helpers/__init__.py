@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the benchmarks: paths, tiny models, factories, decoders."""
