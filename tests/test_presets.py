@@ -348,7 +348,9 @@ def test_fully_transparent_layer_gives_a_still_clip_and_a_message():
 def test_prompt_picks_the_preset_and_unknown_prompts_say_so():
     animator = PresetAnimator()
     waved = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="the title waves gently", frames=8))
-    assert waved.preset == "text_wave" and waved.params["amplitude"] < 0.5 and not waved.messages
+    assert waved.preset == "text_wave" and waved.params["amplitude"] < 0.5
+    # issue 15: the clip says what was understood (motion, parameters, the words that chose them)
+    assert waved.messages == ["Understood: Text wave ('text_wave') from 'waves'; amplitude 0.25 from 'gently'."]
     unknown = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="do your thing", frames=8))
     assert unknown.preset == "bob" and "bob" in unknown.messages[0]
     blob = Layer(id=2, name="Blob", pixels=title_layer().pixels, box=LAYER_BOX)

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from engine.motion.presets.prompts import preset_for_prompt
 from engine.motion.presets.room import swept_bounds
+from engine.motion.presets.stage import is_full_bleed
 from engine.planning.catalogue import resolved_params
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box, margins, union_all
 from engine.core.poster import Box, Layer, LayerKind
@@ -30,6 +31,11 @@ PLACEMENT_PARAMS: dict[str, tuple[str, ...]] = {
     "spin": ("pivot",),
     "breathe": ("pivot",),
     "zoom": ("pivot",),
+    "travel": ("direction", "mode"),
+    "parallax": ("direction",),
+    "flutter": ("pivot",),
+    "pop_in": ("pivot",),
+    "push_in": ("pivot",),
 }
 
 
@@ -99,7 +105,8 @@ def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> Heu
     """The offline plan for one request (one layer, or several sharing one prompt)."""
     static_boxes = [layer.box for layer in layers]
     kind = LayerKind.TEXT if all(reads_as_text(layer) for layer in layers) else None
-    match = preset_for_prompt(prompt, kind)
+    full_bleed = all(is_full_bleed(layer.box, canvas) for layer in layers)
+    match = preset_for_prompt(prompt, kind, full_bleed=full_bleed)
     params = with_placement_defaults(match.preset, match.params)
     swept = swept_boxes(static_boxes, canvas, match.preset, params)
     boxes = finalize_all(swept, static_boxes, canvas)
@@ -109,5 +116,7 @@ def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> Heu
         why = f"no motion word recognised, so the default {how}"
     else:
         why = f"'{match.cue}' reads as {how}"
+    if match.in_place:
+        why += " inside the layer's own frame (it covers the poster)"
     room = describe_growth(swept, static_boxes, canvas)
     return HeuristicPlan(match.preset, params, boxes, f"{why}; {room}, on the 16-px grid.")

@@ -19,7 +19,7 @@ from engine.motion.base import MotionRequest
 from engine.motion.presets.catalog import PRESETS, ParamSpec, Preset
 from engine.motion.presets.prompts import default_preset, params_from_prompt, preset_for_prompt
 from engine.motion.presets.resample import FramePlan, render_motion
-from engine.motion.presets.stage import Stage
+from engine.motion.presets.stage import Stage, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
 
 __all__ = ["PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
@@ -59,6 +59,10 @@ class PresetAnimator:
     def animate(self, request: MotionRequest) -> LayerClip:
         preset, params, messages = self._resolve(request, request.prompt, request.layer.kind)
         return self._render(request, preset, params, messages)
+
+    @staticmethod
+    def _full_bleed(request: MotionRequest) -> bool:
+        return looks_full_bleed(request.layer.box, request.box)
 
     def animate_group(self, requests: Sequence[MotionRequest], prompt: str) -> list[LayerClip]:
         """One shared prompt: the same preset and parameters for every layer, with phases
@@ -103,12 +107,14 @@ class PresetAnimator:
             preset = _lookup(request.preset)
             tuned = params_from_prompt(prompt, preset.name)
         elif prompt:
-            match = preset_for_prompt(prompt, kind)
+            match = preset_for_prompt(prompt, kind, full_bleed=self._full_bleed(request))
             preset, tuned = PRESETS[match.preset], match.params
-            if match.message:
-                messages.append(match.message)
+            # say what was understood (motion, parameters, the words that chose them)
+            messages.append(match.message or match.understood)
+            if match.message and match.cue:
+                messages.append(match.understood)
         else:
-            preset, tuned = PRESETS[default_preset(kind)], {}
+            preset, tuned = PRESETS[default_preset(kind, self._full_bleed(request))], {}
             messages.append(f"No motion prompt or preset was given, so '{preset.name}' was used.")
         params = preset.validate({**tuned, **request.params})
         return preset, params, messages

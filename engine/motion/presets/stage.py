@@ -145,3 +145,30 @@ def room_note(preset: str, gain: float) -> list[str]:
         f"The motion box is tight, so '{preset}' was reduced to {round(gain * 100)}% of its "
         "strength: draw a larger motion box for the full motion."
     ]
+
+
+#: A layer covering this share of the canvas on both axes counts as full-bleed.
+FULL_BLEED_SHARE = 0.9
+
+
+def is_full_bleed(layer: "Box", canvas: "Box") -> bool:
+    """Whether a layer covers (nearly) the whole canvas: a sky, a sea, a paper texture.
+
+    Such a layer can never get a motion box larger than the canvas, so it moves inside its
+    own frame (ripple, push-in, pan, particles) and what leaves the canvas is cropped, as
+    in any video editor.
+    """
+    inside = layer.intersection(canvas)
+    if inside.is_empty:
+        return False
+    return inside.w >= FULL_BLEED_SHARE * canvas.w and inside.h >= FULL_BLEED_SHARE * canvas.h
+
+
+def looks_full_bleed(layer: "Box", motion_box: "Box", min_side: int = 256) -> bool:
+    """The animator's guess when it has no canvas: the layer fills a motion box that starts
+    at the poster's origin and is poster-sized (at least `min_side` px each way). The
+    planner and the editor know the canvas and use `is_full_bleed` instead."""
+    return (
+        motion_box.x <= 0 and motion_box.y <= 0 and min(motion_box.w, motion_box.h) >= min_side
+        and layer.w >= FULL_BLEED_SHARE * motion_box.w and layer.h >= FULL_BLEED_SHARE * motion_box.h
+    )
