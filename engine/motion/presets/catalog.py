@@ -229,6 +229,8 @@ _PRESET_LIST: tuple[Preset, ...] = (
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), direction=direction("right"),
                    mode=ParamSpec("choice", "swing", choices=("swing", "wrap"),
                                   help="swing goes out and back; wrap leaves one edge of the box and re-enters at the other."),
+                   crop=ParamSpec("bool", False, help="A swing may leave its box on the way it travels, cropped there "
+                                                      "(set by the planner when that edge is the poster's edge)."),
                    phase=phase()),
            travel.travel),
     Preset("parallax", "Parallax drift", "A gentle sideways drift; far layers (depth 1) move less than near ones.",

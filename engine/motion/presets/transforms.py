@@ -331,7 +331,9 @@ def flutter(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Wings flapping: a fast squash of the width about the pivot (the body), many times a
     loop, with a slight lift on each downstroke. Height barely changes: the flap is
     anisotropic, which is what reads as wings rather than a pulse."""
-    p, envelope = periodic_clock(u, params)
+    # a flap needs about four frames to read as one; fewer would strobe (aliasing)
+    flaps = min(params["cycles"], max(1, len(u) // 4))
+    p, envelope = periodic_clock(u, {**params, "cycles": flaps})
     flap = (0.5 - 0.5 * np.cos(2.0 * np.pi * p)) * envelope  # 0 open (rest) .. 1 closed
     squeeze = 0.75 * params["amplitude"] * flap
     lift = 0.04 * params["amplitude"] * stage.content_h * np.sin(2.0 * np.pi * p) * envelope

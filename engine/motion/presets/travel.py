@@ -26,6 +26,8 @@ Params = dict[str, Any]
 
 #: How far a swing goes at amplitude 1, as a share of the content's length along the way.
 SWING_REACH = 1.6
+#: How much of a layer a swing may carry past the edge it leaves through (the rest stays in view).
+CROP_SHARE = 0.35
 
 
 def _swing(p: np.ndarray, easing: str) -> np.ndarray:
@@ -56,8 +58,17 @@ def _swing_travel(stage: Stage, params: Params, u: np.ndarray, distance: float, 
     def forward(g: float) -> np.ndarray:
         return affine_forward(stage.center, tx=g * distance * dx * along, ty=g * distance * dy * along)
 
-    gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners))
+    # A layer already touching its box on the way it travels hangs at the poster's edge
+    # (a cloud cut by the canvas): it may travel out through that edge, cropped there.
+    crop = params.get("crop", False) or stage.margin(params["direction"]) < 1.0
+    side = params["direction"] if crop else None
+    if crop:  # most of the layer stays on the poster: it drifts off the edge, never out of sight
+        along = stage.content_w if params["direction"] in ("left", "right") else stage.content_h
+        distance = min(distance, stage.margin(params["direction"]) + CROP_SHARE * along)
+    gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners), open_side=side)
     notes = room_note(preset, gain)
+    if side is not None and gain > 0:
+        notes.append(f"It travels out through the {_side(side)} edge of its box (the poster's edge) and is cropped there.")
     if distance * gain >= 1.0:
         notes.append(
             f"It travels {round(distance * gain)} px {params['direction']} and swings back, "
@@ -102,6 +113,10 @@ def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         f"{params['cycles']} time(s) per loop: a slower crossing needs a longer clip."
     )
     return FramePlan(len(u), source=source, still=offset == 0.0, notes=[note], reach=np.concatenate(reach))
+
+
+def _side(direction: str) -> str:
+    return {"up": "top", "down": "bottom"}.get(direction, direction)
 
 
 def parallax(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
