@@ -48,11 +48,15 @@ def measure(frames: np.ndarray) -> Measured:
     vx = (alpha.sum(axis=1) * xs**2).sum(axis=1) / safe - cx**2
     vy = (alpha.sum(axis=2) * ys**2).sum(axis=1) / safe - cy**2
     seen = _as_seen(frames)
-    change = np.abs(seen - seen[:1]).mean(axis=(1, 2, 3))
+    # change where the layer is: a thin border in a large box changes as visibly as a big layer
+    coverage = max(float((alpha > 0).any(axis=0).mean()), 1e-3)
+    change = np.abs(seen - seen[:1]).mean(axis=(1, 2, 3)) / coverage
     steps = np.abs(np.diff(seen, axis=0)).mean(axis=(1, 2, 3))
     seam = float(np.abs(seen[0] - seen[-1]).mean())
+    # where (nearly) nothing is visible the centroid means nothing: count it as in place
+    shown = mass >= 0.25 * max(mass[0], 1e-9)
     return Measured(
-        dx=cx - cx[0], dy=cy - cy[0],
+        dx=np.where(shown, cx - cx[0], 0.0), dy=np.where(shown, cy - cy[0], 0.0),
         sx=np.sqrt(np.maximum(vx, 0) / max(vx[0], 1e-9)), sy=np.sqrt(np.maximum(vy, 0) / max(vy[0], 1e-9)),
         visible=mass / max(mass[0], 1e-9), change=change, seam=seam, steps=steps,
     )

@@ -111,10 +111,10 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                     r"(to(wards?)? (the )?(left|right)\b|(left|right)wards?\b)"),
     # Travel that loops: a layer that drifts, swims or rises somewhere swings there and back
     # (or wraps around), instead of flying off and vanishing for part of every loop.
-    ("travel", 7, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam)\w*"
+    ("travel", 7, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr)\w*"
                   r"( \w+){0,3} (to(wards?)? (the )?(left|right|top|bottom)\b|(left|right)wards?\b|across\b)|"
                   r"\bacross the (sky|poster|screen|frame|page|picture|sea|water|canvas)\b|\bfl(y|ies|ying|ew) across\b"),
-    ("travel", 7, r"\b(rises?|rising|climbs?|climbing|ascend\w*|floats? up|drifts? up)( \w+){0,2} (into|up into|up to|toward|towards) "
+    ("travel", 7, r"\b(rises?|rising|climbs?|climbing|ascend\w*|floats? up|drifts? up)( \w+){0,2} (into|up into|up to|to|toward|towards) "
                   r"(the )?(sky|clouds?|heavens|top|surface)\b|\b(sinks?|sinking|descend\w*) (slowly )?(to|toward|towards) the (bottom|floor|ground)\b"),
     ("travel", 5, r"\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b"),
     ("fly_away", 4, r"\bfalls?\b|\bfalling\b|\bfell\b|\bdrops?\b(?! in\b)|\bdropping\b|\bsink(s|ing)?\b|"
@@ -127,9 +127,12 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                     r"from (the )?(bottom|below|horizon))|\bdrops? in\b"),
     ("fade", 4, r"\bfad(e|es|ed|ing)\b|\bdisappear\w*|\bdissolv\w*|\bvanish\w*|\bblink\w*|\bflicker\w*|"
                 r"\bappear\w*|\breappear\w*|\bflash\w*"),
-    ("flutter", 5, r"\bflap\w*|\bwings?\b|\bbutterfl\w*|\bmoths?\b|\bdragonfl\w*|\bbees?\b|\bhummingbirds?\b"),
+    ("flutter", 5, r"\bflap\w*"),
+    ("flutter", 3, r"\bflutter\w*"),
+    ("flutter", 3, r"\bwings?\b|\bbutterfl\w*|\bmoths?\b|\bdragonfl\w*|\bbees?\b|\bhummingbirds?\b"),
     ("flicker", 5, r"\bflicker\w*|\bcandles?\b|\bneon\b|\bfaulty\b|\btwinkl\w*|\bpulses? with light\b|\blight pulses?\b"),
     ("flicker", 4, r"\bglow\w*"),
+    ("flicker", 2, r"\bglow\b|\blights?\b|\brays?\b|\bbeams?\b"),
     ("shimmer", 5, r"\bshimmer\w*|\bglint\w*|\bgleam\w*|\bshin(e|es|ing|y)\b|\bsheen\b|\bluster\b|\blustre\b|\bheat haze\b"),
     ("ripple", 5, r"\blike water\b|\bwater surface\b|\bsurface of the (water|sea|lake)\b|\bliquid\b|\bheat haze\b|\bmirage\b"),
     ("caustics", 7, r"\bcaustic\w*|\blight (dances|dancing|plays|playing) (on|over|across)\b|\bdappl\w*|\bunderwater light\b"),
@@ -193,8 +196,8 @@ _AMPLITUDE_WORDS: tuple[tuple[float, str], ...] = (
     (1.0, r"very wild\w*|like crazy|\bviolent\w*|\bcrazy\b|\bcrazily\b|\bfrantic\w*|\bmadly\b|\bhuge\b|\bextreme\w*"),
     (0.15, r"very (gentl\w*|slight\w*|subtl\w*|soft\w*)|\bbarely\b|\bhardly\b|\btiny\b|\bfaint\w*"),
     (0.9, r"\bwild\w*|\bvigorous\w*|\bstrong\w*|\bdramatic\w*|\benergetic\w*|\bintense\w*|\bpowerful\w*|"
-          r"\bhard\b|\ba lot\b|\bhigh\b|\bwide\w*|\bfar\b(?! (background|away|behind|back|distance))|"
-          r"\ba long way\b|\ball the way\b"),
+          r"\bhard\b|\ba lot\b|\bhigh\b|\bwide\w*|\bfar (to|across|up|down|left|right|into|out|off)\b|"
+          r"\b(go|goes|travel\w*|mov\w*|drift\w*|swim\w*|fl(y|ies)|rises?|float\w*) far\b|\ba long way\b|\ball the way\b"),
     (0.25, r"\bgentl\w*|\bsoft\w*|\bsubtl\w*|\bslight\w*|\blightly\b|\bcalm\w*|\ba (little|bit)\b|"
            r"\bmild\w*|\btender\w*|\bjust a touch\b"),
 )
@@ -364,7 +367,7 @@ def _candidates(text: str) -> tuple[dict[str, Any], dict[str, str]]:
     if m := re.search(r"\bacross\b|\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b|"
                       r"\bscroll\w*|\bround and round\b|\bcomes? back (in )?from the other side\b", text):
         put("mode_travel", "wrap", m.group(0).strip())
-    elif m := re.search(r"\b(swim|swam|sail|walk|run|ran|fl(y|ies|ew)|travel|mov|cruis|crawl|march|scroll)\w*( \w+){0,3} "
+    elif m := re.search(r"\b(swim|swam|sail|walk|run|ran|fl(y|ies|ew)|travel|mov|cruis|crawl|march|scroll|dart|dash|scurr)\w*( \w+){0,3} "
                         r"(to(wards?)? (the )?(left|right)\b|(left|right)wards?\b)", text):
         if _first(_SPEED_WORDS, text)[0] is None or _first(_SPEED_WORDS, text)[0] > 1:
             # a swim or a flight with somewhere to go keeps going: it wraps around its box

@@ -63,8 +63,8 @@ def _swing_travel(stage: Stage, params: Params, u: np.ndarray, distance: float, 
     crop = params.get("crop", False) or stage.margin(params["direction"]) < 1.0
     side = params["direction"] if crop else None
     if crop:  # most of the layer stays on the poster: it drifts off the edge, never out of sight
-        along = stage.content_w if params["direction"] in ("left", "right") else stage.content_h
-        distance = min(distance, stage.margin(params["direction"]) + CROP_SHARE * along)
+        length = stage.content_w if params["direction"] in ("left", "right") else stage.content_h
+        distance = min(distance, stage.margin(params["direction"]) + CROP_SHARE * length)
     gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners), open_side=side)
     notes = room_note(preset, gain)
     if side is not None and gain > 0:
