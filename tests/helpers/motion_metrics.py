@@ -47,9 +47,9 @@ def measure(frames: np.ndarray) -> Measured:
     cy = (alpha.sum(axis=2) * ys).sum(axis=1) / safe
     vx = (alpha.sum(axis=1) * xs**2).sum(axis=1) / safe - cx**2
     vy = (alpha.sum(axis=2) * ys**2).sum(axis=1) / safe - cy**2
-    seen = _as_seen(frames)
+    seen = _as_seen(frames[:, ::2, ::2])  # every other pixel: as telling, a quarter of the work
     # change where the layer is: a thin border in a large box changes as visibly as a big layer
-    coverage = max(float((alpha > 0).any(axis=0).mean()), 1e-3)
+    coverage = max(float((alpha[:, ::2, ::2] > 0).any(axis=0).mean()), 1e-3)
     change = np.abs(seen - seen[:1]).mean(axis=(1, 2, 3)) / coverage
     steps = np.abs(np.diff(seen, axis=0)).mean(axis=(1, 2, 3))
     seam = float(np.abs(seen[0] - seen[-1]).mean())

@@ -27,7 +27,7 @@ Params = dict[str, Any]
 #: How far a swing goes at amplitude 1, as a share of the content's length along the way.
 SWING_REACH = 1.6
 #: How much of a layer a swing may carry past the edge it leaves through (the rest stays in view).
-CROP_SHARE = 0.35
+CROP_SHARE = 0.15
 
 
 def _swing(p: np.ndarray, easing: str) -> np.ndarray:
