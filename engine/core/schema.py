@@ -322,7 +322,14 @@ def dump(document: BaseModel, *, indent: int | None = 1) -> str:
             data = {"format": document.format, "schema_version": document.schema_version, **data}
         return json.dumps(data, indent=indent, allow_nan=False, default=_plain)
     except (TypeError, ValueError) as error:
-        raise PosterError(f"This project holds a setting that cannot be saved ({error}).") from None
+        raise PosterError(f"{_UNSAVEABLE[document.format]} ({error}).") from None
+
+
+_UNSAVEABLE = {
+    PROJECT_FORMAT: "This project holds a setting that cannot be saved",
+    AUTOSAVE_FORMAT: "This session holds a setting that cannot be saved",
+    BUNDLE_FORMAT: "A motion setting cannot be written to the bundle",
+}
 
 
 def _plain(value: Any) -> Any:
