@@ -134,7 +134,7 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     ("flicker", 4, r"\bglow\w*"),
     ("flicker", 2, r"\bglow\b|\blights?\b|\brays?\b|\bbeams?\b"),
     ("flicker", 6, r"\b(glow|light|lights|rays?|beams?|lamps?|neon)\b( \w+){0,2} (puls\w*|breath\w*|throb\w*)"),
-    ("shimmer", 6, r"\bshimmer\w*|\bglint\w*|\bgleam\w*|\bshin(e|es|ing|y)\b|\bsheen\b|\bluster\b|\blustre\b|\bheat haze\b"),
+    ("shimmer", 7, r"\bshimmer\w*|\bglint\w*|\bgleam\w*|\bshin(e|es|ing|y)\b|\bsheen\b|\bluster\b|\blustre\b|\bheat haze\b"),
     ("ripple", 5, r"\blike water\b|\bwater surface\b|\bsurface of the (water|sea|lake)\b|\bliquid\b|\bheat haze\b|\bmirage\b"),
     ("caustics", 7, r"\bcaustic\w*|\blight (dances|dancing|plays|playing) (on|over|across)\b|\bdappl\w*|\bunderwater light\b"),
     ("push_in", 7, r"\bpush(es|ing)? in\b|\bpull(s|ing)? (out|back)\b|\bdolly\b|\bken burns\b|\bcamera (slowly )?(moves? |pushes )?(in|closer)\b"),
