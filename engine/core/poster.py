@@ -15,10 +15,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 
-#: Poster pixels per latent token of the diffusion model (8x8 VAE times 2x2 patches):
-#: motion boxes are planned on this lattice (Box.snap_out).
-LATENT_GRID = 16
-
 
 class PosterError(Exception):
     """A problem with a poster or a request about it, phrased for a designer.

@@ -1,4 +1,4 @@
-"""Motion boxes on the poster: whole pixels, the 16-px latent grid, the canvas.
+"""Motion boxes on the poster: whole pixels, the model's 16-px token grid, the canvas.
 
 How far a motion carries a layer is the preset's own business (engine.motion.presets.room); this
 module turns that reach into a box the animators accept.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from engine.core.poster import LATENT_GRID, Box
+from engine.core.poster import Box
+from engine.dmdl.grid import TOKEN_PIXELS
 
 
 def box_from_bounds(bounds: tuple[float, float, float, float]) -> Box:
@@ -28,8 +29,8 @@ def allowed_region(canvas: Box, static: Box) -> Box:
     return canvas.union(static)
 
 
-def finalize_box(box: Box, static: Box, canvas: Box, grid: int = LATENT_GRID) -> Box:
-    """Snap out to the latent grid, clamp to the canvas, and keep the static box inside.
+def finalize_box(box: Box, static: Box, canvas: Box, grid: int = TOKEN_PIXELS) -> Box:
+    """Snap out to the token grid, clamp to the canvas, and keep the static box inside.
 
     Order matters: snapping can push an edge past the canvas, so clamping comes after,
     and the union with the static box restores anything clamping took from the layer.
