@@ -247,10 +247,3 @@ class Poster:
                 f"({', '.join(str(m.id) for m in matches)})."
             )
         return matches[0]
-
-    def index_of(self, layer_id: int) -> int:
-        """Paint-order position of a layer (0 = bottom)."""
-        for index, layer in enumerate(self.layers):
-            if layer.id == layer_id:
-                return index
-        raise PosterError(f"This poster has no layer with id {layer_id}.")

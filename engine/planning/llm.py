@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlparse
 
-from engine.planning.catalogue import checked_params, declared_params, preset_catalogue
-from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box
-from engine.planning.heuristic import with_placement_defaults
+from engine.dmdl.grid import TOKEN_PIXELS
+from engine.planning.geometry import allowed_region, box_from_bounds, fit_motion_box
+from engine.motion.presets import PRESETS
+from engine.planning.heuristic import checked_params, with_placement_defaults
 from engine.core.poster import Box, Poster, PosterError
 
 if TYPE_CHECKING:  # the openai package takes a second to import; offline planning never needs it
@@ -150,10 +151,9 @@ def _param_schema(kind: str, choices: Sequence[str] | None) -> dict[str, Any]:
 
 def response_schema(layer_ids: Sequence[int]) -> dict[str, Any]:
     """The strict schema of an answer: one box per layer id, a preset, its parameters, a rationale."""
-    catalogue = preset_catalogue()
     kinds: dict[str, str] = {}
     choices: dict[str, list[str]] = {}
-    for preset in catalogue.values():  # one schema entry per name; choices united over presets
+    for preset in PRESETS.values():  # one schema entry per name; choices united over presets
         for name, spec in preset.params.items():
             kinds.setdefault(name, spec.kind)
             merged = choices.setdefault(name, [])
@@ -175,7 +175,7 @@ def response_schema(layer_ids: Sequence[int]) -> dict[str, Any]:
                     "additionalProperties": False,
                 },
             },
-            "preset": {"type": "string", "enum": list(catalogue)},
+            "preset": {"type": "string", "enum": list(PRESETS)},
             "params": {
                 "type": "object",
                 "properties": params,
@@ -213,7 +213,7 @@ def request_payload(poster: Poster, layer_ids: Sequence[int], prompt: str, thumb
 
 
 def chat_messages(payload: dict[str, Any], picture_url: str) -> list[dict[str, Any]]:
-    presets = "\n".join(f"- {name}: {preset.description}" for name, preset in preset_catalogue().items())
+    presets = "\n".join(f"- {name}: {preset.description}" for name, preset in PRESETS.items())
     return [
         {"role": "system", "content": SYSTEM_PROMPT.format(presets=presets)},
         {
@@ -299,11 +299,11 @@ def check_answer(answer: dict[str, Any], poster: Poster, layer_ids: Sequence[int
     if set(answer) != {"boxes", "preset", "params", "rationale"}:
         raise PlanRejected("its answer did not follow the schema")
     preset, raw_params, rationale = answer["preset"], answer["params"], answer["rationale"]
-    if not isinstance(preset, str) or preset not in preset_catalogue():
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise PlanRejected(f"it suggested an unknown preset {preset!r}")
     if not isinstance(raw_params, dict) or not isinstance(rationale, str):
         raise PlanRejected("its answer did not follow the schema")
-    chosen = {k: v for k, v in raw_params.items() if v is not None and k in declared_params(preset)}
+    chosen = {k: v for k, v in raw_params.items() if v is not None and k in PRESETS[preset].params}
     try:
         params = with_placement_defaults(preset, checked_params(preset, chosen))
     except PosterError as error:
@@ -343,4 +343,4 @@ def _checked_box(item: dict[str, Any], poster: Poster, layer_id: int) -> Box:
         raise PlanRejected(f"the box for layer {layer_id} reached outside the canvas")
     if x > static.x or y > static.y or x + w < static.right or y + h < static.bottom:
         raise PlanRejected(f"the box for layer {layer_id} did not contain the layer")
-    return finalize_box(box_from_bounds((x, y, x + w, y + h)), static, poster.canvas)
+    return fit_motion_box(box_from_bounds((x, y, x + w, y + h)), static, poster.canvas, grid=TOKEN_PIXELS)
