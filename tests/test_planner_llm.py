@@ -56,7 +56,19 @@ class Received:
 
     @property
     def schema(self) -> dict[str, Any]:
-        return self.body["response_format"]["json_schema"]["schema"]
+        """The answer schema sent, with its $defs references resolved (pydantic names nested models)."""
+        sent = self.body["response_format"]["json_schema"]["schema"]
+        return inline_refs(sent, sent.get("$defs", {}))
+
+
+def inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return inline_refs({**defs[node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}, defs)
+        return {k: inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [inline_refs(v, defs) for v in node]
+    return node
 
 
 class ChatServer:
