@@ -269,3 +269,11 @@ def test_metrics_behave():
     other_colour = transparent.clone()
     other_colour[..., :3] = 1 - other_colour[..., :3]
     assert rgba_psnr(other_colour, transparent) == float("inf")  # colour under alpha 0 does not count
+
+
+@pytest.mark.parametrize("height, width", [(16, 24), (6, 40)])  # 6 px: the window shrinks to fit
+def test_ssim_of_flat_frames_matches_the_closed_form(height, width):
+    """Flat images have no variance, so SSIM is the luminance term alone: (2ab + C1) / (a² + b² + C1)."""
+    a, b, c1 = 0.2, 0.6, 0.01**2
+    first, second = torch.full((2, height, width, 3), a), torch.full((2, height, width, 3), b)
+    assert ssim(first, second) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), abs=1e-4)
