@@ -5,7 +5,9 @@ whenever an LLM answer cannot be trusted. The prompt is read by the preset engin
 vocabulary (engine.motion.presets.prompts), so the planner and the engine never disagree on what
 "the leaf falls" means; and the room a motion needs is measured by the preset itself
 (engine.motion.presets.room), so they never disagree on how far it goes either. This module only
-snaps that room to the grid and the canvas, and writes a one-line rationale.
+snaps that room to the grid and the canvas, and writes a one-line rationale. Both planners
+check a plan's parameters against the preset registry here (`checked_params`,
+`with_placement_defaults`), so an LLM's answer and the heuristic's obey the same ranges.
 """
 
 from __future__ import annotations
