@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.buckets import ClipDataset, bucketed_loader
+from engine.data import tdl
 from engine.data.tdl import TDLDataset
 from engine.dmdl.autoencoder import LayerEncoder, to_float_rgba, tiny_vae
 from engine.dmdl.layer_decoder import LayerDecoder
@@ -252,7 +253,7 @@ def parse_args(argv: list[str] | None = None) -> TrainOptions:
 def main(argv: list[str] | None = None) -> int:
     try:
         train(parse_args(argv))
-    except DMDLError as error:
+    except (DMDLError, tdl.PosterError) as error:  # the model's sentences and the dataset reader's (engine.data's own)
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
