@@ -12,7 +12,7 @@ from engine.motion.presets import PRESETS, PresetAnimator
 from engine.motion.presets.prompts import preset_for_prompt, suggestions_for
 from engine.motion.presets.room import swept_bounds
 from engine.motion.presets.stage import is_full_bleed, looks_full_bleed
-from engine.planning.planner import plan_boxes
+from engine.planning import plan as plan_boxes
 from tests.helpers.layers import solid_layer
 
 PIXEL, TEXT = LayerKind.PIXEL, LayerKind.TEXT
