@@ -121,3 +121,16 @@ def test_particles_follow_the_seed_and_leave_the_layer_itself_alone():
     assert not np.array_equal(first.frames, other.frames)
     whiter = first.frames[..., :3].astype(int).sum(axis=-1) > 3 * 200
     assert whiter[1:-1].any() and not whiter[0].any()  # flakes appear, frame 0 is the static layer
+
+
+def test_a_planned_preset_still_says_what_the_prompt_was_understood_as():
+    from engine.motion.presets.prompts import explain
+
+    reading = explain("the title waves gently", "text_wave", PIXEL)  # a rasterised title the plan read as type
+    assert reading.understood == "Understood: Text wave ('text_wave') from 'waves'; amplitude 0.25 from 'gently'."
+    vague = explain("make it look expensive and cinematic", "bob", PIXEL)
+    assert "the default 'bob' plays" in vague.message and "push_in" in vague.message
+    layer = solid_layer(1, "Badge", Box(20, 20, 40, 40), (250, 200, 60, 255))
+    clip = PresetAnimator().animate(MotionRequest(layer=layer, box=Box(0, 0, 80, 80), prompt="spins slowly",
+                                                  preset="spin", frames=6))
+    assert any(m.startswith("Understood: Spin") and "angle 90" in m for m in clip.messages), clip.messages

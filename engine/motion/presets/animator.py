@@ -17,7 +17,7 @@ import numpy as np
 from engine.core.clip import LayerClip, place_static
 from engine.motion.base import MotionRequest
 from engine.motion.presets.catalog import PRESETS, ParamSpec, Preset
-from engine.motion.presets.prompts import default_preset, params_from_prompt, preset_for_prompt
+from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt
 from engine.motion.presets.resample import FramePlan, render_motion
 from engine.motion.presets.stage import Stage, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
@@ -106,6 +106,9 @@ class PresetAnimator:
         if request.preset:
             preset = _lookup(request.preset)
             tuned = params_from_prompt(prompt, preset.name)
+            if prompt:  # a chosen or planned preset: still say what the prompt was understood as
+                reading = explain(prompt, preset.name, kind, full_bleed=self._full_bleed(request))
+                messages.extend(m for m in (reading.message, reading.understood) if m)
         elif prompt:
             match = preset_for_prompt(prompt, kind, full_bleed=self._full_bleed(request))
             preset, tuned = PRESETS[match.preset], match.params

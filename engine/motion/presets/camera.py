@@ -61,8 +61,9 @@ def _in_and_back(u: np.ndarray, params: Params) -> np.ndarray:
 
 
 def push_in(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
-    """The camera pushes in toward the pivot (pull-out: starts pushed in... in a loop, the
-    same move read backwards), cropped at the layer's own frame."""
+    """The camera pushes in toward the pivot and, in a loop, pulls back out, cropped at
+    the layer's own frame. A pull-out that starts wider than the picture would show empty
+    edges, so "pull out" on a framed layer plays this same in-and-back move."""
     amount = _in_and_back(u, params)
     scale = 1.0 + 0.25 * params["amplitude"] * amount
     pivot = stage.pivot(params["pivot"])

@@ -49,10 +49,6 @@ PER_MEGAPIXEL = 900
 MAX_PARTICLES = 1500
 
 
-def _default_direction(style: str) -> str:
-    return "up" if style == "bubbles" else "down"
-
-
 def particles(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     """Particles of `style` over the layer's content box, moving along `direction`."""
     look = LOOKS[params["style"]]

@@ -45,6 +45,7 @@ class PromptMatch:
     suggestions: tuple[str, ...] = ()
     in_place: bool = False  # a full-bleed layer: the motion was swapped for one inside its own frame
     needs_generative: bool = False
+    chosen: bool = False  # the preset was chosen (menu or plan), the prompt only tuned it
 
     @property
     def understood(self) -> str:
@@ -52,6 +53,8 @@ class PromptMatch:
         label = PRESETS[self.preset].label
         if self.cue:
             head = f"Understood: {label} ('{self.preset}') from '{self.cue}'"
+        elif self.chosen:
+            head = f"Understood: {label} ('{self.preset}'), the preset chosen"
         else:
             head = f"No motion word found, so the default {label} ('{self.preset}')"
         parts = []
@@ -413,8 +416,6 @@ def _tuned(found: dict[str, Any], words: dict[str, str], preset: str) -> tuple[d
         found.pop("shape", None)
     if preset in ("travel", "parallax", "pan", "push_in") and "amplitude" not in found and "depth" in found:
         found.pop("depth")  # "gently" sets a fade's depth, not how far a layer is
-    if "depth" in found and preset in ("parallax",) and "depth" not in words:
-        words["depth"] = ""
     if preset == "particles" and found.get("style") in ("twinkle", "flicker", "pulse"):
         found["style"] = "sparkle"
     if preset == "flicker" and found.get("style") not in (None, "twinkle", "flicker", "pulse"):
@@ -479,6 +480,22 @@ def suggestions_for(prompt: str, limit: int = 3) -> tuple[str, ...]:
     return tuple(picked[:limit])
 
 
+def _no_motion_message(shown: str, preset: str, suggestions: tuple[str, ...]) -> str:
+    said = f"The prompt '{shown}' names no motion" if shown else "No motion prompt was given"
+    return (
+        f"{said} the preset engine knows, so the default '{preset}' plays. Closest presets: "
+        f"{', '.join(suggestions)}; or use words such as bob, wave, sway, float, drift to the left, "
+        "bounce, spin, flutter, ripple, pulse, fade in, pop in, slide in, fly away or type out."
+    )
+
+
+def _generative_message(words: str, preset: str) -> str:
+    return (
+        f"'{words}' is a motion of a body part that the presets cannot draw: it needs a generative "
+        f"engine (dmdl or i2v). Until then the closest preset, '{preset}', moves the whole layer."
+    )
+
+
 def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = False) -> PromptMatch:
     """The preset and parameters a free-text motion prompt asks for.
 
@@ -496,12 +513,7 @@ def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = Fa
         preset = default_preset(kind, full_bleed)
         shown = (prompt or "").strip()
         suggestions = suggestions_for(shown)
-        said = f"The prompt '{shown}' names no motion" if shown else "No motion prompt was given"
-        message = (
-            f"{said} the preset engine knows, so the default '{preset}' plays. Closest presets: "
-            f"{', '.join(suggestions)}; or use words such as bob, wave, sway, float, drift to the left, "
-            "bounce, spin, flutter, ripple, pulse, fade in, pop in, slide in, fly away or type out."
-        )
+        message = _no_motion_message(shown, preset, suggestions)
     in_place = False
     if full_bleed and preset in _IN_PLACE and _IN_PLACE[preset] != preset:
         preset, in_place = _IN_PLACE[preset], True
@@ -512,8 +524,27 @@ def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = Fa
     needs_generative = False
     if m := _GENERATIVE.search(text):
         needs_generative = True
-        message = (
-            f"'{m.group(0).strip()}' is a motion of a body part that the presets cannot draw: it needs a "
-            f"generative engine (dmdl or i2v). Until then the closest preset, '{preset}', moves the whole layer."
-        )
+        message = _generative_message(m.group(0).strip(), preset)
     return PromptMatch(preset, params, message, cue, said, suggestions, in_place, needs_generative)
+
+
+def explain(prompt: str, preset: str, kind: LayerKind | None = None, full_bleed: bool = False) -> PromptMatch:
+    """What a prompt says about a preset that was already chosen (from the menu, or by a
+    plan that read the layer as lettering): the parameters its words set, the words that
+    set them, and any message the prompt alone would give (no motion word, or a motion
+    that needs a generative engine)."""
+    text = _clean(prompt or "")
+    cues: dict[str, str] = {}
+    for reading in (None, LayerKind.TEXT, kind):
+        cues.update(_scores(text, reading)[1])
+    reading = preset_for_prompt(prompt, kind, full_bleed)
+    found, words = _candidates(text)
+    params, said = _tuned(found, words, preset)
+    cue = cues.get(preset, reading.cue if reading.preset == preset else "")
+    message, chosen = "", True
+    if not reading.cue and reading.suggestions:  # no motion word: the preset is a default
+        message, chosen = _no_motion_message((prompt or "").strip(), preset, reading.suggestions), False
+    elif m := _GENERATIVE.search(text):
+        message = _generative_message(m.group(0).strip(), preset)
+    return PromptMatch(preset, params, message, cue, said, reading.suggestions,
+                       reading.in_place and reading.preset == preset, reading.needs_generative, chosen=chosen)

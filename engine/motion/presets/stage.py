@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.core.poster import Box
 from engine.motion.presets.resample import PixelGrid, content_bounds
 
 #: How far (in pixels) a content corner may poke past the box edge: only float round-off.
@@ -164,7 +165,7 @@ def room_note(preset: str, gain: float) -> list[str]:
 FULL_BLEED_SHARE = 0.9
 
 
-def is_full_bleed(layer: "Box", canvas: "Box") -> bool:
+def is_full_bleed(layer: Box, canvas: Box) -> bool:
     """Whether a layer covers (nearly) the whole canvas: a sky, a sea, a paper texture.
 
     Such a layer can never get a motion box larger than the canvas, so it moves inside its
@@ -177,7 +178,7 @@ def is_full_bleed(layer: "Box", canvas: "Box") -> bool:
     return inside.w >= FULL_BLEED_SHARE * canvas.w and inside.h >= FULL_BLEED_SHARE * canvas.h
 
 
-def looks_full_bleed(layer: "Box", motion_box: "Box", min_side: int = 256) -> bool:
+def looks_full_bleed(layer: Box, motion_box: Box, min_side: int = 256) -> bool:
     """The animator's guess when it has no canvas: the layer fills a motion box that starts
     at the poster's origin and is poster-sized (at least `min_side` px each way). The
     planner and the editor know the canvas and use `is_full_bleed` instead."""

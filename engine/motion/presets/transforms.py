@@ -342,7 +342,7 @@ def flutter(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
 
     def forward(g: float) -> np.ndarray:
         if vertical:  # wings above/below the body fold vertically
-            return affine_forward(pivot, sy=1.0 - g * squeeze, sx=1.0 + 0.04 * g * flap, ty=0.0, tx=g * lift * 0.0)
+            return affine_forward(pivot, sy=1.0 - g * squeeze, sx=1.0 + 0.04 * g * flap)
         return affine_forward(pivot, sx=1.0 - g * squeeze, sy=1.0 + 0.04 * g * flap, ty=-g * lift)
 
     return fitted_affine(stage, "flutter", forward)

@@ -102,9 +102,8 @@ def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
 
     # the motion takes the whole box along the way: a planned box spans the room it has
     corners = stage.outline()
-    ends = (0.0, period) if horizontal else (0.0, period)
     reach = [corners]
-    for end in ends:
+    for end in (0.0, period):
         moved_corners = corners.copy()
         moved_corners[:, 0 if horizontal else 1] = end
         reach.append(moved_corners)
