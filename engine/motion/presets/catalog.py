@@ -33,6 +33,11 @@ class Preset:
     for_text: bool = False  # a text-first effect: the prompt mapper prefers it for type layers
 
     @property
+    def placement_params(self) -> tuple[str, ...]:
+        """The parameters that decide where the motion goes (which way, about which point)."""
+        return tuple(name for name in PLACEMENT if name in self.params)
+
+    @property
     def phase_is_delay(self) -> bool:
         """Whether `phase` delays a one-shot motion rather than shifting a repeating one."""
         return self.params.get("phase") == DELAY
@@ -46,6 +51,10 @@ class Preset:
 
 
 # --- shared parameters: the same name means the same thing in every preset -------------
+
+#: Parameters that decide where a motion carries the layer, so a planned box depends on them.
+PLACEMENT: tuple[str, ...] = ("direction", "pivot")
+
 
 def amplitude(default: float = 0.5) -> ParamSpec:
     return ParamSpec("float", default, 0.0, 1.0, help="How strong the motion is: 0.5 normal, 1 wild, 0 none.")
