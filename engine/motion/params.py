@@ -27,7 +27,9 @@ class ParamSpec:
 
     `name` and `label` may be left empty where a spec is written before its name is known
     (a shared helper such as `amplitude()`); `named` fills them in. `choices` are canonical
-    lowercase ids; a `text` parameter takes any string up to `max` characters.
+    lowercase ids; the choice "auto" means "chosen from the prompt" (the editor re-suggests
+    the other parameters when the prompt changes). A `text` parameter takes any string up
+    to `max` characters.
     """
 
     kind: str  # "float" | "int" | "choice" | "bool" | "text"
@@ -38,6 +40,7 @@ class ParamSpec:
     help: str = ""
     name: str = ""
     label: str = ""
+    choice_labels: tuple[str, ...] = ()  # what a menu shows for each choice (default: the ids)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -46,6 +49,12 @@ class ParamSpec:
             raise ValueError(f"A {self.kind} ParamSpec needs min and max")
         if self.kind == "choice" and not self.choices:
             raise ValueError("A choice ParamSpec needs choices")
+        if self.choice_labels and len(self.choice_labels) != len(self.choices):
+            raise ValueError("A ParamSpec needs one choice label per choice")
+
+    def menu(self) -> list[tuple[str, str]]:
+        """(label, value) per choice, as a dropdown lists them."""
+        return list(zip(self.choice_labels or self.choices, self.choices))
 
     def check(self, value: Any, owner: str = "") -> Any:
         """The value in canonical form, or a PosterError naming the parameter and its range.

@@ -55,8 +55,10 @@ def _lookup(name: str) -> Preset:
 
 def preset_spec() -> ParamSpec:
     """The `preset` parameter: Auto (from the prompt) or one preset of the catalogue."""
+    menu = sorted(PRESETS.values(), key=lambda preset: preset.label)
     return ParamSpec(
-        "choice", AUTO, choices=(AUTO, *PRESETS), name=PRESET_PARAM, label="Preset",
+        "choice", AUTO, choices=(AUTO, *(p.name for p in menu)), name=PRESET_PARAM, label="Preset",
+        choice_labels=("Auto (from the prompt)", *(p.label for p in menu)),
         help="Which procedural motion to use; auto picks it from the prompt.",
     )
 
