@@ -208,6 +208,11 @@ class DMDLAnimator:
         if any(not (t or "").strip() for t in texts):
             raise PosterError("The generative engine needs a motion prompt: describe how the layer should move.")
         params, _ = self.resolve_params(requests[0].params)
+        ignored = [r.layer.name for r in requests[1:] if self.resolve_params(r.params)[0] != params]
+        notes = [
+            f"Layers generated together share one set of settings, those of '{requests[0].layer.name}'; "
+            f"the different settings of {', '.join(repr(n) for n in ignored)} were not used."
+        ] if ignored else []
         steps = params["steps"]
         step(progress, cancel, 0, steps, "Loading the generative model")
         pipe = self.pipeline()
@@ -238,11 +243,12 @@ class DMDLAnimator:
                 step_callback=on_step,
             ).layers
         return [
-            self._clip(r, b, resize_rgba(rgba_frames(d, g.h, g.w), b.h, b.w), params)
+            self._clip(r, b, resize_rgba(rgba_frames(d, g.h, g.w), b.h, b.w), params, notes)
             for r, b, g, d in zip(requests, grid_boxes, gen_boxes, decoded)
         ]
 
-    def _clip(self, request: MotionRequest, grid_box: Box, frames: np.ndarray, params: dict[str, Any]) -> LayerClip:
+    def _clip(self, request: MotionRequest, grid_box: Box, frames: np.ndarray, params: dict[str, Any],
+              notes: list[str]) -> LayerClip:
         """Cut the generated grid-box frames back to the requested box, length and start offset."""
         dx, dy = request.box.x - grid_box.x, request.box.y - grid_box.y
         frames = frames[:, dy : dy + request.box.h, dx : dx + request.box.w]
@@ -256,4 +262,5 @@ class DMDLAnimator:
             frames=frames,
             engine=self.name,
             params={**params, "seed": request.seed},
+            messages=list(notes),
         )
