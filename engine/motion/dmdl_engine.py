@@ -17,13 +17,16 @@ from __future__ import annotations
 import math
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from engine.core.clip import LayerClip, place_static
-from engine.core.poster import LATENT_GRID, Box, LayerKind, PosterError
+from engine.core.poster import Box, LayerKind, PosterError
+from engine.dmdl.errors import DMDLError
+from engine.dmdl.grid import TOKEN_PIXELS
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
 
@@ -37,6 +40,16 @@ def frames_to_generate(frames: int) -> int:
     return frames if (frames - 1) % 4 == 0 else frames + (4 - (frames - 1) % 4)
 
 
+@contextmanager
+def designer_errors() -> Iterator[None]:
+    """The model package speaks its own DMDLError (it imports nothing of engine.core); a
+    designer gets the same sentence as a PosterError, like every other engine's."""
+    try:
+        yield
+    except DMDLError as error:
+        raise PosterError(str(error)) from error
+
+
 def scaled_boxes(boxes: Sequence[Box], resolution: int) -> tuple[float, list[Box]]:
     """The scale at which the layers' grid boxes fit `resolution` pixels on their longer
     side (never above 1), and each box at that scale, still on the token grid."""
@@ -46,9 +59,9 @@ def scaled_boxes(boxes: Sequence[Box], resolution: int) -> tuple[float, list[Box
         return scale, list(boxes)
     scaled = []
     for box in boxes:
-        x, y = int(box.x * scale) // LATENT_GRID * LATENT_GRID, int(box.y * scale) // LATENT_GRID * LATENT_GRID
-        w = max(LATENT_GRID, math.ceil(box.w * scale / LATENT_GRID) * LATENT_GRID)
-        h = max(LATENT_GRID, math.ceil(box.h * scale / LATENT_GRID) * LATENT_GRID)
+        x, y = int(box.x * scale) // TOKEN_PIXELS * TOKEN_PIXELS, int(box.y * scale) // TOKEN_PIXELS * TOKEN_PIXELS
+        w = max(TOKEN_PIXELS, math.ceil(box.w * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
+        h = max(TOKEN_PIXELS, math.ceil(box.h * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
         scaled.append(Box(x, y, w, h))
     return scale, scaled
 
@@ -133,7 +146,7 @@ class DMDLAnimator:
 
     def pipeline(self):
         """The DMDL pipeline, loaded from DMDL_CHECKPOINT on first use (once, whoever asks)."""
-        with self._load_lock:
+        with self._load_lock, designer_errors():
             if self._pipeline is None:
                 self._pipeline = self._load()
             return self._pipeline
@@ -190,7 +203,8 @@ class DMDLAnimator:
         """
         requests = list(requests)
         prompts = None if group_prompt is not None else [r.prompt for r in requests]
-        return self._generate(requests, prompts, group_prompt, progress, cancel)
+        with designer_errors():
+            return self._generate(requests, prompts, group_prompt, progress, cancel)
 
     def _generate(
         self, requests: Sequence[MotionRequest], prompts: list[str] | None, group_prompt: str | None,
@@ -216,7 +230,7 @@ class DMDLAnimator:
         steps = params["steps"]
         step(progress, cancel, 0, steps, "Loading the generative model")
         pipe = self.pipeline()
-        grid_boxes = [r.box.snap_out(LATENT_GRID) for r in requests]
+        grid_boxes = [r.box.snap_out(TOKEN_PIXELS) for r in requests]
         scale, gen_boxes = scaled_boxes(grid_boxes, params["resolution"])
 
         def on_step(index: int, _t) -> None:
@@ -228,7 +242,7 @@ class DMDLAnimator:
                 static = resize_rgba(place_static(request.layer, grid_box), gen_box.h, gen_box.w)
                 statics.append(pipe.encode_static(static))
                 placements.append(
-                    LayerPlacement(index=index, top=gen_box.y // LATENT_GRID, left=gen_box.x // LATENT_GRID)
+                    LayerPlacement(index=index, top=gen_box.y // TOKEN_PIXELS, left=gen_box.x // TOKEN_PIXELS)
                 )
             decoded = pipe(
                 statics,
