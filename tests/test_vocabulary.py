@@ -18,6 +18,12 @@ from tests.helpers.layers import solid_layer
 PIXEL, TEXT = LayerKind.PIXEL, LayerKind.TEXT
 
 
+def animate_one(layer: Layer, box: Box, preset: str | None = None, params: dict | None = None, **options):
+    """One layer through the preset engine; `preset` None lets the prompt choose."""
+    chosen = {"preset": preset or "auto", **(params or {})}
+    return PresetAnimator().animate([MotionRequest(layer=layer, box=box, params=chosen, **options)])[0]
+
+
 def test_the_reading_names_the_motion_its_parameters_and_the_words_behind_them():
     match = preset_for_prompt("the fish swims slowly to the left", PIXEL)
     assert (match.preset, match.params["direction"]) == ("travel", "left")
@@ -85,8 +91,7 @@ def test_full_bleed_motions_plan_no_room_and_play_in_full(bleed_poster, prompt):
     (plan,) = plan_boxes(bleed_poster, [("Sea", prompt)])
     assert plan.boxes["Sea"] == (0, 0, 320, 256)
     layer = bleed_poster.layer("Sea")
-    clip = PresetAnimator().animate(MotionRequest(layer=layer, box=plan.layer_boxes[1], prompt=prompt,
-                                                  preset=plan.preset, params=plan.params, frames=8))
+    clip = animate_one(layer, plan.layer_boxes[1], plan.preset, plan.params, prompt=prompt, frames=8)
     assert not any("no room" in m or "reduced" in m for m in clip.messages), clip.messages
     assert (clip.frames[..., 3] == 255).all()  # no empty edge ever shows
     assert np.abs(clip.frames[1:].astype(int) - clip.frames[0]).max() > 0
@@ -98,14 +103,13 @@ def test_the_planned_room_is_what_the_new_presets_play_in(bleed_poster, preset):
     bounds = swept_bounds(preset, boat.box, {}, bleed_poster.canvas)
     x0, y0, x1, y1 = (int(np.floor(bounds[0])), int(np.floor(bounds[1])), int(np.ceil(bounds[2])), int(np.ceil(bounds[3])))
     box = Box(x0, y0, x1 - x0, y1 - y0).union(boat.box)
-    clip = PresetAnimator().animate(MotionRequest(layer=boat, box=box, preset=preset, frames=9))
+    clip = animate_one(boat, box, preset, frames=9)
     assert not any("no room" in m or "reduced" in m for m in clip.messages), clip.messages
 
 
 def test_travel_wraps_seamlessly_and_never_vanishes():
     layer = solid_layer(1, "Fish", Box(40, 20, 30, 20), (250, 120, 40, 255))
-    clip = PresetAnimator().animate(MotionRequest(layer=layer, box=Box(0, 0, 200, 60), preset="travel",
-                                                  params={"mode": "wrap", "direction": "left"}, frames=10))
+    clip = animate_one(layer, Box(0, 0, 200, 60), "travel", {"mode": "wrap", "direction": "left"}, frames=10)
     mass = clip.frames[..., 3].reshape(10, -1).sum(axis=1)
     np.testing.assert_allclose(mass, mass[0], rtol=0.03)  # what leaves one edge is back at the other
     lefts = [np.flatnonzero(f[..., 3].any(axis=0))[0] for f in clip.frames[:3]]
@@ -114,8 +118,7 @@ def test_travel_wraps_seamlessly_and_never_vanishes():
 
 def test_particles_follow_the_seed_and_leave_the_layer_itself_alone():
     sea = Layer(id=1, name="Sky", box=Box(0, 0, 96, 80), pixels=np.full((80, 96, 4), (20, 40, 90, 255), np.uint8))
-    make = lambda seed: PresetAnimator().animate(MotionRequest(layer=sea, box=sea.box, preset="particles",
-                                                                params={"style": "snow"}, frames=8, seed=seed))
+    make = lambda seed: animate_one(sea, sea.box, "particles", {"style": "snow"}, frames=8, seed=seed)
     first, again, other = make(1), make(1), make(2)
     np.testing.assert_array_equal(first.frames, again.frames)
     assert not np.array_equal(first.frames, other.frames)
@@ -131,6 +134,5 @@ def test_a_planned_preset_still_says_what_the_prompt_was_understood_as():
     vague = explain("make it look expensive and cinematic", "bob", PIXEL)
     assert "the default 'bob' plays" in vague.message and "push_in" in vague.message
     layer = solid_layer(1, "Badge", Box(20, 20, 40, 40), (250, 200, 60, 255))
-    clip = PresetAnimator().animate(MotionRequest(layer=layer, box=Box(0, 0, 80, 80), prompt="spins slowly",
-                                                  preset="spin", frames=6))
+    clip = animate_one(layer, Box(0, 0, 80, 80), "spin", prompt="spins slowly", frames=6)
     assert any(m.startswith("Understood: Spin") and "angle 90" in m for m in clip.messages), clip.messages

@@ -9,6 +9,8 @@ which sizes motion boxes), `stage`, `easing`, and `animator` (the Animator that 
 them together).
 """
 
-from engine.motion.presets.animator import PRESETS, ParamSpec, Preset, PresetAnimator, animate, motion_times
+from engine.motion.presets.animator import (
+    AUTO, PRESET_PARAM, PRESETS, ParamSpec, Preset, PresetAnimator, animate, motion_times,
+)
 
-__all__ = ["PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
+__all__ = ["AUTO", "PRESET_PARAM", "PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
