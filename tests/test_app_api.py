@@ -43,8 +43,12 @@ def layer_ids(client: Client, token: str) -> dict[str, int]:
 
 
 def motion_inputs(prompt: str) -> list[Any]:
-    # engine, prompt, preset, amplitude, cycles, easing, pivot, direction, phase, loop, start offset
-    return ["presets", prompt, "auto", 0.5, 1, "sine", "center", "up", 0.0, True, 0.0]
+    # engine, prompt, start offset, then the parameter widgets (choices, numbers, bools, text),
+    # which a button press does not read: the panel's own events stored them
+    from app.ui import SLOT_COUNTS
+
+    slots = [None] * SLOT_COUNTS["choice"] + [0.0] * SLOT_COUNTS["number"] + [False] * SLOT_COUNTS["bool"]
+    return ["presets", prompt, 0.0, *slots, *[""] * SLOT_COUNTS["text"]]
 
 
 def test_a_client_animates_and_downloads_an_mp4(editor, tmp_path: Path) -> None:

@@ -16,27 +16,22 @@ from typing import Any, Sequence
 
 from engine.motion.presets.prompts import preset_for_prompt
 from engine.motion.presets.room import swept_bounds
-from engine.planning.catalogue import resolved_params
+from engine.planning.catalogue import preset_catalogue, resolved_params
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box, margins, union_all
 from engine.core.poster import Box, Layer, LayerKind
 
-#: The parameters that decide where a motion goes (which way, about which point). A plan
-#: states them explicitly, so the box and the animation agree even if a preset's default
-#: changes later.
-PLACEMENT_PARAMS: dict[str, tuple[str, ...]] = {
-    "slide_in": ("direction",),
-    "fly_away": ("direction",),
-    "sway": ("pivot",),
-    "spin": ("pivot",),
-    "breathe": ("pivot",),
-    "zoom": ("pivot",),
-}
-
-
 def with_placement_defaults(preset: str, params: dict[str, Any]) -> dict[str, Any]:
-    """`params` plus the registry default of every placement parameter not chosen."""
+    """`params` plus the catalogue default of every placement parameter not chosen.
+
+    Placement parameters (which way, about which point: `Preset.placement_params`) decide
+    where a motion goes, so a plan states them explicitly and the box and the animation
+    agree even if a preset's default changes later.
+    """
+    catalogue = preset_catalogue()
+    if preset not in catalogue:
+        return dict(params)
     defaults = resolved_params(preset, {})
-    placed = {name: defaults[name] for name in PLACEMENT_PARAMS.get(preset, ()) if name in defaults}
+    placed = {name: defaults[name] for name in catalogue[preset].placement_params}
     return {**placed, **params}
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlparse
 
-from engine.planning.catalogue import checked_params, declared_params, preset_catalogue
+from engine.planning.catalogue import checked_params, declared_params, parameter_text, preset_catalogue
 from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box
 from engine.planning.heuristic import with_placement_defaults
 from engine.core.poster import Box, Poster, PosterError
@@ -124,9 +124,8 @@ Rules for every box:
 Choose the preset that fits the prompt best and its parameters (null keeps the preset's
 default). Presets:
 {presets}
-Parameters: amplitude 0..1 (0.5 normal, 1 wild), cycles 1..8 (motion periods per clip),
-easing, pivot (the fixed point of a rotation or scaling), direction (which way the layer
-travels: slide_in with direction right enters from the left edge), phase 0..1, loop.
+Parameters:
+{parameters}
 A parameter the chosen preset does not take is ignored.
 
 The user message is a JSON document describing the poster. Its field request.prompt is
@@ -215,7 +214,7 @@ def request_payload(poster: Poster, layer_ids: Sequence[int], prompt: str, thumb
 def chat_messages(payload: dict[str, Any], picture_url: str) -> list[dict[str, Any]]:
     presets = "\n".join(f"- {name}: {preset.description}" for name, preset in preset_catalogue().items())
     return [
-        {"role": "system", "content": SYSTEM_PROMPT.format(presets=presets)},
+        {"role": "system", "content": SYSTEM_PROMPT.format(presets=presets, parameters=parameter_text())},
         {
             "role": "user",
             "content": [
