@@ -9,9 +9,6 @@ that stops the call within a step. The pixel and timing helpers are checked on t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -25,11 +22,11 @@ from engine.motion.base import Cancelled, MotionRequest
 from engine.motion.i2v import I2VAnimator
 from engine.motion.i2v_families import FAMILIES, choose_canvas, read_model_folder
 from engine.motion.i2v_frames import Fit, crossfade, frames_to_generate, from_canvas, pingpong, retime, to_canvas
-from engine.motion.registry import available_engines, get_engine
+from engine.__main__ import main as cli_main
+from engine.motion.registry import available_engines, get_engine, release
 from engine.psd.load import load_psd
 from tests.helpers import i2v_tiny
-from tests.helpers.paths import ASSETS_DIR, REPO_ROOT
-from tests.helpers.video_decode import decode
+from tests.helpers.paths import ASSETS_DIR
 
 FLOWER = ASSETS_DIR / "samples" / "flower.psd"
 PROMPT = "the butterfly flaps its wings"
@@ -45,10 +42,21 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+class _Folders(dict):
+    """Pipeline class -> its tiny folder, built on first use (once per session)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, name: str) -> Path:
+        self[name] = i2v_tiny.BUILDERS[name](self.root / name)
+        return self[name]
+
+
 @pytest.fixture(scope="session")
 def tiny_folders(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("i2v-models")
-    return {name: build(root / name) for name, build in i2v_tiny.BUILDERS.items()}
+    return _Folders(tmp_path_factory.mktemp("i2v-models"))
 
 
 @pytest.fixture(scope="session")
@@ -245,27 +253,25 @@ def test_the_registry_lists_i2v_with_its_reason(monkeypatch):
     assert not ok and "set I2V_MODEL" in reason
 
 
-def test_cli_animates_with_the_i2v_engine(tiny_folders, tmp_path):
-    out = tmp_path / "butterfly.webm"
-    env = {**os.environ, "I2V_MODEL": str(tiny_folders["LTXConditionPipeline"]), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "engine", "animate", FLOWER, "--layer", "Butterfly", "--prompt", PROMPT,
-         "--engine", "i2v", "--param", "resolution=32", "--param", "steps=1", "--param", "loop=pingpong",
-         "--frames", "6", "--fps", "12", "--out", out, "--quiet"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert decode(out, decoder="libvpx-vp9").shape[0] == 6
+def test_cli_animates_with_the_i2v_engine(tiny_folders, tmp_path, monkeypatch, capsys):
+    use(monkeypatch, tiny_folders["LTXConditionPipeline"])
+    out = tmp_path / "frames"
+    try:
+        code = cli_main(["animate", str(FLOWER), "--layer", "Butterfly", "--prompt", PROMPT, "--engine", "i2v",
+                         "--box", "740,430,150,120",
+                         "--param", "resolution=32", "--param", "steps=1", "--param", "loop=pingpong",
+                         "--frames", "6", "--fps", "12", "--out", str(out), "--quiet"])
+    finally:
+        release("i2v")
+    assert code == 0, capsys.readouterr().err
+    assert len(sorted(out.glob("*.png"))) == 6
 
 
-def test_cli_refuses_i2v_without_a_model(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "I2V_MODEL"}
-    result = subprocess.run(
-        [sys.executable, "-m", "engine", "animate", FLOWER, "--layer", "Butterfly", "--prompt", PROMPT,
-         "--engine", "i2v", "--out", tmp_path / "x.webm"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 3 and "set I2V_MODEL" in result.stderr
+def test_cli_refuses_i2v_without_a_model(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("I2V_MODEL", raising=False)
+    code = cli_main(["animate", str(FLOWER), "--layer", "Butterfly", "--prompt", PROMPT, "--engine", "i2v",
+                     "--out", str(tmp_path / "x.webm")])
+    assert code == 3 and "set I2V_MODEL" in capsys.readouterr().err
 
 
 # --- the pixel and timing helpers ------------------------------------------------------------
