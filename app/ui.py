@@ -274,6 +274,13 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         return MotionFields(engine=named["engine"], prompt=named["prompt"],
                             start_offset_s=named["start_offset"], params=params)
 
+    typed_inputs = [c["engine"], c["prompt"], c["start_offset"]]
+
+    def typed(values: tuple) -> MotionFields:
+        """What a button press carries: the typed fields only (see motion_panel.TYPED_FIELDS)."""
+        engine, prompt, start_offset = values
+        return MotionFields(engine=engine, prompt=prompt, start_offset_s=start_offset)
+
     def only(key: str, slot_names: list[str] | None) -> tuple[str, ...]:
         """What one widget's event stores: itself, or for a parameter widget, its parameter."""
         if key not in PARAM_SLOTS:
@@ -341,8 +348,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
-    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, fields(values))),
-           [token, c["active"], *motion_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
+    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
+           [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
     listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
     listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
 
@@ -350,11 +357,11 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
             report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
             return outputs.updates(handlers.run_action(store.get(tok), action, layer, fps, duration,
-                                                       fields(values), report))
+                                                       typed(values), report))
 
         return callback
 
-    timeline_and_panel = [token, c["active"], c["fps"], c["duration"], *motion_inputs]
+    timeline_and_panel = [token, c["active"], c["fps"], c["duration"], *typed_inputs]
     for button, action in ((c["animate"], "animate"), (c["animate_all"], "animate_all"), (c["reroll"], "reroll")):
         listen(button.click, long_running(action), timeline_and_panel, action, concurrency_id=HEAVY,
                concurrency_limit=HEAVY_LIMIT)

@@ -43,12 +43,9 @@ def layer_ids(client: Client, token: str) -> dict[str, int]:
 
 
 def motion_inputs(prompt: str) -> list[Any]:
-    # engine, prompt, start offset, then the parameter widgets (choices, numbers, bools, text),
-    # which a button press does not read: the panel's own events stored them
-    from app.ui import SLOT_COUNTS
-
-    slots = [None] * SLOT_COUNTS["choice"] + [0.0] * SLOT_COUNTS["number"] + [False] * SLOT_COUNTS["bool"]
-    return ["presets", prompt, 0.0, *slots, *[""] * SLOT_COUNTS["text"]]
+    # engine, prompt, start offset (a button press carries what is typed; parameter widgets
+    # are stored by their own events)
+    return ["presets", prompt, 0.0]
 
 
 def test_a_client_animates_and_downloads_an_mp4(editor, tmp_path: Path) -> None:
