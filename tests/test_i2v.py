@@ -214,6 +214,8 @@ def test_availability_says_why_not(tmp_path, tiny_folders, monkeypatch):
     use(monkeypatch, tiny_folders["WanImageToVideoPipeline"])
     ok, reason = engine.available()
     assert ok and "Wan 2.x I2V" in reason and "on the CPU" in reason
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "sees no GPU" in I2VAnimator(device="cuda").available()[1]
     monkeypatch.setenv("I2V_OFFLOAD", "sometimes")
     assert engine.available() == (False, "I2V_OFFLOAD must be one of none, model, sequential; got 'sometimes'.")
 

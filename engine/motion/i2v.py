@@ -137,6 +137,14 @@ class I2VAnimator:
         except PosterError as error:
             return False, str(error)
         where = f"{folder.family.label} from '{folder.path}'"
+        if self.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                return False, (
+                    f"I2V_DEVICE asks for '{self.device}' but torch sees no GPU here: unset I2V_DEVICE to run "
+                    "on the CPU (very slowly), or install a CUDA build of torch."
+                )
         if self.device == "cpu":
             return True, (
                 f"{where} is ready, on the CPU: a real model takes minutes per step there; a CUDA GPU is far faster."
