@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from app.state import AUTO_PRESET, LayerMotion
 from engine.core.poster import Layer, PosterError
+from engine.core.project import AUTO_PRESET, Motion
 from engine.motion.params import ParamSpec
 
 AUTO = "auto"  # a choice value meaning "from the prompt"
@@ -48,22 +48,21 @@ def engine_of(name: str):
 
 # The two functions that know how a motion stores its engine parameters.
 
-def engine_params(motion: LayerMotion) -> dict[str, Any]:
+def engine_params(motion: Motion) -> dict[str, Any]:
     """The motion's engine parameters, as the engine reads them (the preset included)."""
-    params = dict(motion.params)
-    if motion.preset != AUTO_PRESET:
-        params["preset"] = motion.preset
-    return params
+    return dict(motion.params)
 
 
-def store_params(motion: LayerMotion, params: dict[str, Any]) -> None:
-    """Keep `params` (engine parameters, the preset included) on the motion."""
+def store_params(motion: Motion, params: dict[str, Any]) -> None:
+    """Keep `params` (engine parameters) on the motion; a preset left on auto is not stored
+    (absent means auto, so the project file says only what the designer chose)."""
     params = dict(params)
-    motion.preset = str(params.pop("preset", AUTO_PRESET) or AUTO_PRESET)
+    if str(params.get("preset") or AUTO_PRESET) == AUTO_PRESET:
+        params.pop("preset", None)
     motion.params = params
 
 
-def resolve(layer: Layer, motion: LayerMotion) -> Resolved:
+def resolve(layer: Layer, motion: Motion) -> Resolved:
     """The specs for the motion's settings and the checked values the next Animate uses.
 
     Values left over from other settings (the amplitude of a preset no longer chosen) are
@@ -84,7 +83,7 @@ def follows_prompt(resolved: Resolved) -> bool:
     return any(spec.kind == "choice" and resolved.values.get(spec.name) == AUTO for spec in resolved.specs)
 
 
-def preset_in_use(layer: Layer, motion: LayerMotion) -> tuple[str, dict[str, Any]]:
+def preset_in_use(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any]]:
     """The preset and parameters the preset engine would use for this motion.
 
     Motion boxes are sized by the room a preset sweeps; a generative engine's motion is not
@@ -101,7 +100,7 @@ def preset_in_use(layer: Layer, motion: LayerMotion) -> tuple[str, dict[str, Any
 TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "start_offset")
 
 
-def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: int,
+def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
                  only: Iterable[str] | None = None) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
@@ -153,7 +152,7 @@ def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: i
     return False, notes
 
 
-def fields_of(layer: Layer, motion: LayerMotion, fps: int) -> tuple[MotionFields, list[ParamSpec]]:
+def fields_of(layer: Layer, motion: Motion, fps: int) -> tuple[MotionFields, list[ParamSpec]]:
     """The panel values for `motion` and the specs of the parameter widgets to show."""
     resolved = resolve(layer, motion)
     fields = MotionFields(

@@ -1,27 +1,38 @@
 """Autosave and restore of a session, so a page reload (or a server restart) loses nothing.
 
-Autosave runs after every edit, so it must be cheap: a small JSON of the editor settings
-that points at the PSD already kept in the session folder (or a bundled sample), plus one
-.npz per animated layer written only when that layer is animated. The designer-facing
-"Save project" file (engine.core.project) is a separate, self-contained download.
+Autosave runs after every edit, so it must be cheap: `editor.json` is the schema's
+AutosaveManifest (the project without its pixels: it points at the PSD or project file
+already kept in the session folder, or a bundled sample) plus one clip file per animated
+layer, written only when that layer is animated. The designer-facing "Save project" file
+(engine.core.projectfile) is a separate, self-contained download; both go through one
+schema (engine.core.schema), so they never disagree on what a motion is.
+
+Restoring reads and validates everything into a new EditorState first and only then
+replaces the session's state, so a damaged autosave never costs the work in memory.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from app.session import AUTOSAVE_NAME, Session
-from app.state import EditorState, LayerMotion
+from app.state import EditorState
+from app.views import SAMPLES_DIR, samples
+from engine.core import schema
 from engine.core.clip import LayerClip
-from engine.core.poster import Box, PosterError
+from engine.core.poster import Poster, PosterError
+from engine.core.project import Project
+from engine.core.projectfile import checked, clip_entry, clip_from, load_project
+from engine.psd.load import load_psd
 
-FORMAT_VERSION = 1
+MANIFEST = "editor.json"
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -36,72 +47,73 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def motion_to_json(motion: LayerMotion) -> dict[str, Any]:
-    return {
-        "engine": motion.engine, "prompt": motion.prompt, "preset": motion.preset,
-        "params": motion.params, "box": None if motion.box is None else list(motion.box.as_tuple()),
-        "seed": motion.seed, "start_offset": motion.start_offset, "group": motion.group,
-        "rationale": motion.rationale, "planned_by": motion.planned_by, "box_sized": motion.box_sized,
-    }
+def clip_member(layer_id: int) -> str:
+    """The autosave file holding a layer's clip frames."""
+    return f"clip-{int(layer_id)}.npz"
 
 
-def motion_from_json(data: dict[str, Any]) -> LayerMotion:
-    box = data.get("box")
-    return LayerMotion(
-        engine=str(data.get("engine", "presets")), prompt=str(data.get("prompt", "")),
-        preset=str(data.get("preset", "auto")), params=dict(data.get("params") or {}),
-        box=None if box is None else Box.from_any(box), seed=int(data.get("seed", 0)),
-        start_offset=int(data.get("start_offset", 0)), group=data.get("group"),
-        rationale=str(data.get("rationale", "")), planned_by=str(data.get("planned_by", "")),
-        box_sized=bool(data.get("box_sized", False)),
+def manifest_of(state: EditorState) -> schema.AutosaveManifest:
+    project = state.project
+    assert project is not None
+    return schema.AutosaveManifest(
+        source=state.source_name, timeline=project.timeline, motions=project.motions,
+        clips=[clip_entry(clip, clip_member(layer_id)) for layer_id, clip in project.clips.items()],
+        selection=list(state.selection), active=state.active,
     )
 
 
 def autosave(session: Session) -> None:
     state = session.state
-    if state.poster is None:
+    if state.project is None:
         return
-    document = {
-        "version": FORMAT_VERSION,
-        "source": state.source_name,
-        "fps": state.fps,
-        "duration_s": state.duration_s,
-        "selection": state.selection,
-        "active": state.active,
-        "motions": {str(k): motion_to_json(m) for k, m in state.motions.items()},
-        "clips": sorted(state.clips),
-    }
     folder = session.dir(AUTOSAVE_NAME)
-    _write_atomic(folder / "editor.json", json.dumps(document, indent=1).encode())
+    _write_atomic(folder / MANIFEST, schema.dump(manifest_of(state)).encode())
 
 
 def save_clip(session: Session, clip: LayerClip) -> None:
+    """The clip's frames; its settings go into editor.json with the next autosave."""
     folder = session.dir(AUTOSAVE_NAME)
-    path = folder / f"clip-{clip.layer_id}.npz"
+    path = folder / clip_member(clip.layer_id)
     handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     os.close(handle)
     try:
-        np.savez(temp, frames=clip.frames, box=np.array(clip.box.as_tuple()),
-                 meta=np.array(json.dumps({"engine": clip.engine, "preset": clip.preset,
-                                           "params": clip.params, "messages": clip.messages})))
+        np.savez(temp, frames=clip.frames)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
 
 
-def _load_clip(path: Path, layer_id: int) -> LayerClip:
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        return LayerClip(layer_id=layer_id, box=Box.from_any(data["box"].tolist()), frames=data["frames"],
-                         engine=meta.get("engine", "presets"), preset=meta.get("preset"),
-                         params=meta.get("params") or {}, messages=meta.get("messages") or [])
+def _legacy_clip_settings(folder: Path):
+    """Schema-1 autosaves kept each clip's box and settings inside its .npz."""
+
+    def read(member: str) -> Mapping[str, Any]:
+        with np.load(folder / member, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            return {"box": data["box"].tolist(), "frame_count": int(data["frames"].shape[0]),
+                    "engine": meta.get("engine", "presets"), "preset": meta.get("preset"),
+                    "params": meta.get("params") or {}, "messages": meta.get("messages") or []}
+
+    return read
+
+
+def _clip_frames(path: Path, entry: schema.ClipEntry) -> np.ndarray | None:
+    """A clip's frames if its file is there and matches its entry; None otherwise.
+
+    A clip written just before a crash may not match the last editor.json: that layer is
+    simply animated again, the rest of the session comes back.
+    """
+    try:
+        data = path.read_bytes()
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            frames = archive["frames"]
+        return checked(frames, (entry.frame_count, entry.box.h, entry.box.w, 4), path.name)
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def source_path(session: Session, source: str) -> Path:
     """Where an autosaved poster came from; only the samples folder or this session's uploads."""
-    from app.views import SAMPLES_DIR, samples
-
     kind, _, name = source.partition(":")
     if kind == "sample" and name in samples():
         return SAMPLES_DIR / name
@@ -110,36 +122,58 @@ def source_path(session: Session, source: str) -> Path:
     raise PosterError("The autosaved poster cannot be found any more; open it again.")
 
 
-def restore(session: Session) -> bool:
-    """Load the session's autosave into `session.state`; False when there is none."""
-    from app.handlers import load_poster
+def state_for_poster(poster: Poster, source: str, previous: EditorState) -> EditorState:
+    """A fresh editor on `poster`, keeping the previous timeline and nothing else."""
+    state = EditorState(project=Project(poster=poster, timeline=previous.timeline, source=source))
+    # The importer lists layer-level losses on the poster too; keep each sentence once.
+    state.notices = list(dict.fromkeys([*poster.unsupported, *(n for l in poster.layers for n in l.unsupported)]))
+    state.revision = previous.revision + 1
+    return state
 
-    path = session.folder / AUTOSAVE_NAME / "editor.json"
-    if not path.exists():
-        return False
-    document = json.loads(path.read_text())
-    if document.get("version") != FORMAT_VERSION:
-        return False
-    source = str(document["source"])
+
+def state_for_project(project: Project, source: str, previous: EditorState) -> EditorState:
+    """The editor on a project file's work (a group motion gives each member its own)."""
+    project.source = source
+    state = EditorState.for_project(project, notices=list(project.poster.unsupported))
+    state.revision = previous.revision + 1
+    return state
+
+
+def open_source(session: Session, source: str) -> EditorState:
+    """The poster or project `source` names, as a new editor state (not yet swapped in)."""
     path = source_path(session, source)
     if source.startswith("project:"):
-        from app.exporting import from_project
-        from engine.core.project import load_project
+        return state_for_project(load_project(path), source, session.state)
+    return state_for_poster(load_psd(path), source, session.state)
 
-        session.state = from_project(load_project(path))
-        session.state.source_name = source
-    else:
-        load_poster(session, path, source, keep_previews=True)
-    state: EditorState = session.state
-    valid = {layer.id for layer in state.poster.layers}
-    state.fps = int(document.get("fps", state.fps))
-    state.duration_s = float(document.get("duration_s", state.duration_s))
-    state.motions = {int(k): motion_from_json(v) for k, v in document.get("motions", {}).items() if int(k) in valid}
-    state.selection = [int(i) for i in document.get("selection", []) if int(i) in valid]
-    active = document.get("active")
+
+def restore(session: Session) -> bool:
+    """Load the session's autosave into `session.state`; False when there is none.
+
+    PosterError for a damaged or too-new autosave; `session.state` is replaced only once
+    everything has been read and checked.
+    """
+    folder = session.folder / AUTOSAVE_NAME
+    path = folder / MANIFEST
+    if not path.exists():
+        return False
+    manifest = schema.load(path.read_bytes(), schema.AutosaveManifest, legacy=_legacy_clip_settings(folder),
+                           name="autosave")
+    state = open_source(session, manifest.source)
+    project = state.project
+    assert project is not None
+    valid = {layer.id for layer in project.poster.layers}
+    project.timeline = manifest.timeline
+    project.motions = [m for m in manifest.motions if all(i in valid for i in m.layer_ids)]
+    project.split_groups()
+    project.clips = {}
+    for entry in manifest.clips:
+        plain_name = entry.frames == Path(entry.frames).name and not entry.frames.startswith(".")
+        frames = _clip_frames(folder / entry.frames, entry) if plain_name and entry.layer_id in valid else None
+        if frames is not None:
+            project.clips[entry.layer_id] = clip_from(entry, frames)
+    state.selection = [i for i in manifest.selection if i in valid]
+    active = manifest.active
     state.active = active if active in state.selection else (state.selection[0] if state.selection else None)
-    for layer_id in document.get("clips", []):
-        clip_path = session.folder / AUTOSAVE_NAME / f"clip-{int(layer_id)}.npz"
-        if int(layer_id) in valid and clip_path.exists():
-            state.clips[int(layer_id)] = _load_clip(clip_path, int(layer_id))
+    session.state = state
     return True
