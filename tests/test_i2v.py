@@ -276,6 +276,72 @@ def test_cli_refuses_i2v_without_a_model(tmp_path, monkeypatch, capsys):
     assert code == 3 and "set I2V_MODEL" in capsys.readouterr().err
 
 
+# --- the editor's path (handlers as the page calls them) -------------------------------------
+
+
+@pytest.fixture
+def editor_session(tmp_path, tiny_poster):
+    from app.persist import restore
+    from app.session import SessionStore
+    from app.state import EditorState
+    from engine.core.project import Project, Timeline
+
+    session, _ = SessionStore(tmp_path / "data", restore=restore).open(None)
+    session.state = EditorState(project=Project(poster=tiny_poster, timeline=Timeline(fps=6, frames=6), source=""))
+    return session
+
+
+def test_the_editor_lists_i2v_and_says_why_not(tiny_folders, monkeypatch):
+    from app.ui import Outputs, assign_slots
+    from app.views import engines_view
+
+    shown: dict = {}
+    monkeypatch.delenv("I2V_MODEL", raising=False)
+    Outputs._engines(None, engines_view(), shown.__setitem__)
+    assert "**Image-to-video model (GPU)** (unavailable) — The image-to-video engine needs a model: set I2V_MODEL" \
+        in shown["engine_note"]
+    assert "i2v" not in [value for _, value in shown["engine"]["choices"]]
+    use(monkeypatch, tiny_folders["WanImageToVideoPipeline"])
+    Outputs._engines(None, engines_view(), shown.__setitem__)
+    assert "i2v" in [value for _, value in shown["engine"]["choices"]] and "Image-to-video" not in shown["engine_note"]
+    slots = assign_slots(get_engine("i2v").param_specs())
+    assert slots["param_text_0"].name == "negative_prompt" and slots["param_choice_1"].name == "loop"
+
+
+def test_the_editor_animates_with_i2v_reports_steps_and_cancels(editor_session, tiny_folders, monkeypatch):
+    from app import animating, handlers
+    from app.motion_panel import MotionFields
+
+    use(monkeypatch, tiny_folders["LTXImageToVideoPipeline"])
+    release("i2v")
+    session = editor_session
+    try:
+        handlers.set_selection(session, [2])
+        view = handlers.edit_motion(session, 2, MotionFields(engine="i2v"), only=("engine",))
+        assert not view.get("error"), view.get("status")
+        assert [spec.name for spec in view["specs"]][:3] == ["steps", "guidance", "negative_prompt"]
+        handlers.edit_motion(session, 2, MotionFields(engine="i2v", prompt="the sun rises",
+                                                      params={"resolution": 32, "steps": 3}),
+                             only=("prompt", "resolution", "steps"))
+        handlers.edit_box(session, 2, 4, 4, 30, 30)
+        steps: list[str] = []
+        view = animating.animate(session, "selected", lambda fraction, desc="": steps.append(desc))
+        assert not view.get("error"), view["status"]
+        clip = session.state.clips[2]
+        assert clip.engine == "i2v" and clip.box == Box(4, 4, 30, 30) and clip.frame_count == 6
+        assert [d for d in steps if "denoising step" in d] == [f"denoising step {k} of 3" for k in (1, 2, 3)]
+
+        def press_cancel(fraction, desc=""):
+            if "denoising step 1" in desc:
+                animating.cancel(session)
+
+        view = animating.animate(session, "selected", press_cancel)
+        assert not view.get("error") and "cancelled" in view["status"]
+        assert session.state.clips[2] is clip, "a cancelled Animate keeps the previous clip"
+    finally:
+        release("i2v")
+
+
 # --- the pixel and timing helpers ------------------------------------------------------------
 
 
