@@ -90,7 +90,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
     from engine.core.progress import console_progress
     from engine.export import export
     from engine.motion import MotionRequest, get_engine
-    from engine.planning.planner import plan
+    from engine.planning import plan
+    from engine.planning.geometry import fit_motion_box, fit_problem
     from engine.render.compositor import render
 
     if not args.prompt and not args.preset:
@@ -129,11 +130,13 @@ def cmd_animate(args: argparse.Namespace) -> int:
                 name = poster.layer(layer_id).name
                 boxes[name] = Box.from_any(box)
                 planned[name] = {"preset": result.preset, **result.params}
-    for name, box in boxes.items():
-        if not poster.canvas.contains(box):
+    for layer in layers:  # the editor's rule; on the command line a box is refused, not silently moved
+        box = boxes[layer.name]
+        problem = fit_problem(box, layer.box, poster.canvas)
+        if problem:
             raise PosterError(
-                f"The motion box {box.as_tuple()} of '{name}' leaves the {poster.width}×{poster.height} "
-                "canvas: move it or make it smaller."
+                f"The motion box {box.as_tuple()} of '{layer.name}' {problem}: the nearest allowed box on the "
+                f"{poster.width}×{poster.height} poster is {fit_motion_box(box, layer.box, poster.canvas).as_tuple()}."
             )
 
     requests = []

@@ -130,6 +130,7 @@ def test_dmdl_joint_mode_hands_each_layer_its_own_prompt(tiny_checkpoint, monkey
     clips = DMDLAnimator().animate(requests)
     assert seen == {"prompts": ["the sun rises", "the title waves"], "group_prompt": None}
     assert [clip.layer_id for clip in clips] == [2, 3]
+    assert all("those of 'Sun'" in clip.messages[0] and "'Title'" in clip.messages[0] for clip in clips)
     DMDLAnimator().animate(requests, group_prompt="everything drifts")
     assert seen == {"prompts": None, "group_prompt": "everything drifts"}
 

@@ -17,13 +17,16 @@ from __future__ import annotations
 import math
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from engine.core.clip import LayerClip, place_static
-from engine.core.poster import LATENT_GRID, Box, LayerKind, PosterError
+from engine.core.poster import Box, LayerKind, PosterError
+from engine.dmdl.errors import DMDLError
+from engine.dmdl.grid import TOKEN_PIXELS
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
 
@@ -37,6 +40,16 @@ def frames_to_generate(frames: int) -> int:
     return frames if (frames - 1) % 4 == 0 else frames + (4 - (frames - 1) % 4)
 
 
+@contextmanager
+def designer_errors() -> Iterator[None]:
+    """The model package speaks its own DMDLError (it imports nothing of engine.core); a
+    designer gets the same sentence as a PosterError, like every other engine's."""
+    try:
+        yield
+    except DMDLError as error:
+        raise PosterError(str(error)) from error
+
+
 def scaled_boxes(boxes: Sequence[Box], resolution: int) -> tuple[float, list[Box]]:
     """The scale at which the layers' grid boxes fit `resolution` pixels on their longer
     side (never above 1), and each box at that scale, still on the token grid."""
@@ -46,9 +59,9 @@ def scaled_boxes(boxes: Sequence[Box], resolution: int) -> tuple[float, list[Box
         return scale, list(boxes)
     scaled = []
     for box in boxes:
-        x, y = int(box.x * scale) // LATENT_GRID * LATENT_GRID, int(box.y * scale) // LATENT_GRID * LATENT_GRID
-        w = max(LATENT_GRID, math.ceil(box.w * scale / LATENT_GRID) * LATENT_GRID)
-        h = max(LATENT_GRID, math.ceil(box.h * scale / LATENT_GRID) * LATENT_GRID)
+        x, y = int(box.x * scale) // TOKEN_PIXELS * TOKEN_PIXELS, int(box.y * scale) // TOKEN_PIXELS * TOKEN_PIXELS
+        w = max(TOKEN_PIXELS, math.ceil(box.w * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
+        h = max(TOKEN_PIXELS, math.ceil(box.h * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
         scaled.append(Box(x, y, w, h))
     return scale, scaled
 
@@ -133,7 +146,7 @@ class DMDLAnimator:
 
     def pipeline(self):
         """The DMDL pipeline, loaded from DMDL_CHECKPOINT on first use (once, whoever asks)."""
-        with self._load_lock:
+        with self._load_lock, designer_errors():
             if self._pipeline is None:
                 self._pipeline = self._load()
             return self._pipeline
@@ -190,7 +203,8 @@ class DMDLAnimator:
         """
         requests = list(requests)
         prompts = None if group_prompt is not None else [r.prompt for r in requests]
-        return self._generate(requests, prompts, group_prompt, progress, cancel)
+        with designer_errors():
+            return self._generate(requests, prompts, group_prompt, progress, cancel)
 
     def _generate(
         self, requests: Sequence[MotionRequest], prompts: list[str] | None, group_prompt: str | None,
@@ -208,10 +222,15 @@ class DMDLAnimator:
         if any(not (t or "").strip() for t in texts):
             raise PosterError("The generative engine needs a motion prompt: describe how the layer should move.")
         params, _ = self.resolve_params(requests[0].params)
+        ignored = [r.layer.name for r in requests[1:] if self.resolve_params(r.params)[0] != params]
+        notes = [
+            f"Layers generated together share one set of settings, those of '{requests[0].layer.name}'; "
+            f"the different settings of {', '.join(repr(n) for n in ignored)} were not used."
+        ] if ignored else []
         steps = params["steps"]
         step(progress, cancel, 0, steps, "Loading the generative model")
         pipe = self.pipeline()
-        grid_boxes = [r.box.snap_out(LATENT_GRID) for r in requests]
+        grid_boxes = [r.box.snap_out(TOKEN_PIXELS) for r in requests]
         scale, gen_boxes = scaled_boxes(grid_boxes, params["resolution"])
 
         def on_step(index: int, _t) -> None:
@@ -223,7 +242,7 @@ class DMDLAnimator:
                 static = resize_rgba(place_static(request.layer, grid_box), gen_box.h, gen_box.w)
                 statics.append(pipe.encode_static(static))
                 placements.append(
-                    LayerPlacement(index=index, top=gen_box.y // LATENT_GRID, left=gen_box.x // LATENT_GRID)
+                    LayerPlacement(index=index, top=gen_box.y // TOKEN_PIXELS, left=gen_box.x // TOKEN_PIXELS)
                 )
             decoded = pipe(
                 statics,
@@ -238,11 +257,12 @@ class DMDLAnimator:
                 step_callback=on_step,
             ).layers
         return [
-            self._clip(r, b, resize_rgba(rgba_frames(d, g.h, g.w), b.h, b.w), params)
+            self._clip(r, b, resize_rgba(rgba_frames(d, g.h, g.w), b.h, b.w), params, notes)
             for r, b, g, d in zip(requests, grid_boxes, gen_boxes, decoded)
         ]
 
-    def _clip(self, request: MotionRequest, grid_box: Box, frames: np.ndarray, params: dict[str, Any]) -> LayerClip:
+    def _clip(self, request: MotionRequest, grid_box: Box, frames: np.ndarray, params: dict[str, Any],
+              notes: list[str]) -> LayerClip:
         """Cut the generated grid-box frames back to the requested box, length and start offset."""
         dx, dy = request.box.x - grid_box.x, request.box.y - grid_box.y
         frames = frames[:, dy : dy + request.box.h, dx : dx + request.box.w]
@@ -256,4 +276,5 @@ class DMDLAnimator:
             frames=frames,
             engine=self.name,
             params={**params, "seed": request.seed},
+            messages=list(notes),
         )

@@ -180,3 +180,38 @@ _PRESET_LIST: tuple[Preset, ...] = (
 
 #: Every preset by id, in menu order.
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in _PRESET_LIST}
+
+
+def parameter_text() -> str:
+    """What the LLM is told about preset parameters, written from the catalogue's specs.
+
+    One line per parameter name (the same name means the same thing in every preset):
+    its range or choices, its help text, and where a preset explains it differently
+    (slide_in's direction says which edge it enters from) that preset's own words.
+    """
+    specs: dict[str, list[tuple[str, Any]]] = {}
+    for preset in PRESETS.values():
+        for name, spec in preset.params.items():
+            specs.setdefault(name, []).append((preset.name, spec))
+    lines = []
+    for name, owners in specs.items():
+        first = owners[0][1]
+        if first.kind in ("float", "int"):
+            allowed = f"{'whole number' if first.kind == 'int' else 'number'} {first.min:g}..{first.max:g}"
+        elif first.kind == "choice":
+            choices: list[str] = []
+            for _, spec in owners:
+                choices.extend(c for c in spec.choices if c not in choices)
+            allowed = "one of " + ", ".join(choices)
+        else:
+            allowed = "true or false" if first.kind == "bool" else "text"
+        by_help: dict[str, list[str]] = {}
+        for preset, spec in owners:
+            by_help.setdefault(spec.help.rstrip("."), []).append(preset)
+        common = max(by_help, key=lambda text: len(by_help[text]))
+        line = f"- {name} ({allowed}): {common}."
+        special = [f"in {', '.join(presets)}: {text}" for text, presets in by_help.items() if text != common]
+        if special:
+            line += " Except " + "; ".join(special) + "."
+        lines.append(line)
+    return "\n".join(lines)
