@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="engine parameter, e.g. amplitude=0.8 or steps=30 (repeatable); "
                               "checked against the engine's parameters")
     animate.add_argument("--box", help="motion box x,y,w,h in poster pixels (default: planned)")
-    animate.add_argument("--engine", default="presets", help="motion engine: presets (default) or dmdl")
+    animate.add_argument("--engine", default="presets", help="motion engine: presets (default), i2v or dmdl")
     animate.add_argument("--fps", type=int, default=24)
     animate.add_argument("--duration", type=float, default=2.0, help="seconds (default 2)")
     animate.add_argument("--frames", type=int, help="frame count (overrides --duration)")

@@ -18,6 +18,7 @@ from engine.motion.base import Animator
 ENGINES: dict[str, tuple[str, str]] = {
     "presets": ("engine.motion.presets", "PresetAnimator"),
     "dmdl": ("engine.motion.dmdl_engine", "DMDLAnimator"),
+    "i2v": ("engine.motion.i2v", "I2VAnimator"),
 }
 DEFAULT_ENGINE = next(iter(ENGINES))
 
