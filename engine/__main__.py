@@ -68,8 +68,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_animate(args: argparse.Namespace) -> int:
     from engine import load_psd, plan_boxes
-    from engine.export import export
-    from engine.render.compositor import render
+    from engine.export import export, format_for_path
+    from engine.render.compositor import poster_stream
     from engine.motion import MotionRequest, get_animator
     from engine.core.progress import console_progress
 
@@ -77,6 +77,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise PosterError("Say how the layer should move: give --prompt 'sways gently' or --preset sway.")
     if args.box and len(args.layer) > 1:
         raise PosterError("--box applies to one layer; animate layers one by one to give each a box.")
+    out = Path(args.out)
+    export_format = format_for_path(out, layered=True)  # a wrong extension fails before any work
     poster = load_psd(args.poster)
     layers = [poster.layer(name) for name in args.layer]
     frames = args.frames or max(1, round(args.duration * args.fps))
@@ -112,16 +114,17 @@ def cmd_animate(args: argparse.Namespace) -> int:
     else:
         clips = [animator.animate(requests[0])]
     for clip in clips:
+        clip.loop_mode = args.loop
         for message in clip.messages:
             print(f"note: {message}", file=sys.stderr)
 
-    out = Path(args.out)
-    layered = out.suffix.lower() == ".zip"
+    layered = export_format.layered
     with console_progress(f"writing {out.name}", quiet=args.quiet) as progress:
         export(
             out,
-            lambda: render(poster, clips, frames),  # rendered only once the output folder checks out
+            poster_stream(poster, clips, frames, fps=args.fps),  # frames are drawn as they are written
             fps=args.fps,
+            format=export_format.key,
             poster=poster if layered else None,
             clips={clip.layer_id: clip for clip in clips} if layered else None,
             progress=progress,
@@ -131,6 +134,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine.core.clip import LOOP_MODES
+    from engine.export.formats import extensions_help
+
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,9 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--duration", type=float, default=2.0, help="seconds (default 2)")
     animate.add_argument("--frames", type=int, help="frame count (overrides --duration)")
     animate.add_argument("--seed", type=int, default=0)
-    animate.add_argument("--out", required=True,
-                         help="output file; format from the extension: .mp4 .gif .png .webp "
-                              ".webm .mov .zip")
+    animate.add_argument("--loop", choices=LOOP_MODES, default="loop",
+                         help="how a clip shorter than the timeline continues (default: loop)")
+    animate.add_argument("--out", required=True, help=f"output file; {extensions_help()}")
     animate.add_argument("--quiet", action="store_true", help="no progress bar")
     animate.set_defaults(func=cmd_animate)
     return parser
