@@ -2,7 +2,8 @@
 
 Autosave runs after every edit, so it must be cheap: a small JSON of the editor settings
 that points at the PSD already kept in the session folder (or a bundled sample), plus one
-.npz per animated layer written only when that layer is animated. The designer-facing
+clip file per animated layer (engine.core.clipstore: compressed frames, written one at a
+time, read back lazily) written only when that layer is animated. The designer-facing
 "Save project" file (engine.core.project) is a separate, self-contained download.
 """
 
@@ -76,22 +77,23 @@ def autosave(session: Session) -> None:
 
 
 def save_clip(session: Session, clip: LayerClip) -> None:
-    folder = session.dir(AUTOSAVE_NAME)
-    path = folder / f"clip-{clip.layer_id}.npz"
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    os.close(handle)
-    try:
-        np.savez(temp, frames=clip.frames, box=np.array(clip.box.as_tuple()),
-                 meta=np.array(json.dumps({"engine": clip.engine, "preset": clip.preset,
-                                           "params": clip.params, "messages": clip.messages})))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    """Keep one animated layer in the autosave: frames compressed, written one at a time."""
+    from engine.core.clipstore import save_clip_file
+
+    save_clip_file(session.dir(AUTOSAVE_NAME) / f"clip-{clip.layer_id}.zip", clip)
 
 
-def _load_clip(path: Path, layer_id: int) -> LayerClip:
-    with np.load(path, allow_pickle=False) as data:
+def _load_clip(folder: Path, layer_id: int) -> LayerClip | None:
+    """The autosaved clip of a layer, read lazily; an autosave from before streaming (.npz) too."""
+    from engine.core.clipstore import load_clip_file
+
+    path = folder / f"clip-{layer_id}.zip"
+    if path.exists():
+        return load_clip_file(path)
+    legacy = folder / f"clip-{layer_id}.npz"
+    if not legacy.exists():
+        return None
+    with np.load(legacy, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         return LayerClip(layer_id=layer_id, box=Box.from_any(data["box"].tolist()), frames=data["frames"],
                          engine=meta.get("engine", "presets"), preset=meta.get("preset"),
@@ -139,7 +141,8 @@ def restore(session: Session) -> bool:
     active = document.get("active")
     state.active = active if active in state.selection else (state.selection[0] if state.selection else None)
     for layer_id in document.get("clips", []):
-        clip_path = session.folder / AUTOSAVE_NAME / f"clip-{int(layer_id)}.npz"
-        if int(layer_id) in valid and clip_path.exists():
-            state.clips[int(layer_id)] = _load_clip(clip_path, int(layer_id))
+        if int(layer_id) in valid:
+            clip = _load_clip(session.folder / AUTOSAVE_NAME, int(layer_id))
+            if clip is not None:
+                state.clips[int(layer_id)] = clip
     return True

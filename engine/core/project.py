@@ -2,7 +2,8 @@
 
 A project file is a zip: `project.json` (a versioned manifest of the poster, the
 timeline, the motions and the clips) plus lossless payloads, each layer's pixels as a PNG
-and each generated clip as a `.npy` array. No pickle anywhere: project files get mailed
+and each generated clip as deflated raw frames, one member per frame, written one at a
+time and read back lazily (engine.core.clipstore). No pickle anywhere: project files get mailed
 around, and opening one must never run code from it.
 
 Saving is atomic (temporary file in the same folder, fsync, `os.replace`), so a crash or a
@@ -24,7 +25,8 @@ import numpy as np
 from PIL import Image
 
 from engine.core.atomic import atomic_output
-from engine.core.clip import LayerClip
+from engine.core.clip import LOOP_MODES, LayerClip
+from engine.core.clipstore import ENCODING, open_stored_clip, write_clip_frames
 from engine.core.jsonable import json_default
 from engine.core.poster import Box, Layer, LayerKind, Poster, PosterError
 
@@ -36,10 +38,6 @@ PROJECT_SUFFIX = ".posterproj"
 MANIFEST = "project.json"
 #: Refuse members that claim more than this once unpacked (a hostile zip could claim TBs).
 MAX_MEMBER_BYTES = 4 << 30
-
-#: How a clip shorter than the timeline continues: repeat it, hold its last frame, or
-#: play it forwards then backwards.
-LOOP_MODES = ("loop", "hold", "pingpong")
 
 
 @dataclass
@@ -147,10 +145,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         for layer in project.poster.layers:
             archive.writestr(_layer_member(layer), _pixels_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
         for clip in project.clips.values():
-            archive.writestr(
-                _clip_member(clip.layer_id), _npy_bytes(clip.frames),
-                compress_type=zipfile.ZIP_DEFLATED, compresslevel=3,
-            )
+            write_clip_frames(archive, _clip_member(clip.layer_id), clip)  # frame by frame, deflated
     return Path(path)
 
 
@@ -160,7 +155,9 @@ def _layer_member(layer: Layer) -> str:
 
 
 def _clip_member(layer_id: int) -> str:
-    return f"clips/{layer_id}.npy"
+    """The folder of a clip's frames (engine.core.clipstore); files before streaming held one
+    `clips/<id>.npy` array instead, which loading still accepts."""
+    return f"clips/{layer_id}"
 
 
 def _pixels_bytes(pixels: np.ndarray) -> bytes:
@@ -202,7 +199,7 @@ def _clip_manifest(clip: LayerClip) -> dict[str, Any]:
     return {
         "layer_id": clip.layer_id, "box": _box(clip.box), "engine": clip.engine, "preset": clip.preset,
         "params": clip.params, "messages": list(clip.messages), "frames": _clip_member(clip.layer_id),
-        "frame_count": clip.frame_count,
+        "frame_count": clip.frame_count, "encoding": ENCODING, "loop_mode": clip.loop_mode,
     }
 
 
@@ -221,7 +218,7 @@ def load_project(path: str | os.PathLike) -> Project:
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = _read_manifest(archive, path.name)
-            return _project_from(manifest, _Payloads(archive))
+            return _project_from(manifest, _Payloads(archive, path))
     except PosterError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, TypeError,
@@ -256,8 +253,9 @@ def _read(archive: zipfile.ZipFile, member: str) -> bytes:
 class _Payloads:
     """Pixel arrays out of the archive, each checked against the shape the manifest promises."""
 
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(self, archive: zipfile.ZipFile, path: Path) -> None:
         self.archive = archive
+        self.path = path
 
     def pixels(self, member: str, box: Box) -> np.ndarray:
         data = _read(self.archive, member)
@@ -271,6 +269,7 @@ class _Payloads:
         return self._checked(array, (box.h, box.w, 4), member)
 
     def frames(self, member: str, box: Box, count: int) -> np.ndarray:
+        """A whole-clip array: only project files saved before clips were streamed."""
         return self._checked(self._npy(_read(self.archive, member)), (count, box.h, box.w, 4), member)
 
     @staticmethod
@@ -311,10 +310,14 @@ def _project_from(manifest: dict[str, Any], payloads: _Payloads) -> Project:
     clips = {}
     for entry in manifest["clips"]:
         box = _box_from(entry["box"])
-        clips[int(entry["layer_id"])] = LayerClip(
-            layer_id=int(entry["layer_id"]), box=box,
-            frames=payloads.frames(entry["frames"], box, int(entry["frame_count"])),
-            engine=entry["engine"], preset=entry["preset"], params=entry["params"],
-            messages=list(entry["messages"]),
-        )
+        meta = dict(engine=entry["engine"], preset=entry["preset"], params=entry["params"],
+                    messages=list(entry["messages"]), loop_mode=entry.get("loop_mode", "loop"))
+        if str(entry["frames"]).endswith(".npy"):
+            frames = payloads.frames(entry["frames"], box, int(entry["frame_count"]))
+            clip = LayerClip(layer_id=int(entry["layer_id"]), box=box, frames=frames, **meta)
+        else:  # read lazily, frame by frame, from the project file
+            clip = open_stored_clip(payloads.path, entry["frames"], layer_id=int(entry["layer_id"]), box=box,
+                                    frame_count=int(entry["frame_count"]),
+                                    encoding=entry.get("encoding", ENCODING), **meta)
+        clips[int(entry["layer_id"])] = clip
     return Project(poster=poster, timeline=timeline, motions=motions, clips=clips, source=manifest["source"])
