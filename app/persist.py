@@ -76,11 +76,45 @@ def autosave(session: Session) -> None:
     _write_atomic(folder / "editor.json", json.dumps(document, indent=1).encode())
 
 
+def _clip_path(session: Session, layer_id: int) -> Path:
+    return session.dir(AUTOSAVE_NAME) / f"clip-{layer_id}.zip"
+
+
 def save_clip(session: Session, clip: LayerClip) -> None:
     """Keep one animated layer in the autosave: frames compressed, written one at a time."""
     from engine.core.clipstore import save_clip_file
 
-    save_clip_file(session.dir(AUTOSAVE_NAME) / f"clip-{clip.layer_id}.zip", clip)
+    save_clip_file(_clip_path(session, clip.layer_id), clip)
+
+
+def store_clip(session: Session, clip: LayerClip) -> Path:
+    """Write a new clip beside the autosave under a private name (no session lock needed:
+    nothing else reads it until `commit_clip`)."""
+    from engine.core.clipstore import save_clip_file
+
+    handle, temp = tempfile.mkstemp(dir=session.dir(AUTOSAVE_NAME), prefix=".pending-", suffix=".zip")
+    os.close(handle)
+    try:
+        return save_clip_file(temp, clip)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def commit_clip(session: Session, clip: LayerClip, pending: Path) -> LayerClip:
+    """Make a stored clip the layer's autosaved clip, and return it read from there.
+
+    The returned clip reads its frames lazily from the file, so the session holds a frame
+    or two per clip, not the videos; a file replaced later stays readable by clips
+    already open on it (POSIX keeps the old file until they close).
+    """
+    from engine.core.clipstore import load_clip_file
+
+    target = _clip_path(session, clip.layer_id)
+    os.replace(pending, target)
+    stored = load_clip_file(target)
+    stored.messages = clip.messages
+    return stored
 
 
 def _load_clip(folder: Path, layer_id: int) -> LayerClip | None:

@@ -397,7 +397,7 @@ def test_every_export_format_is_written_and_decodes(session) -> None:
     view = exporting.export(session, exporting.ALL)
     assert not view.get("error"), view["status"]
     files = {Path(p).name: Path(p) for p in view["exports"]}
-    assert set(files) == {f"tiny{f.suffix}" for f in exporting.FORMATS}
+    assert set(files) == {f.file_name("tiny") for f in exporting.export_formats()}
     for path in files.values():
         assert path.parent == session.folder / "exports"
     mp4 = iio.imread(files["tiny.mp4"], plugin="FFMPEG", index=None)
