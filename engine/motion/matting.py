@@ -1,0 +1,190 @@
+"""Gray-background video -> transparent layer frames: the matte behind the image-to-video
+engines and the TDL builder (paper section 3, stage II).
+
+An image-to-video model only draws RGB, so a layer goes in composited over 50 % gray and its
+video comes back over that same gray. The background is known exactly, which makes the
+matte a per-pixel equation, C = a*F + (1 - a)*G, with the foreground colour F unknown: three
+equations, four unknowns. Two closed-form answers, one table (`MATTING_METHODS`):
+
+- ``color_to_alpha``: the least alpha that keeps F inside [0, 1]. Exact for saturated and
+  very dark or light colours, but a muted colour (a beige, a slate blue) comes out half
+  transparent, because it is close to gray.
+- ``palette`` (default): the static layer tells us which colours the foreground is made of.
+  Each pixel takes the palette colour that explains it best along the line from gray, with
+  the alpha that colour implies; where no palette colour explains it (the model drew
+  something new: a splash, a spark), it falls back to ``color_to_alpha``.
+
+In both, colour is un-premultiplied from the gray (F = G + (C - G) / a), codec noise around
+the gray is treated as background, and frame 0 is the static layer itself, bit for bit: the
+model's first frame is only a re-encoding of it. Quality against ground truth is measured by
+`matte_quality` (tests/test_matting.py, benchmarks/matting.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+
+from engine.core.poster import PosterError
+
+#: The background the layer is composited on before generation, as a fraction of white.
+GRAY = 0.5
+#: Differences from the gray below this (per channel, 0..1) are codec noise, not foreground.
+NOISE_FLOOR = 3.0 / 255.0
+#: Palette colours closer than this to the gray cannot be told from the background.
+MIN_CONTRAST = 0.06
+#: A palette colour explains a pixel when it leaves at most this much colour unexplained.
+FIT_TOLERANCE = 0.05
+#: At most this many palette colours: enough for a poster layer, cheap per pixel.
+PALETTE_SIZE = 32
+
+
+def over_gray(rgba: np.ndarray, background: float = GRAY) -> np.ndarray:
+    """Straight-alpha RGBA uint8 (..., 4) laid over the gray: RGB uint8 (..., 3), as a model sees it."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32) / 255.0 * alpha + np.float32(background) * (1.0 - alpha)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _to_rgba(difference: np.ndarray, alpha: np.ndarray, background: float) -> np.ndarray:
+    """Alpha and the gray-relative difference -> straight RGBA uint8, colour zero where clear."""
+    alpha = np.where(np.abs(difference).max(axis=-1) < NOISE_FLOOR, 0.0, alpha)
+    alpha8 = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    safe = np.maximum(alpha, 1e-6)[..., None]
+    colour = np.clip(background + difference / safe, 0.0, 1.0)
+    colour = np.where(alpha8[..., None] > 0, colour, 0.0)
+    out = np.empty(alpha.shape + (4,), dtype=np.uint8)
+    out[..., :3] = np.clip(colour * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    out[..., 3] = alpha8
+    return out
+
+
+def least_alpha(difference: np.ndarray, background: float = GRAY) -> np.ndarray:
+    """Per pixel, the least alpha that keeps every channel of F inside [0, 1]."""
+    room = np.where(difference >= 0, 1.0 - background, background)
+    return np.clip((np.abs(difference) / room).max(axis=-1), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Palette:
+    """The foreground colours of a static layer, relative to the gray: (K, 3) float32."""
+
+    offsets: np.ndarray
+
+    @classmethod
+    def of_layer(cls, static: np.ndarray, background: float = GRAY, size: int = PALETTE_SIZE) -> "Palette":
+        """K-means over the layer's solid pixels (deterministic), minus colours too close to gray."""
+        alpha = static[..., 3]
+        solid = static[alpha >= 242][:, :3]
+        if solid.shape[0] == 0:
+            solid = static[alpha > 0][:, :3]
+        if solid.shape[0] == 0:
+            return cls(np.zeros((0, 3), np.float32))
+        colours = solid.astype(np.float32) / 255.0
+        if colours.shape[0] > 20_000:  # plenty for a palette, and k-means stays instant
+            colours = colours[np.random.default_rng(0).choice(colours.shape[0], 20_000, replace=False)]
+        unique = np.unique(np.round(colours * 64), axis=0).shape[0]
+        count = max(1, min(size, unique))
+        centres, _ = kmeans2(colours.astype(np.float64), count, minit="++", seed=0)
+        offsets = (centres - background).astype(np.float32)
+        keep = np.linalg.norm(offsets, axis=1) >= MIN_CONTRAST
+        return cls(offsets[keep])
+
+    def matte(self, difference: np.ndarray, background: float = GRAY) -> np.ndarray:
+        """Alpha per pixel from the best-fitting palette colour, or the least alpha where none fits."""
+        fallback = least_alpha(difference, background)
+        if self.offsets.shape[0] == 0:
+            return fallback
+        flat = difference.reshape(-1, 3)
+        norms = (self.offsets ** 2).sum(axis=1)  # (K,)
+        alphas = np.clip(flat @ self.offsets.T / norms, 0.0, 1.0)  # (N, K)
+        # |D - a d|^2 = |D|^2 - 2 a (D.d) + a^2 |d|^2, without building (N, K, 3)
+        dots = flat @ self.offsets.T
+        residual = (flat ** 2).sum(axis=1, keepdims=True) - 2 * alphas * dots + alphas ** 2 * norms
+        best = residual.argmin(axis=1)
+        rows = np.arange(flat.shape[0])
+        fits = residual[rows, best] <= FIT_TOLERANCE ** 2
+        alpha = np.where(fits, alphas[rows, best], fallback.reshape(-1))
+        return alpha.reshape(difference.shape[:-1])
+
+
+def _matte_frames(
+    frames: Iterable[np.ndarray], static: np.ndarray, background: float, alpha_of: Callable[[np.ndarray], np.ndarray]
+) -> Iterator[np.ndarray]:
+    for index, frame in enumerate(frames):
+        if frame.shape[:2] != static.shape[:2] or frame.ndim != 3 or frame.shape[2] < 3:
+            raise PosterError(
+                f"The generated video is {frame.shape[1]}×{frame.shape[0]} but the layer is "
+                f"{static.shape[1]}×{static.shape[0]}: the matte needs them the same size."
+            )
+        if index == 0:
+            yield static.copy()  # the model's first frame only re-encodes the static layer
+            continue
+        difference = frame[..., :3].astype(np.float32) / 255.0 - np.float32(background)
+        yield _to_rgba(difference, alpha_of(difference), background)
+
+
+def matte_color_to_alpha(frames: Iterable[np.ndarray], static: np.ndarray, background: float = GRAY) -> Iterator[np.ndarray]:
+    """The least-alpha matte of every frame (RGB uint8 over gray -> RGBA uint8)."""
+    return _matte_frames(frames, static, background, lambda d: least_alpha(d, background))
+
+
+def matte_palette(frames: Iterable[np.ndarray], static: np.ndarray, background: float = GRAY) -> Iterator[np.ndarray]:
+    """The matte guided by the static layer's own colours (RGB uint8 over gray -> RGBA uint8)."""
+    palette = Palette.of_layer(static, background)
+    return _matte_frames(frames, static, background, lambda d: palette.matte(d, background))
+
+
+MattingMethod = Callable[[Iterable[np.ndarray], np.ndarray, float], Iterator[np.ndarray]]
+
+#: name -> (function, one line for menus and --help). The first is the default.
+MATTING_METHODS: dict[str, tuple[MattingMethod, str]] = {
+    "palette": (matte_palette, "Known gray background, foreground colours taken from the static layer (default)."),
+    "color_to_alpha": (matte_color_to_alpha, "Known gray background, least alpha per pixel: exact for saturated colours."),
+}
+
+
+def matte(
+    frames: Iterable[np.ndarray], static: np.ndarray, method: str = "palette", background: float = GRAY
+) -> Iterator[np.ndarray]:
+    """Stream RGBA frames matted out of RGB frames generated over `background` gray.
+
+    `frames` are (H, W, 3) uint8 of the same size as `static` (H, W, 4), the layer that was
+    composited over gray to make the model's input; frames are consumed one at a time.
+    """
+    if method not in MATTING_METHODS:
+        raise PosterError(f"There is no matting method called '{method}'. Methods: {', '.join(MATTING_METHODS)}.")
+    return MATTING_METHODS[method][0](frames, static, background)
+
+
+def matte_quality(truth: Iterable[np.ndarray], matted: Iterable[np.ndarray]) -> dict[str, float]:
+    """How close a matte is to the true RGBA frames, over all frames.
+
+    `alpha_sad`: mean absolute alpha error (0..1, lower is better); `alpha_iou`: intersection
+    over union of the opaque-ish (alpha > 0.5) regions; `rgba_psnr`: PSNR of premultiplied
+    RGBA in dB, so colour errors count only where there is something to see.
+    """
+    sad = squared = 0.0
+    inter = union = 0
+    pixels = 0
+    for true_frame, frame in zip(truth, matted, strict=True):
+        a_true = true_frame[..., 3].astype(np.float32) / 255.0
+        a_est = frame[..., 3].astype(np.float32) / 255.0
+        sad += float(np.abs(a_true - a_est).sum())
+        inter += int(((a_true > 0.5) & (a_est > 0.5)).sum())
+        union += int(((a_true > 0.5) | (a_est > 0.5)).sum())
+        pre_true = np.concatenate([true_frame[..., :3] / 255.0 * a_true[..., None], a_true[..., None]], axis=-1)
+        pre_est = np.concatenate([frame[..., :3] / 255.0 * a_est[..., None], a_est[..., None]], axis=-1)
+        squared += float(((pre_true - pre_est) ** 2).sum())
+        pixels += a_true.size
+    if pixels == 0:
+        raise PosterError("There are no frames to compare.")
+    mse = squared / (pixels * 4)
+    return {
+        "alpha_sad": sad / pixels,
+        "alpha_iou": inter / union if union else 1.0,
+        "rgba_psnr": float("inf") if mse == 0 else 10.0 * float(np.log10(1.0 / mse)),
+    }
