@@ -312,3 +312,18 @@ def test_preview_is_drawn_at_preview_size_and_looks_like_the_full_render_shrunk(
     assert not np.array_equal(small[0], small[3])
     with pytest.raises(PosterError, match="scale"):
         next(iter_frames(poster, [clip], scale=1.5))
+
+
+def test_no_production_module_renders_a_whole_video_at_once():
+    """render() allocates every frame; the editor, CLI and exporters must stream instead."""
+    import ast
+
+    from tests.helpers.paths import REPO_ROOT
+
+    offenders = []
+    for path in [*(REPO_ROOT / "engine").rglob("*.py"), *(REPO_ROOT / "app").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "engine.render.compositor":
+                if any(alias.name == "render" for alias in node.names):
+                    offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == []
