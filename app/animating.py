@@ -91,7 +91,7 @@ def _batches(state: EditorState, ids: Sequence[int]) -> list[Batch]:
             if motion.group in seen_groups:
                 continue
             seen_groups.add(motion.group)
-            members = [i for i in state.motions if state.motions[i].group == motion.group and i in ids]
+            members = [i for i in state.group_members(motion.group) if i in ids]
             batches.append(Batch(motion.engine, [_request(state, i) for i in members], motion.prompt))
         else:
             batches.append(Batch(motion.engine, [_request(state, layer_id)]))

@@ -10,14 +10,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from app.handlers import clear_previews
-from app.persist import autosave, save_clip
+from app.persist import autosave, save_clip, state_for_project
 from app.replies import Report, View, guarded, ok, quiet
-from app.views import export_files, full_view
 from app.session import Session
-from app.state import AUTO_PRESET, EditorState, LayerMotion
+from app.views import export_files, full_view
 from engine.core.poster import PosterError
-from engine.core.project import PROJECT_SUFFIX
+from engine.core.projectfile import PROJECT_SUFFIX, load_project
+from engine.core.projectfile import save_project as write_project
 
 
 ALL = "all"
@@ -78,61 +77,25 @@ def export(session: Session, fmt: str, report: Report = quiet) -> View:
 # --------------------------------------------------------------------------- projects
 
 
-def to_project(state: EditorState):
-    """The editor state as an engine Project (one Motion per layer; groups share a name)."""
-    from engine.core.project import Motion, Project, Timeline
-
-    motions = [
-        Motion(layer_ids=[layer_id], engine=m.engine, prompt=m.prompt,
-               preset=None if m.preset == AUTO_PRESET else m.preset, params=dict(m.params), box=m.box,
-               seed=m.seed, start_offset=m.start_offset, group=m.group)
-        for layer_id, m in state.motions.items()
-        if m.prompt or m.preset != AUTO_PRESET or m.box is not None
-    ]
-    return Project(poster=state.poster, timeline=Timeline(fps=state.fps, frames=state.frames),
-                   motions=motions, clips=dict(state.clips), source=state.source_name)
-
-
-def from_project(project) -> EditorState:
-    """An editor state from an engine Project (group motions give each member the settings)."""
-    timeline = project.timeline
-    state = EditorState(poster=project.poster, source_name=project.source or "",
-                        fps=timeline.fps, duration_s=round(timeline.frames / timeline.fps, 3))
-    for motion in project.motions:
-        for layer_id in motion.layer_ids:
-            state.motions[layer_id] = LayerMotion(
-                engine=motion.engine, prompt=motion.prompt, preset=motion.preset or AUTO_PRESET,
-                params=dict(motion.params), box=motion.box, seed=motion.seed,
-                start_offset=motion.start_offset, group=motion.group)
-    state.clips = dict(project.clips)
-    state.notices = list(project.poster.unsupported)
-    return state
-
-
 @guarded
 def save_project(session: Session) -> View:
-    from engine.core.project import save_project as save
-
+    """The session's project (the editor's own model) as one downloadable file."""
     state = session.state
-    if state.poster is None:
+    if state.project is None:
         raise PosterError("Open a poster first; there is nothing to save yet.")
-    path = save(to_project(state), session.dir("exports") / f"{_slug(state.poster.name)}{PROJECT_SUFFIX}")
+    path = write_project(state.project, session.dir("exports") / f"{_slug(state.project.poster.name)}{PROJECT_SUFFIX}")
     return {"project_file": str(path), "status": ok(f"Saved {path.name}: download it to keep your work.")}
 
 
 @guarded
 def open_project(session: Session, uploaded: str | None) -> View:
     """Open a saved project file; it replaces the current poster only once it loaded."""
-    from engine.core.project import load_project
-
     if not uploaded:
         raise PosterError("No file arrived: choose a project file (.posterproj) to open.")
     stored = session.adopt_upload(uploaded, Path(uploaded).name)
-    state = from_project(load_project(stored))
-    state.source_name = f"project:{stored.name}"
-    state.revision = session.state.revision + 1
+    state = state_for_project(load_project(stored), f"project:{stored.name}", session.state)
     session.state = state
-    clear_previews(session)
+    session.clear_previews()
     for clip in state.clips.values():
         save_clip(session, clip)
     autosave(session)

@@ -14,13 +14,15 @@ from typing import Any, Iterable, Sequence
 from app import animating
 from app import canvas as cv
 from app.animating import check_engine
-from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve
-from app.persist import autosave
+from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve, set_params, set_preset
+from app.persist import autosave, state_for_poster
 from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
 from app.session import Session
-from app.state import AUTO_PRESET, EditorState
+from app.state import AUTO_PRESET, frames_for
 from app.views import SAMPLES_DIR, canvas_view, full_view, panel_view, samples, selection_view
 from engine.core.poster import Box, PosterError
+from engine.core.project import Timeline
+from engine.psd.load import load_psd
 
 DEFAULT_SAMPLE_HINT = "Select a layer (list or “Pick layers”), describe its motion, press ▶ Animate."
 
@@ -41,25 +43,10 @@ def start(session: Session, restored: bool) -> View:
     return view
 
 
-def load_poster(session: Session, path: Path, source: str, keep_previews: bool = False) -> None:
-    """Import a PSD into the session (replaces the previous poster, keeps nothing stale)."""
-    from engine import load_psd
-
-    poster = load_psd(path)
-    state = session.state
-    new = EditorState(poster=poster, source_name=source, fps=state.fps, duration_s=state.duration_s)
-    # The importer lists layer-level losses on the poster too; keep each sentence once.
-    new.notices = list(dict.fromkeys([*poster.unsupported, *(n for l in poster.layers for n in l.unsupported)]))
-    new.revision = state.revision + 1
-    session.state = new
-    if not keep_previews:
-        clear_previews(session)
-
-
-def clear_previews(session: Session) -> None:
-    """Previews belong to the poster they were made from; a new poster starts without."""
-    for stale in session.dir("work").glob("*.mp4"):
-        stale.unlink(missing_ok=True)
+def load_poster(session: Session, path: Path, source: str) -> None:
+    """Import a PSD into the session (replaces the previous poster once it loaded)."""
+    session.state = state_for_poster(load_psd(path), source, session.state)
+    session.clear_previews()
 
 
 @guarded
@@ -226,7 +213,7 @@ def canvas_changed(session: Session, value: dict | None) -> View:
             state.motion(layer_id).box, state.motion(layer_id).box_sized = box, False
             changed = True
     for layer_id in edit.removed:
-        motion = state.motions.get(layer_id)
+        motion = state.motion_of(layer_id)
         if motion is not None and motion.box is not None:
             motion.box, motion.box_sized = None, False
             changed = True
@@ -258,8 +245,9 @@ def apply_group_prompt(session: Session, prompt: str) -> View:
     group = "group-" + "-".join(map(str, sorted(state.selection)))
     for layer_id in state.selection:
         motion = state.motion(layer_id)
-        motion.prompt, motion.preset, motion.group, motion.params = prompt, AUTO_PRESET, group, {}
-        _, motion.params, _ = resolve(state.layer(layer_id), motion)
+        motion.prompt, motion.group, motion.params = prompt, group, {}
+        set_preset(motion, AUTO_PRESET)
+        set_params(motion, resolve(state.layer(layer_id), motion)[1])
     autosave(session)
     view = panel_view(session)
     view["status"] = ok(f"{len(state.selection)} layers share the prompt “{prompt}” and animate as a group.")
@@ -277,7 +265,7 @@ def set_timeline(session: Session, fps: Any, duration_s: Any) -> View:
         raise PosterError("Frames per second must be between 1 and 60.")
     if not 0.1 <= duration <= 30:
         raise PosterError("The duration must be between 0.1 and 30 seconds.")
-    state.fps, state.duration_s = fps_i, duration
+    state.timeline = Timeline(fps=fps_i, frames=frames_for(fps_i, duration))
     autosave(session)
     return {"status": f"Timeline: {state.frames} frames at {fps_i} fps ({duration:g} s). Animate again to apply."}
 
@@ -289,7 +277,7 @@ def plan(session: Session) -> View:
 
     state = session.state
     poster = require_poster(state)
-    candidates = state.selection or [i for i in state.motions if state.has_motion(i)]
+    candidates = state.selection or [i for m in state.motions for i in m.layer_ids if state.has_motion(i)]
     requests: list[tuple[list[int], str]] = []
     seen_groups: set[str] = set()
     for layer_id in candidates:
@@ -300,7 +288,7 @@ def plan(session: Session) -> View:
             if motion.group in seen_groups:
                 continue
             seen_groups.add(motion.group)
-            ids = [i for i, m in state.motions.items() if m.group == motion.group]
+            ids = state.group_members(motion.group)
         else:
             ids = [layer_id]
         requests.append((ids, motion.prompt))
@@ -312,7 +300,8 @@ def plan(session: Session) -> View:
             layer = state.layer(layer_id)
             motion = state.motion(layer_id)
             motion.box, motion.box_sized = cv.fit_motion_box(box, layer.box, poster.canvas), False
-            motion.preset, motion.params = result.preset, dict(result.params or {})
+            motion.params = dict(result.params or {})
+            set_preset(motion, result.preset)
             motion.rationale, motion.planned_by = result.rationale, result.source
     autosave(session)
     view = selection_view(session)
@@ -347,7 +336,7 @@ def run_action(session: Session, action: str, layer_id: int | None, fps: Any, du
     view: View = {}
     if session.state.poster is not None:
         state = session.state
-        if (int(fps), float(duration_s)) != (state.fps, state.duration_s):
+        if (int(fps), frames_for(int(fps), float(duration_s))) != (state.fps, state.frames):
             view.update(set_timeline(session, fps, duration_s))
             if view.get("error"):
                 return view

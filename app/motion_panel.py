@@ -1,4 +1,4 @@
-"""The motion panel's fields <-> a layer's LayerMotion, through the preset contract.
+"""The motion panel's fields <-> a layer's Motion, through the preset contract.
 
 The panel shows one fixed set of widgets for the parameters presets share (amplitude,
 cycles, easing, pivot, direction, phase, loop) and hides the ones the chosen preset does
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from app.state import AUTO_PRESET, LayerMotion
 from engine.core.poster import Layer, PosterError
+from engine.core.project import AUTO_PRESET, Motion
 
 SHARED_PARAMS: tuple[str, ...] = ("amplitude", "cycles", "easing", "pivot", "direction", "phase", "loop")
 
@@ -49,7 +49,7 @@ def preset_choices() -> list[tuple[str, str]]:
     ]
 
 
-def resolve(layer: Layer, motion: LayerMotion) -> tuple[str, dict[str, Any], str]:
+def resolve(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any], str]:
     """The preset and parameters the next Animate will use, and a note for the designer.
 
     With Auto, the prompt picks the preset (engine.motion.presets.prompts); the panel's values
@@ -72,6 +72,21 @@ def resolve(layer: Layer, motion: LayerMotion) -> tuple[str, dict[str, Any], str
     return name, preset.validate({**base, **chosen}), note
 
 
+def set_preset(motion: Motion, preset: str) -> None:
+    """Ask for `preset` (or AUTO_PRESET): the engine reads it from `params["preset"]`."""
+    if preset == AUTO_PRESET:
+        motion.params.pop("preset", None)
+    else:
+        motion.params["preset"] = preset
+
+
+def set_params(motion: Motion, params: dict[str, Any]) -> None:
+    """Replace the preset's parameters, keeping which preset was asked for."""
+    preset = motion.preset
+    motion.params = dict(params)
+    set_preset(motion, preset)
+
+
 def params_for(preset_name: str, values: dict[str, Any]) -> dict[str, Any]:
     """Only the parameters `preset_name` declares, validated (PosterError names a bad one)."""
     preset = presets()[preset_name]
@@ -83,7 +98,7 @@ def params_for(preset_name: str, values: dict[str, Any]) -> dict[str, Any]:
 TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "start_offset")
 
 
-def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: int,
+def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
                  only: Iterable[str] | None = None) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
@@ -114,21 +129,22 @@ def apply_fields(layer: Layer, motion: LayerMotion, fields: MotionFields, fps: i
     if "preset" in take:
         preset = fields.preset or AUTO_PRESET
         if preset != motion.preset:
-            motion.preset = preset
+            set_preset(motion, preset)
             reset = True
     if reset:
-        motion.params = {}
-        _, motion.params, note = resolve(layer, motion)
+        set_params(motion, {})
+        _, params, note = resolve(layer, motion)
+        set_params(motion, params)
         if note:
             notes.append(note)
     elif take & set(SHARED_PARAMS):
         name, _, _ = resolve(layer, motion)
         moved = {key: getattr(fields, key) for key in take & set(SHARED_PARAMS)}
-        motion.params = params_for(name, {**motion.params, **moved})
+        set_params(motion, params_for(name, {**motion.params, **moved}))
     return reset, notes
 
 
-def fields_of(layer: Layer, motion: LayerMotion, fps: int) -> tuple[MotionFields, str, set[str]]:
+def fields_of(layer: Layer, motion: Motion, fps: int) -> tuple[MotionFields, str, set[str]]:
     """The panel values for `motion`, the effective preset name, and which params it uses."""
     name, params, _ = resolve(layer, motion)
     declared = set(presets()[name].params)

@@ -1,28 +1,40 @@
 """Autosave and restore of a session, so a page reload (or a server restart) loses nothing.
 
-Autosave runs after every edit, so it must be cheap: a small JSON of the editor settings
-that points at the PSD already kept in the session folder (or a bundled sample), plus one
-clip file per animated layer (engine.core.clipstore: compressed frames, written one at a
-time, read back lazily) written only when that layer is animated. The designer-facing
-"Save project" file (engine.core.project) is a separate, self-contained download.
+Autosave runs after every edit, so it must be cheap: `editor.json` is the schema's
+AutosaveManifest (the project without its pixels: it points at the PSD or project file
+already kept in the session folder, or a bundled sample) plus one clip file per animated
+layer (engine.core.clipstore: frames deflated one per member, written one at a time, read
+back lazily), written only when that layer is animated. The designer-facing "Save project" file
+(engine.core.projectfile) is a separate, self-contained download; both go through one
+schema (engine.core.schema), so they never disagree on what a motion is.
+
+Restoring reads and validates everything into a new EditorState first and only then
+replaces the session's state, so a damaged autosave never costs the work in memory.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from app.session import AUTOSAVE_NAME, Session
-from app.state import EditorState, LayerMotion
+from app.state import EditorState
+from app.views import SAMPLES_DIR, samples
+from engine.core import schema
 from engine.core.clip import LayerClip
-from engine.core.poster import Box, PosterError
+from engine.core.clipstore import open_stored_clip, save_clip_file
+from engine.core.poster import Poster, PosterError
+from engine.core.project import Project
+from engine.core.projectfile import checked, clip_entry, clip_from, load_project
+from engine.psd.load import load_psd
 
-FORMAT_VERSION = 1
+MANIFEST = "editor.json"
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -37,61 +49,38 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def motion_to_json(motion: LayerMotion) -> dict[str, Any]:
-    return {
-        "engine": motion.engine, "prompt": motion.prompt, "preset": motion.preset,
-        "params": motion.params, "box": None if motion.box is None else list(motion.box.as_tuple()),
-        "seed": motion.seed, "start_offset": motion.start_offset, "group": motion.group,
-        "rationale": motion.rationale, "planned_by": motion.planned_by, "box_sized": motion.box_sized,
-    }
+def clip_member(layer_id: int) -> str:
+    """The autosave file holding a layer's clip frames (schema-1/2 autosaves: clip-<id>.npz)."""
+    return f"clip-{int(layer_id)}.zip"
 
 
-def motion_from_json(data: dict[str, Any]) -> LayerMotion:
-    box = data.get("box")
-    return LayerMotion(
-        engine=str(data.get("engine", "presets")), prompt=str(data.get("prompt", "")),
-        preset=str(data.get("preset", "auto")), params=dict(data.get("params") or {}),
-        box=None if box is None else Box.from_any(box), seed=int(data.get("seed", 0)),
-        start_offset=int(data.get("start_offset", 0)), group=data.get("group"),
-        rationale=str(data.get("rationale", "")), planned_by=str(data.get("planned_by", "")),
-        box_sized=bool(data.get("box_sized", False)),
+def manifest_of(state: EditorState) -> schema.AutosaveManifest:
+    project = state.project
+    assert project is not None
+    return schema.AutosaveManifest(
+        source=state.source_name, timeline=project.timeline, motions=project.motions,
+        clips=[clip_entry(clip, clip_member(layer_id)) for layer_id, clip in project.clips.items()],
+        selection=list(state.selection), active=state.active,
     )
 
 
 def autosave(session: Session) -> None:
     state = session.state
-    if state.poster is None:
+    if state.project is None:
         return
-    document = {
-        "version": FORMAT_VERSION,
-        "source": state.source_name,
-        "fps": state.fps,
-        "duration_s": state.duration_s,
-        "selection": state.selection,
-        "active": state.active,
-        "motions": {str(k): motion_to_json(m) for k, m in state.motions.items()},
-        "clips": sorted(state.clips),
-    }
     folder = session.dir(AUTOSAVE_NAME)
-    _write_atomic(folder / "editor.json", json.dumps(document, indent=1).encode())
-
-
-def _clip_path(session: Session, layer_id: int) -> Path:
-    return session.dir(AUTOSAVE_NAME) / f"clip-{layer_id}.zip"
+    _write_atomic(folder / MANIFEST, schema.dump(manifest_of(state)).encode())
 
 
 def save_clip(session: Session, clip: LayerClip) -> None:
-    """Keep one animated layer in the autosave: frames compressed, written one at a time."""
-    from engine.core.clipstore import save_clip_file
-
-    save_clip_file(_clip_path(session, clip.layer_id), clip)
+    """The clip's frames, compressed and written one at a time; its settings go into
+    editor.json with the next autosave."""
+    save_clip_file(session.dir(AUTOSAVE_NAME) / clip_member(clip.layer_id), clip)
 
 
 def store_clip(session: Session, clip: LayerClip) -> Path:
     """Write a new clip beside the autosave under a private name (no session lock needed:
     nothing else reads it until `commit_clip`)."""
-    from engine.core.clipstore import save_clip_file
-
     handle, temp = tempfile.mkstemp(dir=session.dir(AUTOSAVE_NAME), prefix=".pending-", suffix=".zip")
     os.close(handle)
     try:
@@ -105,39 +94,49 @@ def commit_clip(session: Session, clip: LayerClip, pending: Path) -> LayerClip:
     """Make a stored clip the layer's autosaved clip, and return it read from there.
 
     The returned clip reads its frames lazily from the file, so the session holds a frame
-    or two per clip, not the videos; a file replaced later stays readable by clips
-    already open on it (POSIX keeps the old file until they close).
+    or two per clip, not the videos, and each clip is rendered once; a file replaced
+    later stays readable by clips already open on it (POSIX keeps it until they close).
     """
-    from engine.core.clipstore import load_clip_file
-
-    target = _clip_path(session, clip.layer_id)
+    target = session.dir(AUTOSAVE_NAME) / clip_member(clip.layer_id)
     os.replace(pending, target)
-    stored = load_clip_file(target)
-    stored.messages = clip.messages
-    return stored
+    return _stored(target, clip.layer_id, clip.box, clip.frame_count, engine=clip.engine, preset=clip.preset,
+                   params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode)
 
 
-def _load_clip(folder: Path, layer_id: int) -> LayerClip | None:
-    """The autosaved clip of a layer, read lazily; an autosave from before streaming (.npz) too."""
-    from engine.core.clipstore import load_clip_file
+def _stored(path: Path, layer_id: int, box, frame_count: int, **meta: Any) -> LayerClip:
+    return open_stored_clip(path, "frames", layer_id=layer_id, box=box, frame_count=frame_count, **meta)
 
-    path = folder / f"clip-{layer_id}.zip"
-    if path.exists():
-        return load_clip_file(path)
-    legacy = folder / f"clip-{layer_id}.npz"
-    if not legacy.exists():
+
+def _legacy_clip_settings(folder: Path):
+    """Schema-1 autosaves kept each clip's box and settings inside its .npz."""
+
+    def read(member: str) -> Mapping[str, Any]:
+        with np.load(folder / member, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            return {"box": data["box"].tolist(), "frame_count": int(data["frames"].shape[0]),
+                    "engine": meta.get("engine", "presets"), "preset": meta.get("preset"),
+                    "params": meta.get("params") or {}, "messages": meta.get("messages") or []}
+
+    return read
+
+
+def _clip_frames(path: Path, entry: schema.ClipEntry) -> np.ndarray | None:
+    """A clip's frames if its file is there and matches its entry; None otherwise.
+
+    A clip written just before a crash may not match the last editor.json: that layer is
+    simply animated again, the rest of the session comes back.
+    """
+    try:
+        data = path.read_bytes()
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            frames = archive["frames"]
+        return checked(frames, (entry.frame_count, entry.box.h, entry.box.w, 4), path.name)
+    except (OSError, KeyError, ValueError):
         return None
-    with np.load(legacy, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        return LayerClip(layer_id=layer_id, box=Box.from_any(data["box"].tolist()), frames=data["frames"],
-                         engine=meta.get("engine", "presets"), preset=meta.get("preset"),
-                         params=meta.get("params") or {}, messages=meta.get("messages") or [])
 
 
 def source_path(session: Session, source: str) -> Path:
     """Where an autosaved poster came from; only the samples folder or this session's uploads."""
-    from app.views import SAMPLES_DIR, samples
-
     kind, _, name = source.partition(":")
     if kind == "sample" and name in samples():
         return SAMPLES_DIR / name
@@ -146,37 +145,71 @@ def source_path(session: Session, source: str) -> Path:
     raise PosterError("The autosaved poster cannot be found any more; open it again.")
 
 
-def restore(session: Session) -> bool:
-    """Load the session's autosave into `session.state`; False when there is none."""
-    from app.handlers import load_poster
+def state_for_poster(poster: Poster, source: str, previous: EditorState) -> EditorState:
+    """A fresh editor on `poster`, keeping the previous timeline and nothing else."""
+    state = EditorState(project=Project(poster=poster, timeline=previous.timeline, source=source))
+    # The importer lists layer-level losses on the poster too; keep each sentence once.
+    state.notices = list(dict.fromkeys([*poster.unsupported, *(n for l in poster.layers for n in l.unsupported)]))
+    state.revision = previous.revision + 1
+    return state
 
-    path = session.folder / AUTOSAVE_NAME / "editor.json"
-    if not path.exists():
-        return False
-    document = json.loads(path.read_text())
-    if document.get("version") != FORMAT_VERSION:
-        return False
-    source = str(document["source"])
+
+def state_for_project(project: Project, source: str, previous: EditorState) -> EditorState:
+    """The editor on a project file's work (a group motion gives each member its own)."""
+    project.source = source
+    state = EditorState.for_project(project, notices=list(project.poster.unsupported))
+    state.revision = previous.revision + 1
+    return state
+
+
+def open_source(session: Session, source: str) -> EditorState:
+    """The poster or project `source` names, as a new editor state (not yet swapped in)."""
     path = source_path(session, source)
     if source.startswith("project:"):
-        from app.exporting import from_project
-        from engine.core.project import load_project
+        return state_for_project(load_project(path), source, session.state)
+    return state_for_poster(load_psd(path), source, session.state)
 
-        session.state = from_project(load_project(path))
-        session.state.source_name = source
-    else:
-        load_poster(session, path, source, keep_previews=True)
-    state: EditorState = session.state
-    valid = {layer.id for layer in state.poster.layers}
-    state.fps = int(document.get("fps", state.fps))
-    state.duration_s = float(document.get("duration_s", state.duration_s))
-    state.motions = {int(k): motion_from_json(v) for k, v in document.get("motions", {}).items() if int(k) in valid}
-    state.selection = [int(i) for i in document.get("selection", []) if int(i) in valid]
-    active = document.get("active")
+
+def restore(session: Session) -> bool:
+    """Load the session's autosave into `session.state`; False when there is none.
+
+    PosterError for a damaged or too-new autosave; `session.state` is replaced only once
+    everything has been read and checked.
+    """
+    folder = session.folder / AUTOSAVE_NAME
+    path = folder / MANIFEST
+    if not path.exists():
+        return False
+    manifest = schema.load(path.read_bytes(), schema.AutosaveManifest, legacy=_legacy_clip_settings(folder),
+                           name="autosave")
+    state = open_source(session, manifest.source)
+    project = state.project
+    assert project is not None
+    valid = {layer.id for layer in project.poster.layers}
+    project.timeline = manifest.timeline
+    project.motions = [m for m in manifest.motions if all(i in valid for i in m.layer_ids)]
+    project.split_groups()
+    project.clips = {}
+    for entry in manifest.clips:
+        plain_name = entry.frames == Path(entry.frames).name and not entry.frames.startswith(".")
+        if not plain_name or entry.layer_id not in valid:
+            continue
+        if entry.encoding is None:  # a schema-1/2 autosave: the whole clip in one .npz
+            frames = _clip_frames(folder / entry.frames, entry)
+            if frames is not None:
+                clip = clip_from(entry, frames)
+                save_clip_file(folder / clip_member(entry.layer_id), clip)  # what editor.json names from now on
+                project.clips[entry.layer_id] = clip
+            continue
+        try:
+            project.clips[entry.layer_id] = _stored(
+                folder / entry.frames, entry.layer_id, entry.box, entry.frame_count, engine=entry.engine,
+                preset=entry.preset, params=dict(entry.params), messages=list(entry.messages),
+                loop_mode=entry.loop_mode)
+        except PosterError:
+            continue  # a clip file that did not make it to disk: that layer is animated again
+    state.selection = [i for i in manifest.selection if i in valid]
+    active = manifest.active
     state.active = active if active in state.selection else (state.selection[0] if state.selection else None)
-    for layer_id in document.get("clips", []):
-        if int(layer_id) in valid:
-            clip = _load_clip(session.folder / AUTOSAVE_NAME, int(layer_id))
-            if clip is not None:
-                state.clips[int(layer_id)] = clip
+    session.state = state
     return True

@@ -13,6 +13,7 @@ import gradio as gr
 from app.config import Settings
 from app.persist import restore
 from app.session import SessionStore
+from app.ui import build
 from app.theme import CSS, editor_theme
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,6 @@ def warm_up() -> None:
 
 def create(settings: Settings) -> tuple[gr.Blocks, SessionStore]:
     """The editor app and its session store, ready to launch."""
-    from app.ui import build
-
     warm_up()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SessionStore(settings.data_dir, restore=restore)

@@ -51,6 +51,11 @@ class Session:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def clear_previews(self) -> None:
+        """Previews belong to the poster they were made from; a new poster starts without."""
+        for stale in self.dir("work").glob("*.mp4"):
+            stale.unlink(missing_ok=True)
+
     def inside(self, path: str | Path) -> Path:
         """`path` resolved, or PosterError when it points outside this session's folder."""
         resolved = Path(path).resolve()

@@ -16,6 +16,7 @@ from app.motion_panel import fields_of
 from app.replies import View
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState
+from engine.core.project import Motion
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,24 +131,24 @@ def panel_view(session: Session) -> View:
     if state.active is None:
         return {"motion": None, "params_shown": set(), "preset_note": "Select a layer to give it motion.", "box": None}
     layer = state.layer(state.active)
-    motion = state.motion(state.active)
+    motion = state.motion_of(state.active) or Motion(layer_ids=[state.active])
     fields, effective, declared = fields_of(layer, motion, state.fps)
     box = state.motion_box(state.active)
     note = f"Preset in use: **{effective}**"
     if motion.preset == AUTO_PRESET:
         note += " (picked from the prompt)" if motion.prompt.strip() else " (the default until you type a prompt)"
     if motion.group:
-        members = [state.layer(i).name for i, m in state.motions.items() if m.group == motion.group]
+        members = [state.layer(i).name for i in state.group_members(motion.group)]
         note += f" · animated as a group with {', '.join(members)}"
     return {"motion": fields, "params_shown": declared, "preset_note": note, "box": box.as_tuple()}
 
 
 def plans_markdown(state: EditorState) -> str:
     rows = []
-    for layer_id, motion in state.motions.items():
+    for motion in state.motions:
         if motion.rationale:
             who = {"llm": "LLM planner", "heuristic": "offline heuristic"}.get(motion.planned_by, motion.planned_by)
-            rows.append(f"- **{state.layer(layer_id).name}** ({who}): {motion.rationale}")
+            rows.extend(f"- **{state.layer(i).name}** ({who}): {motion.rationale}" for i in motion.layer_ids)
     return "\n".join(rows)
 
 

@@ -21,6 +21,7 @@ from app.state import EditorState
 from tests.helpers.layers import solid_layer
 from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
 from engine.core.poster import Box, LayerKind, Poster
+from engine.core.project import Project, Timeline
 
 SAMPLE = ASSETS_DIR / "samples" / "balloon.psd"
 
@@ -34,7 +35,7 @@ def store(tmp_path: Path) -> SessionStore:
 def session(store: SessionStore, tiny_poster: Poster):
     """A session editing the 64×48 tiny poster, short timeline."""
     session, _ = store.open(None)
-    session.state = EditorState(poster=tiny_poster, source_name="", fps=6, duration_s=1.0)
+    session.state = EditorState(project=Project(poster=tiny_poster, timeline=Timeline(fps=6, frames=6), source=""))
     return session
 
 
@@ -309,10 +310,10 @@ def test_a_box_sized_for_the_motion_follows_a_new_prompt_but_a_drawn_box_stays(s
     """The designer's report: after 'bobs', the prompt 'drifts up gently and sways' was
     squeezed into the box sized for the bob ('float reduced to 63%'). A box Animate sized
     is sized again for the new motion; a box the designer drew is theirs and stays."""
-    session.state = EditorState(poster=Poster(width=640, height=480, layers=[
+    session.state = EditorState(project=Project(poster=Poster(width=640, height=480, layers=[
         solid_layer(1, "Sky", Box(0, 0, 640, 480), (30, 60, 90, 255)),
         solid_layer(2, "Sun", Box(256, 192, 128, 96), (250, 200, 40, 255)),
-    ]), fps=6, duration_s=1.0)
+    ]), timeline=Timeline(fps=6, frames=6)))
     handlers.set_selection(session, [2])
     for prompt in ("the sun bobs", "the sun drifts up gently and sways", "the sun jumps wildly", "the sun sways"):
         handlers.edit_motion(session, 2, MotionFields(prompt=prompt))

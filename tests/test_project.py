@@ -9,11 +9,13 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-import engine.core.project as project_module
+import engine.core.projectfile as project_module
 from engine import PosterError
 from engine.core.clip import LayerClip
 from engine.core.poster import Box, Layer, LayerKind, Poster
-from engine.core.project import SCHEMA_VERSION, Motion, Project, Timeline, load_project, save_project
+from engine.core.project import Motion, Project, Timeline
+from engine.core.projectfile import load_project, save_project
+from engine.core.schema import SCHEMA_VERSION
 
 
 def random_pixels(rng: np.random.Generator, box: Box) -> np.ndarray:
@@ -42,8 +44,9 @@ def project(tiny_poster) -> Project:
                      engine="dmdl"),
     }
     motions = [
-        Motion(layer_ids=[2], prompt="the sun bobs", preset="float", params={"amplitude": 4.5, "pivot": [0.5, 1.0]},
-               box=clip_box, seed=11, start_offset=2, loop="pingpong"),
+        Motion(layer_ids=[2], prompt="the sun bobs", params={"preset": "float", "amplitude": 4.5, "pivot": [0.5, 1.0]},
+               box=clip_box, seed=11, start_offset=2, loop="pingpong", planned_by="llm", rationale="room to bob",
+               box_sized=True),
         Motion(layer_ids=[4, 7], engine="dmdl", prompt="clouds drift", group="Sky", seed=3),
     ]
     return Project(poster=poster, timeline=Timeline(fps=12, frames=30), motions=motions, clips=clips,

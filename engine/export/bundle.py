@@ -20,7 +20,6 @@ Everything is written frame by frame from streams: the bundle never holds a whol
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -35,12 +34,11 @@ from engine.core.stream import FrameStream
 from engine.export.frames import Progress, as_stream, check_fps, even_size, parse_color
 from engine.export.sequence import add_png_sequence, png_bytes
 from engine.export.video import write_mp4, write_prores, write_webm
+from engine.core import schema
 from engine.core.clip import LayerClip
-from engine.core.jsonable import json_default
-from engine.core.poster import Box, Layer, Poster, PosterError
+from engine.core.poster import Layer, Poster, PosterError
 
-BUNDLE_FORMAT = "poster-animator-bundle"
-BUNDLE_VERSION = 1
+MANIFEST = "manifest.json"
 
 #: What the writers accept: a stream, an array, or a callable making either (a deferred render).
 Frames = FrameStream | np.ndarray | Callable[[], "FrameStream | np.ndarray"]
@@ -57,10 +55,6 @@ def timeline_frames(clip: LayerClip, count: int, fps: float | None = None) -> Fr
     return FrameStream.of_clip(clip, count, fps)
 
 
-def _box(box: Box) -> dict[str, int]:
-    return {"x": box.x, "y": box.y, "w": box.w, "h": box.h}
-
-
 def check_clips(poster: Poster, clips: Mapping[int, LayerClip]) -> None:
     for layer_id, clip in clips.items():
         poster.layer(int(layer_id))  # raises a PosterError naming the missing id
@@ -71,36 +65,29 @@ def check_clips(poster: Poster, clips: Mapping[int, LayerClip]) -> None:
             )
 
 
-def layer_entry(z: int, layer: Layer, clip: LayerClip | None, files: dict[str, str]) -> dict[str, Any]:
-    """One manifest entry: everything needed to place this layer again."""
-    entry: dict[str, Any] = {
-        "id": layer.id,
-        "name": layer.name,
-        "z": z,
-        "group_path": list(layer.group_path),
-        "kind": layer.kind.value,
-        "blend_mode": layer.blend_mode,
-        "opacity": layer.opacity,
-        "visible": layer.visible,
-        "box": _box(layer.box),
-        "animated": clip is not None,
-        "files": files,
-    }
-    if layer.text is not None:
-        entry["text"] = layer.text
+def layer_entry(z: int, layer: Layer, clip: LayerClip | None, files: dict[str, str]) -> Any:
+    """One manifest entry (schema.BundleLayer): everything needed to place this layer again."""
+    fields = {name: getattr(layer, name) for name in schema.LayerFields}
+    entry = schema.BundleLayer(**fields, z=z, animated=clip is not None, files=files)
     if clip is not None:
-        entry["motion_box"] = _box(clip.box)
         # VP9 needs even sizes: an odd box gains a transparent line at the right/bottom
         width, height = even_size(clip.box.w, clip.box.h)
-        entry["webm_size"] = {"w": width, "h": height}
-        entry["motion"] = {
-            "engine": clip.engine,
-            "preset": clip.preset,
-            "params": clip.params,
-            "clip_frames": clip.frame_count,
-            "loop_mode": clip.loop_mode,
-        }
+        entry.motion_box = clip.box
+        entry.webm_size = schema.Size(w=width, h=height)
+        entry.motion = schema.BundleMotion(
+            engine=clip.engine, preset=clip.preset, params=clip.params, clip_frames=clip.frame_count,
+            loop_mode=clip.loop_mode)
     return entry
+
+
+def read_manifest(path: str | os.PathLike) -> schema.BundleManifest:
+    """The manifest of a bundle zip, migrated and validated (PosterError for a bad one)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(MANIFEST)
+    except (OSError, KeyError, zipfile.BadZipFile):
+        raise PosterError(f"'{Path(path).name}' is not a layered bundle (it has no readable {MANIFEST}).") from None
+    return schema.load(data, schema.BundleManifest, name=Path(path).name)
 
 
 def write_bundle(
@@ -157,24 +144,18 @@ def write_bundle(
                     files = _write_animated(archive, scratch, slug, timeline_frames(clip, count), fps, step)
                 step()
                 entries.append(layer_entry(z, layer, clip, files))
-            manifest = {
-                "format": BUNDLE_FORMAT,
-                "version": BUNDLE_VERSION,
-                "poster": poster.name,
-                "canvas": {"width": poster.width, "height": poster.height},
-                "fps": int(fps) if fps.is_integer() else fps,
-                "frames": count,
-                "duration_seconds": round(count / fps, 4),
-                "background": "#%02x%02x%02x" % parse_color(background),
-                "preview": "preview.mp4",
-                "layers": entries,
-                "groups": _groups(poster),
-            }
-            try:
-                text = json.dumps(manifest, indent=2, allow_nan=False, default=json_default)
-            except (TypeError, ValueError) as error:
-                raise PosterError(f"A motion setting cannot be written to the bundle ({error}).") from None
-            archive.writestr("manifest.json", text)
+            manifest = schema.BundleManifest(
+                poster=poster.name,
+                canvas=schema.Canvas(width=poster.width, height=poster.height),
+                fps=int(fps) if fps.is_integer() else fps,
+                frames=count,
+                duration_seconds=round(count / fps, 4),
+                background="#%02x%02x%02x" % parse_color(background),
+                preview="preview.mp4",
+                layers=entries,
+                groups=_groups(poster),
+            )
+            archive.writestr(MANIFEST, schema.dump(manifest, indent=2))
     return path
 
 
@@ -195,10 +176,10 @@ def _write_animated(
     return {"webm": f"{slug}.webm", "mov": f"{slug}.mov", "png_sequence": f"{slug}/"}
 
 
-def _groups(poster: Poster) -> list[dict[str, Any]]:
+def _groups(poster: Poster) -> list[schema.BundleGroup]:
     """Every group path with the ids of the layers inside it (nested groups included)."""
     members: dict[tuple[str, ...], list[int]] = {}
     for layer in poster.layers:
         for depth in range(1, len(layer.group_path) + 1):
             members.setdefault(layer.group_path[:depth], []).append(layer.id)
-    return [{"path": list(group), "layer_ids": ids} for group, ids in members.items()]
+    return [schema.BundleGroup(path=list(group), layer_ids=ids) for group, ids in members.items()]

@@ -1,0 +1,203 @@
+"""Save and reopen a whole editing session in one file.
+
+A project file is a zip: `project.json` (the schema's ProjectManifest: poster, timeline,
+motions, clips) plus lossless payloads, each layer's pixels as a PNG and each generated
+clip as deflated raw frames, one member per frame, written one at a time and read back
+lazily (engine.core.clipstore; files before schema 3 hold one `.npy` per clip, still
+read). No pickle anywhere: project files get mailed around, and opening
+one must never run code from it.
+
+Saving is atomic (temporary file in the same folder, fsync, `os.replace`), so a crash or a
+full disk mid-save leaves the previous project intact. Loading reads and checks the whole
+file before it returns anything, and reports a damaged, truncated, foreign or too-new file
+with one clear PosterError.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.core import schema
+from engine.core.atomic import atomic_output
+from engine.core.clip import LayerClip
+from engine.core.clipstore import ENCODING, open_stored_clip, write_clip_frames
+from engine.core.poster import Box, Layer, Poster, PosterError
+from engine.core.project import Project
+
+#: The extension the editor offers; any name loads.
+PROJECT_SUFFIX = ".posterproj"
+MANIFEST = "project.json"
+#: Refuse members that claim more than this once unpacked (a hostile zip could claim TBs).
+MAX_MEMBER_BYTES = 4 << 30
+
+
+# ---------------------------------------------------------------- saving
+
+
+def manifest_of(project: Project) -> schema.ProjectManifest:
+    """The project's manifest, naming the archive members that hold its pixels."""
+    layer_names = set(schema.LayerFields)
+    poster = project.poster
+    return schema.ProjectManifest(
+        source=project.source,
+        timeline=project.timeline,
+        poster=schema.PosterEntry(
+            name=poster.name, width=poster.width, height=poster.height, unsupported=list(poster.unsupported),
+            layers=[schema.LayerEntry(**{k: getattr(layer, k) for k in layer_names}, pixels=_layer_member(layer))
+                    for layer in poster.layers],
+        ),
+        motions=project.motions,
+        clips=[clip_entry(clip, _clip_member(clip.layer_id)) for clip in project.clips.values()],
+    )
+
+
+def clip_entry(clip: LayerClip, member: str, encoding: str | None = ENCODING) -> schema.ClipEntry:
+    """A clip's settings for a manifest; its frames live in `member` (a folder of frames
+    for `encoding` ENCODING, a single .npy array for None)."""
+    return schema.ClipEntry(
+        layer_id=clip.layer_id, box=clip.box, engine=clip.engine, preset=clip.preset,
+        params=clip.params, messages=list(clip.messages), frames=member, frame_count=clip.frame_count,
+        encoding=encoding, loop_mode=clip.loop_mode,
+    )
+
+
+def save_project(project: Project, path: str | os.PathLike) -> Path:
+    """Write `project` to `path` in one atomic step; returns the path."""
+    text = schema.dump(manifest_of(project))
+    with atomic_output(path, fsync=True) as temp, zipfile.ZipFile(temp, "w") as archive:
+        archive.writestr(MANIFEST, text, compress_type=zipfile.ZIP_DEFLATED)
+        for layer in project.poster.layers:
+            archive.writestr(_layer_member(layer), _pixels_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
+        for clip in project.clips.values():
+            write_clip_frames(archive, _clip_member(clip.layer_id), clip)  # frame by frame, deflated
+    return Path(path)
+
+
+def _layer_member(layer: Layer) -> str:
+    # Pillow cannot write a zero-sized PNG; an empty layer is kept as an array instead.
+    return f"layers/{layer.id}.npy" if layer.box.is_empty else f"layers/{layer.id}.png"
+
+
+def _clip_member(layer_id: int) -> str:
+    """The folder of a clip's frames inside the project file."""
+    return f"clips/{layer_id}"
+
+
+def _pixels_bytes(pixels: np.ndarray) -> bytes:
+    if 0 in pixels.shape:
+        return _npy_bytes(pixels)
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    """Read a project saved by `save_project` (any schema version up to ours).
+
+    A bad file raises PosterError, never worse, and nothing half-read escapes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PosterError(f"There is no project file at '{path}'.")
+    damaged = (
+        f"The project file '{path.name}' is damaged or incomplete and cannot be opened; "
+        "use an earlier copy or start again from the PSD."
+    )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if MANIFEST not in archive.namelist():
+                raise PosterError(f"'{path.name}' is not a poster project (it has no {MANIFEST}).")
+            manifest = schema.load(_read(archive, MANIFEST), schema.ProjectManifest, name=path.name)
+            project = project_from(manifest, _Payloads(archive, path))
+    except PosterError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, TypeError,
+            ValueError, AttributeError, IndexError, Image.DecompressionBombError):
+        raise PosterError(damaged) from None
+    return project
+
+
+def _read(archive: zipfile.ZipFile, member: str) -> bytes:
+    info = archive.getinfo(member)
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise ValueError(f"{member} is implausibly large")
+    return archive.read(info)  # checks the CRC: flipped bytes raise BadZipFile
+
+
+class _Payloads:
+    """Pixel arrays out of the archive, each checked against the shape the manifest promises."""
+
+    def __init__(self, archive: zipfile.ZipFile, path: Path) -> None:
+        self.archive = archive
+        self.path = path
+
+    def pixels(self, member: str, box: Box) -> np.ndarray:
+        data = _read(self.archive, member)
+        if member.endswith(".png"):
+            with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+                if image.mode != "RGBA":
+                    raise ValueError(f"{member} is not RGBA")
+                array = np.asarray(image).copy()
+        else:
+            array = npy_array(data)
+        return checked(array, (box.h, box.w, 4), member)
+
+    def clip(self, entry: schema.ClipEntry) -> LayerClip:
+        """A clip read lazily from the project file (a schema-1/2 file's .npy at once)."""
+        if entry.encoding is None:
+            frames = checked(npy_array(_read(self.archive, entry.frames)),
+                             (entry.frame_count, entry.box.h, entry.box.w, 4), entry.frames)
+            return clip_from(entry, frames)
+        return clip_from(entry, None, self.path)
+
+
+def npy_array(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+def checked(array: np.ndarray, shape: tuple[int, ...], member: str) -> np.ndarray:
+    """`array` if it is uint8 of `shape`; ValueError (a damaged file) otherwise."""
+    if array.dtype != np.uint8 or array.shape != shape:
+        raise ValueError(f"{member} has shape {array.shape}, expected {shape}")
+    return array
+
+
+def clip_from(entry: schema.ClipEntry, frames: np.ndarray | None, path: Path | None = None) -> LayerClip:
+    """The clip an entry describes: over `frames` in memory, or stored under `entry.frames`
+    in the zip at `path` (read frame by frame, when the compositor asks)."""
+    meta = dict(engine=entry.engine, preset=entry.preset, params=dict(entry.params),
+                messages=list(entry.messages), loop_mode=entry.loop_mode)
+    if frames is not None:
+        return LayerClip(layer_id=entry.layer_id, box=entry.box, frames=frames, **meta)
+    assert path is not None and entry.encoding is not None
+    return open_stored_clip(path, entry.frames, layer_id=entry.layer_id, box=entry.box,
+                            frame_count=entry.frame_count, encoding=entry.encoding, **meta)
+
+
+def project_from(manifest: schema.ProjectManifest, payloads: _Payloads) -> Project:
+    poster_entry = manifest.poster
+    layers = []
+    for entry in poster_entry.layers:
+        fields = entry.model_dump(exclude={"pixels"})
+        fields["box"] = entry.box
+        layers.append(Layer(**fields, pixels=payloads.pixels(entry.pixels, entry.box)))
+    poster = Poster(width=poster_entry.width, height=poster_entry.height, layers=layers,
+                    name=poster_entry.name, unsupported=list(poster_entry.unsupported))
+    clips = {entry.layer_id: payloads.clip(entry) for entry in manifest.clips}
+    return Project(poster=poster, timeline=manifest.timeline, motions=list(manifest.motions), clips=clips,
+                   source=manifest.source)
