@@ -12,8 +12,8 @@ import pytest
 from engine.core.clip import LayerClip, LazySource, place_static
 from engine.core.poster import Box, Layer, PosterError
 from engine.core.stream import FrameStream, stack
-from engine.motion.base import MotionRequest
 from engine.motion.presets import PresetAnimator
+from tests.helpers.motion import animate_one, preset_request
 
 
 def sprite_layer() -> Layer:
@@ -24,9 +24,9 @@ def sprite_layer() -> Layer:
 
 
 def preset_clip(preset: str = "sway", frames: int = 30, start_offset: int = 0) -> LayerClip:
-    request = MotionRequest(layer=sprite_layer(), box=Box(0, 0, 100, 90), preset=preset, frames=frames,
-                            seed=2, start_offset=start_offset)
-    return PresetAnimator().animate(request)
+    request = preset_request(preset, layer=sprite_layer(), box=Box(0, 0, 100, 90), frames=frames,
+                             seed=2, start_offset=start_offset)
+    return animate_one(PresetAnimator(), request)
 
 
 def test_a_preset_clip_is_lazy_and_reads_the_same_in_any_order():

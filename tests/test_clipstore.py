@@ -10,9 +10,10 @@ import pytest
 from engine.core.clip import LayerClip
 from engine.core.clipstore import StoredSource, load_clip_file, save_clip_file
 from engine.core.poster import Box, Layer, Poster, PosterError
-from engine.core.project import Project, Timeline, load_project, save_project
-from engine.motion.base import MotionRequest
+from engine.core.project import Project, Timeline
+from engine.core.projectfile import load_project, save_project
 from engine.motion.presets import PresetAnimator
+from tests.helpers.motion import animate_one, preset_request
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def lazy_clip_and_poster():
     pixels = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
     sprite = Layer(2, "sprite", pixels, Box(40, 30, 30, 20))
     poster = Poster(120, 80, [background, sprite], name="store")
-    clip = PresetAnimator().animate(MotionRequest(layer=sprite, box=Box(20, 10, 70, 60), preset="bob", frames=9))
+    clip = animate_one(PresetAnimator(), preset_request("bob", layer=sprite, box=Box(20, 10, 70, 60), frames=9))
     clip.loop_mode = "hold"
     return clip, poster
 

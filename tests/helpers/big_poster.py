@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import fields
 
 import numpy as np
 
@@ -57,14 +56,6 @@ def big_poster(width: int, height: int, layer_scale: float = 1.0) -> tuple[Poste
     return Poster(width, height, layers, name="print"), motions
 
 
-def _animate(animator, request) -> list:
-    """One layer through whichever Animator signature this checkout has (one request, or a list)."""
-    import inspect
-
-    first = next(iter(inspect.signature(animator.animate).parameters))
-    return list(animator.animate([request])) if first == "requests" else [animator.animate(request)]
-
-
 def vm_hwm_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -86,7 +77,7 @@ def main() -> None:
 
     from engine.export import export
     from engine.motion import get_animator
-    from engine.motion.base import MotionRequest
+    from tests.helpers.motion import animate_one, preset_request
     from engine.render.compositor import poster_stream
 
     started = time.perf_counter()
@@ -95,12 +86,8 @@ def main() -> None:
     animator = get_animator("presets")
     clips = []
     for layer_id, preset, box in motions:
-        # the request names its preset in params (the engine-parameter interface); a
-        # request that still has its own `preset` field takes it there
-        named = {"preset": preset} if "preset" in {f.name for f in fields(MotionRequest)} else {
-            "params": {"preset": preset}}
-        request = MotionRequest(layer=poster.layer(layer_id), box=box, frames=frames, fps=args.fps, **named)
-        clips.extend(_animate(animator, request))
+        request = preset_request(preset, layer=poster.layer(layer_id), box=box, frames=frames, fps=args.fps)
+        clips.append(animate_one(animator, request))
     export(args.out, poster_stream(poster, clips, frames, fps=args.fps), args.fps, quality=args.quality)
     print(json.dumps({"peak_rss_mb": round(vm_hwm_mb(), 1), "seconds": round(time.perf_counter() - started, 1),
                       "frames": frames, "width": args.width, "height": args.height}))
