@@ -177,7 +177,10 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         sized = _give_room(state, ids)
         batches = _batches(state, ids + stale)
         fps, frame_count = state.fps, state.frames
+        loop_modes = {i: state.motion(i).loop for i in ids + stale}  # the project's Motion.loop
     clips, notes = _run(batches, report)
+    for clip in clips:
+        clip.loop_mode = loop_modes.get(clip.layer_id, clip.loop_mode)
     # Each clip is rendered once, into its autosave file, and read back from there by the
     # preview and later exports: frames are never all in memory, nor rendered twice.
     report(0.75, "Saving the animated layers")
