@@ -65,7 +65,7 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
     (a box kept from 'bobs' squeezed a later 'drifts' to 63%). Returns the ids whose box
     was made or changed.
     """
-    from engine.planning.planner import boxes_for_preset
+    from engine.planning import boxes_for_preset
 
     poster = state.poster
     sized = []

@@ -16,6 +16,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.core.poster import Box, Layer, Poster
+# The engine's one box rule, also reached as cv.fit_motion_box by the handlers.
+from engine.planning.geometry import fit_motion_box, fit_problem  # noqa: F401
 
 # The canvas picture's longer side: the whole poster fits on a laptop screen beside the
 # panels; exact pixels are typed in the box fields when the mouse is not precise enough.
@@ -65,16 +67,6 @@ def over_checkerboard(rgba: np.ndarray, cell: int = 8) -> np.ndarray:
     return (mixed // 255).astype(np.uint8)
 
 
-def fit_motion_box(requested: Box, layer_box: Box, canvas: Box) -> Box:
-    """The nearest allowed motion box: never smaller than the layer, never off the canvas.
-
-    A layer that itself hangs over the canvas edge keeps its own extent there (the motion
-    box must contain the static layer so frame 0 matches the poster).
-    """
-    allowed = canvas.union(layer_box)
-    return requested.union(layer_box).intersection(allowed).union(layer_box)
-
-
 @dataclass(frozen=True)
 class CanvasView:
     """How the poster is shown in the widget: a uniform downscale for big posters."""
@@ -107,7 +99,7 @@ class CanvasView:
 
 
 def overview_image(static_rgba: np.ndarray, poster: Poster, view: CanvasView,
-                   selection: Iterable[int] = (), show_outlines: bool = True) -> np.ndarray:
+                   selection: Iterable[int] = ()) -> np.ndarray:
     """The poster over a checkerboard with every visible layer's box outlined.
 
     Selected layers get a thick outline in their colour; the rest a thin grey one, so the
@@ -116,8 +108,6 @@ def overview_image(static_rgba: np.ndarray, poster: Poster, view: CanvasView,
     image = Image.fromarray(over_checkerboard(static_rgba), "RGB")
     if view.scale != 1.0:
         image = image.resize((view.width, view.height), Image.Resampling.LANCZOS)
-    if not show_outlines:
-        return np.asarray(image)
     selected = set(int(i) for i in selection)
     draw = ImageDraw.Draw(image, "RGBA")
     s = view.scale
@@ -206,7 +196,7 @@ def drawing_in_progress(value: Mapping[str, Any] | None, min_side: float = 2) ->
 
 
 def _fit_note(layer: Layer, asked: Box, fitted: Box, poster: Poster) -> str:
-    if not poster.canvas.union(layer.box).contains(asked):
+    if fit_problem(asked, layer.box, poster.canvas) == "leaves the canvas":
         return f"The motion box of '{layer.name}' went off the canvas; it now stops at the edge."
     return f"The motion box of '{layer.name}' must contain the whole layer; it was enlarged to fit."
 

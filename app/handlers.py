@@ -97,13 +97,8 @@ def set_selection(session: Session, ids: Sequence[int] | None) -> View:
     return _select(session, ids, active=added[-1] if added else None)
 
 
-@guarded
-def toggle_layer(session: Session, layer_id: int | None) -> View:
-    """Add a layer to the selection or take it out (gallery click, canvas click)."""
-    return _toggle(session, layer_id)
-
-
 def _toggle(session: Session, layer_id: int | None) -> View:
+    """Add a layer to the selection or take it out (gallery click, canvas click)."""
     state = session.state
     require_poster(state)
     if layer_id is None:
@@ -273,7 +268,7 @@ def set_timeline(session: Session, fps: Any, duration_s: Any) -> View:
 @guarded
 def plan(session: Session) -> View:
     """Fill motion boxes (and presets) from the prompts with the Dynamic Region Planner."""
-    from engine import plan_boxes
+    from engine.planning import plan as plan_requests
 
     state = session.state
     poster = require_poster(state)
@@ -294,7 +289,7 @@ def plan(session: Session) -> View:
         requests.append((ids, motion.prompt))
     if not requests:
         raise PosterError("Type a motion prompt for the selected layers first; the planner plans from prompts.")
-    plans = plan_boxes(poster, requests)
+    plans = plan_requests(poster, requests)
     for result in plans:
         for layer_id, box in result.layer_boxes.items():
             layer = state.layer(layer_id)

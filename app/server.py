@@ -27,7 +27,7 @@ def warm_up() -> None:
     import engine.render.compositor  # noqa: F401
     import engine.export  # noqa: F401
     import engine.motion.presets  # noqa: F401
-    import engine.planning.planner  # noqa: F401
+    import engine.planning  # noqa: F401
     import engine.psd.load  # noqa: F401
 
 

@@ -37,7 +37,7 @@ def engines_view() -> dict[str, tuple[bool, str]]:
 
 def planner_line() -> str:
     """Which planner will plan boxes, as one line for the header."""
-    from engine.planning.planner import planner_status
+    from engine.planning import planner_status
 
     _name, sentence = planner_status()
     return f"**Planner:** {sentence}"

@@ -28,7 +28,8 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from engine import load_psd
-from engine.dmdl.packing import TOKEN_PIXELS, LayerPlacement, pack_layers
+from engine.dmdl.grid import TOKEN_PIXELS
+from engine.dmdl.packing import LayerPlacement, pack_layers
 from engine.dmdl.sampling import sample_layers
 from engine.dmdl.text import PromptEmbeddings
 from engine.dmdl.transformer import DMDLTransformer

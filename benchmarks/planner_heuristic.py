@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 
-from engine.planning.planner import plan
+from engine.planning import plan
 from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
 from engine.core.poster import Box, Layer, LayerKind, Poster
 

@@ -67,11 +67,12 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
-    from engine import load_psd, plan_boxes
+    from engine import load_psd, plan
     from engine.export import export, format_for_path
     from engine.render.compositor import poster_stream
     from engine.motion import MotionRequest, get_animator
     from engine.core.progress import console_progress
+    from engine.planning.geometry import fit_motion_box, fit_problem
 
     if not args.prompt and not args.preset:
         raise PosterError("Say how the layer should move: give --prompt 'sways gently' or --preset sway.")
@@ -87,18 +88,20 @@ def cmd_animate(args: argparse.Namespace) -> int:
         boxes = {layers[0].name: Box.from_any(args.box)}
         preset, params = args.preset, {}
     else:
-        plan = plan_boxes(poster, [([layer.name for layer in layers], args.prompt or args.preset)])[0]
-        print(f"planned by {plan.source}: {plan.rationale}", file=sys.stderr)
-        boxes = {name: Box.from_any(box) for name, box in plan.boxes.items()}
+        planned = plan(poster, [([layer.name for layer in layers], args.prompt or args.preset)])[0]
+        print(f"planned by {planned.source}: {planned.rationale}", file=sys.stderr)
+        boxes = {name: Box.from_any(box) for name, box in planned.boxes.items()}
         # The plan's parameters belong to the plan's preset: keep them only when it is used.
-        preset, params = (args.preset, {}) if args.preset else (plan.preset, dict(plan.params))
+        preset, params = (args.preset, {}) if args.preset else (planned.preset, dict(planned.params))
     params.update(_parse_param(text) for text in args.param)
 
-    for name, box in boxes.items():
-        if not poster.canvas.contains(box):
+    for layer in layers:  # the editor's rule; on the command line a box is refused, not silently moved
+        box = boxes[layer.name]
+        problem = fit_problem(box, layer.box, poster.canvas)
+        if problem:
             raise PosterError(
-                f"The motion box {box.as_tuple()} of '{name}' leaves the {poster.width}×{poster.height} "
-                "canvas: move it or make it smaller."
+                f"The motion box {box.as_tuple()} of '{layer.name}' {problem}: the nearest allowed box on the "
+                f"{poster.width}×{poster.height} poster is {fit_motion_box(box, layer.box, poster.canvas).as_tuple()}."
             )
     requests = [
         MotionRequest(layer=layer, box=boxes[layer.name], prompt=args.prompt, preset=preset,

@@ -62,15 +62,6 @@ def test_settings_flags_beat_environment_which_beats_defaults(tmp_path: Path) ->
 # --------------------------------------------------------------------------- canvas
 
 
-def test_motion_box_never_smaller_than_layer_nor_off_canvas() -> None:
-    canvas, layer = Box(0, 0, 100, 80), Box(40, 30, 20, 10)
-    assert cv.fit_motion_box(Box(45, 32, 5, 5), layer, canvas) == layer
-    assert cv.fit_motion_box(Box(30, 20, 200, 200), layer, canvas) == Box(30, 20, 70, 60)
-    assert cv.fit_motion_box(Box(-50, -50, 120, 100), layer, canvas) == Box(0, 0, 70, 50)
-    hanging = Box(90, 70, 30, 30)  # a layer that itself hangs over the corner keeps its extent
-    assert cv.fit_motion_box(Box(80, 60, 10, 10), hanging, canvas) == Box(80, 60, 40, 40)
-
-
 def test_canvas_view_scales_big_posters_and_round_trips_without_drift() -> None:
     side = cv.MAX_CANVAS_SIDE
     big = Poster(width=4 * side, height=3 * side,

@@ -12,7 +12,8 @@ from engine.dmdl.decoder_rope import apply_rope, box_positions, default_axes_dim
 from engine.dmdl.layer_decoder import LAYOUTS, TemporalScaleBlock, decoded_frame_count, upsample_time
 from engine.dmdl.metrics import psnr, rgba_psnr, ssim
 from engine.dmdl.two_step import matte_known_background
-from engine.core.poster import Box, PosterError
+from engine.core.poster import Box
+from engine.dmdl.errors import DMDLError
 
 TINY = dict(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8)
 
@@ -70,17 +71,17 @@ def test_encoder_crops_the_motion_box_on_the_latent_grid(encoder):
     [(4, 16, 16, r"4k\+1 frames"), (6, 16, 16, "Use 5 or 9"), (5, 12, 16, "multiple of 8"), (5, 16, 4, "multiple of 8")],
 )
 def test_clip_geometry_the_vae_would_mangle_is_refused(frames, height, width, message):
-    with pytest.raises(PosterError, match=message):
+    with pytest.raises(DMDLError, match=message):
         check_clip_geometry(frames, height, width)
 
 
 def test_encoder_refuses_boxes_off_grid_or_outside(encoder):
     clip = random_clip(1, 32, 32)
-    with pytest.raises(PosterError, match="multiples of 8"):
+    with pytest.raises(DMDLError, match="multiples of 8"):
         encoder.encode(clip, motion_box=(4, 0, 16, 16))
-    with pytest.raises(PosterError, match="inside the encoded frames"):
+    with pytest.raises(DMDLError, match="inside the encoded frames"):
         encoder.encode(clip, motion_box=(16, 16, 32, 16))
-    with pytest.raises(PosterError, match="4 channels"):
+    with pytest.raises(DMDLError, match="4 channels"):
         encoder.encode(clip[..., :3])
 
 
@@ -90,7 +91,7 @@ def test_encoder_loads_a_local_diffusers_directory(tmp_path, encoder):
     clip = random_clip(5, 16, 16, seed=9)
     assert torch.equal(loaded.encode(clip), encoder.encode(clip))
     assert not any(p.requires_grad for p in loaded.vae.parameters())
-    with pytest.raises(PosterError, match="No VAE found"):
+    with pytest.raises(DMDLError, match="No VAE found"):
         LayerEncoder.from_pretrained(tmp_path / "missing")
 
 
@@ -210,11 +211,11 @@ def test_decoding_several_layers_at_once_matches_one_by_one(encoder):
 def test_decode_refuses_latents_that_do_not_fit_their_box(encoder):
     decoder = LayerDecoder(**TINY)
     latent = encoder.encode(random_clip(5, 16, 16))
-    with pytest.raises(PosterError, match="does not fit its motion box"):
+    with pytest.raises(DMDLError, match="does not fit its motion box"):
         decoder.decode([latent], [Box(0, 0, 24, 16)])
-    with pytest.raises(PosterError, match="multiples of 8"):
+    with pytest.raises(DMDLError, match="multiples of 8"):
         decoder.decode([latent], [Box(4, 0, 16, 16)])
-    with pytest.raises(PosterError, match="one box per layer"):
+    with pytest.raises(DMDLError, match="one box per layer"):
         decoder.decode([latent, latent], [Box(0, 0, 16, 16)])
 
 
@@ -268,3 +269,11 @@ def test_metrics_behave():
     other_colour = transparent.clone()
     other_colour[..., :3] = 1 - other_colour[..., :3]
     assert rgba_psnr(other_colour, transparent) == float("inf")  # colour under alpha 0 does not count
+
+
+@pytest.mark.parametrize("height, width", [(16, 24), (6, 40)])  # 6 px: the window shrinks to fit
+def test_ssim_of_flat_frames_matches_the_closed_form(height, width):
+    """Flat images have no variance, so SSIM is the luminance term alone: (2ab + C1) / (a² + b² + C1)."""
+    a, b, c1 = 0.2, 0.6, 0.01**2
+    first, second = torch.full((2, height, width, 3), a), torch.full((2, height, width, 3), b)
+    assert ssim(first, second) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), abs=1e-4)

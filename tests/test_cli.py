@@ -74,6 +74,8 @@ def test_animate_help_lists_every_export_format():
         (["animate", BALLOON, "--layer", "Balloon", "--out", "o.mp4"], "--prompt"),
         (["animate", BALLOON, "--layer", "Balloon", "--preset", "float", "--box", "900,900,400,400",
           "--out", "o.mp4"], "leaves the"),
+        (["animate", BALLOON, "--layer", "Balloon", "--preset", "float", "--box", "400,400,100,100",
+          "--out", "o.mp4"], "does not contain the whole layer"),
         (["animate", BALLOON, "--layer", "Balloon", "--preset", "float", "--out", "o.doc"], "extension"),
         (["layers", "missing.psd"], "missing.psd"),
     ],

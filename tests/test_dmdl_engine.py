@@ -103,3 +103,17 @@ def test_a_layer_needs_a_prompt(tiny_animator):
     layer = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
     with pytest.raises(PosterError, match="motion prompt"):
         tiny_animator.animate(MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="  "))
+
+
+def test_the_models_own_errors_reach_the_designer_as_poster_errors():
+    """engine.dmdl raises DMDLError (it imports nothing of engine.core); the adapter says the same sentence as a PosterError."""
+    from engine.dmdl.errors import DMDLError
+
+    class RefusingPipeline:
+        def encode_static(self, static):
+            raise DMDLError("A clip for the DMDL model needs 4k+1 frames (1, 5, 9, …, 49); this one has 6.")
+
+    layer = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
+    with pytest.raises(PosterError, match="needs 4k\\+1 frames") as caught:
+        DMDLAnimator(pipeline=RefusingPipeline()).animate(MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="rises"))
+    assert isinstance(caught.value.__cause__, DMDLError)

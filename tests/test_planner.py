@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 import engine
-from engine.planning.planner import LLMSettings, Plan, boxes_for_preset, plan, plan_boxes, planner_status
-from engine.planning.catalogue import checked_params, preset_catalogue
-from engine.planning.geometry import allowed_region, margins
+from engine.planning import LLMSettings, Plan, boxes_for_preset, plan, planner_status
+from engine.planning.geometry import allowed_region, fit_motion_box, fit_problem, margins
 from engine.motion.presets import PRESETS
-from engine.planning.heuristic import swept_boxes, with_placement_defaults
+from engine.planning.heuristic import checked_params, swept_boxes, with_placement_defaults
 from engine.core.poster import Box, LayerKind, Poster, PosterError
 from tests.helpers.layers import solid_layer
 
@@ -160,7 +159,7 @@ def _layers(entry) -> list[str]:
 
 @pytest.mark.parametrize("layers, prompt, preset, pattern", PROMPT_TABLE, ids=[row[1] for row in PROMPT_TABLE])
 def test_heuristic_reads_the_prompt_and_expands_the_right_way(poster, layers, prompt, preset, pattern):
-    (result,) = plan_boxes(poster, [(layers, prompt)])
+    (result,) = plan(poster, [(layers, prompt)])
     assert result.source == "heuristic" and result.message is None
     assert result.preset == preset, result.rationale
     for name, grown in motion_growth(result, poster).items():
@@ -175,7 +174,7 @@ def test_the_prompt_table_is_large_and_has_groups():
 
 @pytest.mark.parametrize("layers, prompt", [(row[0], row[1]) for row in PROMPT_TABLE[::3]])
 def test_every_heuristic_box_is_on_the_grid_inside_the_canvas_and_holds_the_layer(poster, layers, prompt):
-    (result,) = plan_boxes(poster, [(layers, prompt)])
+    (result,) = plan(poster, [(layers, prompt)])
     for name in _layers(layers):
         static, box = poster.layer(name).box, Box(*result.boxes[name])
         assert box.contains(static)
@@ -187,7 +186,7 @@ def test_every_heuristic_box_is_on_the_grid_inside_the_canvas_and_holds_the_laye
 
 
 def test_amplitude_words_scale_the_box(poster):
-    gentle, normal, wild = plan_boxes(
+    gentle, normal, wild = plan(
         poster, [("Cat", "the tree sways gently"), ("Cat", "the tree sways"), ("Cat", "the tree sways wildly")]
     )
     sides = [motion_growth(p, poster)["Cat"][0] for p in (gentle, normal, wild)]
@@ -197,12 +196,12 @@ def test_amplitude_words_scale_the_box(poster):
 
 
 def test_speed_words_set_cycles(poster):
-    fast, slow = plan_boxes(poster, [("Cat", "the wheel spins quickly"), ("Cat", "the wheel spins slowly")])
+    fast, slow = plan(poster, [("Cat", "the wheel spins quickly"), ("Cat", "the wheel spins slowly")])
     assert fast.params["cycles"] > slow.params["cycles"]
 
 
 def test_group_travel_expands_every_layer_the_same_way(poster):
-    (result,) = plan_boxes(poster, [(["Cat", "Bird"], "the two birds fly together to the right")])
+    (result,) = plan(poster, [(["Cat", "Bird"], "the two birds fly together to the right")])
     cat, bird = Box(*result.boxes["Cat"]), Box(*result.boxes["Bird"])
     assert cat.right == bird.right == poster.width
     assert growth(result, poster, "Cat")[:2] == growth(result, poster, "Bird")[:2] == (0, 0)
@@ -210,20 +209,20 @@ def test_group_travel_expands_every_layer_the_same_way(poster):
 
 
 def test_group_jump_lifts_every_layer_by_the_same_height(poster):
-    (result,) = plan_boxes(poster, [(["Cat", "Bird"], "they bounce together")])
+    (result,) = plan(poster, [(["Cat", "Bird"], "they bounce together")])
     grown = motion_growth(result, poster)
     assert grown["Cat"][1] == grown["Bird"][1] > 0  # the same jump height for both
 
 
 def test_boxes_are_clamped_at_the_canvas_edge(poster):
-    (result,) = plan_boxes(poster, [("Corner", "jumps wildly")])
+    (result,) = plan(poster, [("Corner", "jumps wildly")])
     box = Box(*result.boxes["Corner"])
     assert box.y == 0 and box.right == poster.width
     assert box.contains(poster.layer("Corner").box)
 
 
 def test_a_layer_hanging_off_the_canvas_keeps_its_whole_box(poster):
-    (result,) = plan_boxes(poster, [("Overhang", "spins")])
+    (result,) = plan(poster, [("Overhang", "spins")])
     box = Box(*result.boxes["Overhang"])
     assert box.contains(poster.layer("Overhang").box)
     assert box.x == -40  # never wider than the layer past the canvas
@@ -232,15 +231,15 @@ def test_a_layer_hanging_off_the_canvas_keeps_its_whole_box(poster):
 
 def test_a_canvas_off_the_grid_clamps_after_snapping():
     odd = Poster(width=1000, height=750, layers=[solid_layer(1, "Ball", Box(900, 300, 90, 90), (1, 2, 3, 255))])
-    (result,) = plan_boxes(odd, [("Ball", "flies away to the right")])
+    (result,) = plan(odd, [("Ball", "flies away to the right")])
     box = Box(*result.boxes["Ball"])
     assert box.right == 1000 and box.contains(odd.layer("Ball").box)
 
 
 def test_the_heuristic_is_deterministic(poster):
     requests = [(row[0], row[1]) for row in PROMPT_TABLE]
-    first = [(p.boxes, p.preset, p.params, p.rationale) for p in plan_boxes(poster, requests)]
-    second = [(p.boxes, p.preset, p.params, p.rationale) for p in plan_boxes(poster, requests)]
+    first = [(p.boxes, p.preset, p.params, p.rationale) for p in plan(poster, requests)]
+    second = [(p.boxes, p.preset, p.params, p.rationale) for p in plan(poster, requests)]
     assert first == second
 
 
@@ -251,7 +250,7 @@ def test_requests_accept_names_ids_single_strings_and_mappings(poster):
     assert set(by_name.boxes) == {"Cat"} and by_name.layer_ids == (2,)
     assert set(by_id.boxes) == {"Cat", "Bird"}
     assert by_mapping.layer_ids == (3,)
-    assert engine.plan_boxes is plan_boxes
+    assert engine.plan is plan
 
 
 @pytest.mark.parametrize(
@@ -269,7 +268,7 @@ def test_requests_accept_names_ids_single_strings_and_mappings(poster):
 )
 def test_bad_requests_get_a_sentence(poster, requests, words):
     with pytest.raises(PosterError) as info:
-        plan_boxes(poster, requests)
+        plan(poster, requests)
     assert words in str(info.value)
 
 
@@ -317,7 +316,7 @@ CONTRACT_PRESET_IDS = {
 
 
 def test_the_catalogue_holds_every_contract_preset_and_checks_ranges():
-    assert CONTRACT_PRESET_IDS <= set(preset_catalogue())
+    assert CONTRACT_PRESET_IDS <= set(PRESETS)
     assert checked_params("bounce", {"amplitude": 0.9, "cycles": 3}) == {"amplitude": 0.9, "cycles": 3}
     for bad in ({"amplitude": 3.0}, {"cycles": 0}, {"direction": "sideways"}, {"amplitude": float("nan")}):
         with pytest.raises(PosterError):
@@ -369,7 +368,7 @@ def test_the_llm_thumbnail_renders_blend_modes_and_layers_that_hang_off_the_canv
     ],
 )
 def test_direction_is_the_way_the_layer_travels(poster, prompt, direction):
-    (result,) = plan_boxes(poster, [("Cat", prompt)])
+    (result,) = plan(poster, [("Cat", prompt)])
     assert result.params["direction"] == direction
 
 
@@ -389,7 +388,7 @@ def ocean() -> Poster:
 
 def test_plans_for_a_real_sample_poster(ocean):
     """The ocean sample read by psd-tools: groups travel together, plants sway, type waves."""
-    fish, seaweed, bubbles, title = plan_boxes(
+    fish, seaweed, bubbles, title = plan(
         ocean,
         [
             (["Fish", "Small Fish"], "the fish swim together to the right"),
@@ -414,7 +413,7 @@ def test_plans_for_a_real_sample_poster(ocean):
 
 def test_progress_is_reported_as_plans_are_ready(poster):
     calls = []
-    plan_boxes(poster, [("Cat", "jumps"), ("Bird", "spins"), ("Title", "waves")], progress=lambda d, t: calls.append((d, t)))
+    plan(poster, [("Cat", "jumps"), ("Bird", "spins"), ("Title", "waves")], progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
 
 
@@ -442,7 +441,7 @@ def test_the_planned_box_holds_what_the_preset_engine_draws(small_poster, preset
     """Animate with the real preset engine in an unbounded box: every pixel it draws must
     fall inside the box the planner gives that preset (1 px of resampling blur allowed),
     so the motion plays in full."""
-    params = {"amplitude": amplitude} if "amplitude" in preset_catalogue()[preset].params else {}
+    params = {"amplitude": amplitude} if "amplitude" in PRESETS[preset].params else {}
     planned = boxes_for_preset(small_poster, "Ball", preset, params)[1]
     reach = _reach_of_motion(small_poster, preset, with_placement_defaults(preset, params))
     assert planned.expand(1, 1, 1, 1).contains(reach), (planned, reach)
@@ -512,7 +511,7 @@ def test_the_balloon_sample_drifts_in_full_in_its_planned_box():
     poster = load_psd(ASSETS_DIR / "samples" / "balloon.psd")
     prompt = "the balloon drifts up gently and sways"
     for name in ("Balloon", "Small Balloon"):
-        (result,) = plan_boxes(poster, [(name, prompt)])
+        (result,) = plan(poster, [(name, prompt)])
         layer = poster.layer(name)
         request = MotionRequest(layer=layer, box=result.layer_boxes[layer.id], prompt=prompt, preset=result.preset,
                                 params=result.params, frames=12)
@@ -525,7 +524,7 @@ def test_layers_sharing_a_prompt_play_in_full_in_their_planned_boxes(roomy_poste
     from engine.motion.presets import PresetAnimator
 
     for prompt in ("they sway wildly", "they jump together", "they spin", "the words wave wildly"):
-        (result,) = plan_boxes(roomy_poster, [(["Wide", "Tall", "Square"], prompt)])
+        (result,) = plan(roomy_poster, [(["Wide", "Tall", "Square"], prompt)])
         requests = [
             MotionRequest(layer=roomy_poster.layer(i), box=result.layer_boxes[i], preset=result.preset,
                           params=result.params, frames=9)
@@ -533,3 +532,31 @@ def test_layers_sharing_a_prompt_play_in_full_in_their_planned_boxes(roomy_poste
         ]
         for clip in PresetAnimator().animate_group(requests, prompt):
             assert not [m for m in clip.messages if any(word in m for word in ROOM_WORDS)], (prompt, clip.messages)
+
+
+# --------------------------------------------------------------------------- the one box rule
+
+
+def test_motion_box_never_smaller_than_layer_nor_off_canvas() -> None:
+    canvas, layer = Box(0, 0, 100, 80), Box(40, 30, 20, 10)
+    assert fit_motion_box(Box(45, 32, 5, 5), layer, canvas) == layer
+    assert fit_motion_box(Box(30, 20, 200, 200), layer, canvas) == Box(30, 20, 70, 60)
+    assert fit_motion_box(Box(-50, -50, 120, 100), layer, canvas) == Box(0, 0, 70, 50)
+    hanging = Box(90, 70, 30, 30)  # a layer that itself hangs over the corner keeps its extent
+    assert fit_motion_box(Box(80, 60, 10, 10), hanging, canvas) == Box(80, 60, 40, 40)
+
+
+def test_the_planners_grid_is_the_same_rule_snapped_to_tokens() -> None:
+    canvas, layer = Box(0, 0, 100, 80), Box(41, 30, 20, 10)
+    assert fit_motion_box(Box(35, 25, 30, 20), layer, canvas, grid=16) == Box(32, 16, 48, 32)
+    assert fit_motion_box(Box(70, 60, 30, 20), Box(70, 60, 30, 20), canvas, grid=16) == Box(64, 48, 36, 32)  # clamped after snapping
+    hanging = Box(90, 70, 30, 30)
+    assert fit_motion_box(hanging, hanging, canvas, grid=16) == Box(80, 64, 40, 36)
+
+
+def test_fit_problem_names_the_broken_part_of_the_rule() -> None:
+    canvas, layer = Box(0, 0, 100, 80), Box(40, 30, 20, 10)
+    assert fit_problem(Box(30, 20, 40, 30), layer, canvas) is None
+    assert fit_problem(Box(30, 20, 90, 30), layer, canvas) == "leaves the canvas"
+    assert fit_problem(Box(45, 20, 40, 30), layer, canvas) == "does not contain the whole layer"
+    assert fit_problem(Box(80, 60, 40, 40), Box(90, 70, 30, 30), canvas) is None  # the layer's own overhang is allowed

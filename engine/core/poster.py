@@ -15,10 +15,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 
-#: Poster pixels per latent token of the diffusion model (8x8 VAE times 2x2 patches):
-#: motion boxes are planned on this lattice (Box.snap_out).
-LATENT_GRID = 16
-
 
 class PosterError(Exception):
     """A problem with a poster or a request about it, phrased for a designer.
@@ -251,10 +247,3 @@ class Poster:
                 f"({', '.join(str(m.id) for m in matches)})."
             )
         return matches[0]
-
-    def index_of(self, layer_id: int) -> int:
-        """Paint-order position of a layer (0 = bottom)."""
-        for index, layer in enumerate(self.layers):
-            if layer.id == layer_id:
-                return index
-        raise PosterError(f"This poster has no layer with id {layer_id}.")

@@ -32,10 +32,9 @@ from engine.data.tdl import TDLSample, write_poster
 from engine.core.clip import LayerClip, place_static
 from engine.motion.base import Animator, MotionRequest
 from engine.core.poster import Box, Layer, LayerKind, Poster, PosterError
-
-#: Motion boxes sit on this grid (the VAE's 8-px cells, doubled so that clips of similar
-#: size share a bucket and can be batched together).
-BOX_GRID = 16
+# Motion boxes sit on the model's token grid (TOKEN_PIXELS: the VAE's 8-px cells, doubled),
+# which also makes clips of similar size share a bucket so they can be batched together.
+from engine.dmdl.grid import TOKEN_PIXELS
 
 
 # ----------------------------------------------------------------------------- posters
@@ -73,7 +72,7 @@ def shape_poster(name: str, rng: random.Random, layers: int = 3, size: tuple[int
     drawn = []
     for layer_id in range(1, layers + 1):
         w, h = rng.choice([8, 12, 16, 24]), rng.choice([8, 12, 16, 24])
-        x, y = rng.randrange(BOX_GRID, width - w - BOX_GRID), rng.randrange(BOX_GRID, height - h - BOX_GRID)
+        x, y = rng.randrange(TOKEN_PIXELS, width - w - TOKEN_PIXELS), rng.randrange(TOKEN_PIXELS, height - h - TOKEN_PIXELS)
         drawn.append(shape_layer(layer_id, Box(x, y, w, h), rng))
     return Poster(width=width, height=height, layers=drawn, name=name)
 
@@ -203,7 +202,7 @@ def motion_box_for(layer: Layer, rng: random.Random, max_margin: int = 16) -> Bo
     at most `max_margin`) and snapped out to the box grid."""
     limit = min(max_margin, max(2, max(layer.box.w, layer.box.h) // 4))
     margins = [rng.randrange(0, limit + 1) for _ in range(4)]
-    return layer.box.expand(*margins).snap_out(BOX_GRID)
+    return layer.box.expand(*margins).snap_out(TOKEN_PIXELS)
 
 
 def prompt_for(layer: Layer, motion: str) -> str:

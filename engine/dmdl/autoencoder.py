@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from diffusers import AutoencoderKLHunyuanVideo
 
-from engine.dmdl.decoder_rope import LATENT_CELL
+from engine.dmdl.errors import DMDLError
+from engine.dmdl.grid import LATENT_PIXELS, GridBox
 from engine.dmdl.layer_decoder import check_box_on_grid
-from engine.core.poster import Box, PosterError
 
 #: The background an RGBA clip is composited over before encoding (in [0, 1]).
 GRAY = 0.5
@@ -42,14 +42,14 @@ def check_clip_geometry(frames: int, height: int, width: int) -> None:
     """Reject clips the VAE would silently truncate or pad, with a sentence saying what to do."""
     if frames < 1 or (frames - 1) % TEMPORAL_COMPRESSION:
         lower = (max(frames, 1) - 1) // TEMPORAL_COMPRESSION * TEMPORAL_COMPRESSION + 1
-        raise PosterError(
+        raise DMDLError(
             f"A clip for the DMDL model needs 4k+1 frames (1, 5, 9, …, 49); this one has {frames}. "
             f"Use {lower} or {lower + TEMPORAL_COMPRESSION} frames."
         )
-    if height < LATENT_CELL or width < LATENT_CELL or height % LATENT_CELL or width % LATENT_CELL:
-        raise PosterError(
-            f"A clip for the DMDL model must be a multiple of {LATENT_CELL} pixels wide and tall; "
-            f"this one is {width}×{height}. Snap its box with Box.snap_out({LATENT_CELL})."
+    if height < LATENT_PIXELS or width < LATENT_PIXELS or height % LATENT_PIXELS or width % LATENT_PIXELS:
+        raise DMDLError(
+            f"A clip for the DMDL model must be a multiple of {LATENT_PIXELS} pixels wide and tall; "
+            f"this one is {width}×{height}. Snap its box outward to multiples of {LATENT_PIXELS}."
         )
 
 
@@ -89,7 +89,7 @@ class LayerEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = Path(path)
         if not (path / (subfolder or "") / "config.json").exists():
-            raise PosterError(
+            raise DMDLError(
                 f"No VAE found at {path / (subfolder or '')}: point to a local diffusers directory "
                 "holding config.json and the weights (e.g. HunyuanVideo's vae/ folder)."
             )
@@ -109,8 +109,8 @@ class LayerEncoder:
     def encode(
         self,
         frames: torch.Tensor | np.ndarray,
-        frame_box: Box | tuple | None = None,
-        motion_box: Box | tuple | None = None,
+        frame_box: GridBox | tuple | None = None,
+        motion_box: GridBox | tuple | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Encode one RGBA clip (T, H, W, 4) and crop it to the motion box: (16, T', h/8, w/8).
@@ -127,20 +127,20 @@ class LayerEncoder:
     def encode_batch(
         self,
         clips: torch.Tensor | np.ndarray,
-        frame_box: Box | tuple | None = None,
-        motion_box: Box | tuple | None = None,
+        frame_box: GridBox | tuple | None = None,
+        motion_box: GridBox | tuple | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """(B, T, H, W, 4) equally sized clips on the same frame box → (B, 16, T', h/8, w/8)."""
         clips = torch.as_tensor(clips)
         count, frames, height, width, channels = clips.shape
         if channels != 4:
-            raise PosterError(f"Layer clips must be RGBA (4 channels); got {channels}.")
+            raise DMDLError(f"Layer clips must be RGBA (4 channels); got {channels}.")
         check_clip_geometry(frames, height, width)
-        frame_box = Box.from_any(frame_box) if frame_box is not None else Box(0, 0, width, height)
-        motion_box = Box.from_any(motion_box) if motion_box is not None else frame_box
+        frame_box = GridBox.from_any(frame_box) if frame_box is not None else GridBox(0, 0, width, height)
+        motion_box = GridBox.from_any(motion_box) if motion_box is not None else frame_box
         if (frame_box.w, frame_box.h) != (width, height):
-            raise PosterError(f"The clip is {width}×{height} but its frame box is {frame_box.w}×{frame_box.h}.")
+            raise DMDLError(f"The clip is {width}×{height} but its frame box is {frame_box.w}×{frame_box.h}.")
         crop = _latent_crop(frame_box, motion_box)
         rgb = rgba_over_gray(clips.reshape(count * frames, height, width, 4)).reshape(count, frames, height, width, 3)
         pixels = (rgb * 2.0 - 1.0).permute(0, 4, 1, 2, 3).to(self.device, self.vae.dtype)
@@ -149,21 +149,21 @@ class LayerEncoder:
         return (latents[..., crop[0], crop[1]] * self.scaling_factor).float()
 
 
-def _latent_crop(frame_box: Box, motion_box: Box) -> tuple[slice, slice]:
+def _latent_crop(frame_box: GridBox, motion_box: GridBox) -> tuple[slice, slice]:
     """Rows and columns of the latent grid that cover `motion_box` inside `frame_box`."""
     check_box_on_grid(motion_box)
     if not frame_box.contains(motion_box):
-        raise PosterError(
+        raise DMDLError(
             f"The motion box {motion_box.as_tuple()} must lie inside the encoded frames {frame_box.as_tuple()}."
         )
     dy, dx = motion_box.y - frame_box.y, motion_box.x - frame_box.x
-    if dx % LATENT_CELL or dy % LATENT_CELL:
-        raise PosterError(
-            f"The motion box {motion_box.as_tuple()} must start on the {LATENT_CELL}-pixel grid of the encoded "
+    if dx % LATENT_PIXELS or dy % LATENT_PIXELS:
+        raise DMDLError(
+            f"The motion box {motion_box.as_tuple()} must start on the {LATENT_PIXELS}-pixel grid of the encoded "
             f"frames {frame_box.as_tuple()}."
         )
-    top, left = dy // LATENT_CELL, dx // LATENT_CELL
+    top, left = dy // LATENT_PIXELS, dx // LATENT_PIXELS
     return (
-        slice(top, top + motion_box.h // LATENT_CELL),
-        slice(left, left + motion_box.w // LATENT_CELL),
+        slice(top, top + motion_box.h // LATENT_PIXELS),
+        slice(left, left + motion_box.w // LATENT_PIXELS),
     )

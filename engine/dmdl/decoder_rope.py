@@ -20,10 +20,7 @@ from typing import Sequence
 
 import torch
 
-from engine.core.poster import Box
-
-#: Poster pixels per latent cell (the VAE's spatial compression).
-LATENT_CELL = 8
+from engine.dmdl.grid import LATENT_PIXELS, GridBox
 
 
 def default_axes_dim(head_dim: int) -> tuple[int, int, int]:
@@ -39,14 +36,14 @@ def default_axes_dim(head_dim: int) -> tuple[int, int, int]:
     return temporal, spatial, spatial
 
 
-def box_positions(box: Box, frames: int, device: torch.device | None = None) -> torch.Tensor:
+def box_positions(box: GridBox, frames: int, device: torch.device | None = None) -> torch.Tensor:
     """(frames·h·w, 3) float positions (frame, y, x) of a box's tokens, in token order.
 
     Token order is frame-major then row-major, the order of `grid.flatten(2)` on a
     (D, t, h, w) grid. y and x count latent cells from the poster's top-left corner.
     """
-    rows, cols = box.h // LATENT_CELL, box.w // LATENT_CELL
-    top, left = box.y // LATENT_CELL, box.x // LATENT_CELL
+    rows, cols = box.h // LATENT_PIXELS, box.w // LATENT_PIXELS
+    top, left = box.y // LATENT_PIXELS, box.x // LATENT_PIXELS
     f, y, x = torch.meshgrid(
         torch.arange(frames, device=device),
         torch.arange(top, top + rows, device=device),
@@ -56,7 +53,7 @@ def box_positions(box: Box, frames: int, device: torch.device | None = None) -> 
     return torch.stack([f, y, x], dim=-1).reshape(-1, 3).float()
 
 
-def batch_positions(boxes: Sequence[Box], frames: int, device: torch.device | None = None) -> torch.Tensor:
+def batch_positions(boxes: Sequence[GridBox], frames: int, device: torch.device | None = None) -> torch.Tensor:
     """(B, N, 3) positions for a batch of equally sized boxes at one stage length."""
     return torch.stack([box_positions(box, frames, device) for box in boxes])
 

@@ -37,8 +37,9 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from engine.dmdl.decoder_rope import LATENT_CELL, apply_rope, batch_positions, default_axes_dim, rope_angles
-from engine.core.poster import Box, PosterError
+from engine.dmdl.decoder_rope import apply_rope, batch_positions, default_axes_dim, rope_angles
+from engine.dmdl.errors import DMDLError
+from engine.dmdl.grid import LATENT_PIXELS, GridBox
 
 #: Where the temporal-scale blocks sit, per variant: "ts" a learned temporal-scale block,
 #: "up" the parameter-free temporal upsampling alone, "vit1"/"vit2" the first/second half
@@ -137,7 +138,7 @@ class LayerDecoder(ModelMixin, ConfigMixin):
     def __init__(
         self,
         latent_channels: int = 16,
-        patch_size: int = LATENT_CELL,
+        patch_size: int = LATENT_PIXELS,
         out_channels: int = 4,
         hidden_size: int = 768,
         num_layers: int = 12,
@@ -175,7 +176,7 @@ class LayerDecoder(ModelMixin, ConfigMixin):
             step, range(self.config.num_layers)
         )
 
-    def forward(self, latents: torch.Tensor, boxes: Sequence[Box]) -> torch.Tensor:
+    def forward(self, latents: torch.Tensor, boxes: Sequence[GridBox]) -> torch.Tensor:
         """(B, 16, T', h/8, w/8) latents of boxes (all h×w) → (B, T, h, w, 4) raw RGBA."""
         batch, _, frames, rows, cols = latents.shape
         grid = _to_grid(self.linear_in(_to_tokens(latents)), frames, rows, cols)
@@ -209,15 +210,15 @@ class LayerDecoder(ModelMixin, ConfigMixin):
         return video.permute(0, 1, 2, 4, 3, 5, 6).reshape(patches.shape[0], frames, rows * p, cols * p, c)
 
     @torch.no_grad()
-    def decode(self, latents: Sequence[torch.Tensor], boxes: Sequence[Box | tuple]) -> list[torch.Tensor]:
+    def decode(self, latents: Sequence[torch.Tensor], boxes: Sequence[GridBox | tuple]) -> list[torch.Tensor]:
         """Decode the layers of one poster: one (16, T', h/8, w/8) latent and motion box each.
 
         Returns one (T, h, w, 4) straight-alpha RGBA float tensor in [0, 1] per layer, in
         order, T = 4(T'−1)+1. Layers of equal latent shape run as one batch.
         """
-        boxes = [Box.from_any(box) for box in boxes]
+        boxes = [GridBox.from_any(box) for box in boxes]
         if len(latents) != len(boxes):
-            raise PosterError(f"Got {len(latents)} layer latents but {len(boxes)} motion boxes; give one box per layer.")
+            raise DMDLError(f"Got {len(latents)} layer latents but {len(boxes)} motion boxes; give one box per layer.")
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for index, (latent, box) in enumerate(zip(latents, boxes)):
             check_latent_matches_box(latent, box, self.config.latent_channels)
@@ -231,21 +232,21 @@ class LayerDecoder(ModelMixin, ConfigMixin):
         return results  # type: ignore[return-value]
 
 
-def check_latent_matches_box(latent: torch.Tensor, box: Box, channels: int = 16) -> None:
-    """Raise a PosterError unless the latent is (channels, T', box.h/8, box.w/8) and the box is on the 8-px grid."""
+def check_latent_matches_box(latent: torch.Tensor, box: GridBox, channels: int = 16) -> None:
+    """Raise a DMDLError unless the latent is (channels, T', box.h/8, box.w/8) and the box is on the 8-px grid."""
     check_box_on_grid(box)
-    expected = (channels, box.h // LATENT_CELL, box.w // LATENT_CELL)
+    expected = (channels, box.h // LATENT_PIXELS, box.w // LATENT_PIXELS)
     if latent.ndim != 4 or (latent.shape[0], *latent.shape[2:]) != expected:
-        raise PosterError(
+        raise DMDLError(
             f"A layer latent of shape {tuple(latent.shape)} does not fit its motion box {box.as_tuple()}: "
             f"expected ({channels}, frames, {expected[1]}, {expected[2]})."
         )
 
 
-def check_box_on_grid(box: Box) -> None:
+def check_box_on_grid(box: GridBox) -> None:
     """Motion boxes must sit on the 8-pixel latent grid and be non-empty."""
-    if box.is_empty or any(value % LATENT_CELL for value in box.as_tuple()):
-        raise PosterError(
+    if box.is_empty or any(value % LATENT_PIXELS for value in box.as_tuple()):
+        raise DMDLError(
             f"The motion box {box.as_tuple()} must be non-empty with x, y, width and height multiples of "
-            f"{LATENT_CELL} pixels (the latent grid); snap it with Box.snap_out({LATENT_CELL})."
+            f"{LATENT_PIXELS} pixels (the latent grid); snap it outward to multiples of {LATENT_PIXELS}."
         )

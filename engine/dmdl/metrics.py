@@ -5,7 +5,7 @@ alpha (`premultiply`): a fully transparent pixel has no colour, so the RGB a dec
 under alpha 0 must not count, and a half-transparent pixel's colour counts half, as it
 does on screen. SSIM is the standard Gaussian-window form
 (Wang et al. 2004: σ = 1.5, 11 taps, K1 = 0.01, K2 = 0.03) computed per frame and channel
-and averaged, as skimage's `structural_similarity(..., gaussian_weights=True)` does.
+and averaged, by torchmetrics.
 """
 
 from __future__ import annotations
@@ -37,29 +37,20 @@ def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
     return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
-    kernel = torch.exp(-(coords**2) / (2 * sigma**2))
-    return kernel / kernel.sum()
-
-
 def ssim(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean SSIM over frames and channels of (T, H, W, C) tensors in [0, 1]."""
+    """Mean SSIM over frames and channels of (T, H, W, C) tensors in [0, 1].
+
+    torchmetrics' implementation (the evaluation harness's LPIPS and FVD come from the same
+    package), each frame and channel a grey image. The window shrinks to the largest odd
+    size that fits a clip smaller than 11 pixels (a thin text layer's box).
+    """
+    from torchmetrics.functional.image import structural_similarity_index_measure  # noqa: PLC0415 (slow import)
+
     x = prediction.float().permute(0, 3, 1, 2).reshape(-1, 1, *prediction.shape[1:3])
     y = target.float().permute(0, 3, 1, 2).reshape(-1, 1, *target.shape[1:3])
     size = min(11, x.shape[-2], x.shape[-1])
     size -= 1 - size % 2  # odd
-    g = _gaussian_window(size)
-
-    def blur(image: torch.Tensor) -> torch.Tensor:
-        image = F.conv2d(image, g.view(1, 1, -1, 1))
-        return F.conv2d(image, g.view(1, 1, 1, -1))
-
-    c1, c2 = 0.01**2, 0.03**2
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    numerator = (2 * mu_x * mu_y + c1) * (2 * cov + c2)
-    denominator = (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
-    return float((numerator / denominator).mean())
+    value = structural_similarity_index_measure(
+        x, y, gaussian_kernel=True, sigma=1.5, kernel_size=size, data_range=1.0, k1=0.01, k2=0.03
+    )
+    return float(value)

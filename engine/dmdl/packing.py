@@ -24,7 +24,7 @@ from typing import Sequence
 
 import torch
 
-TOKEN_PIXELS = 16  # poster pixels per token side: VAE 8x downsampling times 2x2 patches
+from engine.dmdl.grid import TOKEN_PIXELS
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 from diffusers.utils import BaseOutput
 
 from engine.dmdl.autoencoder import TEMPORAL_COMPRESSION, LayerEncoder, latent_frame_count
-from engine.dmdl.packing import TOKEN_PIXELS, LayerPlacement, PackedLayers, pack_layers
+from engine.dmdl.grid import LATENT_PIXELS, TOKEN_PIXELS
+from engine.dmdl.packing import LayerPlacement, PackedLayers, pack_layers
 from engine.dmdl.sampling import sample_layers
 from engine.dmdl.text import PromptEmbeddings, PromptEncoder
 from engine.dmdl.transformer import DMDLTransformer
-
-LATENT_PIXELS = 8  # poster pixels per latent cell (the VAE's spatial compression)
 
 
 def motion_box(placement: LayerPlacement, latent: torch.Tensor) -> tuple[int, int, int, int]:

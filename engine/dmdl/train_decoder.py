@@ -28,11 +28,12 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.buckets import ClipDataset, bucketed_loader
+from engine.data import tdl
 from engine.data.tdl import TDLDataset
 from engine.dmdl.autoencoder import LayerEncoder, to_float_rgba, tiny_vae
 from engine.dmdl.layer_decoder import LayerDecoder
 from engine.dmdl.metrics import premultiply, rgba_psnr, rgba_ssim
-from engine.core.poster import PosterError
+from engine.dmdl.errors import DMDLError
 
 #: Decoder sizes by name. "paper" is §5's: 12 blocks of width 768.
 DECODER_CONFIGS: dict[str, dict] = {
@@ -109,7 +110,7 @@ def split_by_poster(tdl: TDLDataset, val_posters: int) -> tuple[list[int], list[
     """Hold out whole posters (the last ones in order) so validation sees unseen layers."""
     groups = list(tdl.poster_groups().values())
     if val_posters >= len(groups):
-        raise PosterError(
+        raise DMDLError(
             f"The dataset has {len(groups)} posters; keep at least one for training (asked to hold out {val_posters})."
         )
     held = groups[len(groups) - val_posters :] if val_posters else []
@@ -169,7 +170,7 @@ def train(options: TrainOptions, log: Callable[[str], None] = print) -> TrainRes
         decoder = LayerDecoder.from_pretrained(existing[-1] / "decoder", low_cpu_mem_usage=False).to(device)
     else:
         if options.config not in DECODER_CONFIGS:
-            raise PosterError(f"Unknown decoder size '{options.config}'; choose {', '.join(DECODER_CONFIGS)}.")
+            raise DMDLError(f"Unknown decoder size '{options.config}'; choose {', '.join(DECODER_CONFIGS)}.")
         decoder = LayerDecoder(**DECODER_CONFIGS[options.config], variant=options.variant).to(device)
     optimizer = torch.optim.AdamW(decoder.parameters(), lr=options.lr, weight_decay=0.0)
     if existing:
@@ -252,7 +253,7 @@ def parse_args(argv: list[str] | None = None) -> TrainOptions:
 def main(argv: list[str] | None = None) -> int:
     try:
         train(parse_args(argv))
-    except PosterError as error:
+    except (DMDLError, tdl.PosterError) as error:  # the model's sentences and the dataset reader's (engine.data's own)
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

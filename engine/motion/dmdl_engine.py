@@ -12,14 +12,17 @@ the editor starts instantly and runs without it (the presets engine is the defau
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from engine.core.clip import LayerClip, place_static
 from engine.motion.base import MotionRequest
-from engine.core.poster import LATENT_GRID, Box, PosterError
+from engine.core.poster import Box, PosterError
+from engine.dmdl.errors import DMDLError
+from engine.dmdl.grid import TOKEN_PIXELS
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
 
@@ -27,6 +30,16 @@ CHECKPOINT_ENV = "DMDL_CHECKPOINT"
 def frames_to_generate(frames: int) -> int:
     """The smallest 4k+1 clip length (the video VAE's rhythm) that covers `frames`."""
     return frames if (frames - 1) % 4 == 0 else frames + (4 - (frames - 1) % 4)
+
+
+@contextmanager
+def designer_errors() -> Iterator[None]:
+    """The model package speaks its own DMDLError (it imports nothing of engine.core); a
+    designer gets the same sentence as a PosterError, like every other engine's."""
+    try:
+        yield
+    except DMDLError as error:
+        raise PosterError(str(error)) from error
 
 
 def rgba_frames(decoded, height: int, width: int) -> np.ndarray:
@@ -72,6 +85,10 @@ class DMDLAnimator:
 
     def pipeline(self):
         """The DMDL pipeline, loaded from DMDL_CHECKPOINT on first use."""
+        with designer_errors():
+            return self._load_pipeline()
+
+    def _load_pipeline(self):
         if self._pipeline is None:
             ok, reason = self.available()
             if not ok:
@@ -106,6 +123,12 @@ class DMDLAnimator:
     def _generate(
         self, requests: Sequence[MotionRequest], prompts: list[str] | None, group_prompt: str | None
     ) -> list[LayerClip]:
+        with designer_errors():
+            return self._generate_clips(requests, prompts, group_prompt)
+
+    def _generate_clips(
+        self, requests: Sequence[MotionRequest], prompts: list[str] | None, group_prompt: str | None
+    ) -> list[LayerClip]:
         import torch
 
         from engine.dmdl.packing import LayerPlacement
@@ -118,11 +141,11 @@ class DMDLAnimator:
         if any(not (t or "").strip() for t in texts):
             raise PosterError("The generative engine needs a motion prompt: describe how the layer should move.")
         pipe = self.pipeline()
-        grid_boxes = [r.box.snap_out(LATENT_GRID) for r in requests]
+        grid_boxes = [r.box.snap_out(TOKEN_PIXELS) for r in requests]
         statics, placements = [], []
         for index, (request, grid_box) in enumerate(zip(requests, grid_boxes)):
             statics.append(pipe.encode_static(place_static(request.layer, grid_box)))
-            placements.append(LayerPlacement(index=index, top=grid_box.y // LATENT_GRID, left=grid_box.x // LATENT_GRID))
+            placements.append(LayerPlacement(index=index, top=grid_box.y // TOKEN_PIXELS, left=grid_box.x // TOKEN_PIXELS))
         frames = requests[0].frames
         seed = requests[0].seed
         decoded = pipe(

@@ -1,4 +1,4 @@
-"""Motion boxes on the poster: whole pixels, the 16-px latent grid, the canvas.
+"""Motion boxes on the poster: whole pixels, the model's 16-px token grid, the canvas.
 
 How far a motion carries a layer is the preset's own business (engine.motion.presets.room); this
 module turns that reach into a box the animators accept.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from engine.core.poster import LATENT_GRID, Box
+from engine.core.poster import Box
+from engine.dmdl.grid import TOKEN_PIXELS
 
 
 def box_from_bounds(bounds: tuple[float, float, float, float]) -> Box:
@@ -28,15 +29,29 @@ def allowed_region(canvas: Box, static: Box) -> Box:
     return canvas.union(static)
 
 
-def finalize_box(box: Box, static: Box, canvas: Box, grid: int = LATENT_GRID) -> Box:
-    """Snap out to the latent grid, clamp to the canvas, and keep the static box inside.
+def fit_motion_box(requested: Box, static: Box, canvas: Box, grid: int = 1) -> Box:
+    """The nearest allowed motion box: never smaller than the layer, never off the canvas.
 
-    Order matters: snapping can push an edge past the canvas, so clamping comes after,
-    and the union with the static box restores anything clamping took from the layer.
+    The one rule every surface applies (the editor's canvas and box fields, the command
+    line's --box, the planners), so a box means the same wherever it was made. The layer
+    is included, the box grows out to a `grid`-pixel lattice (the planners use the
+    model's TOKEN_PIXELS; a designer's box stays where it was drawn, grid 1), then it is
+    clamped to the canvas. Order matters: snapping can push an edge past the canvas, so
+    clamping comes after, and the union with the static box restores anything clamping
+    took from a layer that itself hangs over the edge (frame 0 must match the poster).
     """
     region = allowed_region(canvas, static)
-    snapped = box.union(static).snap_out(grid)
+    snapped = requested.union(static).snap_out(grid)
     return snapped.intersection(region).union(static)
+
+
+def fit_problem(requested: Box, static: Box, canvas: Box) -> str | None:
+    """Which part of the rule a box breaks, as words for a sentence: None when it fits as is."""
+    if fit_motion_box(requested, static, canvas) == requested:
+        return None
+    if not allowed_region(canvas, static).contains(requested):
+        return "leaves the canvas"
+    return "does not contain the whole layer"
 
 
 def union_all(boxes: Sequence[Box]) -> Box:

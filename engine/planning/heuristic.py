@@ -5,20 +5,23 @@ whenever an LLM answer cannot be trusted. The prompt is read by the preset engin
 vocabulary (engine.motion.presets.prompts), so the planner and the engine never disagree on what
 "the leaf falls" means; and the room a motion needs is measured by the preset itself
 (engine.motion.presets.room), so they never disagree on how far it goes either. This module only
-snaps that room to the grid and the canvas, and writes a one-line rationale.
+snaps that room to the grid and the canvas, and writes a one-line rationale. Both planners
+check a plan's parameters against the preset registry here (`checked_params`,
+`with_placement_defaults`), so an LLM's answer and the heuristic's obey the same ranges.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+from engine.motion.presets import PRESETS
 from engine.motion.presets.prompts import preset_for_prompt
 from engine.motion.presets.room import swept_bounds
-from engine.planning.catalogue import resolved_params
-from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box, margins, union_all
-from engine.core.poster import Box, Layer, LayerKind
+from engine.dmdl.grid import TOKEN_PIXELS
+from engine.planning.geometry import allowed_region, box_from_bounds, fit_motion_box, margins, union_all
+from engine.core.poster import Box, Layer, LayerKind, PosterError
 
 #: The parameters that decide where a motion goes (which way, about which point). A plan
 #: states them explicitly, so the box and the animation agree even if a preset's default
@@ -35,9 +38,23 @@ PLACEMENT_PARAMS: dict[str, tuple[str, ...]] = {
 
 def with_placement_defaults(preset: str, params: dict[str, Any]) -> dict[str, Any]:
     """`params` plus the registry default of every placement parameter not chosen."""
-    defaults = resolved_params(preset, {})
+    defaults = PRESETS[preset].defaults() if preset in PRESETS else {}
     placed = {name: defaults[name] for name in PLACEMENT_PARAMS.get(preset, ()) if name in defaults}
     return {**placed, **params}
+
+
+def checked_params(preset_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` validated by the preset engine's registry, keeping only the names chosen.
+
+    The registry (engine.motion.presets.PRESETS) owns ids, ranges and defaults; a preset
+    added there is plannable, and validated, with no change here. Raises PosterError
+    naming the unknown preset or the bad parameter and its range.
+    """
+    preset = PRESETS.get(preset_id)
+    if preset is None:
+        raise PosterError(f"'{preset_id}' is not a known preset; known presets are {', '.join(PRESETS)}.")
+    validated = preset.validate(dict(params))
+    return {name: validated[name] for name in params}
 
 
 def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:
@@ -67,7 +84,7 @@ def boxes_for_motion(static_boxes: Sequence[Box], canvas: Box, preset: str, para
 
 
 def finalize_all(swept: Sequence[Box], static_boxes: Sequence[Box], canvas: Box) -> list[Box]:
-    return [finalize_box(box, static, canvas) for box, static in zip(swept, static_boxes)]
+    return [fit_motion_box(box, static, canvas, grid=TOKEN_PIXELS) for box, static in zip(swept, static_boxes)]
 
 
 def describe_growth(boxes: Sequence[Box], static_boxes: Sequence[Box], canvas: Box) -> str:
@@ -110,4 +127,4 @@ def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> Heu
     else:
         why = f"'{match.cue}' reads as {how}"
     room = describe_growth(swept, static_boxes, canvas)
-    return HeuristicPlan(match.preset, params, boxes, f"{why}; {room}, on the 16-px grid.")
+    return HeuristicPlan(match.preset, params, boxes, f"{why}; {room}, on the {TOKEN_PIXELS}-px grid.")

@@ -10,7 +10,9 @@ The model sees a thumbnail with the layers boxed and numbered, the layer list, a
 designer's prompt as a string inside a JSON document, and must answer with a strict JSON
 schema. Whatever comes back is checked (finite numbers, inside the canvas, containing the
 layer, a known preset with parameters in range) before it is used; any doubt raises
-`PlanRejected`, and the caller plans that request offline instead.
+`PlanRejected`, and the caller plans that request offline instead. The schema is a pydantic
+model (`answer_model`) handed to openai's `chat.completions.parse`, which sends it as a
+strict Structured Outputs schema and validates the reply with it.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
-from engine.planning.catalogue import checked_params, declared_params, preset_catalogue
-from engine.planning.geometry import allowed_region, box_from_bounds, finalize_box
-from engine.planning.heuristic import with_placement_defaults
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+
+from engine.dmdl.grid import TOKEN_PIXELS
+from engine.planning.geometry import allowed_region, box_from_bounds, fit_motion_box
+from engine.motion.presets import PRESETS
+from engine.planning.heuristic import checked_params, with_placement_defaults
 from engine.core.poster import Box, Poster, PosterError
 
 if TYPE_CHECKING:  # the openai package takes a second to import; offline planning never needs it
@@ -136,57 +142,51 @@ labelled with their ids. Answer with JSON that follows the schema; rationale is 
 sentence."""
 
 
-def _param_schema(kind: str, choices: Sequence[str] | None) -> dict[str, Any]:
-    """A nullable JSON-schema type for one preset parameter (strict mode: every key required).
+BOX_FIELDS = ("x", "y", "width", "height")
+#: A coordinate must be a JSON number (no "12" strings, no NaN): checked by pydantic, not by us.
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
-    Written as the openai library's own strict-schema converter writes Optional fields.
+
+def answer_model(layer_ids: Sequence[int]) -> type[BaseModel]:
+    """The answer as a pydantic model: one box per asked layer id, a known preset, its parameters, a rationale.
+
+    The openai library turns it into the strict Structured Outputs schema it sends (every
+    key required, every object closed, Optional as "or null") and parses the reply with it.
+    Built per request because the layer ids are an enum; the preset registry supplies
+    the preset names and every parameter's type, so a new preset or parameter needs no
+    change here. A parameter several presets share gets the union of their choices.
     """
-    if kind == "choice":
-        value: dict[str, Any] = {"type": "string", "enum": list(choices or ())}
-    else:
-        value = {"type": {"float": "number", "int": "integer", "bool": "boolean"}.get(kind, "string")}
-    return {"anyOf": [value, {"type": "null"}]}
-
-
-def response_schema(layer_ids: Sequence[int]) -> dict[str, Any]:
-    """The strict schema of an answer: one box per layer id, a preset, its parameters, a rationale."""
-    catalogue = preset_catalogue()
     kinds: dict[str, str] = {}
     choices: dict[str, list[str]] = {}
-    for preset in catalogue.values():  # one schema entry per name; choices united over presets
+    for preset in PRESETS.values():
         for name, spec in preset.params.items():
             kinds.setdefault(name, spec.kind)
             merged = choices.setdefault(name, [])
             merged.extend(c for c in (getattr(spec, "choices", None) or ()) if c not in merged)
-    params = {name: _param_schema(kind, choices[name]) for name, kind in kinds.items()}
-    box_fields = ("x", "y", "width", "height")
-    return {
-        "type": "object",
-        "properties": {
-            "boxes": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "layer_id": {"type": "integer", "enum": list(layer_ids)},
-                        **{name: {"type": "number"} for name in box_fields},
-                    },
-                    "required": ["layer_id", *box_fields],
-                    "additionalProperties": False,
-                },
-            },
-            "preset": {"type": "string", "enum": list(catalogue)},
-            "params": {
-                "type": "object",
-                "properties": params,
-                "required": list(params),
-                "additionalProperties": False,
-            },
-            "rationale": {"type": "string"},
-        },
-        "required": ["boxes", "preset", "params", "rationale"],
-        "additionalProperties": False,
-    }
+    closed = ConfigDict(extra="forbid")
+    params = create_model(
+        "PlanParams", __config__=closed,
+        **{name: (Optional[_param_type(kind, choices[name])], ...) for name, kind in kinds.items()},  # type: ignore[call-overload]
+    )
+    box = create_model(
+        "PlanBox", __config__=closed,
+        # an enum even for one id (pydantic would write a single Literal as a const)
+        layer_id=(Annotated[Literal[tuple(layer_ids)], WithJsonSchema({"type": "integer", "enum": list(layer_ids)})], ...),  # type: ignore[valid-type]
+        **{name: (Coordinate, ...) for name in BOX_FIELDS},  # type: ignore[call-overload]
+    )
+    return create_model(
+        "MotionPlan", __config__=closed,
+        boxes=(list[box], ...),  # type: ignore[valid-type]
+        preset=(Literal[tuple(PRESETS)], ...),  # type: ignore[valid-type]
+        params=(params, ...),
+        rationale=(str, ...),
+    )
+
+
+def _param_type(kind: str, choices: Sequence[str]) -> Any:
+    if kind == "choice":
+        return Literal[tuple(choices)]
+    return {"float": float, "int": int, "bool": bool}.get(kind, str)
 
 
 def request_payload(poster: Poster, layer_ids: Sequence[int], prompt: str, thumbnail_size: tuple[int, int]) -> dict[str, Any]:
@@ -213,7 +213,7 @@ def request_payload(poster: Poster, layer_ids: Sequence[int], prompt: str, thumb
 
 
 def chat_messages(payload: dict[str, Any], picture_url: str) -> list[dict[str, Any]]:
-    presets = "\n".join(f"- {name}: {preset.description}" for name, preset in preset_catalogue().items())
+    presets = "\n".join(f"- {name}: {preset.description}" for name, preset in PRESETS.items())
     return [
         {"role": "system", "content": SYSTEM_PROMPT.format(presets=presets)},
         {
@@ -248,14 +248,15 @@ def ask_llm(
 
     payload = request_payload(poster, layer_ids, prompt, thumbnail_size)
     try:
-        response = client.chat.completions.create(
-            model=settings.model,
-            messages=chat_messages(payload, picture_url),
-            response_format={
-                "type": "json_schema",
-                "json_schema": {"name": "motion_plan", "strict": True, "schema": response_schema(layer_ids)},
-            },
+        response = client.chat.completions.parse(
+            model=settings.model, messages=chat_messages(payload, picture_url), response_format=answer_model(layer_ids)
         )
+    except openai.LengthFinishReasonError:
+        raise PlanRejected("its answer was cut off before the JSON was complete") from None
+    except openai.ContentFilterFinishReasonError:
+        raise PlanRejected("the server's content filter stopped its answer") from None
+    except pydantic.ValidationError as error:
+        raise PlanRejected(_schema_problem(error)) from None
     except openai.APITimeoutError:
         raise PlanRejected(f"it did not answer within {settings.timeout:g} s") from None
     except openai.AuthenticationError:
@@ -270,71 +271,73 @@ def ask_llm(
         raise PlanRejected(f"the request failed ({type(error).__name__})") from None
     except ValueError:  # a body that is not JSON (a proxy's error page) surfaces as a decode error
         raise PlanRejected("its reply was not a chat-completions answer") from None
-    return check_answer(_answer_json(response), poster, layer_ids)
+    except TypeError:  # openai's parser iterates `choices`; a reply without them fails there
+        raise PlanRejected("its answer held no message") from None
+    return check_answer(_parsed_answer(response), poster, layer_ids)
 
 
-def _answer_json(response: Any) -> dict[str, Any]:
+def _parsed_answer(response: Any) -> BaseModel:
     if not getattr(response, "choices", None):
         raise PlanRejected("its answer held no message")
-    choice = response.choices[0]
-    if choice.message.refusal:
-        raise PlanRejected(f"it declined: {choice.message.refusal[:120]}")
-    if choice.finish_reason == "length":
-        raise PlanRejected("its answer was cut off before the JSON was complete")
-    try:
-        answer = json.loads(choice.message.content or "", parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError):
-        raise PlanRejected("its answer was not valid JSON") from None
-    if not isinstance(answer, dict):
-        raise PlanRejected("its answer was not a JSON object")
-    return answer
+    message = response.choices[0].message
+    if message.refusal:
+        raise PlanRejected(f"it declined: {message.refusal[:120]}")
+    if message.parsed is None:
+        raise PlanRejected("its answer held no message")
+    return message.parsed
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a coordinate")
+def _schema_problem(error: pydantic.ValidationError) -> str:
+    """The designer's sentence for the first thing pydantic found wrong with an answer.
+
+    Broken JSON first, then the answer's shape, then the values the schema pins down
+    (preset name, layer ids, coordinates); range checks of parameters and boxes follow in
+    `check_answer`, on an answer of the right shape.
+    """
+    problems = error.errors(include_url=False)
+    types = {problem["type"] for problem in problems}
+    if "json_invalid" in types:
+        return "its answer was not valid JSON"
+    if "finite_number" in types:
+        return "its answer was not valid JSON (NaN and Infinity are not numbers)"
+    if any(problem["type"] == "model_type" and not problem["loc"] for problem in problems):
+        return "its answer was not a JSON object"
+    if types & {"extra_forbidden", "missing"}:
+        return "its answer did not follow the schema"
+    for problem in problems:
+        where, value = problem["loc"], problem.get("input")
+        if where == ("preset",):
+            return f"it suggested an unknown preset {value!r}"
+        if where[:1] == ("boxes",) and where[-1] == "layer_id":
+            return f"it answered for layer id {value!r}, which was not asked for"
+        if where[:1] == ("boxes",) and where[-1] in BOX_FIELDS:
+            return f"box {int(where[1]) + 1} of its answer was not four finite numbers"
+    return "its answer did not follow the schema"
 
 
-def check_answer(answer: dict[str, Any], poster: Poster, layer_ids: Sequence[int]) -> LLMPlan:
-    """Trust nothing: every box finite, inside the canvas, containing its layer; params in range."""
-    if set(answer) != {"boxes", "preset", "params", "rationale"}:
-        raise PlanRejected("its answer did not follow the schema")
-    preset, raw_params, rationale = answer["preset"], answer["params"], answer["rationale"]
-    if not isinstance(preset, str) or preset not in preset_catalogue():
-        raise PlanRejected(f"it suggested an unknown preset {preset!r}")
-    if not isinstance(raw_params, dict) or not isinstance(rationale, str):
-        raise PlanRejected("its answer did not follow the schema")
-    chosen = {k: v for k, v in raw_params.items() if v is not None and k in declared_params(preset)}
+def check_answer(answer: BaseModel, poster: Poster, layer_ids: Sequence[int]) -> LLMPlan:
+    """Trust nothing the schema cannot say: boxes inside the canvas, containing their layer; params in range."""
+    preset = answer.preset
+    chosen = {k: v for k, v in answer.params.model_dump().items() if v is not None and k in PRESETS[preset].params}
     try:
         params = with_placement_defaults(preset, checked_params(preset, chosen))
     except PosterError as error:
         raise PlanRejected(f"its parameters were out of range ({error})") from None
-    boxes = _checked_boxes(answer["boxes"], poster, layer_ids)
-    line = " ".join(rationale.split())[:RATIONALE_CHARS] or f"{preset} chosen by the LLM."
-    return LLMPlan(preset, params, boxes, line)
-
-
-def _checked_boxes(items: Any, poster: Poster, layer_ids: Sequence[int]) -> list[Box]:
-    if not isinstance(items, list):
-        raise PlanRejected("its answer did not follow the schema")
-    by_id: dict[int, dict[str, Any]] = {}
-    for item in items:
-        layer_id = item.get("layer_id") if isinstance(item, dict) else None
-        if not isinstance(layer_id, int) or isinstance(layer_id, bool) or layer_id not in set(layer_ids):
-            raise PlanRejected(f"it answered for layer id {layer_id!r}, which was not asked for")
-        if layer_id in by_id:
-            raise PlanRejected(f"it gave two boxes for layer id {layer_id}")
-        by_id[layer_id] = item
+    by_id: dict[int, Any] = {}
+    for item in answer.boxes:
+        if item.layer_id in by_id:
+            raise PlanRejected(f"it gave two boxes for layer id {item.layer_id}")
+        by_id[item.layer_id] = item
     missing = [i for i in layer_ids if i not in by_id]
     if missing:
         raise PlanRejected(f"it gave no box for layer id {', '.join(map(str, missing))}")
-    return [_checked_box(by_id[i], poster, i) for i in layer_ids]
+    boxes = [_checked_box(by_id[i], poster, i) for i in layer_ids]
+    line = " ".join(answer.rationale.split())[:RATIONALE_CHARS] or f"{preset} chosen by the LLM."
+    return LLMPlan(preset, params, boxes, line)
 
 
-def _checked_box(item: dict[str, Any], poster: Poster, layer_id: int) -> Box:
-    numbers = [item.get(name) for name in ("x", "y", "width", "height")]
-    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers):
-        raise PlanRejected(f"the box for layer {layer_id} was not four finite numbers")
-    x, y, w, h = (float(n) for n in numbers)
+def _checked_box(item: Any, poster: Poster, layer_id: int) -> Box:
+    x, y, w, h = item.x, item.y, item.width, item.height
     static = poster.layer(layer_id).box
     region = allowed_region(poster.canvas, static)
     if w <= 0 or h <= 0:
@@ -343,4 +346,4 @@ def _checked_box(item: dict[str, Any], poster: Poster, layer_id: int) -> Box:
         raise PlanRejected(f"the box for layer {layer_id} reached outside the canvas")
     if x > static.x or y > static.y or x + w < static.right or y + h < static.bottom:
         raise PlanRejected(f"the box for layer {layer_id} did not contain the layer")
-    return finalize_box(box_from_bounds((x, y, x + w, y + h)), static, poster.canvas)
+    return fit_motion_box(box_from_bounds((x, y, x + w, y + h)), static, poster.canvas, grid=TOKEN_PIXELS)

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 from engine.core.poster import Poster, PosterError
+from engine.psd.failures import describe_failure
 from engine.psd.limits import ImportLimits, PsdHeader, memory_message
-
 
 
 def _context():
@@ -98,8 +98,6 @@ def _child_main(sender, load, path: Path, header: PsdHeader, limits: ImportLimit
     except MemoryError:
         result = ("error", memory_message(path.name, limits))
     except BaseException as error:  # noqa: BLE001 - the parent must get a sentence, not a traceback
-        from engine.psd.load import describe_failure  # noqa: PLC0415
-
         result = ("error", describe_failure(path.name, error))
     try:
         sender.send(result)

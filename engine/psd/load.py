@@ -28,6 +28,8 @@ import numpy as np
 
 from engine.psd.color import SrgbConverter
 from engine.core.poster import BLEND_MODES, Box, Layer, LayerKind, Poster, PosterError
+from engine.psd.failures import describe_failure
+from engine.psd.isolation import run_isolated
 from engine.psd.limits import ImportLimits, PsdHeader, check_file, check_tree, memory_message
 
 #: Effects psd-tools' compositor draws into the layer pixels; any other enabled effect is lost.
@@ -59,8 +61,6 @@ def load_psd(path: str | Path, limits: ImportLimits | None = None) -> Poster:
     path = Path(path)
     header = check_file(path, limits)
     if limits.isolate:
-        from engine.psd.isolation import run_isolated  # noqa: PLC0415 (keeps the import cycle out)
-
         return run_isolated(load_checked_psd, path, header, limits)
     return load_checked_psd(path, header, limits)
 
@@ -83,27 +83,6 @@ def load_checked_psd(path: Path, header: PsdHeader, limits: ImportLimits) -> Pos
             raise PosterError(memory_message(path.name, limits)) from None
         except Exception as error:  # noqa: BLE001 - any parser failure is a damaged file to the designer
             raise PosterError(describe_failure(path.name, error)) from None
-
-
-def describe_failure(name: str, error: BaseException) -> str:
-    """One sentence for a parser exception: what went wrong and what to do."""
-    from psd_tools.compression import PSDDecompressionWarning  # noqa: PLC0415
-
-    text = str(error).lower()
-    if isinstance(error, PSDDecompressionWarning) or "decode failed" in text:
-        return (
-            f"Some pixels of '{name}' are damaged and cannot be decoded (the file may be truncated "
-            "or corrupt): open it in Photoshop, save a new copy, and try again."
-        )
-    if "limit" in text or "exceed" in text or "budget" in text or "too large" in text:
-        return (
-            f"'{name}' asks for more memory than an import may use ({error.__class__.__name__}): "
-            "reduce its size or flatten layers in Photoshop, then try again."
-        )
-    return (
-        f"'{name}' could not be read as a Photoshop file; it looks damaged or truncated "
-        f"({error.__class__.__name__}). Open it in Photoshop, save a new copy, and try again."
-    )
 
 
 def blend_mode_name(psd_mode) -> str:
