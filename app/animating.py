@@ -1,7 +1,10 @@
-"""Animate, re-roll and preview: the engine calls behind the page's long buttons.
+"""Animate, re-roll, cancel and preview: the engine calls behind the page's long buttons.
 
 The session lock is held only to read the request and to commit the clips, so the rest
 of the page (selection, previews, other panels) stays responsive while frames render.
+Engines come from the registry (one long-lived instance per process, shared by every
+session); each batch is one engine call whose steps drive the progress bar, and the
+Cancel button stops it between steps, leaving every clip as it was.
 """
 
 from __future__ import annotations
@@ -13,16 +16,16 @@ from typing import Sequence
 import numpy as np
 
 from app import canvas as cv
-from app.motion_panel import resolve
+from app.motion_panel import preset_in_use, resolve
 from app.persist import autosave, commit_clip, store_clip
 from app.replies import Report, View, guarded, ok, quiet, require_poster
 from app.session import Session
 from app.state import EditorState
 from app.views import engines_view, selection_view
 from engine.core.clip import LayerClip
-from engine.core.stream import FrameStream
-from engine.motion.base import MotionRequest
 from engine.core.poster import Box, PosterError
+from engine.core.stream import FrameStream
+from engine.motion.base import Cancelled, MotionRequest
 
 PREVIEW_MAX_SIDE = 960  # previews are for the eye; exports keep full resolution
 
@@ -39,17 +42,17 @@ def check_engine(name: str) -> None:
 def _request(state: EditorState, layer_id: int) -> MotionRequest:
     layer = state.layer(layer_id)
     motion = state.motion(layer_id)
-    preset, params, _ = resolve(layer, motion)
     return MotionRequest(
-        layer=layer, box=state.motion_box(layer_id), prompt=motion.prompt, preset=preset,
-        params=params, frames=state.frames, fps=state.fps, seed=motion.seed,
+        layer=layer, box=state.motion_box(layer_id), prompt=motion.prompt,
+        params=resolve(layer, motion).values, frames=state.frames, fps=state.fps, seed=motion.seed,
         start_offset=motion.start_offset,
     )
 
 
 @dataclass
 class Batch:
-    """Layers one engine call animates: one layer, or a group under a shared prompt."""
+    """Layers one engine call animates: one layer, or a group under a shared prompt
+    (layers of one engine that are not grouped go jointly, each after its own prompt)."""
 
     engine: str
     requests: list[MotionRequest]
@@ -73,7 +76,7 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
         motion = state.motion(layer_id)
         if motion.box is not None and not motion.box_sized:
             continue
-        preset, params, _ = resolve(state.layer(layer_id), motion)
+        preset, params = preset_in_use(state.layer(layer_id), motion)
         box = boxes_for_preset(poster, [layer_id], preset, params)[layer_id]
         fitted = cv.fit_motion_box(box, state.layer(layer_id).box, poster.canvas)
         if fitted != motion.box:
@@ -83,8 +86,11 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
 
 
 def _batches(state: EditorState, ids: Sequence[int]) -> list[Batch]:
+    """One batch per group, and one per engine for the layers with prompts of their own
+    (the joint mode: several layers, each its own prompt, one call)."""
     batches: list[Batch] = []
     seen_groups: set[str] = set()
+    joint: dict[str, Batch] = {}
     for layer_id in ids:
         motion = state.motion(layer_id)
         if motion.group:
@@ -93,26 +99,33 @@ def _batches(state: EditorState, ids: Sequence[int]) -> list[Batch]:
             seen_groups.add(motion.group)
             members = [i for i in state.group_members(motion.group) if i in ids]
             batches.append(Batch(motion.engine, [_request(state, i) for i in members], motion.prompt))
+        elif motion.engine in joint:
+            joint[motion.engine].requests.append(_request(state, layer_id))
         else:
-            batches.append(Batch(motion.engine, [_request(state, layer_id)]))
+            joint[motion.engine] = Batch(motion.engine, [_request(state, layer_id)])
+            batches.append(joint[motion.engine])
     return batches
 
 
-def _run(batches: Sequence[Batch], report: Report) -> tuple[list[LayerClip], list[str]]:
-    """Call the engines; no session lock is held, so the rest of the page stays responsive."""
-    from engine.motion import get_animator
+def _run(batches: Sequence[Batch], report: Report, cancel=None) -> tuple[list[LayerClip], list[str]]:
+    """One engine call per batch, its steps on the progress bar; no session lock is held,
+    so the rest of the page stays responsive. Cancelled stops between steps."""
+    from engine.motion.registry import get_engine
 
     clips: list[LayerClip] = []
     total = sum(len(b.requests) for b in batches)
     for batch in batches:
         check_engine(batch.engine)
-        animator = get_animator(batch.engine)
+        engine = get_engine(batch.engine)
         names = ", ".join(r.layer.name for r in batch.requests)
-        report(0.05 + 0.7 * len(clips) / total, f"Animating {names}")
-        if batch.group_prompt is not None:
-            clips.extend(animator.animate_group(batch.requests, batch.group_prompt))
-        else:
-            clips.append(animator.animate(batch.requests[0]))
+        start, share = len(clips) / total, len(batch.requests) / total
+        report(0.05 + 0.7 * start, f"Animating {names}")
+
+        def progress(done: int, steps: int, message: str, start=start, share=share) -> None:
+            report(0.05 + 0.7 * (start + share * done / max(steps, 1)), message or f"Animating {names}")
+
+        clips.extend(engine.animate(batch.requests, group_prompt=batch.group_prompt, progress=progress,
+                                    cancel=cancel))
     notes = [message for clip in clips for message in clip.messages]
     return clips, list(dict.fromkeys(notes))
 
@@ -178,7 +191,15 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         batches = _batches(state, ids + stale)
         fps, frame_count = state.fps, state.frames
         loop_modes = {i: state.motion(i).loop for i in ids + stale}  # the project's Motion.loop
-    clips, notes = _run(batches, report)
+        cancel = session.cancel
+        cancel.clear()
+    try:
+        clips, notes = _run(batches, report, cancel)
+    except Cancelled as stopped:
+        with session.lock:
+            if reroll is not None:
+                state.motion(reroll).seed -= 1  # the take never happened
+        return {"status": f"{stopped} Nothing was changed.", "tab": "preview"}
     for clip in clips:
         clip.loop_mode = loop_modes.get(clip.layer_id, clip.loop_mode)
     # Each clip is rendered once, into its autosave file, and read back from there by the
@@ -243,3 +264,11 @@ def preview_layer(session: Session, layer_id: int | None) -> View:
     name = state.layer(int(layer_id)).name
     return {"layer_preview": _layer_video(session, state.clips[int(layer_id)], state.fps), "tab": "layer",
             "status": f"{name} alone, over a checkerboard where it is transparent."}
+
+
+@guarded(lock=False)
+def cancel(session: Session) -> View:
+    """The Cancel button: a running Animate or Re-roll of this session stops after its current step."""
+    session.cancel.set()
+    return {"status": "Cancelling: the animation stops after its current step."}
+

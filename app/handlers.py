@@ -14,11 +14,11 @@ from typing import Any, Iterable, Sequence
 from app import animating
 from app import canvas as cv
 from app.animating import check_engine
-from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve, set_params, set_preset
+from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve, store_params
 from app.persist import autosave, state_for_poster
 from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
 from app.session import Session
-from app.state import AUTO_PRESET, frames_for
+from app.state import frames_for
 from app.views import SAMPLES_DIR, canvas_view, full_view, panel_view, samples, selection_view
 from engine.core.poster import Box, PosterError
 from engine.core.project import Timeline
@@ -160,7 +160,7 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields,
         panel = panel_view(session)
         view["preset_note"] = panel["preset_note"]
         if params_reset:
-            view.update(motion=panel["motion"], params_shown=panel["params_shown"],
+            view.update(motion=panel["motion"], specs=panel["specs"],
                         motion_keep=("engine", "prompt", "start_offset"))
     if params_reset:
         # The note of this prompt, or none: a note about a half-typed prompt must not linger.
@@ -240,9 +240,9 @@ def apply_group_prompt(session: Session, prompt: str) -> View:
     group = "group-" + "-".join(map(str, sorted(state.selection)))
     for layer_id in state.selection:
         motion = state.motion(layer_id)
-        motion.prompt, motion.group, motion.params = prompt, group, {}
-        set_preset(motion, AUTO_PRESET)
-        set_params(motion, resolve(state.layer(layer_id), motion)[1])
+        motion.prompt, motion.group = prompt, group
+        store_params(motion, {})
+        store_params(motion, resolve(state.layer(layer_id), motion).values)
     autosave(session)
     view = panel_view(session)
     view["status"] = ok(f"{len(state.selection)} layers share the prompt “{prompt}” and animate as a group.")
@@ -295,8 +295,8 @@ def plan(session: Session) -> View:
             layer = state.layer(layer_id)
             motion = state.motion(layer_id)
             motion.box, motion.box_sized = cv.fit_motion_box(box, layer.box, poster.canvas), False
-            motion.params = dict(result.params or {})
-            set_preset(motion, result.preset)
+            if motion.engine == "presets":  # a plan's preset is for the preset engine only
+                store_params(motion, {"preset": result.preset, **(result.params or {})})
             motion.rationale, motion.planned_by = result.rationale, result.source
     autosave(session)
     view = selection_view(session)

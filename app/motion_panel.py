@@ -1,96 +1,98 @@
-"""The motion panel's fields <-> a layer's Motion, through the preset contract.
+"""The motion panel's fields <-> a layer's motion, through the selected engine's ParamSpecs.
 
-The panel shows one fixed set of widgets for the parameters presets share (amplitude,
-cycles, easing, pivot, direction, phase, loop) and hides the ones the chosen preset does
-not use, so a designer never moves a slider that does nothing.
+The panel has no parameter of its own: it shows the specs the layer's engine declares
+for the current settings (the preset engine: `preset`, then that preset's amplitude,
+cycles, easing…; the generative engine: steps, guidance, resolution), so a new engine
+parameter appears in the editor without a change here, and a designer never moves a
+slider that does nothing. A choice parameter set to "auto" means "chosen from the
+prompt": while one is, a new prompt re-suggests every parameter.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from engine.core.poster import Layer, PosterError
 from engine.core.project import AUTO_PRESET, Motion
+from engine.motion.params import ParamSpec
 
-SHARED_PARAMS: tuple[str, ...] = ("amplitude", "cycles", "easing", "pivot", "direction", "phase", "loop")
+AUTO = "auto"  # a choice value meaning "from the prompt"
 
 
 @dataclass
 class MotionFields:
-    """What the motion panel sends: one value per widget, as Gradio hands them over."""
+    """What the motion panel sends: engine, prompt, start offset, and the parameter widgets'
+    values by parameter name, as Gradio hands them over."""
 
     engine: str = "presets"
     prompt: str = ""
-    preset: str = AUTO_PRESET
-    amplitude: float = 0.5
-    cycles: int = 1
-    easing: str = "sine"
-    pivot: str = "center"
-    direction: str = "up"
-    phase: float = 0.0
-    loop: bool = True
     start_offset_s: float = 0.0
-
-    def param_values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in SHARED_PARAMS}
+    params: dict[str, Any] = field(default_factory=dict)
 
 
-def presets():
-    from engine.motion.presets import PRESETS
+@dataclass
+class Resolved:
+    """What the next Animate will use for a layer: the specs that apply, their values, notes."""
 
-    return PRESETS
-
-
-def preset_choices() -> list[tuple[str, str]]:
-    """Dropdown entries: Auto first, then every preset by its menu label."""
-    return [("Auto (from the prompt)", AUTO_PRESET)] + [
-        (preset.label, name) for name, preset in sorted(presets().items(), key=lambda kv: kv[1].label)
-    ]
+    specs: list[ParamSpec]
+    values: dict[str, Any]
+    notes: list[str]
 
 
-def resolve(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any], str]:
-    """The preset and parameters the next Animate will use, and a note for the designer.
+def engine_of(name: str):
+    from engine.motion.registry import get_engine
 
-    With Auto, the prompt picks the preset (engine.motion.presets.prompts); the panel's values
-    then override the prompt's suggestions for the parameters that preset declares.
+    return get_engine(name)
+
+
+# The two functions that know how a motion stores its engine parameters.
+
+def engine_params(motion: Motion) -> dict[str, Any]:
+    """The motion's engine parameters, as the engine reads them (the preset included)."""
+    return dict(motion.params)
+
+
+def store_params(motion: Motion, params: dict[str, Any]) -> None:
+    """Keep `params` (engine parameters) on the motion; a preset left on auto is not stored
+    (absent means auto, so the project file says only what the designer chose)."""
+    params = dict(params)
+    if str(params.get("preset") or AUTO_PRESET) == AUTO_PRESET:
+        params.pop("preset", None)
+    motion.params = params
+
+
+def resolve(layer: Layer, motion: Motion) -> Resolved:
+    """The specs for the motion's settings and the checked values the next Animate uses.
+
+    Values left over from other settings (the amplitude of a preset no longer chosen) are
+    dropped, not refused; a value out of range is a PosterError naming the parameter.
     """
-    note = ""
-    base: dict[str, Any] = {}
-    if motion.preset == AUTO_PRESET:
-        from engine.motion.presets.prompts import preset_for_prompt
-
-        match = preset_for_prompt(motion.prompt, layer.kind)
-        name, base, note = match.preset, dict(match.params), match.message
-    else:
-        name = motion.preset
-    catalogue = presets()
-    if name not in catalogue:
-        raise PosterError(f"There is no motion preset called '{name}'. Pick one from the Preset menu.")
-    preset = catalogue[name]
-    chosen = {key: value for key, value in motion.params.items() if key in preset.params}
-    return name, preset.validate({**base, **chosen}), note
+    engine = engine_of(motion.engine)
+    params = engine_params(motion)
+    specs = engine.param_specs(params, prompt=motion.prompt, layer_kind=layer.kind)
+    names = {spec.name for spec in specs}
+    values, notes = engine.resolve_params(
+        {k: v for k, v in params.items() if k in names}, prompt=motion.prompt, layer_kind=layer.kind
+    )
+    return Resolved(specs, values, notes)
 
 
-def set_preset(motion: Motion, preset: str) -> None:
-    """Ask for `preset` (or AUTO_PRESET): the engine reads it from `params["preset"]`."""
-    if preset == AUTO_PRESET:
-        motion.params.pop("preset", None)
-    else:
-        motion.params["preset"] = preset
+def follows_prompt(resolved: Resolved) -> bool:
+    """Whether a choice is on "auto", so the prompt decides the parameters."""
+    return any(spec.kind == "choice" and resolved.values.get(spec.name) == AUTO for spec in resolved.specs)
 
 
-def set_params(motion: Motion, params: dict[str, Any]) -> None:
-    """Replace the preset's parameters, keeping which preset was asked for."""
-    preset = motion.preset
-    motion.params = dict(params)
-    set_preset(motion, preset)
+def preset_in_use(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any]]:
+    """The preset and parameters the preset engine would use for this motion.
 
-
-def params_for(preset_name: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Only the parameters `preset_name` declares, validated (PosterError names a bad one)."""
-    preset = presets()[preset_name]
-    return preset.validate({key: value for key, value in values.items() if key in preset.params})
+    Motion boxes are sized by the room a preset sweeps; a generative engine's motion is not
+    known before it runs, so its box is sized for the preset its prompt reads as.
+    """
+    presets = engine_of("presets")
+    params = engine_params(motion) if motion.engine == "presets" else {}
+    preset, values, _ = presets.choose(params, prompt=motion.prompt, layer_kind=layer.kind)
+    return preset.name, values
 
 
 #: The fields a designer types; a button press carries them because their own events may
@@ -102,16 +104,20 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
                  only: Iterable[str] | None = None) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
-    `only` names the widgets to take (each widget's own event sends just itself, so two
-    events racing through the queue never undo each other); None takes them all.
-    A new prompt under Auto, or a newly chosen preset, resets the parameters to what the
-    prompt or preset suggests; otherwise a moved slider sets its parameter.
+    `only` names the widgets to take ("engine", "prompt", "start_offset" or a parameter
+    name: each widget's own event sends just itself, so two events racing through the
+    queue never undo each other); None takes them all. Another engine, a new prompt while
+    a choice is on auto, or a new value of an auto-capable choice (the preset) resets the
+    parameters to what the engine suggests; any other parameter is set and checked.
     """
-    take = set(only) if only is not None else {"engine", "prompt", "preset", "start_offset", *SHARED_PARAMS}
+    take = set(only) if only is not None else {"engine", "prompt", "start_offset", *fields.params}
     notes: list[str] = []
     reset = False
-    if "engine" in take and fields.engine:
+    if "engine" in take and fields.engine and fields.engine != motion.engine:
+        engine_of(fields.engine)  # an unknown engine is refused before anything changes
         motion.engine = fields.engine
+        store_params(motion, {})
+        reset = True
     if "start_offset" in take:
         try:
             offset = float(fields.start_offset_s or 0.0)
@@ -120,41 +126,39 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
         if offset < 0:
             raise PosterError("The start offset cannot be negative: use 0 to start at once.")
         motion.start_offset = int(round(offset * fps))
+    before = resolve(layer, motion)
+    switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
         prompt = (fields.prompt or "").strip()
         if prompt != motion.prompt:
             motion.group = None  # an individual prompt takes the layer out of its group
             motion.prompt = prompt
-            reset = motion.preset == AUTO_PRESET
-    if "preset" in take:
-        preset = fields.preset or AUTO_PRESET
-        if preset != motion.preset:
-            set_preset(motion, preset)
-            reset = True
-    if reset:
-        set_params(motion, {})
-        _, params, note = resolve(layer, motion)
-        set_params(motion, params)
-        if note:
-            notes.append(note)
-    elif take & set(SHARED_PARAMS):
-        name, _, _ = resolve(layer, motion)
-        moved = {key: getattr(fields, key) for key in take & set(SHARED_PARAMS)}
-        set_params(motion, params_for(name, {**motion.params, **moved}))
-    return reset, notes
+            reset = reset or follows_prompt(before)
+    moved = {name: fields.params[name] for name in take if name in fields.params}
+    current = engine_params(motion)
+    switched = {name: value for name, value in moved.items()
+                if name in switch_names and str(value) != str(current.get(name, AUTO))}
+    if reset or switched:
+        kept = {name: value for name, value in {**current, **switched}.items() if name in switch_names}
+        store_params(motion, kept)
+        resolved = resolve(layer, motion)
+        store_params(motion, resolved.values)
+        notes.extend(resolved.notes)
+        return True, notes
+    if moved:
+        names = {spec.name for spec in before.specs}
+        store_params(motion, {**before.values, **{n: v for n, v in moved.items() if n in names}})
+        store_params(motion, resolve(layer, motion).values)  # checked: a bad value names its range
+    return False, notes
 
 
-def fields_of(layer: Layer, motion: Motion, fps: int) -> tuple[MotionFields, str, set[str]]:
-    """The panel values for `motion`, the effective preset name, and which params it uses."""
-    name, params, _ = resolve(layer, motion)
-    declared = set(presets()[name].params)
-    defaults = MotionFields()
-    values = {key: params.get(key, getattr(defaults, key)) for key in SHARED_PARAMS}
+def fields_of(layer: Layer, motion: Motion, fps: int) -> tuple[MotionFields, list[ParamSpec]]:
+    """The panel values for `motion` and the specs of the parameter widgets to show."""
+    resolved = resolve(layer, motion)
     fields = MotionFields(
         engine=motion.engine,
         prompt=motion.prompt,
-        preset=motion.preset,
         start_offset_s=round(motion.start_offset / max(fps, 1), 3),
-        **values,
+        params=dict(resolved.values),
     )
-    return fields, name, declared & set(SHARED_PARAMS)
+    return fields, resolved.specs

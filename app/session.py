@@ -42,6 +42,8 @@ class Session:
     state: EditorState = field(default_factory=EditorState)
     lock: threading.RLock = field(default_factory=threading.RLock)
     last_used: float = field(default_factory=time.time)
+    # Set by the Cancel button; a running Animate stops after its current step.
+    cancel: threading.Event = field(default_factory=threading.Event)
 
     def dir(self, name: str) -> Path:
         """A subfolder of this session (uploads, exports, work), created on demand."""

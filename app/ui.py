@@ -7,25 +7,66 @@ for the panels the handler did not touch).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import gradio as gr
 from gradio_image_annotation import image_annotator
 
 from app import animating, exporting, handlers, views
-from app.motion_panel import SHARED_PARAMS, MotionFields, preset_choices
+from app.motion_panel import MotionFields
 from app.session import SessionStore
-from app.state import AUTO_PRESET
+from engine.motion.params import ParamSpec
 
 STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
 
-EASINGS = ["linear", "sine", "ease_in", "ease_out", "ease_in_out"]
-PIVOTS = ["center", "bottom", "top", "left", "right"]
-DIRECTIONS = ["up", "down", "left", "right"]
+#: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
+#: are shown, labelled and ranged on them (Gradio builds a page's components once).
+SLOT_COUNTS = {"choice": 5, "number": 6, "bool": 2, "text": 1}
+PARAM_SLOTS = [f"param_{kind}_{i}" for kind, count in SLOT_COUNTS.items() for i in range(count)]
 
-ENGINE_LABELS = {"presets": "Presets (CPU, instant)", "dmdl": "DMDL generative (GPU)"}
+
+def slot_kind(spec: ParamSpec) -> str:
+    return "number" if spec.kind in ("float", "int") else spec.kind
+
+
+def assign_slots(specs: list[ParamSpec]) -> dict[str, ParamSpec]:
+    """Each spec on the next free widget of its kind, in the engine's order.
+
+    An engine declaring more parameters of one kind than the pool holds is a programming
+    error caught by the tests (every engine's and every preset's specs are checked).
+    """
+    free = {kind: [k for k in PARAM_SLOTS if k.startswith(f"param_{kind}_")] for kind in SLOT_COUNTS}
+    slots: dict[str, ParamSpec] = {}
+    for spec in specs:
+        pool = free[slot_kind(spec)]
+        if not pool:
+            raise ValueError(f"The motion panel has no free {slot_kind(spec)} widget for '{spec.name}'.")
+        slots[pool.pop(0)] = spec
+    return slots
+
+
+def slider_step(spec: ParamSpec) -> float:
+    """1 for whole numbers; else about a twentieth of the range, rounded to 1, 2 or 5 × 10^k."""
+    if spec.kind == "int":
+        return 1
+    rough = (spec.max - spec.min) / 20
+    scale = 10 ** math.floor(math.log10(rough))
+    return min((m * scale for m in (1, 2, 5, 10)), key=lambda step: abs(step - rough))
+
+
+def slot_update(spec: ParamSpec | None, value: Any, enabled: bool) -> Any:
+    """The widget update that shows `spec` (hidden when the slot is unused)."""
+    if spec is None:
+        return gr.update(visible=False)
+    extra: dict[str, Any] = {"label": spec.label, "info": spec.help, "visible": True, "interactive": enabled}
+    if spec.kind in ("float", "int"):
+        extra.update(minimum=spec.min, maximum=spec.max, step=slider_step(spec))
+    elif spec.kind == "choice":
+        extra.update(choices=spec.menu())
+    return gr.update(value=spec.default if value is None else value, **extra)
 
 
 class Outputs:
@@ -33,10 +74,10 @@ class Outputs:
 
     def __init__(self, c: dict[str, Any]) -> None:
         self.c = c
-        self.motion_keys = ["engine", "prompt", "preset", *SHARED_PARAMS, "start_offset"]
+        self.motion_keys = ["engine", "prompt", "start_offset", *PARAM_SLOTS]
         self.components = [
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
-            c["active"], *(c[k] for k in self.motion_keys), c["preset_note"],
+            c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
             c["exports"], c["project_file"], c["tabs"],
@@ -63,7 +104,7 @@ class Outputs:
             choices, value = view["active"]
             put("active", gr.update(choices=choices, value=value, interactive=bool(choices)))
         if "motion" in view:
-            self._motion(view["motion"], view.get("params_shown", set()), put, view.get("motion_keep", ()))
+            self._motion(view["motion"], view.get("specs", []), put, view.get("motion_keep", ()))
         if "engines" in view:
             self._engines(view["engines"], put)
         if "preset_note" in view:
@@ -85,25 +126,26 @@ class Outputs:
             put("tabs", gr.Tabs(selected=view["tab"]))
         return [out.get(id(component), gr.skip()) for component in self.components]
 
-    def _motion(self, fields: MotionFields | None, shown: set[str], put: Callable, keep: tuple = ()) -> None:
-        """Fill the panel; `keep` names widgets the designer is typing in, left untouched."""
+    def _motion(self, fields: MotionFields | None, specs: list[ParamSpec], put: Callable, keep: tuple = ()) -> None:
+        """Fill the panel from the engine's specs; `keep` names widgets being typed in, left alone."""
         enabled = fields is not None
         fields = fields or MotionFields()
-        for key in self.motion_keys:
-            if key in keep:
-                continue
-            value = fields.start_offset_s if key == "start_offset" else getattr(fields, key)
-            extra: dict[str, Any] = {"interactive": enabled}
-            if key in SHARED_PARAMS:
-                extra["visible"] = (key in shown) if enabled else key in {"amplitude", "cycles"}
-            if key == "preset":
-                extra["choices"] = preset_choices()
-            put(key, gr.update(value=value, **extra))
+        typed = {"engine": fields.engine, "prompt": fields.prompt, "start_offset": fields.start_offset_s}
+        for key, value in typed.items():
+            if key not in keep:
+                put(key, gr.update(value=value, interactive=enabled))
+        slots = assign_slots(specs if enabled else [])
+        for key in PARAM_SLOTS:
+            spec = slots.get(key)
+            put(key, slot_update(spec, None if spec is None else fields.params.get(spec.name), enabled))
+        put("slot_names", [slots[key].name if key in slots else "" for key in PARAM_SLOTS])
 
     def _engines(self, engines: dict[str, tuple[bool, str]], put: Callable) -> None:
-        usable = [(ENGINE_LABELS.get(name, name), name) for name, (ok, _) in engines.items() if ok]
+        from engine.motion.registry import engine_label
+
+        usable = [(engine_label(name), name) for name, (ok, _) in engines.items() if ok]
         put("engine", gr.update(choices=usable))
-        missing = [f"**{ENGINE_LABELS.get(name, name)}** (unavailable) — {reason}"
+        missing = [f"**{engine_label(name)}** (unavailable) — {reason}"
                    for name, (ok, reason) in engines.items() if not ok]
         put("engine_note", "\n\n".join(missing))
 
@@ -155,6 +197,7 @@ def build(store: SessionStore) -> gr.Blocks:
                 with gr.Row(elem_id="action-bar"):
                     c["animate"] = gr.Button("▶ Animate", variant="primary", elem_id="animate-selected")
                     c["animate_all"] = gr.Button("Animate all", elem_id="animate-all")
+                    c["cancel"] = gr.Button("■ Cancel", elem_id="cancel-animate")
                     c["reroll"] = gr.Button("⟳ Re-roll", elem_id="reroll")
                     c["plan"] = gr.Button("✦ Plan boxes", elem_id="plan-boxes")
                     c["show_layer"] = gr.Button("Layer preview", elem_id="preview-layer")
@@ -164,26 +207,26 @@ def build(store: SessionStore) -> gr.Blocks:
                 gr.Markdown("#### Motion", elem_classes="panel-title")
                 c["active"] = gr.Dropdown(label="Layer being edited", choices=[], interactive=False,
                                           elem_id="active-layer")
-                c["engine"] = gr.Radio(label="Engine", choices=[(ENGINE_LABELS["presets"], "presets")],
+                c["engine"] = gr.Radio(label="Engine", choices=[("Presets (CPU, instant)", "presets")],
                                        value="presets", elem_id="engine")
                 c["engine_note"] = gr.Markdown("", elem_id="engine-note")
                 c["prompt"] = gr.Textbox(label="Motion prompt", lines=2, elem_id="motion-prompt",
                                          placeholder="e.g. “the balloon drifts up gently”, “title waves”")
-                c["preset"] = gr.Dropdown(label="Preset", choices=[("Auto (from the prompt)", AUTO_PRESET)],
-                                          value=AUTO_PRESET, elem_id="preset")
                 c["preset_note"] = gr.Markdown("", elem_id="preset-note")
-                with gr.Row():
-                    c["amplitude"] = gr.Slider(0, 1, value=0.5, step=0.05, label="Amplitude")
-                    c["cycles"] = gr.Slider(1, 8, value=1, step=1, label="Cycles")
-                with gr.Row():
-                    c["easing"] = gr.Dropdown(EASINGS, value="sine", label="Easing")
-                    c["pivot"] = gr.Dropdown(PIVOTS, value="center", label="Pivot")
-                with gr.Row():
-                    c["direction"] = gr.Dropdown(DIRECTIONS, value="up", label="Direction")
-                    c["phase"] = gr.Slider(0, 1, value=0, step=0.05, label="Phase")
-                with gr.Row():
-                    c["loop"] = gr.Checkbox(value=True, label="Seamless loop")
-                    c["start_offset"] = gr.Number(value=0, minimum=0, step=0.1, label="Start offset (s)")
+                # The engine's parameters: a fixed pool of widgets, shown and labelled from its specs.
+                c["slot_names"] = gr.State([""] * len(PARAM_SLOTS))
+                with gr.Group(elem_id="engine-params"):
+                    for key in PARAM_SLOTS:
+                        elem_id = key.replace("_", "-")
+                        if key.startswith("param_choice_"):
+                            c[key] = gr.Dropdown(choices=[], value=None, visible=False, elem_id=elem_id)
+                        elif key.startswith("param_number_"):
+                            c[key] = gr.Slider(0, 1, value=0, visible=False, elem_id=elem_id)
+                        elif key.startswith("param_bool_"):
+                            c[key] = gr.Checkbox(value=False, visible=False, elem_id=elem_id)
+                        else:
+                            c[key] = gr.Textbox(value="", visible=False, elem_id=elem_id)
+                c["start_offset"] = gr.Number(value=0, minimum=0, step=0.1, label="Start offset (s)")
                 with gr.Accordion("Motion box (poster pixels)", open=True):
                     with gr.Row():
                         c["box_x"] = gr.Number(label="x", precision=0, min_width=60, elem_id="box-x")
@@ -221,11 +264,29 @@ def build(store: SessionStore) -> gr.Blocks:
 
 def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[str, Any], outputs: Outputs) -> None:
     all_out = outputs.components
-    motion_inputs = [c[k] for k in outputs.motion_keys]
+    motion_inputs = [*(c[k] for k in outputs.motion_keys), c["slot_names"]]
 
     def fields(values: tuple) -> MotionFields:
-        names = [*outputs.motion_keys[:-1], "start_offset_s"]
-        return MotionFields(**dict(zip(names, values)))
+        """The panel's values (the slot names, from the page's state, come last)."""
+        *widgets, slot_names = values
+        named = dict(zip(outputs.motion_keys, widgets))
+        params = {name: named[key] for key, name in zip(PARAM_SLOTS, slot_names or ()) if name}
+        return MotionFields(engine=named["engine"], prompt=named["prompt"],
+                            start_offset_s=named["start_offset"], params=params)
+
+    typed_inputs = [c["engine"], c["prompt"], c["start_offset"]]
+
+    def typed(values: tuple) -> MotionFields:
+        """What a button press carries: the typed fields only (see motion_panel.TYPED_FIELDS)."""
+        engine, prompt, start_offset = values
+        return MotionFields(engine=engine, prompt=prompt, start_offset_s=start_offset)
+
+    def only(key: str, slot_names: list[str] | None) -> tuple[str, ...]:
+        """What one widget's event stores: itself, or for a parameter widget, its parameter."""
+        if key not in PARAM_SLOTS:
+            return (key,)
+        name = (slot_names or [""] * len(PARAM_SLOTS))[PARAM_SLOTS.index(key)]
+        return (name,) if name else ()
 
     def on(fn: Callable[..., dict]) -> Callable[..., list]:
         """Adapt handler(session, *values) to a Gradio callback taking the token first."""
@@ -268,7 +329,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
 
     def edit(key: str) -> Callable[..., list]:
         """Each widget's event stores that widget only (see motion_panel.apply_fields)."""
-        return on(lambda s, layer, *values: handlers.edit_motion(s, layer, fields(values), only=(key,)))
+        return on(lambda s, layer, *values: handlers.edit_motion(s, layer, fields(values),
+                                                                  only=only(key, values[-1])))
 
     for key in outputs.motion_keys:
         listen(c[key].input, edit(key), [token, c["active"], *motion_inputs], f"set_{key}",
@@ -286,8 +348,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
-    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, fields(values))),
-           [token, c["active"], *motion_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
+    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
+           [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
     listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
     listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
 
@@ -295,14 +357,17 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
             report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
             return outputs.updates(handlers.run_action(store.get(tok), action, layer, fps, duration,
-                                                       fields(values), report))
+                                                       typed(values), report))
 
         return callback
 
-    timeline_and_panel = [token, c["active"], c["fps"], c["duration"], *motion_inputs]
+    timeline_and_panel = [token, c["active"], c["fps"], c["duration"], *typed_inputs]
     for button, action in ((c["animate"], "animate"), (c["animate_all"], "animate_all"), (c["reroll"], "reroll")):
         listen(button.click, long_running(action), timeline_and_panel, action, concurrency_id=HEAVY,
                concurrency_limit=HEAVY_LIMIT)
+
+    # Cancel runs beside the heavy pool (never queued behind the Animate it stops).
+    listen(c["cancel"].click, on(animating.cancel), [token], "cancel", show_progress="hidden")
 
     def export_callback(tok: str, fmt: str, progress=gr.Progress()) -> list:
         report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from app import canvas as cv
-from app.motion_panel import fields_of
+from app.motion_panel import fields_of, preset_in_use
 from app.replies import View
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState
@@ -129,18 +129,23 @@ def panel_view(session: Session) -> View:
     """The motion panel filled for the active layer (empty and disabled without one)."""
     state = session.state
     if state.active is None:
-        return {"motion": None, "params_shown": set(), "preset_note": "Select a layer to give it motion.", "box": None}
+        return {"motion": None, "specs": [], "preset_note": "Select a layer to give it motion.", "box": None}
     layer = state.layer(state.active)
     motion = state.motion_of(state.active) or Motion(layer_ids=[state.active])
-    fields, effective, declared = fields_of(layer, motion, state.fps)
+    fields, specs = fields_of(layer, motion, state.fps)
     box = state.motion_box(state.active)
-    note = f"Preset in use: **{effective}**"
-    if motion.preset == AUTO_PRESET:
-        note += " (picked from the prompt)" if motion.prompt.strip() else " (the default until you type a prompt)"
+    if motion.engine == "presets":
+        note = f"Preset in use: **{preset_in_use(layer, motion)[0]}**"
+        if motion.preset == AUTO_PRESET:
+            note += " (picked from the prompt)" if motion.prompt.strip() else " (the default until you type a prompt)"
+    else:
+        from engine.motion.registry import engine_label
+
+        note = f"Engine: **{engine_label(motion.engine)}**; it reads the prompt as it is"
     if motion.group:
         members = [state.layer(i).name for i in state.group_members(motion.group)]
         note += f" · animated as a group with {', '.join(members)}"
-    return {"motion": fields, "params_shown": declared, "preset_note": note, "box": box.as_tuple()}
+    return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple()}
 
 
 def plans_markdown(state: EditorState) -> str:

@@ -43,7 +43,7 @@ def truth_clips(frames: int):
         poster = posters.setdefault(poster_name, load_psd(ASSETS_DIR / "samples" / poster_name))
         layer = next(layer for layer in poster.layers if layer.name == layer_name)
         box = Box(layer.box.x - 32, layer.box.y - 32, layer.box.w + 64, layer.box.h + 64).intersection(poster.canvas)
-        clip = animator.animate(MotionRequest(layer=layer, box=box, prompt=prompt, frames=frames))
+        clip = animator.animate([MotionRequest(layer=layer, box=box, prompt=prompt, frames=frames)])[0]
         true = [clip.frame(i) for i in range(clip.frame_count)]
         yield f"{poster_name[:-4]}/{layer_name}", true
 

@@ -63,7 +63,7 @@ def timed(request: MotionRequest, repeats: int) -> tuple[float, float]:
     walls, cpus = [], []
     for _ in range(repeats):
         wall, cpu = time.perf_counter(), time.process_time()
-        animator.animate(request)
+        animator.animate([request])[0]
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return statistics.median(walls), statistics.median(cpus)
@@ -97,7 +97,7 @@ def main() -> None:
     render = sampling.render_motion
     walls, cpus = [], []
     for name in args.presets:
-        request = MotionRequest(layer=layer, box=box, preset=name, frames=args.frames)
+        request = MotionRequest(layer=layer, box=box, params={"preset": name}, frames=args.frames)
         timed(request, 1)  # warm-up: first call pays for imports and allocations
         wall, cpu = timed(request, args.repeats)
         walls.append(wall)

@@ -29,7 +29,7 @@ _LAZY = {
     "DMDLPipeline": "engine.dmdl.pipeline",
     "PresetAnimator": "engine.motion.presets",
     "preset_for_prompt": "engine.motion.presets.prompts",
-    "get_animator": "engine.motion",
+    "get_engine": "engine.motion",
     "available_engines": "engine.motion",
     "LayerDecoder": "engine.dmdl.layer_decoder",
     "LayerEncoder": "engine.dmdl.autoencoder",

@@ -66,13 +66,33 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _modes(args: argparse.Namespace) -> tuple[list[str], str | None]:
+    """Each layer's prompt, and the shared group prompt (None in joint mode).
+
+    One --prompt for one or several --layer: a group moving together under that prompt.
+    As many --prompt as --layer (two or more): joint mode, each layer after its own prompt
+    in one engine call.
+    """
+    layers, prompts = args.layer, args.prompt or []
+    if len(prompts) > 1 and len(prompts) != len(layers):
+        raise PosterError(
+            f"Give one --prompt for all layers, or one --prompt per --layer in the same order; "
+            f"got {len(layers)} layers and {len(prompts)} prompts."
+        )
+    if len(prompts) > 1:
+        return list(prompts), None
+    prompt = prompts[0] if prompts else ""
+    return [prompt] * len(layers), (prompt if len(layers) > 1 else None)
+
+
 def cmd_animate(args: argparse.Namespace) -> int:
-    from engine import load_psd, plan
-    from engine.export import export, format_for_path
-    from engine.render.compositor import poster_stream
-    from engine.motion import MotionRequest, get_animator
+    from engine import load_psd
     from engine.core.progress import console_progress
+    from engine.export import export, format_for_path
+    from engine.motion import MotionRequest, get_engine
+    from engine.planning import plan
     from engine.planning.geometry import fit_motion_box, fit_problem
+    from engine.render.compositor import poster_stream
 
     if not args.prompt and not args.preset:
         raise PosterError("Say how the layer should move: give --prompt 'sways gently' or --preset sway.")
@@ -80,21 +100,38 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise PosterError("--box applies to one layer; animate layers one by one to give each a box.")
     out = Path(args.out)
     export_format = format_for_path(out, layered=True)  # a wrong extension fails before any work
+    engine = get_engine(args.engine)
+    ok, reason = engine.available()
+    if not ok:
+        raise PosterError(reason)
+    prompts, group_prompt = _modes(args)
     poster = load_psd(args.poster)
     layers = [poster.layer(name) for name in args.layer]
+    if len({layer.id for layer in layers}) != len(layers):
+        raise PosterError("Each --layer may be named once.")
     frames = args.frames or max(1, round(args.duration * args.fps))
+    explicit = dict(_parse_param(text) for text in args.param)
+    uses_presets = engine.name == "presets"
+    if args.preset:
+        if not uses_presets:
+            raise PosterError(f"--preset belongs to the presets engine; the {engine.name} engine has none.")
+        explicit["preset"] = args.preset
 
+    boxes: dict[str, Box] = {}
+    planned: dict[str, dict] = {}  # the plan's preset and parameters, per layer
     if args.box:
-        boxes = {layers[0].name: Box.from_any(args.box)}
-        preset, params = args.preset, {}
+        boxes[layers[0].name] = Box.from_any(args.box)
     else:
-        planned = plan(poster, [([layer.name for layer in layers], args.prompt or args.preset)])[0]
-        print(f"planned by {planned.source}: {planned.rationale}", file=sys.stderr)
-        boxes = {name: Box.from_any(box) for name, box in planned.boxes.items()}
-        # The plan's parameters belong to the plan's preset: keep them only when it is used.
-        preset, params = (args.preset, {}) if args.preset else (planned.preset, dict(planned.params))
-    params.update(_parse_param(text) for text in args.param)
-
+        if group_prompt is not None or len(layers) == 1:
+            items = [([layer.name for layer in layers], prompts[0] or args.preset)]
+        else:
+            items = [([layer.name], prompt or args.preset) for layer, prompt in zip(layers, prompts)]
+        for result in plan(poster, items):
+            print(f"planned by {result.source}: {result.rationale}", file=sys.stderr)
+            for layer_id, box in result.layer_boxes.items():
+                name = poster.layer(layer_id).name
+                boxes[name] = Box.from_any(box)
+                planned[name] = {"preset": result.preset, **result.params}
     for layer in layers:  # the editor's rule; on the command line a box is refused, not silently moved
         box = boxes[layer.name]
         problem = fit_problem(box, layer.box, poster.canvas)
@@ -103,19 +140,18 @@ def cmd_animate(args: argparse.Namespace) -> int:
                 f"The motion box {box.as_tuple()} of '{layer.name}' {problem}: the nearest allowed box on the "
                 f"{poster.width}×{poster.height} poster is {fit_motion_box(box, layer.box, poster.canvas).as_tuple()}."
             )
-    requests = [
-        MotionRequest(layer=layer, box=boxes[layer.name], prompt=args.prompt, preset=preset,
-                      params=params, frames=frames, fps=args.fps, seed=args.seed)
-        for layer in layers
-    ]
-    animator = get_animator(args.engine)
-    ok, reason = animator.available()
-    if not ok:
-        raise PosterError(reason)
-    if len(requests) > 1:
-        clips = animator.animate_group(requests, args.prompt)
-    else:
-        clips = [animator.animate(requests[0])]
+
+    requests = []
+    for layer, prompt in zip(layers, prompts):
+        # The plan's parameters belong to the plan's preset: keep them only when it is used.
+        params = dict(planned.get(layer.name, {})) if uses_presets and "preset" not in explicit else {}
+        params.update(explicit)
+        engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind)  # a bad --param stops here
+        requests.append(MotionRequest(layer=layer, box=boxes[layer.name], prompt=prompt, params=params,
+                                      frames=frames, fps=args.fps, seed=args.seed))
+    with console_progress(f"animating with {engine.name}", quiet=args.quiet) as update:
+        clips = engine.animate(requests, group_prompt=group_prompt,
+                               progress=lambda done, total, _message: update(done, total))
     for clip in clips:
         clip.loop_mode = args.loop
         for message in clip.messages:
@@ -152,13 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     animate = sub.add_parser("animate", help="animate layers and write a video or bundle")
     animate.add_argument("poster", help="a .psd or .psb file")
     animate.add_argument("--layer", action="append", required=True,
-                         help="layer name (repeat for a group sharing one prompt)")
-    animate.add_argument("--prompt", default="", help="motion prompt, e.g. 'sways gently'")
-    animate.add_argument("--preset", help="preset id (overrides what the prompt suggests)")
+                         help="layer name (repeat: with one --prompt a group moving together, "
+                              "with one --prompt per --layer each layer after its own prompt in one call)")
+    animate.add_argument("--prompt", action="append", default=[],
+                         help="motion prompt, e.g. 'sways gently' (one, or one per --layer)")
+    animate.add_argument("--preset", help="preset id for the presets engine (overrides what the prompt suggests)")
     animate.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                         help="preset parameter, e.g. amplitude=0.8 (repeatable)")
+                         help="engine parameter, e.g. amplitude=0.8 or steps=30 (repeatable); "
+                              "checked against the engine's parameters")
     animate.add_argument("--box", help="motion box x,y,w,h in poster pixels (default: planned)")
-    animate.add_argument("--engine", default="presets", help="motion engine (default: presets)")
+    animate.add_argument("--engine", default="presets", help="motion engine: presets (default), i2v or dmdl")
     animate.add_argument("--fps", type=int, default=24)
     animate.add_argument("--duration", type=float, default=2.0, help="seconds (default 2)")
     animate.add_argument("--frames", type=int, help="frame count (overrides --duration)")

@@ -43,8 +43,9 @@ def layer_ids(client: Client, token: str) -> dict[str, int]:
 
 
 def motion_inputs(prompt: str) -> list[Any]:
-    # engine, prompt, preset, amplitude, cycles, easing, pivot, direction, phase, loop, start offset
-    return ["presets", prompt, "auto", 0.5, 1, "sine", "center", "up", 0.0, True, 0.0]
+    # engine, prompt, start offset (a button press carries what is typed; parameter widgets
+    # are stored by their own events)
+    return ["presets", prompt, 0.0]
 
 
 def test_a_client_animates_and_downloads_an_mp4(editor, tmp_path: Path) -> None:

@@ -226,8 +226,7 @@ def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     assert motion.prompt == "the title bobs up and down" and "picked from the prompt" in view["preset_note"]
     assert "prompt" in view["motion_keep"]  # never rewrite what is being typed
     chosen = view["motion"]
-    tweaked = MotionFields(prompt=motion.prompt, amplitude=0.9, cycles=chosen.cycles, easing=chosen.easing,
-                           pivot=chosen.pivot, direction=chosen.direction, phase=chosen.phase, loop=chosen.loop)
+    tweaked = MotionFields(prompt=motion.prompt, params={**chosen.params, "amplitude": 0.9})
     handlers.edit_motion(session, 3, tweaked)
     assert motion.params.get("amplitude") == 0.9
     assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_offset_s=-1))["error"]
@@ -241,7 +240,7 @@ def test_a_button_press_takes_the_typed_prompt_but_not_stale_sliders(session) ->
     assert gentle < 0.5  # "gently" asks for a small motion
     # The page had not refreshed the slider (still 0.5) when Animate was pressed.
     view = handlers.run_action(session, "animate", 2, 6, 1.0,
-                               MotionFields(prompt="the sun drifts up gently", amplitude=0.5))
+                               MotionFields(prompt="the sun drifts up gently", params={"amplitude": 0.5}))
     assert not view.get("error"), view["status"]
     assert session.state.motion(2).params["amplitude"] == gentle
     view = handlers.run_action(session, "animate", 2, 6, 1.0, MotionFields(prompt="the sun spins"))
@@ -250,13 +249,13 @@ def test_a_button_press_takes_the_typed_prompt_but_not_stale_sliders(session) ->
 
 def test_each_widget_event_stores_only_its_own_widget(session) -> None:
     handlers.set_selection(session, [2])
-    handlers.edit_motion(session, 2, MotionFields(preset="bounce"), only=("preset",))
+    handlers.edit_motion(session, 2, MotionFields(params={"preset": "bounce"}), only=("preset",))
     motion = session.state.motion(2)
     assert motion.preset == "bounce"
     # A late prompt keystroke event still carries the menu's old value "auto": it must not win.
-    handlers.edit_motion(session, 2, MotionFields(prompt="hops about", preset="auto"), only=("prompt",))
+    handlers.edit_motion(session, 2, MotionFields(prompt="hops about", params={"preset": "auto"}), only=("prompt",))
     assert motion.preset == "bounce" and motion.prompt == "hops about"
-    handlers.edit_motion(session, 2, MotionFields(amplitude=0.8, cycles=7), only=("amplitude",))
+    handlers.edit_motion(session, 2, MotionFields(params={"amplitude": 0.8, "cycles": 7}), only=("amplitude",))
     assert motion.params["amplitude"] == 0.8 and motion.params.get("cycles") != 7
 
 
@@ -362,18 +361,15 @@ def test_engine_failure_is_a_message_and_keeps_the_clips(session, monkeypatch) -
     animate_two(session)
     before = dict(session.state.clips)
 
-    class Exploding:
-        name = "presets"
+    from engine.motion.presets import PresetAnimator
 
-        def available(self):
-            return True, ""
-
-        def animate(self, request):
+    class Exploding(PresetAnimator):
+        def animate(self, requests, *, group_prompt=None, progress=None, cancel=None):
             raise RuntimeError("GPU on fire")
 
-    import engine.motion
+    import engine.motion.registry
 
-    monkeypatch.setattr(engine.motion, "get_animator", lambda name: Exploding())
+    monkeypatch.setattr(engine.motion.registry, "get_engine", lambda name: Exploding())
     view = animating.animate(session, "selected")
     assert is_error(view) and "GPU on fire" in view["status"]
     assert session.state.clips == before
@@ -440,7 +436,6 @@ def test_work_survives_a_reload_and_a_server_restart(tmp_path: Path) -> None:
 
 
 def test_a_motions_loop_mode_reaches_its_clip_and_the_autosave(session) -> None:
-
     animate_two(session)
     session.state.motion(3).loop = "pingpong"
     view = animating.animate(session, "all")
@@ -448,3 +443,77 @@ def test_a_motions_loop_mode_reaches_its_clip_and_the_autosave(session) -> None:
     assert session.state.clips[3].loop_mode == "pingpong" and session.state.clips[2].loop_mode == "loop"
     saved = json.loads((session.folder / "autosave" / "editor.json").read_text())
     assert {c["layer_id"]: c["loop_mode"] for c in saved["clips"]} == {2: "loop", 3: "pingpong"}
+
+
+# --------------------------------------------------------------------------- engines, parameters, cancel
+
+
+def test_the_motion_panel_shows_the_specs_of_the_selected_engine(session, monkeypatch, tmp_path) -> None:
+    from app.ui import PARAM_SLOTS, assign_slots
+    from engine.motion.presets import PRESETS
+    from engine.motion.registry import ENGINES, get_engine
+
+    handlers.set_selection(session, [2])
+    handlers.edit_motion(session, 2, MotionFields(prompt="the sun sways in the wind"))
+    panel = views.panel_view(session)
+    names = [spec.name for spec in panel["specs"]]
+    assert names[0] == "preset" and names[1:] == list(PRESETS["sway"].params)
+    assert panel["motion"].params["preset"] == "auto" and panel["motion"].params["pivot"] == "bottom"
+    slots = assign_slots(panel["specs"])
+    assert slots["param_choice_0"].name == "preset" and slots["param_number_0"].name == "amplitude"
+
+    handlers.edit_motion(session, 2, MotionFields(params={"preset": "spin"}), only=("preset",))
+    assert [s.name for s in views.panel_view(session)["specs"]][1:] == list(PRESETS["spin"].params)
+
+    # The generative engine, made available without a GPU: its own parameters replace the preset's.
+    (tmp_path / "model_index.json").write_text("{}")
+    monkeypatch.setenv("DMDL_CHECKPOINT", str(tmp_path))
+    monkeypatch.setenv("DMDL_DEVICE", "cpu")
+    from engine.motion import registry
+
+    registry.release("dmdl")
+    try:
+        view = handlers.edit_motion(session, 2, MotionFields(engine="dmdl"), only=("engine",))
+        assert not view.get("error"), view.get("status")
+        assert [s.name for s in view["specs"]] == ["steps", "guidance", "resolution"]
+        assert session.state.motion(2).engine == "dmdl" and "Engine: **DMDL" in view["preset_note"]
+        handlers.edit_motion(session, 2, MotionFields(engine="dmdl", params={"steps": 12}), only=("steps",))
+        assert views.panel_view(session)["motion"].params == {"steps": 12, "guidance": 6.0, "resolution": 512}
+        assert is_error(handlers.edit_motion(session, 2, MotionFields(engine="dmdl", params={"steps": 500}),
+                                             only=("steps",)))
+    finally:
+        registry.release("dmdl")
+
+    # Every engine's and every preset's parameters fit the panel's pool of widgets.
+    for name in ENGINES:
+        assign_slots(get_engine(name).param_specs())
+    for preset in PRESETS:
+        assert set(assign_slots(get_engine("presets").param_specs({"preset": preset}))) <= set(PARAM_SLOTS)
+
+
+def test_cancel_stops_animate_and_keeps_the_old_clips(session, monkeypatch) -> None:
+    animate_two(session)
+    before = dict(session.state.clips)
+    from engine.motion import registry
+    from engine.motion.presets import PresetAnimator
+
+    class PressesCancel(PresetAnimator):
+        """The designer presses Cancel while the first layer renders."""
+
+        def animate(self, requests, *, group_prompt=None, progress=None, cancel=None):
+            def pressed(done, total, message):
+                progress(done, total, message)
+                animating.cancel(session)
+
+            return super().animate(requests, group_prompt=group_prompt, progress=pressed, cancel=cancel)
+
+    monkeypatch.setattr(registry, "get_engine", lambda name: PressesCancel())
+    steps: list[tuple[float, str]] = []
+    view = animating.animate(session, "selected", lambda fraction, desc="": steps.append((fraction, desc)))
+    assert not view.get("error") and "cancelled" in view["status"]
+    assert session.state.clips == before
+    assert [desc for _, desc in steps if desc.startswith("Animated ")] == ["Animated Sun (breathe)"]
+    monkeypatch.undo()
+    view = animating.animate(session, "selected")  # the next Animate runs normally
+    assert not view.get("error"), view["status"]
+    assert session.state.clips[2] is not before[2]

@@ -67,6 +67,34 @@ def test_animate_help_lists_every_export_format():
         assert f" {export_format.key}" in text and all(e in text for e in export_format.endings if e)
 
 
+def _animated(out: Path) -> dict[str, dict]:
+    with zipfile.ZipFile(out) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+    return {layer["name"]: layer["motion"] for layer in manifest["layers"] if layer.get("animated")}
+
+
+def test_joint_mode_gives_each_layer_its_own_prompt(tmp_path: Path):
+    """One --prompt per --layer: each layer moves after its own words, in one engine call."""
+    out = tmp_path / "joint.zip"
+    result = run_cli("animate", BALLOON, "--layer", "Balloon", "--prompt", "bobs up and down",
+                     "--layer", "Cloud Low", "--prompt", "spins", "--frames", "5", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("planned by heuristic") == 2  # one plan per layer and prompt
+    animated = _animated(out)
+    assert (animated["Balloon"]["preset"], animated["Cloud Low"]["preset"]) == ("bob", "spin")
+
+
+def test_group_mode_shares_one_prompt_and_checked_engine_params(tmp_path: Path):
+    out = tmp_path / "group.zip"
+    result = run_cli("animate", BALLOON, "--layer", "Cloud Left", "--layer", "Cloud Low", "--prompt", "bobs",
+                     "--param", "amplitude=0.8", "--param", "stagger=0.25", "--frames", "5", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    animated = _animated(out)
+    assert {layer["preset"] for layer in animated.values()} == {"bob"}
+    assert {layer["params"]["amplitude"] for layer in animated.values()} == {0.8}
+    assert sorted(layer["params"]["phase"] for layer in animated.values()) == [0.0, 0.25]  # staggered group
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
@@ -78,6 +106,14 @@ def test_animate_help_lists_every_export_format():
           "--out", "o.mp4"], "does not contain the whole layer"),
         (["animate", BALLOON, "--layer", "Balloon", "--preset", "float", "--out", "o.doc"], "extension"),
         (["layers", "missing.psd"], "missing.psd"),
+        (["animate", BALLOON, "--layer", "Balloon", "--prompt", "floats", "--param", "steps=30",
+          "--out", "o.mp4"], "has no parameter 'steps'"),
+        (["animate", BALLOON, "--layer", "Balloon", "--preset", "bob", "--param", "amplitude=3",
+          "--out", "o.mp4"], "must be a number from 0 to 1"),
+        (["animate", BALLOON, "--layer", "Balloon", "--layer", "Sun", "--prompt", "a", "--prompt", "b",
+          "--prompt", "c", "--out", "o.mp4"], "one --prompt per --layer"),
+        (["animate", BALLOON, "--layer", "Balloon", "--prompt", "x", "--engine", "warp9", "--out", "o.mp4"],
+         "no motion engine called 'warp9'"),
     ],
 )
 def test_bad_input_exits_3_with_a_sentence_and_no_traceback(args, words, tmp_path: Path):

@@ -44,7 +44,7 @@ def test_animating_while_unavailable_says_why(monkeypatch):
     monkeypatch.delenv("DMDL_CHECKPOINT", raising=False)
     layer = solid_layer(1, "Sun", Box(8, 8, 16, 16), (250, 200, 40, 255))
     with pytest.raises(PosterError, match="set DMDL_CHECKPOINT"):
-        DMDLAnimator().animate(MotionRequest(layer=layer, box=Box(0, 0, 40, 40), prompt="the sun rises"))
+        DMDLAnimator().animate([MotionRequest(layer=layer, box=Box(0, 0, 40, 40), prompt="the sun rises")])[0]
 
 
 def test_a_checkpoint_without_the_rgba_decoder_is_refused_when_loaded(monkeypatch, tmp_path):
@@ -86,7 +86,7 @@ def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator, monke
         MotionRequest(layer=sun, box=Box(18, 6, 20, 20), prompt="", frames=7, seed=1),
         MotionRequest(layer=bar, box=Box(36, 28, 26, 10), prompt="", frames=7, seed=1, start_offset=2),
     ]
-    clips = tiny_animator.animate_group(requests, "the sun rises")
+    clips = tiny_animator.animate(requests, group_prompt="the sun rises")
     for clip, request in zip(clips, requests):
         assert clip.engine == "dmdl" and clip.layer_id == request.layer.id and clip.box == request.box
         assert clip.frames.shape == (7, request.box.h, request.box.w, 4)
@@ -102,7 +102,7 @@ def test_a_layer_needs_a_prompt(tiny_animator):
     tiny_animator, _ = tiny_animator
     layer = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
     with pytest.raises(PosterError, match="motion prompt"):
-        tiny_animator.animate(MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="  "))
+        tiny_animator.animate([MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="  ")])[0]
 
 
 def test_the_models_own_errors_reach_the_designer_as_poster_errors():
@@ -115,5 +115,5 @@ def test_the_models_own_errors_reach_the_designer_as_poster_errors():
 
     layer = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
     with pytest.raises(PosterError, match="needs 4k\\+1 frames") as caught:
-        DMDLAnimator(pipeline=RefusingPipeline()).animate(MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="rises"))
+        DMDLAnimator(pipeline=RefusingPipeline()).animate([MotionRequest(layer=layer, box=Box(16, 0, 32, 32), prompt="rises")])
     assert isinstance(caught.value.__cause__, DMDLError)

@@ -428,8 +428,8 @@ def _reach_of_motion(poster: Poster, preset: str, params: dict) -> Box:
     from engine.motion.base import MotionRequest
     from engine.motion.presets import PresetAnimator
 
-    request = MotionRequest(layer=poster.layers[0], box=poster.canvas, preset=preset, params=params, frames=13)
-    clip = PresetAnimator().animate(request)
+    request = MotionRequest(layer=poster.layers[0], box=poster.canvas, params={"preset": preset, **params}, frames=13)
+    clip = PresetAnimator().animate([request])[0]
     assert not any("tight" in m or "no room" in m for m in clip.messages)
     ys, xs = np.nonzero(clip.frames[..., 3].max(axis=0))
     return Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
@@ -458,8 +458,8 @@ def _room_messages(poster: Poster, layer: str, preset: str, params: dict) -> lis
 
     target = poster.layer(layer)
     box = boxes_for_preset(poster, layer, preset, params)[target.id]
-    request = MotionRequest(layer=target, box=box, preset=preset, params=params, frames=9)
-    clip = PresetAnimator().animate(request)
+    request = MotionRequest(layer=target, box=box, params={"preset": preset, **params}, frames=9)
+    clip = PresetAnimator().animate([request])[0]
     return [m for m in clip.messages if any(word in m for word in ROOM_WORDS)]
 
 
@@ -513,9 +513,9 @@ def test_the_balloon_sample_drifts_in_full_in_its_planned_box():
     for name in ("Balloon", "Small Balloon"):
         (result,) = plan(poster, [(name, prompt)])
         layer = poster.layer(name)
-        request = MotionRequest(layer=layer, box=result.layer_boxes[layer.id], prompt=prompt, preset=result.preset,
-                                params=result.params, frames=12)
-        messages = PresetAnimator().animate(request).messages
+        request = MotionRequest(layer=layer, box=result.layer_boxes[layer.id], prompt=prompt,
+                                params={"preset": result.preset, **result.params}, frames=12)
+        messages = PresetAnimator().animate([request])[0].messages
         assert not [m for m in messages if any(word in m for word in ROOM_WORDS)], (name, messages)
 
 
@@ -526,11 +526,11 @@ def test_layers_sharing_a_prompt_play_in_full_in_their_planned_boxes(roomy_poste
     for prompt in ("they sway wildly", "they jump together", "they spin", "the words wave wildly"):
         (result,) = plan(roomy_poster, [(["Wide", "Tall", "Square"], prompt)])
         requests = [
-            MotionRequest(layer=roomy_poster.layer(i), box=result.layer_boxes[i], preset=result.preset,
-                          params=result.params, frames=9)
+            MotionRequest(layer=roomy_poster.layer(i), box=result.layer_boxes[i],
+                          params={"preset": result.preset, **result.params}, frames=9)
             for i in result.layer_ids
         ]
-        for clip in PresetAnimator().animate_group(requests, prompt):
+        for clip in PresetAnimator().animate(requests, group_prompt=prompt):
             assert not [m for m in clip.messages if any(word in m for word in ROOM_WORDS)], (prompt, clip.messages)
 
 

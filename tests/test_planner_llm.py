@@ -361,3 +361,17 @@ def test_use_llm_false_never_calls_the_server(server, poster):
     (result,) = plan(poster, [("Cat", "jumps")], use_llm=False)
     assert result.source == "heuristic" and result.message is None
     assert server.received == []
+
+
+def test_the_llm_is_told_every_preset_parameter_from_the_catalogue():
+    """The parameter text is written from the preset specs, so a new parameter reaches the LLM."""
+    from engine.motion.presets import PRESETS
+    from engine.planning.llm import chat_messages
+
+    system = chat_messages({"request": {"prompt": "x"}}, "data:image/png;base64,")[0]["content"]
+    names = {name for preset in PRESETS.values() for name in preset.params}
+    for name in names:
+        assert f"- {name} (" in system, name
+    assert "- amplitude (number 0..1): How strong the motion is" in system
+    assert "in slide_in: Which way the layer travels: right = enters from the left" in system
+    assert "{" not in system.split("Parameters:")[1].split("The user message")[0]  # nothing left unformatted

@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 import engine
-from engine.motion import Animator, available_engines, get_animator
+from engine.motion import Animator, available_engines, get_engine
 from engine.core.clip import place_static
 from engine.motion.base import MotionRequest
 from engine.motion.presets import PRESETS, ParamSpec, Preset, PresetAnimator, motion_times
@@ -60,12 +60,13 @@ def white_layer(box: Box = LAYER_BOX) -> Layer:
 
 
 def request(preset: str, box: Box = MOTION_BOX, layer: Layer | None = None, **kw) -> MotionRequest:
-    return MotionRequest(layer=layer or title_layer(), box=box, preset=preset, frames=kw.pop("frames", FRAMES), **kw)
+    params = {"preset": preset, **kw.pop("params", {})}
+    return MotionRequest(layer=layer or title_layer(), box=box, params=params, frames=kw.pop("frames", FRAMES), **kw)
 
 
 @functools.lru_cache(maxsize=None)
 def clip_of(preset: str, box: Box = MOTION_BOX):
-    return PresetAnimator().animate(request(preset, box))
+    return PresetAnimator().animate([request(preset, box)])[0]
 
 
 def alpha_mass(frames: np.ndarray) -> np.ndarray:
@@ -202,7 +203,7 @@ def test_entering_and_leaving_layers_stay_whole(preset):
 
 
 def test_entering_layer_travels_from_the_edge_behind_it():
-    clip = PresetAnimator().animate(request("slide_in", params={"direction": "right", "amplitude": 1.0}))
+    clip = PresetAnimator().animate([request("slide_in", params={"direction": "right", "amplitude": 1.0})])[0]
     lefts = [np.flatnonzero(f[..., 3].any(axis=0))[0] for f in clip.frames if f[..., 3].max() > 0]
     assert min(lefts) <= 0.2 * (LAYER_BOX.x - MOTION_BOX.x)  # starts near the box's left edge
     assert lefts[-1] == LAYER_BOX.x - MOTION_BOX.x  # and settles in place
@@ -212,7 +213,7 @@ def test_entering_layer_travels_from_the_edge_behind_it():
 def test_no_dark_halo_after_sub_pixel_motion(preset):
     """A white layer on transparent black keeps white edges: resampling is premultiplied."""
     params = {"shading": False} if "shading" in PRESETS[preset].params else {}
-    clip = PresetAnimator().animate(request(preset, layer=white_layer(), params=params))
+    clip = PresetAnimator().animate([request(preset, layer=white_layer(), params=params)])[0]
     visible = clip.frames[..., 3] > 0
     assert (clip.frames[..., 3][visible] < 255).any(), "no partly covered edge pixels were produced"
     assert clip.frames[..., :3][visible].min() >= 254
@@ -265,7 +266,7 @@ def test_rendering_in_bands_equals_rendering_whole_frames(preset, monkeypatch):
 
 
 def test_start_offset_holds_the_static_layer_first():
-    clip = PresetAnimator().animate(request("bob", start_offset=5))
+    clip = PresetAnimator().animate([request("bob", start_offset=5)])[0]
     static = place_static(title_layer(), MOTION_BOX)
     for i in range(6):
         np.testing.assert_array_equal(clip.frames[i], static)
@@ -274,9 +275,9 @@ def test_start_offset_holds_the_static_layer_first():
 
 
 def test_same_seed_same_clip_and_seed_changes_shake():
-    first = PresetAnimator().animate(request("shake", seed=11)).frames
-    again = PresetAnimator().animate(request("shake", seed=11)).frames
-    other = PresetAnimator().animate(request("shake", seed=12)).frames
+    first = PresetAnimator().animate([request("shake", seed=11)])[0].frames
+    again = PresetAnimator().animate([request("shake", seed=11)])[0].frames
+    other = PresetAnimator().animate([request("shake", seed=12)])[0].frames
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
 
@@ -299,7 +300,7 @@ def test_same_seed_same_clip_and_seed_changes_shake():
 )
 def test_bad_parameters_are_named_in_a_poster_error(preset, params, named):
     with pytest.raises(PosterError, match=f"'{named}'") as caught:
-        PresetAnimator().animate(request(preset, params=params))
+        PresetAnimator().animate([request(preset, params=params)])[0]
     assert preset in str(caught.value)
 
 
@@ -311,19 +312,19 @@ def test_out_of_range_message_states_the_allowed_range():
 
 def test_unknown_preset_is_a_poster_error_with_a_suggestion():
     with pytest.raises(PosterError, match="Did you mean 'bounce'"):
-        PresetAnimator().animate(request("bounse"))
+        PresetAnimator().animate([request("bounse")])[0]
 
 
 def test_a_box_without_room_keeps_the_layer_still_and_says_so():
     layer = title_layer()
-    clip = PresetAnimator().animate(request("bob", box=layer.box))
+    clip = PresetAnimator().animate([request("bob", box=layer.box)])[0]
     assert all(np.array_equal(frame, layer.pixels) for frame in clip.frames)
     assert any("no room" in message for message in clip.messages)
 
 
 def test_a_tight_box_shrinks_the_motion_instead_of_cutting_the_layer():
     tight = Box(LAYER_BOX.x - 40, LAYER_BOX.y - 2, LAYER_BOX.w + 80, LAYER_BOX.h + 4)
-    clip = PresetAnimator().animate(request("bob", box=tight, params={"amplitude": 1.0}))
+    clip = PresetAnimator().animate([request("bob", box=tight, params={"amplitude": 1.0})])[0]
     assert any("reduced" in message for message in clip.messages)
     mass = alpha_mass(clip.frames)
     np.testing.assert_allclose(mass, mass[0], rtol=0.01)
@@ -331,27 +332,27 @@ def test_a_tight_box_shrinks_the_motion_instead_of_cutting_the_layer():
 
 def test_fully_transparent_layer_gives_a_still_clip_and_a_message():
     layer = Layer(id=1, name="Ghost", pixels=np.zeros((10, 10, 4), np.uint8), box=Box(5, 5, 10, 10))
-    clip = PresetAnimator().animate(MotionRequest(layer=layer, box=Box(0, 0, 20, 20), preset="spin", frames=6))
+    clip = PresetAnimator().animate([MotionRequest(layer=layer, box=Box(0, 0, 20, 20), params={"preset": "spin"}, frames=6)])[0]
     assert not clip.frames.any()
     assert any("transparent" in message for message in clip.messages)
 
 
 def test_prompt_picks_the_preset_and_unknown_prompts_say_so():
     animator = PresetAnimator()
-    waved = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="the title waves gently", frames=8))
+    waved = animator.animate([MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="the title waves gently", frames=8)])[0]
     assert waved.preset == "text_wave" and waved.params["amplitude"] < 0.5 and not waved.messages
-    unknown = animator.animate(MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="do your thing", frames=8))
+    unknown = animator.animate([MotionRequest(layer=title_layer(), box=MOTION_BOX, prompt="do your thing", frames=8)])[0]
     assert unknown.preset == "bob" and "bob" in unknown.messages[0]
     blob = Layer(id=2, name="Blob", pixels=title_layer().pixels, box=LAYER_BOX)
-    nothing = animator.animate(MotionRequest(layer=blob, box=MOTION_BOX, frames=8))
+    nothing = animator.animate([MotionRequest(layer=blob, box=MOTION_BOX, frames=8)])[0]
     assert nothing.preset == "float" and nothing.messages
 
 
 def test_explicit_preset_wins_and_prompt_adverbs_still_tune_it():
-    clip = PresetAnimator().animate(request("sway", prompt="bob wildly 3 times", frames=8))
+    clip = PresetAnimator().animate([request("sway", prompt="bob wildly 3 times", frames=8)])[0]
     assert clip.preset == "sway"
     assert clip.params["amplitude"] == 0.9 and clip.params["cycles"] == 3
-    explicit = PresetAnimator().animate(request("sway", prompt="wildly", params={"amplitude": 0.2}, frames=8))
+    explicit = PresetAnimator().animate([request("sway", prompt="wildly", params={"amplitude": 0.2}, frames=8)])[0]
     assert explicit.params["amplitude"] == 0.2  # explicit parameters beat the prompt's adverbs
 
 
@@ -361,7 +362,7 @@ def test_group_shares_preset_and_parameters_with_a_deliberate_stagger():
         for i in range(3)
     ]
     requests = [MotionRequest(layer=layer, box=MOTION_BOX, frames=FRAMES) for layer in letters]
-    clips = PresetAnimator().animate_group(requests, "the letters bob one after another")
+    clips = PresetAnimator().animate(requests, group_prompt="the letters bob one after another")
     assert [c.preset for c in clips] == ["bob"] * 3
     assert [c.layer_id for c in clips] == [10, 11, 12]
     phases = [c.params["phase"] for c in clips]
@@ -373,7 +374,7 @@ def test_group_shares_preset_and_parameters_with_a_deliberate_stagger():
         np.testing.assert_array_equal(clip.frames[0], clips[0].frames[0])
     assert not np.array_equal(clips[0].frames, clips[1].frames)
 
-    together = PresetAnimator().animate_group(requests, "the letters bob")
+    together = PresetAnimator().animate(requests, group_prompt="the letters bob")
     for clip in together[1:]:
         np.testing.assert_array_equal(clip.frames, together[0].frames)
 
@@ -384,7 +385,7 @@ def test_group_stagger_delays_one_shot_motions_in_order():
         for i in range(8)
     ]
     requests = [MotionRequest(layer=w, box=MOTION_BOX, frames=FRAMES, params={"stagger": 0.2}) for w in words]
-    clips = PresetAnimator().animate_group(requests, "type out")
+    clips = PresetAnimator().animate(requests, group_prompt="type out")
     assert [c.preset for c in clips] == ["typewriter"] * 8
     assert [c.params["phase"] for c in clips] == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.9, 0.9])
     assert PRESETS["typewriter"].phase_is_delay and not PRESETS["bob"].phase_is_delay
@@ -394,27 +395,27 @@ def test_group_says_when_a_layer_s_own_parameters_give_way():
     first = MotionRequest(layer=title_layer(), box=MOTION_BOX, frames=4, params={"amplitude": 0.3})
     other = Layer(id=8, name="Second", pixels=title_layer().pixels, box=LAYER_BOX, kind=LayerKind.TEXT)
     second = MotionRequest(layer=other, box=MOTION_BOX, frames=4, params={"amplitude": 0.9})
-    clips = PresetAnimator().animate_group([first, second], "bob")
+    clips = PresetAnimator().animate([first, second], group_prompt="bob")
     assert [c.params["amplitude"] for c in clips] == [0.3, 0.3]
     assert any("'Second'" in m for m in clips[1].messages)
 
 
 def test_group_needs_layers():
     with pytest.raises(PosterError, match="at least one layer"):
-        PresetAnimator().animate_group([], "bob")
+        PresetAnimator().animate([], group_prompt="bob")
 
 
 def test_engine_registry_and_public_shortcut():
-    animator = get_animator("presets")
+    animator = get_engine("presets")
     assert isinstance(animator, Animator) and animator.name == "presets"
     engines = available_engines()
     assert engines["presets"][0] is True
     assert set(engines) >= {"presets", "dmdl"}
     assert all(isinstance(reason, str) and reason for _, reason in engines.values())
     with pytest.raises(PosterError, match="no motion engine called 'warp9'"):
-        get_animator("warp9")
+        get_engine("warp9")
     assert engine.PRESETS is PRESETS
-    assert engine.PresetAnimator is PresetAnimator and engine.get_animator is get_animator
+    assert engine.PresetAnimator is PresetAnimator and engine.get_engine is get_engine
     assert engine.available_engines is available_engines
     assert engine.preset_for_prompt("the flag flutters", LayerKind.PIXEL).preset == "flag_wave"
     clip = engine.animate(request("float", frames=4))
@@ -422,12 +423,12 @@ def test_engine_registry_and_public_shortcut():
 
 
 def test_one_frame_clip_is_just_the_static_layer():
-    clip = PresetAnimator().animate(request("spin", frames=1))
+    clip = PresetAnimator().animate([request("spin", frames=1)])[0]
     np.testing.assert_array_equal(clip.frames[0], place_static(title_layer(), MOTION_BOX))
 
 
 def test_one_shot_ends_on_its_end_pose():
-    gone = PresetAnimator().animate(request("fly_away", params={"loop": False}))
+    gone = PresetAnimator().animate([request("fly_away", params={"loop": False})])[0]
     assert gone.frames[-1, ..., 3].max() == 0  # it has flown away
-    back = PresetAnimator().animate(request("bob", params={"loop": False}))
+    back = PresetAnimator().animate([request("bob", params={"loop": False})])[0]
     np.testing.assert_array_equal(back.frames[-1], back.frames[0])

@@ -88,7 +88,7 @@ def test_drift_animator_keeps_frame_zero_and_stays_in_the_box():
     poster = shape_poster("p", random.Random(0), layers=1)
     layer = poster.layers[0]
     box = layer.box.expand(8, 8, 8, 8).snap_out(16)
-    clip = DriftAnimator().animate(MotionRequest(layer=layer, box=box, frames=9, seed=4))
+    clip = DriftAnimator().animate([MotionRequest(layer=layer, box=box, frames=9, seed=4)])[0]
     assert clip.frames.shape == (9, box.h, box.w, 4)
     assert np.array_equal(clip.frames[0], place_static(layer, box))
     assert not np.array_equal(clip.frames[4], clip.frames[0])  # it moves

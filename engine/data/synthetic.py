@@ -30,7 +30,7 @@ from PIL import Image
 
 from engine.data.tdl import TDLSample, write_poster
 from engine.core.clip import LayerClip, place_static
-from engine.motion.base import Animator, MotionRequest
+from engine.motion.base import Animator, MotionRequest, step
 from engine.core.poster import Box, Layer, LayerKind, Poster, PosterError
 # Motion boxes sit on the model's token grid (TOKEN_PIXELS: the VAE's 8-px cells, doubled),
 # which also makes clips of similar size share a bucket so they can be batched together.
@@ -127,11 +127,30 @@ class DriftAnimator:
     """
 
     name = "drift"
+    label = "Procedural drift"
 
     def available(self) -> tuple[bool, str]:
         return True, "Procedural drift needs nothing."
 
-    def animate(self, request: MotionRequest) -> LayerClip:
+    def param_specs(self, params=None, *, prompt: str = "", layer_kind=None) -> list:
+        return []  # nothing to set: the seed decides the drift
+
+    def resolve_params(self, params=None, *, prompt: str = "", layer_kind=None) -> tuple[dict, list[str]]:
+        return {}, []
+
+    def release(self) -> None:
+        pass
+
+    def animate(
+        self, requests: Sequence[MotionRequest], *, group_prompt: str | None = None, progress=None, cancel=None
+    ) -> list[LayerClip]:
+        clips = []
+        for index, request in enumerate(requests):
+            clips.append(self._drift(request))
+            step(progress, cancel, index + 1, len(requests), f"Drifted {request.layer.name}")
+        return clips
+
+    def _drift(self, request: MotionRequest) -> LayerClip:
         rng = random.Random(request.seed)
         static = place_static(request.layer, request.box)
         slack_x = (request.box.w - request.layer.box.w) / 2
@@ -152,9 +171,6 @@ class DriftAnimator:
             moved = image.transform(image.size, Image.Transform.AFFINE, coeffs, Image.Resampling.BILINEAR)
             frames.append(_straight(np.asarray(moved)))
         return LayerClip(layer_id=request.layer.id, box=request.box, frames=np.stack(frames), engine=self.name)
-
-    def animate_group(self, requests: Sequence[MotionRequest], prompt: str) -> list[LayerClip]:
-        return [self.animate(request) for request in requests]
 
 
 def _premultiplied(rgba: np.ndarray) -> np.ndarray:
@@ -192,9 +208,9 @@ def random_params(preset_name: str, rng: random.Random) -> dict:
 
 
 def default_animator() -> Animator:
-    from engine.motion.presets import PresetAnimator
+    from engine.motion.registry import get_engine
 
-    return PresetAnimator()
+    return get_engine("presets")
 
 
 def motion_box_for(layer: Layer, rng: random.Random, max_margin: int = 16) -> Box:
@@ -256,12 +272,14 @@ def generate(
                 preset = rng.choice(sorted(PRESETS))
                 params, motion = random_params(preset, rng), PRESETS[preset].label
             else:
-                preset, params, motion = None, {}, "drifts gently"
+                params, motion = {}, "drifts gently"
+            if uses_presets:
+                params = {"preset": preset, **params}
             request = MotionRequest(
-                layer=layer, box=box, prompt=prompt_for(layer, motion), preset=preset, params=params,
+                layer=layer, box=box, prompt=prompt_for(layer, motion), params=params,
                 frames=frames, seed=rng.randrange(1 << 30),
             )
-            clip = animator.animate(request)
+            clip = animator.animate([request])[0]
             samples.append(
                 TDLSample(
                     poster=poster.name,

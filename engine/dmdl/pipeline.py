@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
@@ -134,11 +134,13 @@ class DMDLPipeline(DiffusionPipeline):
         generator: torch.Generator | None = None,
         output_type: str = "latent",
         return_dict: bool = True,
+        step_callback: Callable[[int, torch.Tensor], None] | None = None,
     ) -> DMDLPipelineOutput | tuple:
         """Generate every layer's motion jointly.
 
         output_type "latent": per layer (C, T', h, w); "rgba" (needs layer_decoder): per layer
-        (T, 8h, 8w, 4) straight-alpha float RGBA in [0, 1].
+        (T, 8h, 8w, 4) straight-alpha float RGBA in [0, 1]. `step_callback(i, t)` runs after
+        every denoising step (progress bars; raising from it stops the sampling there).
         """
         if len(static_latents) != len(placements) or not static_latents:
             raise ValueError("Give one placement per static layer, and at least one layer.")
@@ -157,6 +159,7 @@ class DMDLPipeline(DiffusionPipeline):
             negative_prompt=None if negative is None else self._to_device(negative),
             true_cfg_scale=true_cfg_scale,
             guidance_scale=guidance_scale,
+            step_callback=step_callback,
         )
         layers = result.unpack()[0]
         if output_type == "rgba":

@@ -1,18 +1,45 @@
-"""The Animator interface: one layer (or a group of layers) in, transparent clips out.
+"""The Animator interface: layers and prompts in, transparent clips out, one call per batch.
 
 Both motion engines (the procedural presets and the DMDL diffusion model) implement this,
-so the editor, the command line and the exporters never care which one made a clip.
+so the editor, the command line and the exporters never care which one made a clip. One
+call animates one layer, several layers jointly (each with its own prompt: the paper's
+joint mode) or a group under one shared prompt; it reports every step to `progress` and
+stops between steps when `cancel` is set, so a long generation never has to run out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
-import numpy as np
+from engine.core.clip import LayerClip
+from engine.core.poster import Box, Layer, LayerKind, PosterError
+from engine.motion.params import ParamSpec
 
-from engine.core.clip import LayerClip, place_static
-from engine.core.poster import Box, Layer, PosterError
+#: progress(done, total, message): called after every step of an engine call.
+Progress = Callable[[int, int, str], None]
+
+
+@runtime_checkable
+class CancelToken(Protocol):
+    """Anything with `is_set()`; a threading.Event qualifies."""
+
+    def is_set(self) -> bool: ...
+
+
+class Cancelled(PosterError):
+    """The designer stopped the call; raised between steps, so nothing half-made is returned."""
+
+    def __init__(self, message: str = "Animation cancelled: the layers keep their previous clips.") -> None:
+        super().__init__(message)
+
+
+def step(progress: Progress | None, cancel: CancelToken | None, done: int, total: int, message: str) -> None:
+    """Report one finished step, then stop here if the call was cancelled (the engines' one checkpoint)."""
+    if progress is not None:
+        progress(done, total, message)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
 
 
 @dataclass
@@ -21,14 +48,14 @@ class MotionRequest:
 
     `box` is the motion box in poster pixels: the region the moving layer may occupy. It
     always contains the layer's static box, so frame 0 can show the layer exactly in place.
-    `params` are engine-specific (for presets: amplitude, cycles, easing, pivot, direction,
-    phase, loop); engines validate them and ignore nothing silently.
+    `params` are the engine's own parameters (JSON values, checked against the engine's
+    `param_specs`; the preset engine reads the preset from `params["preset"]`, absent or
+    "auto" meaning "chosen from the prompt"); engines ignore nothing silently.
     """
 
     layer: Layer
     box: Box
     prompt: str = ""
-    preset: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     frames: int = 49
     fps: int = 24
@@ -52,18 +79,39 @@ class MotionRequest:
 
 @runtime_checkable
 class Animator(Protocol):
-    """A motion engine."""
+    """A motion engine: one long-lived instance per process, from engine.motion.registry."""
 
     name: str
+    label: str  # what the editor's engine picker shows
 
     def available(self) -> tuple[bool, str]:
         """Whether the engine can run here, and if not, a sentence saying why."""
         ...
 
-    def animate(self, request: MotionRequest) -> LayerClip:
-        """Animate one layer."""
+    def param_specs(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+    ) -> list[ParamSpec]:
+        """The parameters that apply to these settings (the preset engine's depend on the preset)."""
         ...
 
-    def animate_group(self, requests: Sequence[MotionRequest], prompt: str) -> list[LayerClip]:
-        """Animate several layers under one shared prompt, coherently."""
+    def resolve_params(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The checked values the next `animate` will use (defaults < prompt < `params`), and notes."""
+        ...
+
+    def animate(
+        self,
+        requests: Sequence[MotionRequest],
+        *,
+        group_prompt: str | None = None,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[LayerClip]:
+        """One clip per request, in order. Without `group_prompt` every layer follows its own
+        prompt (one layer, or several jointly); with it they move together under that prompt."""
+        ...
+
+    def release(self) -> None:
+        """Drop loaded models; the next call loads them again."""
         ...

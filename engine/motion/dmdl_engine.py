@@ -6,25 +6,33 @@ The adapter does the poster-side work the model does not: snap each motion box o
 decoded RGBA frames back to the requested box and length. Frame 0 of every clip is the static layer itself, exactly.
 
 The pipeline is loaded lazily from `DMDL_CHECKPOINT` the first time a layer is animated, so
-the editor starts instantly and runs without it (the presets engine is the default).
+the editor starts instantly and runs without it (the presets engine is the default). The
+registry keeps one instance per process, so the weights load once and every session shares
+them; generations run one at a time on the device, and `release()` frees the weights.
+Boxes larger than the `resolution` parameter are generated at that scale and resized back.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from engine.core.clip import LayerClip, place_static
-from engine.motion.base import MotionRequest
-from engine.core.poster import Box, PosterError
+from engine.core.poster import Box, LayerKind, PosterError
 from engine.dmdl.errors import DMDLError
 from engine.dmdl.grid import TOKEN_PIXELS
+from engine.motion.base import CancelToken, MotionRequest, Progress, step
+from engine.motion.params import ParamSpec, validate
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
+DEVICE_ENV = "DMDL_DEVICE"  # default "cuda"; "cpu" runs (slowly) without a GPU
+OWNER = "the dmdl engine"
 
 
 def frames_to_generate(frames: int) -> int:
@@ -42,6 +50,35 @@ def designer_errors() -> Iterator[None]:
         raise PosterError(str(error)) from error
 
 
+def scaled_boxes(boxes: Sequence[Box], resolution: int) -> tuple[float, list[Box]]:
+    """The scale at which the layers' grid boxes fit `resolution` pixels on their longer
+    side (never above 1), and each box at that scale, still on the token grid."""
+    longest = max(max(box.w, box.h) for box in boxes)
+    scale = min(1.0, resolution / longest)
+    if scale == 1.0:
+        return scale, list(boxes)
+    scaled = []
+    for box in boxes:
+        x, y = int(box.x * scale) // TOKEN_PIXELS * TOKEN_PIXELS, int(box.y * scale) // TOKEN_PIXELS * TOKEN_PIXELS
+        w = max(TOKEN_PIXELS, math.ceil(box.w * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
+        h = max(TOKEN_PIXELS, math.ceil(box.h * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
+        scaled.append(Box(x, y, w, h))
+    return scale, scaled
+
+
+def resize_rgba(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(..., H, W, 4) uint8 RGBA resized to (..., height, width, 4); unchanged when it fits."""
+    if frames.shape[-3:-1] == (height, width):
+        return frames
+    from PIL import Image
+
+    flat = frames.reshape((-1,) + frames.shape[-3:])
+    out = np.stack([
+        np.asarray(Image.fromarray(f, "RGBA").resize((width, height), Image.Resampling.BILINEAR)) for f in flat
+    ])
+    return out.reshape(frames.shape[:-3] + (height, width, 4))
+
+
 def rgba_frames(decoded, height: int, width: int) -> np.ndarray:
     """The decoder's (T, H, W, 4) straight-alpha RGBA in [0, 1] -> uint8."""
     array = decoded.detach().float().cpu().numpy()
@@ -57,12 +94,36 @@ class DMDLAnimator:
     """Animator `dmdl`: the paper's multi-layer diffusion model."""
 
     name = "dmdl"
+    label = "DMDL generative (GPU)"
 
-    def __init__(self, pipeline=None, device: str = "cuda", num_inference_steps: int = 50, dtype=None) -> None:
+    def __init__(self, pipeline=None, device: str | None = None, num_inference_steps: int = 50, dtype=None) -> None:
         self._pipeline = pipeline  # tests and scripts may hand in a ready pipeline
-        self.device = device
+        self.device = device or os.environ.get(DEVICE_ENV, "").strip() or "cuda"
         self.num_inference_steps = num_inference_steps
         self.dtype = dtype  # default: bfloat16 on a GPU, float32 elsewhere
+        self._load_lock = threading.Lock()  # two sessions asking at once still load once
+        self._run_lock = threading.Lock()  # one generation at a time on the device
+
+    # --- parameters ------------------------------------------------------------------
+
+    def param_specs(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+    ) -> list[ParamSpec]:
+        return [
+            ParamSpec("int", self.num_inference_steps, 1, 100, name="steps", label="Denoising steps",
+                      help="More steps refine the motion; each one takes the same time."),
+            ParamSpec("float", 6.0, 1.0, 15.0, name="guidance", label="Guidance",
+                      help="How closely the motion follows the prompt; high values can look forced."),
+            ParamSpec("int", 512, 64, 1024, name="resolution", label="Resolution (px)",
+                      help="Longest side the layers are generated at; larger boxes are scaled down and back up."),
+        ]
+
+    def resolve_params(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        return validate(self.param_specs(), params, OWNER), []
+
+    # --- the model ---------------------------------------------------------------------
 
     def available(self) -> tuple[bool, str]:
         if self._pipeline is not None:
@@ -79,55 +140,75 @@ class DMDLAnimator:
             )
         import torch
 
-        if not torch.cuda.is_available():
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
             return False, "The generative engine needs a GPU, and none was found on this machine: use the presets."
         return True, "The generative engine is ready."
 
     def pipeline(self):
-        """The DMDL pipeline, loaded from DMDL_CHECKPOINT on first use."""
-        with designer_errors():
-            return self._load_pipeline()
+        """The DMDL pipeline, loaded from DMDL_CHECKPOINT on first use (once, whoever asks)."""
+        with self._load_lock, designer_errors():
+            if self._pipeline is None:
+                self._pipeline = self._load()
+            return self._pipeline
 
-    def _load_pipeline(self):
-        if self._pipeline is None:
-            ok, reason = self.available()
-            if not ok:
-                raise PosterError(reason)
+    def _load(self):
+        ok, reason = self.available()
+        if not ok:
+            raise PosterError(reason)
+        import torch
+
+        from engine.dmdl.pipeline import DMDLPipeline
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        folder = os.environ[CHECKPOINT_ENV].strip()
+        dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+        pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype).to(self.device)
+        missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
+        if missing:
+            raise PosterError(
+                f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
+                "needs the video VAE and the transparent-layer decoder beside the transformer."
+            )
+        return pipe
+
+    @property
+    def loaded(self) -> bool:
+        return self._pipeline is not None
+
+    def release(self) -> None:
+        """Free the weights (and the GPU memory they hold); the next call loads them again."""
+        with self._load_lock, self._run_lock:
+            self._pipeline = None
+        try:
             import torch
 
-            from engine.dmdl.pipeline import DMDLPipeline
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover - torch is a dependency of this engine
+            pass
 
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            folder = os.environ[CHECKPOINT_ENV].strip()
-            dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
-            pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype).to(self.device)
-            missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
-            if missing:
-                raise PosterError(
-                    f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
-                    "needs the video VAE and the transparent-layer decoder beside the transformer."
-                )
-            self._pipeline = pipe
-        return self._pipeline
+    # --- animating ---------------------------------------------------------------------
 
-    def animate(self, request: MotionRequest) -> LayerClip:
-        return self._generate([request], prompts=[request.prompt], group_prompt=None)[0]
+    def animate(
+        self,
+        requests: Sequence[MotionRequest],
+        *,
+        group_prompt: str | None = None,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[LayerClip]:
+        """One generation for every layer: each its own prompt (joint mode) or one group prompt.
 
-    def animate_group(self, requests: Sequence[MotionRequest], prompt: str) -> list[LayerClip]:
-        return self._generate(requests, prompts=None, group_prompt=prompt)
-
-    def animate_jointly(self, requests: Sequence[MotionRequest]) -> list[LayerClip]:
-        """Several layers, each with its own prompt, generated together (the paper's joint mode)."""
-        return self._generate(requests, prompts=[r.prompt for r in requests], group_prompt=None)
+        Progress after every denoising step; a cancel stops the sampling after the current step.
+        """
+        requests = list(requests)
+        prompts = None if group_prompt is not None else [r.prompt for r in requests]
+        with designer_errors():
+            return self._generate(requests, prompts, group_prompt, progress, cancel)
 
     def _generate(
-        self, requests: Sequence[MotionRequest], prompts: list[str] | None, group_prompt: str | None
-    ) -> list[LayerClip]:
-        with designer_errors():
-            return self._generate_clips(requests, prompts, group_prompt)
-
-    def _generate_clips(
-        self, requests: Sequence[MotionRequest], prompts: list[str] | None, group_prompt: str | None
+        self, requests: Sequence[MotionRequest], prompts: list[str] | None, group_prompt: str | None,
+        progress: Progress | None = None, cancel: CancelToken | None = None,
     ) -> list[LayerClip]:
         import torch
 
@@ -140,29 +221,49 @@ class DMDLAnimator:
         texts = [group_prompt] if group_prompt is not None else list(prompts or [])
         if any(not (t or "").strip() for t in texts):
             raise PosterError("The generative engine needs a motion prompt: describe how the layer should move.")
+        params, _ = self.resolve_params(requests[0].params)
+        ignored = [r.layer.name for r in requests[1:] if self.resolve_params(r.params)[0] != params]
+        notes = [
+            f"Layers generated together share one set of settings, those of '{requests[0].layer.name}'; "
+            f"the different settings of {', '.join(repr(n) for n in ignored)} were not used."
+        ] if ignored else []
+        steps = params["steps"]
+        step(progress, cancel, 0, steps, "Loading the generative model")
         pipe = self.pipeline()
         grid_boxes = [r.box.snap_out(TOKEN_PIXELS) for r in requests]
-        statics, placements = [], []
-        for index, (request, grid_box) in enumerate(zip(requests, grid_boxes)):
-            statics.append(pipe.encode_static(place_static(request.layer, grid_box)))
-            placements.append(LayerPlacement(index=index, top=grid_box.y // TOKEN_PIXELS, left=grid_box.x // TOKEN_PIXELS))
-        frames = requests[0].frames
-        seed = requests[0].seed
-        decoded = pipe(
-            statics,
-            placements,
-            prompts=prompts,
-            group_prompt=group_prompt,
-            num_frames=frames_to_generate(frames),
-            num_inference_steps=self.num_inference_steps,
-            generator=torch.Generator().manual_seed(seed),
-            output_type="rgba",
-        ).layers
-        return [self._clip(r, b, d) for r, b, d in zip(requests, grid_boxes, decoded)]
+        scale, gen_boxes = scaled_boxes(grid_boxes, params["resolution"])
 
-    def _clip(self, request: MotionRequest, grid_box: Box, decoded) -> LayerClip:
+        def on_step(index: int, _t) -> None:
+            step(progress, cancel, index + 1, steps, f"Denoising step {index + 1} of {steps}")
+
+        with self._run_lock:
+            statics, placements = [], []
+            for index, (request, grid_box, gen_box) in enumerate(zip(requests, grid_boxes, gen_boxes)):
+                static = resize_rgba(place_static(request.layer, grid_box), gen_box.h, gen_box.w)
+                statics.append(pipe.encode_static(static))
+                placements.append(
+                    LayerPlacement(index=index, top=gen_box.y // TOKEN_PIXELS, left=gen_box.x // TOKEN_PIXELS)
+                )
+            decoded = pipe(
+                statics,
+                placements,
+                prompts=prompts,
+                group_prompt=group_prompt,
+                num_frames=frames_to_generate(requests[0].frames),
+                num_inference_steps=steps,
+                guidance_scale=params["guidance"],
+                generator=torch.Generator().manual_seed(requests[0].seed),
+                output_type="rgba",
+                step_callback=on_step,
+            ).layers
+        return [
+            self._clip(r, b, resize_rgba(rgba_frames(d, g.h, g.w), b.h, b.w), params, notes)
+            for r, b, g, d in zip(requests, grid_boxes, gen_boxes, decoded)
+        ]
+
+    def _clip(self, request: MotionRequest, grid_box: Box, frames: np.ndarray, params: dict[str, Any],
+              notes: list[str]) -> LayerClip:
         """Cut the generated grid-box frames back to the requested box, length and start offset."""
-        frames = rgba_frames(decoded, grid_box.h, grid_box.w)
         dx, dy = request.box.x - grid_box.x, request.box.y - grid_box.y
         frames = frames[:, dy : dy + request.box.h, dx : dx + request.box.w]
         static = place_static(request.layer, request.box)
@@ -174,5 +275,6 @@ class DMDLAnimator:
             box=request.box,
             frames=frames,
             engine=self.name,
-            params={"steps": self.num_inference_steps, "seed": request.seed},
+            params={**params, "seed": request.seed},
+            messages=list(notes),
         )

@@ -98,17 +98,23 @@ class Palette:
         fallback = least_alpha(difference, background)
         if self.offsets.shape[0] == 0:
             return fallback
-        flat = difference.reshape(-1, 3)
+        # Most of a motion box is plain gray: fit the palette only where something is drawn.
+        drawn = np.abs(difference).max(axis=-1) >= NOISE_FLOOR
+        alpha = np.zeros(difference.shape[:-1], np.float32)
+        alpha[drawn] = self._fit(difference[drawn], fallback[drawn])
+        return alpha
+
+    def _fit(self, flat: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+        """Alpha of (N, 3) gray-relative colours: the best palette colour's, or `fallback`."""
         norms = (self.offsets ** 2).sum(axis=1)  # (K,)
-        alphas = np.clip(flat @ self.offsets.T / norms, 0.0, 1.0)  # (N, K)
+        dots = flat @ self.offsets.T  # (N, K)
+        alphas = np.clip(dots / norms, 0.0, 1.0)
         # |D - a d|^2 = |D|^2 - 2 a (D.d) + a^2 |d|^2, without building (N, K, 3)
-        dots = flat @ self.offsets.T
         residual = (flat ** 2).sum(axis=1, keepdims=True) - 2 * alphas * dots + alphas ** 2 * norms
         best = residual.argmin(axis=1)
         rows = np.arange(flat.shape[0])
         fits = residual[rows, best] <= FIT_TOLERANCE ** 2
-        alpha = np.where(fits, alphas[rows, best], fallback.reshape(-1))
-        return alpha.reshape(difference.shape[:-1])
+        return np.where(fits, alphas[rows, best], fallback)
 
 
 def _matte_frames(

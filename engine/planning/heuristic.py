@@ -23,23 +23,17 @@ from engine.dmdl.grid import TOKEN_PIXELS
 from engine.planning.geometry import allowed_region, box_from_bounds, fit_motion_box, margins, union_all
 from engine.core.poster import Box, Layer, LayerKind, PosterError
 
-#: The parameters that decide where a motion goes (which way, about which point). A plan
-#: states them explicitly, so the box and the animation agree even if a preset's default
-#: changes later.
-PLACEMENT_PARAMS: dict[str, tuple[str, ...]] = {
-    "slide_in": ("direction",),
-    "fly_away": ("direction",),
-    "sway": ("pivot",),
-    "spin": ("pivot",),
-    "breathe": ("pivot",),
-    "zoom": ("pivot",),
-}
-
-
 def with_placement_defaults(preset: str, params: dict[str, Any]) -> dict[str, Any]:
-    """`params` plus the registry default of every placement parameter not chosen."""
-    defaults = PRESETS[preset].defaults() if preset in PRESETS else {}
-    placed = {name: defaults[name] for name in PLACEMENT_PARAMS.get(preset, ()) if name in defaults}
+    """`params` plus the catalogue default of every placement parameter not chosen.
+
+    Placement parameters (which way, about which point: `Preset.placement_params`) decide
+    where a motion goes, so a plan states them explicitly and the box and the animation
+    agree even if a preset's default changes later.
+    """
+    if preset not in PRESETS:
+        return dict(params)
+    defaults = PRESETS[preset].defaults()
+    placed = {name: defaults[name] for name in PRESETS[preset].placement_params}
     return {**placed, **params}
 
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from engine.dmdl.grid import TOKEN_PIXELS
 from engine.planning.geometry import allowed_region, box_from_bounds, fit_motion_box
 from engine.motion.presets import PRESETS
+from engine.motion.presets.catalog import parameter_text
 from engine.planning.heuristic import checked_params, with_placement_defaults
 from engine.core.poster import Box, Poster, PosterError
 
@@ -130,9 +131,8 @@ Rules for every box:
 Choose the preset that fits the prompt best and its parameters (null keeps the preset's
 default). Presets:
 {presets}
-Parameters: amplitude 0..1 (0.5 normal, 1 wild), cycles 1..8 (motion periods per clip),
-easing, pivot (the fixed point of a rotation or scaling), direction (which way the layer
-travels: slide_in with direction right enters from the left edge), phase 0..1, loop.
+Parameters:
+{parameters}
 A parameter the chosen preset does not take is ignored.
 
 The user message is a JSON document describing the poster. Its field request.prompt is
@@ -215,7 +215,7 @@ def request_payload(poster: Poster, layer_ids: Sequence[int], prompt: str, thumb
 def chat_messages(payload: dict[str, Any], picture_url: str) -> list[dict[str, Any]]:
     presets = "\n".join(f"- {name}: {preset.description}" for name, preset in PRESETS.items())
     return [
-        {"role": "system", "content": SYSTEM_PROMPT.format(presets=presets)},
+        {"role": "system", "content": SYSTEM_PROMPT.format(presets=presets, parameters=parameter_text())},
         {
             "role": "user",
             "content": [

@@ -7,6 +7,8 @@ outline a motion sweeps, which sizes motion boxes), `stage`, `easing`, and `anim
 (the Animator that ties them together).
 """
 
-from engine.motion.presets.animator import PRESETS, ParamSpec, Preset, PresetAnimator, animate, motion_times
+from engine.motion.presets.animator import (
+    AUTO, PRESET_PARAM, PRESETS, ParamSpec, Preset, PresetAnimator, animate, motion_times,
+)
 
-__all__ = ["PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
+__all__ = ["AUTO", "PRESET_PARAM", "PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]

@@ -1,7 +1,8 @@
 """The procedural preset engine: the embedded default Animator that runs on any CPU.
 
-A request names a preset, or a prompt that maps to one (engine.motion.presets.prompts), or
-neither (then a sensible default by layer kind). The chosen preset turns its parameters
+A request names a preset in `params["preset"]`, or leaves it "auto" and gives a prompt
+that maps to one (engine.motion.presets.prompts), or neither (then a sensible default by
+layer kind). The chosen preset turns its parameters
 into a FramePlan (engine.motion.presets.transforms / warps / reveal) which the sampler renders in
 premultiplied alpha. Frame 0, and every frame held before `start_offset`, is the static
 layer placed in the motion box, bit for bit.
@@ -10,19 +11,23 @@ layer placed in the motion box, bit for bit.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from engine.core.clip import LayerClip, LazySource, place_static
-from engine.motion.base import MotionRequest
-from engine.motion.presets.catalog import PRESETS, ParamSpec, Preset
+from engine.motion.base import CancelToken, MotionRequest, Progress, step
+from engine.motion.params import ParamSpec
+from engine.motion.presets.catalog import PRESETS, Preset
 from engine.motion.presets.prompts import default_preset, params_from_prompt, preset_for_prompt
 from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
 from engine.motion.presets.stage import Stage
 from engine.core.poster import LayerKind, PosterError
 
-__all__ = ["PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
+__all__ = ["AUTO", "PRESET_PARAM", "PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
+
+PRESET_PARAM = "preset"  # the engine parameter that names the preset
+AUTO = "auto"  # ... when the prompt (or the layer kind) should choose it
 
 
 def motion_times(frames: int, start_offset: int, loop: bool) -> np.ndarray:
@@ -48,70 +53,135 @@ def _lookup(name: str) -> Preset:
     raise PosterError(f"There is no motion preset called '{name}'.{hint} Presets: {', '.join(PRESETS)}.")
 
 
+def preset_spec() -> ParamSpec:
+    """The `preset` parameter: Auto (from the prompt) or one preset of the catalogue."""
+    menu = sorted(PRESETS.values(), key=lambda preset: preset.label)
+    return ParamSpec(
+        "choice", AUTO, choices=(AUTO, *(p.name for p in menu)), name=PRESET_PARAM, label="Preset",
+        choice_labels=("Auto (from the prompt)", *(p.label for p in menu)),
+        help="Which procedural motion to use; auto picks it from the prompt.",
+    )
+
+
+def _preset_name(params: Mapping[str, Any] | None) -> str:
+    """The preset named in `params` ("auto" when none); a clear error for an unknown one."""
+    value = (params or {}).get(PRESET_PARAM)
+    if value is None or str(value).strip().lower() in ("", AUTO):
+        return AUTO
+    return _lookup(str(value)).name
+
+
 class PresetAnimator:
     """Closed-set procedural motions: instant, deterministic, identity-preserving."""
 
     name = "presets"
+    label = "Presets (CPU, instant)"
 
     def available(self) -> tuple[bool, str]:
         return True, "Procedural presets run on any CPU, no model needed."
 
-    def animate(self, request: MotionRequest) -> LayerClip:
-        preset, params, messages = self._resolve(request, request.prompt, request.layer.kind)
-        return self._render(request, preset, params, messages)
+    def release(self) -> None:
+        """Nothing is loaded: presets are code."""
 
-    def animate_group(self, requests: Sequence[MotionRequest], prompt: str) -> list[LayerClip]:
-        """One shared prompt: the same preset and parameters for every layer, with phases
-        `phase + i * stagger` so the layers move together or in a deliberate ripple (for
-        one-shot presets the phase is a delay: each layer starts a little later)."""
+    def param_specs(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+    ) -> list[ParamSpec]:
+        """`preset` first, then the parameters of the preset these settings use (under Auto:
+        the one the prompt picks)."""
+        preset, _, _ = self.choose(params, prompt=prompt, layer_kind=layer_kind, check=False)
+        return [preset_spec(), *preset.params.values()]
+
+    def resolve_params(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """`preset` as given ("auto" stays auto) plus the chosen preset's checked values."""
+        preset, values, notes = self.choose(params, prompt=prompt, layer_kind=layer_kind)
+        return {PRESET_PARAM: _preset_name(params), **values}, notes
+
+    def choose(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        check: bool = True,
+    ) -> tuple[Preset, dict[str, Any], list[str]]:
+        """The preset and its checked values: defaults < prompt adverbs < explicit `params`.
+
+        With `check=False` only the preset is resolved (parameter values are not checked),
+        which is what listing the specs for a half-edited panel needs.
+        """
+        messages: list[str] = []
+        prompt = (prompt or "").strip()
+        explicit = {k: v for k, v in (params or {}).items() if k != PRESET_PARAM}
+        name = _preset_name(params)
+        if name != AUTO:
+            preset = PRESETS[name]
+            tuned = params_from_prompt(prompt, preset.name) if check else {}
+        elif prompt:
+            match = preset_for_prompt(prompt, layer_kind)
+            preset, tuned = PRESETS[match.preset], match.params
+            if match.message:
+                messages.append(match.message)
+        else:
+            preset, tuned = PRESETS[default_preset(layer_kind)], {}
+            messages.append(f"No motion prompt or preset was given, so '{preset.name}' was used.")
+        values = preset.validate({**tuned, **explicit}) if check else {}
+        return preset, values, messages
+
+    def animate(
+        self,
+        requests: Sequence[MotionRequest],
+        *,
+        group_prompt: str | None = None,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[LayerClip]:
+        """Each layer after its own prompt, or (with `group_prompt`) all under one: the same
+        preset and parameters for every layer, with phases `phase + i * stagger` so the layers
+        move together or in a deliberate ripple (for one-shot presets the phase is a delay:
+        each layer starts a little later). Progress after every layer; cancel between layers."""
         requests = list(requests)
         if not requests:
-            raise PosterError("Pick at least one layer to animate as a group.")
+            raise PosterError("Pick at least one layer to animate.")
+        if group_prompt is not None:
+            jobs = self._group(requests, group_prompt)
+        else:
+            jobs = []
+            for request in requests:
+                preset, params, messages = self.choose(
+                    request.params, prompt=request.prompt, layer_kind=request.layer.kind
+                )
+                jobs.append((request, preset, params, messages))
+        clips = []
+        step(None, cancel, 0, len(jobs), "")
+        for index, (request, preset, params, messages) in enumerate(jobs):
+            clips.append(self._render(request, preset, params, messages))
+            step(progress, cancel, index + 1, len(jobs), f"Animated {request.layer.name} ({preset.name})")
+        return clips
+
+    def _group(self, requests: list[MotionRequest], prompt: str) -> list[tuple[MotionRequest, Preset, dict, list]]:
         lead = requests[0]
         kinds = {r.layer.kind for r in requests}
         kind = kinds.pop() if len(kinds) == 1 else None
-        preset, params, messages = self._resolve(lead, prompt, kind=kind)
+        preset, params, messages = self.choose(lead.params, prompt=prompt, layer_kind=kind)
         overridden = [r.layer.name for r in requests[1:] if r.params and r.params != lead.params]
         if overridden:
             messages.append(
                 f"A group shares one set of parameters, those of '{lead.layer.name}'; the different "
                 f"parameters set on {', '.join(repr(n) for n in overridden)} were not used."
             )
-        step = params.get("stagger", 0.0)
-        clips = []
+        step_size = params.get("stagger", 0.0)
+        jobs = []
         for i, request in enumerate(requests):
             layer_params = dict(params)
             if "phase" in layer_params:
-                shifted = params["phase"] + i * step
+                shifted = params["phase"] + i * step_size
                 # a cycle wraps around; a delay must keep growing down the group (capped)
                 layer_params["phase"] = min(shifted, 0.9) if preset.phase_is_delay else shifted % 1.0
             timed = MotionRequest(
-                layer=request.layer, box=request.box, prompt=prompt, preset=preset.name,
-                params=layer_params, frames=request.frames, fps=request.fps, seed=lead.seed,
-                start_offset=request.start_offset,
+                layer=request.layer, box=request.box, prompt=prompt,
+                params={PRESET_PARAM: preset.name, **layer_params}, frames=request.frames, fps=request.fps,
+                seed=lead.seed, start_offset=request.start_offset,
             )
-            clips.append(self._render(timed, preset, layer_params, list(messages)))
-        return clips
-
-    def _resolve(
-        self, request: MotionRequest, prompt: str, kind: LayerKind | None
-    ) -> tuple[Preset, dict[str, Any], list[str]]:
-        """Preset and validated params: defaults < prompt adverbs < explicit params."""
-        messages: list[str] = []
-        prompt = (prompt or "").strip()
-        if request.preset:
-            preset = _lookup(request.preset)
-            tuned = params_from_prompt(prompt, preset.name)
-        elif prompt:
-            match = preset_for_prompt(prompt, kind)
-            preset, tuned = PRESETS[match.preset], match.params
-            if match.message:
-                messages.append(match.message)
-        else:
-            preset, tuned = PRESETS[default_preset(kind)], {}
-            messages.append(f"No motion prompt or preset was given, so '{preset.name}' was used.")
-        params = preset.validate({**tuned, **request.params})
-        return preset, params, messages
+            jobs.append((timed, preset, layer_params, list(messages)))
+        return jobs
 
     def _render(self, request: MotionRequest, preset: Preset, params: dict[str, Any], messages: list[str]) -> LayerClip:
         """A lazy clip: the preset's FramePlan is built now (cheap, and it carries the notes);
@@ -165,4 +235,6 @@ def _never(start: int, stop: int, out: np.ndarray) -> None:  # pragma: no cover 
 
 def animate(request: MotionRequest) -> LayerClip:
     """Animate one layer with the preset engine (the `engine.animate` shortcut)."""
-    return PresetAnimator().animate(request)
+    from engine.motion.registry import get_engine
+
+    return get_engine("presets").animate([request])[0]

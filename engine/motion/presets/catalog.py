@@ -7,68 +7,18 @@ one place a bad parameter is caught and explained.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
+from engine.motion.params import ParamSpec, named, validate
 from engine.motion.presets import reveal, transforms, warps
 from engine.motion.presets.easing import EASINGS
 from engine.motion.presets.resample import FramePlan
 from engine.motion.presets.stage import Stage
-from engine.core.poster import PosterError
 
 Builder = Callable[[Stage, dict[str, Any], np.ndarray], FramePlan]
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One preset parameter: its kind, default, allowed range or choices, and help text."""
-
-    kind: str  # "float" | "int" | "choice" | "bool"
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    choices: tuple[str, ...] = ()
-    help: str = ""
-
-    def check(self, preset: str, name: str, value: Any) -> Any:
-        """The value in canonical form, or a PosterError naming the parameter and its range."""
-        where = f"Parameter '{name}' of preset '{preset}'"
-        if self.kind == "bool":
-            if isinstance(value, (bool, np.bool_)):
-                return bool(value)
-            if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "on", "off"):
-                return value.strip().lower() in ("true", "yes", "on")
-            if isinstance(value, (int, np.integer)) and value in (0, 1):
-                return bool(value)
-            raise PosterError(f"{where} must be true or false; got {value!r}.")
-        if self.kind == "choice":
-            text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-            if text not in self.choices:
-                raise PosterError(f"{where} must be one of {', '.join(self.choices)}; got {value!r}.")
-            return text
-        number = self._number(where, value)
-        if self.kind == "int":
-            if number != int(number):
-                raise PosterError(f"{where} must be a whole number from {self.min:g} to {self.max:g}; got {value!r}.")
-            number = int(number)
-        if not self.min <= number <= self.max:
-            unit = "a whole number" if self.kind == "int" else "a number"
-            raise PosterError(f"{where} must be {unit} from {self.min:g} to {self.max:g}; got {value!r}.")
-        return number
-
-    def _number(self, where: str, value: Any) -> float:
-        if isinstance(value, (bool, np.bool_)):
-            raise PosterError(f"{where} must be a number from {self.min:g} to {self.max:g}; got {value!r}.")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise PosterError(f"{where} must be a number from {self.min:g} to {self.max:g}; got {value!r}.") from None
-        if not math.isfinite(number):
-            raise PosterError(f"{where} must be a finite number from {self.min:g} to {self.max:g}; got {value!r}.")
-        return number
 
 
 @dataclass(frozen=True)
@@ -83,6 +33,11 @@ class Preset:
     for_text: bool = False  # a text-first effect: the prompt mapper prefers it for type layers
 
     @property
+    def placement_params(self) -> tuple[str, ...]:
+        """The parameters that decide where the motion goes (which way, about which point)."""
+        return tuple(name for name in PLACEMENT if name in self.params)
+
+    @property
     def phase_is_delay(self) -> bool:
         """Whether `phase` delays a one-shot motion rather than shifting a repeating one."""
         return self.params.get("phase") == DELAY
@@ -92,20 +47,14 @@ class Preset:
 
     def validate(self, params: dict[str, Any] | None) -> dict[str, Any]:
         """Defaults filled in, every value checked; unknown names are an error, not ignored."""
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(self.params))
-        if unknown:
-            raise PosterError(
-                f"Preset '{self.name}' has no parameter '{unknown[0]}'. "
-                f"Its parameters are: {', '.join(self.params)}."
-            )
-        values = self.defaults()
-        for name, value in params.items():
-            values[name] = self.params[name].check(self.name, name, value)
-        return values
+        return validate(self.params.values(), params, f"preset '{self.name}'")
 
 
 # --- shared parameters: the same name means the same thing in every preset -------------
+
+#: Parameters that decide where a motion carries the layer, so a planned box depends on them.
+PLACEMENT: tuple[str, ...] = ("direction", "pivot")
+
 
 def amplitude(default: float = 0.5) -> ParamSpec:
     return ParamSpec("float", default, 0.0, 1.0, help="How strong the motion is: 0.5 normal, 1 wild, 0 none.")
@@ -132,7 +81,8 @@ def phase(help: str = "Where in its cycle the motion starts (0..1); in a group, 
 
 
 #: One-shot motions (reveals, entrances, a spin) read `phase` as a delay, not a cycle shift.
-DELAY = ParamSpec("float", 0.0, 0.0, 1.0, help="A delay before the motion starts, as a fraction of the clip (0..1).")
+DELAY = ParamSpec("float", 0.0, 0.0, 1.0, help="A delay before the motion starts, as a fraction of the clip (0..1).",
+                  name="phase", label="Delay")
 
 
 def loop(default: bool = True) -> ParamSpec:
@@ -150,8 +100,13 @@ def waves(default: float = 1.0) -> ParamSpec:
     return ParamSpec("float", default, 0.25, 4.0, help="How many wave crests fit along the layer.")
 
 
+#: Labels the editor shows where the capitalised name would not say enough.
+LABELS = {"loop": "Seamless loop", "waves": "Wave crests", "depth": "Fade depth", "axis": "Shake axis"}
+
+
 def _common(**specific: ParamSpec) -> dict[str, ParamSpec]:
-    return {**specific, "loop": loop(), "stagger": stagger()}
+    """A preset's own parameters plus the ones every preset has, named and labelled."""
+    return named({**specific, "loop": loop(), "stagger": stagger()}, LABELS)
 
 
 _PRESET_LIST: tuple[Preset, ...] = (
@@ -225,3 +180,38 @@ _PRESET_LIST: tuple[Preset, ...] = (
 
 #: Every preset by id, in menu order.
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in _PRESET_LIST}
+
+
+def parameter_text() -> str:
+    """What the LLM is told about preset parameters, written from the catalogue's specs.
+
+    One line per parameter name (the same name means the same thing in every preset):
+    its range or choices, its help text, and where a preset explains it differently
+    (slide_in's direction says which edge it enters from) that preset's own words.
+    """
+    specs: dict[str, list[tuple[str, Any]]] = {}
+    for preset in PRESETS.values():
+        for name, spec in preset.params.items():
+            specs.setdefault(name, []).append((preset.name, spec))
+    lines = []
+    for name, owners in specs.items():
+        first = owners[0][1]
+        if first.kind in ("float", "int"):
+            allowed = f"{'whole number' if first.kind == 'int' else 'number'} {first.min:g}..{first.max:g}"
+        elif first.kind == "choice":
+            choices: list[str] = []
+            for _, spec in owners:
+                choices.extend(c for c in spec.choices if c not in choices)
+            allowed = "one of " + ", ".join(choices)
+        else:
+            allowed = "true or false" if first.kind == "bool" else "text"
+        by_help: dict[str, list[str]] = {}
+        for preset, spec in owners:
+            by_help.setdefault(spec.help.rstrip("."), []).append(preset)
+        common = max(by_help, key=lambda text: len(by_help[text]))
+        line = f"- {name} ({allowed}): {common}."
+        special = [f"in {', '.join(presets)}: {text}" for text, presets in by_help.items() if text != common]
+        if special:
+            line += " Except " + "; ".join(special) + "."
+        lines.append(line)
+    return "\n".join(lines)
