@@ -76,14 +76,14 @@ def main() -> None:
     args = parser.parse_args()
 
     from engine.export import export
-    from engine.motion import get_animator
+    from engine.motion import get_engine
     from tests.helpers.motion import animate_one, preset_request
     from engine.render.compositor import poster_stream
 
     started = time.perf_counter()
     frames = round(args.fps * args.seconds)
     poster, motions = big_poster(args.width, args.height, args.layer_scale)
-    animator = get_animator("presets")
+    animator = get_engine("presets")
     clips = []
     for layer_id, preset, box in motions:
         request = preset_request(preset, layer=poster.layer(layer_id), box=box, frames=frames, fps=args.fps)
