@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from app import canvas as cv
 from app.motion_panel import preset_in_use, resolve
-from app.persist import autosave, save_clip
+from app.persist import autosave, commit_clip, store_clip
 from app.replies import Report, View, guarded, ok, quiet, require_poster
 from app.session import Session
 from app.state import EditorState
 from app.views import engines_view, selection_view
 from engine.core.clip import LayerClip
-from engine.core.poster import PosterError
+from engine.core.poster import Box, PosterError
+from engine.core.stream import FrameStream
 from engine.motion.base import Cancelled, MotionRequest
 
 PREVIEW_MAX_SIDE = 960  # previews are for the eye; exports keep full resolution
@@ -129,39 +130,36 @@ def _run(batches: Sequence[Batch], report: Report, cancel=None) -> tuple[list[La
     return clips, list(dict.fromkeys(notes))
 
 
-def _write_video(session: Session, stem: str, frames: np.ndarray, fps: int) -> str:
+def _write_video(session: Session, stem: str, frames: FrameStream, fps: int) -> str:
     """An MP4 under a fresh name (the page caches by name), older takes removed.
 
-    Encoded at "preview" quality and scaled to the preview size by ffmpeg in the same pass:
-    the designer is waiting on it after pressing Animate, and the download from the Export
-    tab is encoded again at full size and "final" quality anyway.
+    The frames arrive at preview size (drawn small, never drawn full size and shrunk) and
+    are encoded at "preview" quality: the designer is waiting on it after pressing
+    Animate, and the download from the Export tab is encoded again at full size and
+    "final" quality anyway.
     """
     from engine.export import write_mp4
 
     work = session.dir("work")
     path = work / f"{stem}-{time.time_ns()}.mp4"
-    write_mp4(path, frames, fps, quality="preview", max_side=PREVIEW_MAX_SIDE)
+    write_mp4(path, frames, fps, quality="preview")
     for old in work.glob(f"{stem}-*.mp4"):
         if old != path:
             old.unlink(missing_ok=True)
     return str(path)
 
 
-def shrink(frames: np.ndarray, max_side: int) -> np.ndarray:
-    """Downscale (F, H, W, C) frames so the longer side is at most `max_side`."""
-    height, width = frames.shape[1:3]
-    scale = max_side / max(height, width)
-    if scale >= 1:
-        return frames
-    from PIL import Image
-
-    size = (max(2, round(width * scale)), max(2, round(height * scale)))
-    mode = "RGBA" if frames.shape[3] == 4 else "RGB"
-    return np.stack([np.asarray(Image.fromarray(f, mode).resize(size, Image.Resampling.BILINEAR)) for f in frames])
-
-
 def _layer_video(session: Session, clip: LayerClip, fps: int) -> str:
-    return _write_video(session, "layer", cv.over_checkerboard(shrink(clip.frames, PREVIEW_MAX_SIDE)), fps)
+    """One clip over a checkerboard, each frame shrunk to preview size as it is read."""
+    from engine.render.scale import preview_scale, resize, scaled_box
+
+    box = scaled_box(Box(0, 0, clip.box.w, clip.box.h), preview_scale(clip.box.w, clip.box.h, PREVIEW_MAX_SIDE))
+
+    def shown(frame: np.ndarray) -> np.ndarray:
+        rgb = cv.over_checkerboard(resize(frame, box.w, box.h))
+        return np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+
+    return _write_video(session, "layer", FrameStream.of_clip(clip).map(shown, box.w, box.h), fps)
 
 
 def _targets(state: EditorState, which: str) -> list[int]:
@@ -177,7 +175,8 @@ def _targets(state: EditorState, which: str) -> list[int]:
 
 def _animate(session: Session, which: str, report: Report, reroll: int | None = None) -> View:
     """Animate, recomposite, preview; the session lock is held only to read and to commit."""
-    from engine.render.compositor import render
+    from engine.render.compositor import poster_stream
+    from engine.render.scale import preview_scale
 
     started = time.perf_counter()
     with session.lock:
@@ -191,6 +190,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         sized = _give_room(state, ids)
         batches = _batches(state, ids + stale)
         fps, frame_count = state.fps, state.frames
+        loop_modes = {i: state.motion(i).loop for i in ids + stale}  # the project's Motion.loop
         cancel = session.cancel
         cancel.clear()
     try:
@@ -200,19 +200,25 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
             if reroll is not None:
                 state.motion(reroll).seed -= 1  # the take never happened
         return {"status": f"{stopped} Nothing was changed.", "tab": "preview"}
+    for clip in clips:
+        clip.loop_mode = loop_modes.get(clip.layer_id, clip.loop_mode)
+    # Each clip is rendered once, into its autosave file, and read back from there by the
+    # preview and later exports: frames are never all in memory, nor rendered twice.
+    report(0.75, "Saving the animated layers")
+    pending = [(clip, store_clip(session, clip)) for clip in clips]
     with session.lock:
         if session.state is not state:
+            for _clip, path in pending:
+                path.unlink(missing_ok=True)
             raise PosterError("Another poster was opened while this one was animating; that result was dropped.")
+        clips = [commit_clip(session, clip, path) for clip, path in pending]
         state.clips.update({clip.layer_id: clip for clip in clips})
         poster = state.poster
         ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
-    report(0.8, "Compositing the poster")
-    frames = render(poster, ordered, frame_count)
-    report(0.9, "Encoding the preview")
-    preview = _write_video(session, "preview", frames, fps)
-    with session.lock:
-        _save_clips(session, clips)
         autosave(session)
+    report(0.85, "Compositing and encoding the preview")
+    scale = preview_scale(poster.width, poster.height, PREVIEW_MAX_SIDE)
+    preview = _write_video(session, "preview", poster_stream(poster, ordered, frame_count, fps=fps, scale=scale), fps)
     report(1.0, "Done")
     names = ", ".join(state.layer(i).name for i in ids)
     if reroll is not None:
@@ -266,7 +272,3 @@ def cancel(session: Session) -> View:
     session.cancel.set()
     return {"status": "Cancelling: the animation stops after its current step."}
 
-
-def _save_clips(session: Session, clips: Iterable[LayerClip]) -> None:
-    for clip in clips:
-        save_clip(session, clip)

@@ -7,7 +7,6 @@ up from the poster name, so nothing the browser sends ever becomes a path.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,19 @@ from engine.core.projectfile import PROJECT_SUFFIX, load_project
 from engine.core.projectfile import save_project as write_project
 
 
-@dataclass(frozen=True)
-class ExportFormat:
-    key: str
-    label: str
-    suffix: str  # file name ending the engine's export() dispatches on
-    layered: bool = False
-
-
-FORMATS: tuple[ExportFormat, ...] = (
-    ExportFormat("mp4", "MP4 video (H.264, plays everywhere)", ".mp4"),
-    ExportFormat("gif", "GIF", ".gif"),
-    ExportFormat("apng", "Animated PNG (lossless, transparency)", ".png"),
-    ExportFormat("webp", "Animated WebP (transparency)", ".webp"),
-    ExportFormat("webm", "WebM VP9 with alpha", ".webm"),
-    ExportFormat("mov", "ProRes 4444 .mov with alpha", ".mov"),
-    ExportFormat("png-seq", "PNG sequence (zip of frames)", "-frames.zip"),
-    ExportFormat("layered", "Layered bundle (zip: every layer as a transparent clip)", "-layers.zip", layered=True),
-)
 ALL = "all"
 DEFAULT_FORMAT = "mp4"
 
 
+def export_formats():
+    """The engine's one format table, less what a browser cannot download (a folder)."""
+    from engine.export.formats import FORMATS
+
+    return [f for f in FORMATS if f.download]
+
+
 def format_choices() -> list[tuple[str, str]]:
-    return [(f.label, f.key) for f in FORMATS] + [("Every format at once", ALL)]
+    return [(f.label, f.key) for f in export_formats()] + [("Every format at once", ALL)]
 
 
 def _slug(name: str) -> str:
@@ -52,8 +40,8 @@ def _slug(name: str) -> str:
 
 @guarded(lock=False)
 def export(session: Session, fmt: str, report: Report = quiet) -> View:
-    """Render the full-resolution poster once and write the chosen format(s)."""
-    from engine.render.compositor import render
+    """Write the chosen format(s) of the full-resolution poster, composited as it is written."""
+    from engine.render.compositor import poster_stream
     from engine.export import export as write
 
     with session.lock:
@@ -62,23 +50,25 @@ def export(session: Session, fmt: str, report: Report = quiet) -> View:
             raise PosterError("Open a poster first.")
         if not state.clips:
             raise PosterError("Nothing is animated yet: press ▶ Animate first, then export.")
-        chosen = list(FORMATS) if fmt == ALL else [f for f in FORMATS if f.key == fmt]
+        formats = export_formats()
+        chosen = list(formats) if fmt == ALL else [f for f in formats if f.key == fmt]
         if not chosen:
             raise PosterError(f"'{fmt}' is not an export format; pick one from the list.")
         poster, fps, count = state.poster, state.fps, state.frames
         clips = {layer.id: state.clips[layer.id] for layer in poster.layers if layer.id in state.clips}
-    report(0.05, "Compositing the poster")
-    frames = render(poster, list(clips.values()), count)
+    # Frames are composited as each format writes them (a few frames in memory, however
+    # big the poster); the stream keeps its per-frame plan between formats.
+    frames = poster_stream(poster, list(clips.values()), count, fps=fps)
     folder = session.dir("exports")
     written: list[Path] = []
     for index, export_format in enumerate(chosen):
-        path = folder / f"{_slug(poster.name)}{export_format.suffix}"
+        path = folder / export_format.file_name(_slug(poster.name))
         base = 0.1 + 0.9 * index / len(chosen)
         step = 0.9 / len(chosen)
         progress = lambda done, total, b=base, s=step, f=export_format: report(  # noqa: E731
             b + s * done / max(total, 1), f"Writing {f.label}")
         extra: dict[str, Any] = {"poster": poster, "clips": clips} if export_format.layered else {}
-        written.append(write(path, frames, fps, progress=progress, **extra))
+        written.append(write(path, frames, fps, format=export_format.key, progress=progress, **extra))
     report(1.0, "Done")
     names = ", ".join(p.name for p in written)
     return {"exports": export_files(session, first=written), "status": ok(f"Exported {names}: download below.")}

@@ -3,7 +3,8 @@
 Autosave runs after every edit, so it must be cheap: `editor.json` is the schema's
 AutosaveManifest (the project without its pixels: it points at the PSD or project file
 already kept in the session folder, or a bundled sample) plus one clip file per animated
-layer, written only when that layer is animated. The designer-facing "Save project" file
+layer (engine.core.clipstore: frames deflated one per member, written one at a time, read
+back lazily), written only when that layer is animated. The designer-facing "Save project" file
 (engine.core.projectfile) is a separate, self-contained download; both go through one
 schema (engine.core.schema), so they never disagree on what a motion is.
 
@@ -27,6 +28,7 @@ from app.state import EditorState
 from app.views import SAMPLES_DIR, samples
 from engine.core import schema
 from engine.core.clip import LayerClip
+from engine.core.clipstore import open_stored_clip, save_clip_file
 from engine.core.poster import Poster, PosterError
 from engine.core.project import Project
 from engine.core.projectfile import checked, clip_entry, clip_from, load_project
@@ -48,8 +50,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def clip_member(layer_id: int) -> str:
-    """The autosave file holding a layer's clip frames."""
-    return f"clip-{int(layer_id)}.npz"
+    """The autosave file holding a layer's clip frames (schema-1/2 autosaves: clip-<id>.npz)."""
+    return f"clip-{int(layer_id)}.zip"
 
 
 def manifest_of(state: EditorState) -> schema.AutosaveManifest:
@@ -71,17 +73,38 @@ def autosave(session: Session) -> None:
 
 
 def save_clip(session: Session, clip: LayerClip) -> None:
-    """The clip's frames; its settings go into editor.json with the next autosave."""
-    folder = session.dir(AUTOSAVE_NAME)
-    path = folder / clip_member(clip.layer_id)
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    """The clip's frames, compressed and written one at a time; its settings go into
+    editor.json with the next autosave."""
+    save_clip_file(session.dir(AUTOSAVE_NAME) / clip_member(clip.layer_id), clip)
+
+
+def store_clip(session: Session, clip: LayerClip) -> Path:
+    """Write a new clip beside the autosave under a private name (no session lock needed:
+    nothing else reads it until `commit_clip`)."""
+    handle, temp = tempfile.mkstemp(dir=session.dir(AUTOSAVE_NAME), prefix=".pending-", suffix=".zip")
     os.close(handle)
     try:
-        np.savez(temp, frames=clip.frames)
-        os.replace(temp, path)
+        return save_clip_file(temp, clip)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def commit_clip(session: Session, clip: LayerClip, pending: Path) -> LayerClip:
+    """Make a stored clip the layer's autosaved clip, and return it read from there.
+
+    The returned clip reads its frames lazily from the file, so the session holds a frame
+    or two per clip, not the videos, and each clip is rendered once; a file replaced
+    later stays readable by clips already open on it (POSIX keeps it until they close).
+    """
+    target = session.dir(AUTOSAVE_NAME) / clip_member(clip.layer_id)
+    os.replace(pending, target)
+    return _stored(target, clip.layer_id, clip.box, clip.frame_count, engine=clip.engine, preset=clip.preset,
+                   params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode)
+
+
+def _stored(path: Path, layer_id: int, box, frame_count: int, **meta: Any) -> LayerClip:
+    return open_stored_clip(path, "frames", layer_id=layer_id, box=box, frame_count=frame_count, **meta)
 
 
 def _legacy_clip_settings(folder: Path):
@@ -169,9 +192,22 @@ def restore(session: Session) -> bool:
     project.clips = {}
     for entry in manifest.clips:
         plain_name = entry.frames == Path(entry.frames).name and not entry.frames.startswith(".")
-        frames = _clip_frames(folder / entry.frames, entry) if plain_name and entry.layer_id in valid else None
-        if frames is not None:
-            project.clips[entry.layer_id] = clip_from(entry, frames)
+        if not plain_name or entry.layer_id not in valid:
+            continue
+        if entry.encoding is None:  # a schema-1/2 autosave: the whole clip in one .npz
+            frames = _clip_frames(folder / entry.frames, entry)
+            if frames is not None:
+                clip = clip_from(entry, frames)
+                save_clip_file(folder / clip_member(entry.layer_id), clip)  # what editor.json names from now on
+                project.clips[entry.layer_id] = clip
+            continue
+        try:
+            project.clips[entry.layer_id] = _stored(
+                folder / entry.frames, entry.layer_id, entry.box, entry.frame_count, engine=entry.engine,
+                preset=entry.preset, params=dict(entry.params), messages=list(entry.messages),
+                loop_mode=entry.loop_mode)
+        except PosterError:
+            continue  # a clip file that did not make it to disk: that layer is animated again
     state.selection = [i for i in manifest.selection if i in valid]
     active = manifest.active
     state.active = active if active in state.selection else (state.selection[0] if state.selection else None)

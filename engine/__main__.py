@@ -88,16 +88,18 @@ def _modes(args: argparse.Namespace) -> tuple[list[str], str | None]:
 def cmd_animate(args: argparse.Namespace) -> int:
     from engine import load_psd
     from engine.core.progress import console_progress
-    from engine.export import export
+    from engine.export import export, format_for_path
     from engine.motion import MotionRequest, get_engine
     from engine.planning import plan
     from engine.planning.geometry import fit_motion_box, fit_problem
-    from engine.render.compositor import render
+    from engine.render.compositor import poster_stream
 
     if not args.prompt and not args.preset:
         raise PosterError("Say how the layer should move: give --prompt 'sways gently' or --preset sway.")
     if args.box and len(args.layer) > 1:
         raise PosterError("--box applies to one layer; animate layers one by one to give each a box.")
+    out = Path(args.out)
+    export_format = format_for_path(out, layered=True)  # a wrong extension fails before any work
     engine = get_engine(args.engine)
     ok, reason = engine.available()
     if not ok:
@@ -151,16 +153,17 @@ def cmd_animate(args: argparse.Namespace) -> int:
         clips = engine.animate(requests, group_prompt=group_prompt,
                                progress=lambda done, total, _message: update(done, total))
     for clip in clips:
+        clip.loop_mode = args.loop
         for message in clip.messages:
             print(f"note: {message}", file=sys.stderr)
 
-    out = Path(args.out)
-    layered = out.suffix.lower() == ".zip"
+    layered = export_format.layered
     with console_progress(f"writing {out.name}", quiet=args.quiet) as progress:
         export(
             out,
-            lambda: render(poster, clips, frames),  # rendered only once the output folder checks out
+            poster_stream(poster, clips, frames, fps=args.fps),  # frames are drawn as they are written
             fps=args.fps,
+            format=export_format.key,
             poster=poster if layered else None,
             clips={clip.layer_id: clip for clip in clips} if layered else None,
             progress=progress,
@@ -170,6 +173,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engine.core.clip import LOOP_MODES
+    from engine.export.formats import extensions_help
+
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,9 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--duration", type=float, default=2.0, help="seconds (default 2)")
     animate.add_argument("--frames", type=int, help="frame count (overrides --duration)")
     animate.add_argument("--seed", type=int, default=0)
-    animate.add_argument("--out", required=True,
-                         help="output file; format from the extension: .mp4 .gif .png .webp "
-                              ".webm .mov .zip")
+    animate.add_argument("--loop", choices=LOOP_MODES, default="loop",
+                         help="how a clip shorter than the timeline continues (default: loop)")
+    animate.add_argument("--out", required=True, help=f"output file; {extensions_help()}")
     animate.add_argument("--quiet", action="store_true", help="no progress bar")
     animate.set_defaults(func=cmd_animate)
     return parser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import zipfile
@@ -385,7 +386,7 @@ def test_every_export_format_is_written_and_decodes(session) -> None:
     view = exporting.export(session, exporting.ALL)
     assert not view.get("error"), view["status"]
     files = {Path(p).name: Path(p) for p in view["exports"]}
-    assert set(files) == {f"tiny{f.suffix}" for f in exporting.FORMATS}
+    assert set(files) == {f.file_name("tiny") for f in exporting.export_formats()}
     for path in files.values():
         assert path.parent == session.folder / "exports"
     mp4 = iio.imread(files["tiny.mp4"], plugin="FFMPEG", index=None)
@@ -432,6 +433,16 @@ def test_work_survives_a_reload_and_a_server_restart(tmp_path: Path) -> None:
     assert state.motion_box(name.id) == session.state.motion_box(name.id)
     assert np.array_equal(state.clips[name.id].frames, session.state.clips[name.id].frames)
     assert handlers.start(again, restored)["status"].startswith("✓ Restored")
+
+
+def test_a_motions_loop_mode_reaches_its_clip_and_the_autosave(session) -> None:
+    animate_two(session)
+    session.state.motion(3).loop = "pingpong"
+    view = animating.animate(session, "all")
+    assert not view.get("error"), view["status"]
+    assert session.state.clips[3].loop_mode == "pingpong" and session.state.clips[2].loop_mode == "loop"
+    saved = json.loads((session.folder / "autosave" / "editor.json").read_text())
+    assert {c["layer_id"]: c["loop_mode"] for c in saved["clips"]} == {2: "loop", 3: "pingpong"}
 
 
 # --------------------------------------------------------------------------- engines, parameters, cancel

@@ -47,12 +47,24 @@ def test_animate_writes_a_video_of_the_requested_length(tmp_path: Path):
 def test_animate_group_with_a_box_free_plan_writes_a_layered_bundle(tmp_path: Path):
     out = tmp_path / "bundle.zip"
     result = run_cli("animate", BALLOON, "--layer", "Cloud Left", "--layer", "Cloud Low",
-                     "--prompt", "drift slowly to the right", "--frames", "5", "--out", out, "--quiet")
+                     "--prompt", "drift slowly to the right", "--frames", "5", "--out", out, "--quiet",
+                     "--loop", "pingpong")
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(out) as bundle:
         manifest = json.loads(bundle.read("manifest.json"))
     animated = [layer["name"] for layer in manifest["layers"] if layer.get("animated")]
     assert sorted(animated) == ["Cloud Left", "Cloud Low"]
+    assert {layer["motion"]["loop_mode"] for layer in manifest["layers"] if layer.get("animated")} == {"pingpong"}
+
+
+def test_animate_help_lists_every_export_format():
+    from engine.export import FORMATS
+
+    result = run_cli("animate", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for export_format in FORMATS:
+        assert f" {export_format.key}" in text and all(e in text for e in export_format.endings if e)
 
 
 def _animated(out: Path) -> dict[str, dict]:

@@ -9,8 +9,9 @@ from psd_tools.constants import BlendMode
 
 from engine import Box, Layer, Poster, PosterError, render_static
 from engine.render.compositor import render
-from engine.render.compositor import iter_frames
-from engine.core.clip import LayerClip, place_static
+from engine.render.compositor import iter_frames, poster_stream
+from engine.core.stream import stack
+from engine.core.clip import LayerClip, clip_index, place_static
 from engine.core.poster import BLEND_MODES
 
 
@@ -163,7 +164,7 @@ def test_only_the_motion_boxes_change_between_frames():
 def test_streaming_frames_equal_render_and_clips_loop():
     poster, clips = animated_poster(np.random.default_rng(5))
     all_frames = render(poster, clips, frames=11)
-    streamed = list(iter_frames(poster, clips, frames=11))
+    streamed = [frame.copy() for frame in iter_frames(poster, clips, frames=11)]  # one reused buffer: copy
     assert len(streamed) == 11
     for a, b in zip(all_frames, streamed):
         np.testing.assert_array_equal(a, b)
@@ -228,3 +229,101 @@ def test_render_fills_a_given_buffer_and_checks_it():
     np.testing.assert_array_equal(buffer, render(poster, clips))
     with pytest.raises(PosterError, match="shape"):
         render(poster, clips, out=np.zeros((4, 48, 64, 4), np.uint8))
+
+
+def test_iter_frames_draws_every_frame_into_one_reused_buffer():
+    poster, clips = animated_poster(np.random.default_rng(5))
+    buffers = {id(frame) for frame in iter_frames(poster, clips, frames=6)}
+    assert len(buffers) == 1
+
+
+def test_poster_stream_can_be_iterated_twice_and_knows_its_shape():
+    poster, clips = animated_poster(np.random.default_rng(7))
+    stream = poster_stream(poster, clips, frames=7, fps=12)
+    assert stream.shape == (7, 48, 64, 4) and stream.fps == 12
+    first = stack(stream)
+    np.testing.assert_array_equal(first, stack(stream))
+    np.testing.assert_array_equal(first, render(poster, clips, frames=7))
+
+
+def test_poster_stream_refuses_bad_clips_before_any_frame():
+    poster, clips = animated_poster(np.random.default_rng(7))
+    with pytest.raises(PosterError, match="two animations"):
+        poster_stream(poster, clips + clips[:1])
+
+
+@pytest.mark.parametrize("background_alpha, expected", [(255, True), (200, False)])
+def test_stream_opacity_is_known_without_a_pass(background_alpha, expected):
+    rng = np.random.default_rng(3)
+    background = random_layer(rng, 1, Box(0, 0, 32, 24))
+    background.pixels[..., 3] = background_alpha
+    sprite = random_layer(rng, 2, Box(8, 6, 10, 8))
+    frames = rng.integers(0, 256, (3, 12, 14, 4), dtype=np.uint8)
+    frames[0] = place_static(sprite, Box(6, 4, 14, 12))
+    poster = Poster(32, 24, [background, sprite])
+    stream = poster_stream(poster, [LayerClip(2, Box(6, 4, 14, 12), frames)])
+    assert stream.opaque is expected
+    assert all((frame[..., 3] == 255).all() for frame in stream) is expected
+
+
+@pytest.mark.parametrize("loop_mode, order", [
+    ("loop", [0, 1, 2, 0, 1, 2, 0, 1]),
+    ("pingpong", [0, 1, 2, 1, 0, 1, 2, 1]),
+    ("hold", [0, 1, 2, 2, 2, 2, 2, 2]),
+])
+def test_loop_modes_decide_which_clip_frame_the_timeline_shows(loop_mode, order):
+    poster, clips = animated_poster(np.random.default_rng(5))
+    clip = next(c for c in clips if c.frame_count == 3)
+    clip.loop_mode = loop_mode
+    assert [clip_index(t, 3, loop_mode) for t in range(8)] == order
+    frames = [frame.copy() for frame in iter_frames(poster, [clip], frames=8)]
+    for t, k in enumerate(order):
+        np.testing.assert_array_equal(frames[t], frames[k])
+    assert not np.array_equal(frames[1], frames[2])
+
+
+def test_an_unknown_loop_mode_is_refused():
+    with pytest.raises(PosterError, match="Loop mode"):
+        LayerClip(1, Box(0, 0, 2, 2), np.zeros((2, 2, 2, 4), np.uint8), loop_mode="bounce")
+
+
+def test_preview_is_drawn_at_preview_size_and_looks_like_the_full_render_shrunk():
+    from PIL import Image
+
+    rng = np.random.default_rng(13)
+    width, height = 240, 160
+    background = Layer(1, "bg", np.dstack([np.linspace(0, 255, width * height).reshape(height, width).astype(np.uint8)] * 3
+                                           + [np.full((height, width), 255, np.uint8)]), Box(0, 0, width, height))
+    sprite_pixels = np.zeros((40, 60, 4), np.uint8)
+    sprite_pixels[..., 0], sprite_pixels[..., 3] = 230, 255
+    sprite = Layer(2, "sprite", sprite_pixels, Box(90, 60, 60, 40))
+    box = Box(70, 40, 100, 80)
+    frames = np.zeros((4, box.h, box.w, 4), np.uint8)
+    for t in range(4):
+        frames[t, 20:60, 20 + 5 * t : 80 + 5 * t] = sprite_pixels
+    frames[0] = place_static(sprite, box)
+    poster = Poster(width, height, [background, sprite])
+    clip = LayerClip(2, box, frames)
+    small = [frame.copy() for frame in iter_frames(poster, [clip], scale=0.5)]
+    assert small[0].shape == (80, 120, 4)
+    for t, full in enumerate(iter_frames(poster, [clip])):
+        shrunk = np.asarray(Image.fromarray(full, "RGBA").resize((120, 80), Image.Resampling.BILINEAR))
+        assert np.abs(shrunk.astype(int) - small[t].astype(int)).mean() < 2.0
+    assert not np.array_equal(small[0], small[3])
+    with pytest.raises(PosterError, match="scale"):
+        next(iter_frames(poster, [clip], scale=1.5))
+
+
+def test_no_production_module_renders_a_whole_video_at_once():
+    """render() allocates every frame; the editor, CLI and exporters must stream instead."""
+    import ast
+
+    from tests.helpers.paths import REPO_ROOT
+
+    offenders = []
+    for path in [*(REPO_ROOT / "engine").rglob("*.py"), *(REPO_ROOT / "app").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "engine.render.compositor":
+                if any(alias.name == "render" for alias in node.names):
+                    offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == []

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from engine import PosterError
-from engine.export import export, write_bundle, write_gif, write_mp4
+from engine.export import FORMATS, export, format_for_path, write_bundle, write_gif, write_mp4
+from engine.export.formats import markdown_table
 from engine.core.clip import LayerClip, place_static
 from engine.core.poster import Box, Layer
 from tests.helpers.video_decode import decode, poster_frames, psnr
@@ -348,13 +349,65 @@ def test_bundle_refuses_clips_for_unknown_layers(tmp_path, tiny_poster):
     assert not (tmp_path / "b.zip").exists()
 
 
-def test_engine_export_is_callable_whatever_was_imported_first(tmp_path, opaque):
+def test_engine_export_is_a_plain_package_whatever_was_imported_first(tmp_path, opaque):
+    import types
+
     import engine
     import engine.export.video  # binds the package to engine.export
 
+    assert type(engine.export) is types.ModuleType  # no callable-module trick
     out = engine.export.export(tmp_path / "frames.zip", opaque[:2], FPS)
     with zipfile.ZipFile(out) as archive:
         assert len(archive.namelist()) == 2
+
+
+def test_a_format_is_chosen_by_key_whatever_the_file_is_called(tmp_path, opaque, tiny_poster):
+    out = export(tmp_path / "anything.zip", opaque[:2], FPS, format="png-seq", poster=tiny_poster)
+    with zipfile.ZipFile(out) as archive:
+        assert archive.namelist() == ["frame_00000.png", "frame_00001.png"]
+    with pytest.raises(PosterError, match="'avi' is not an export format; use one of mp4, gif"):
+        export(tmp_path / "x.mp4", opaque, FPS, format="avi")
+    with pytest.raises(PosterError, match="layered bundle is made from the poster"):
+        export(tmp_path / "x.zip", opaque, FPS, format="layered")
+
+
+def test_extensions_map_to_formats_through_the_table():
+    assert format_for_path("a.MP4", layered=False).key == "mp4"
+    assert format_for_path("a.apng", layered=False).key == "apng"
+    assert format_for_path("a.zip", layered=True).key == "layered"
+    assert format_for_path("a.zip", layered=False).key == "png-seq"
+    assert format_for_path("frames", layered=True).key == "png-folder"
+    keys = [f.key for f in FORMATS]
+    assert len(set(keys)) == len(keys)
+    assert len({f.file_name("p") for f in FORMATS}) == len(FORMATS), "two formats would overwrite each other"
+
+
+def test_readme_lists_exactly_the_formats_of_the_table():
+    from tests.helpers.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    start, end = "<!-- formats: generated from engine.export.formats -->", "<!-- /formats -->"
+    listed = readme.split(start, 1)[1].split(end, 1)[0].strip()
+    assert listed == markdown_table()
+    assert [row.split("`")[1] for row in listed.splitlines()[2:]] == [f.key for f in FORMATS]
+
+
+def test_every_format_writes_a_poster_stream(tmp_path, tiny_poster):
+    """The exporters consume the compositor's stream (one reused buffer) and write what the
+    in-memory frames would give."""
+    from engine.render.compositor import poster_stream, render
+
+    clip = sun_clip(tiny_poster, 4)
+    stream = poster_stream(tiny_poster, [clip], fps=FPS)
+    frames = render(tiny_poster, [clip])
+    for export_format in FORMATS:
+        path = tmp_path / export_format.file_name("poster")
+        extra = {"poster": tiny_poster, "clips": {clip.layer_id: clip}} if export_format.layered else {}
+        assert export(path, stream, FPS, format=export_format.key, **extra).exists()
+    assert np.array_equal(decode(tmp_path / "poster.png"), frames)  # APNG is lossless
+    with zipfile.ZipFile(tmp_path / "poster-frames.zip") as archive:
+        first = np.asarray(Image.open(archive.open("frame_00003.png")).convert("RGBA"))
+    assert np.array_equal(first, frames[3])
 
 
 def test_a_wrong_folder_is_reported_before_rendering(tmp_path):

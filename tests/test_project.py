@@ -168,10 +168,10 @@ def test_failed_save_keeps_the_previous_project(tmp_path, project, monkeypatch):
     path = save_project(project, tmp_path / "p.posterproj")
     before = path.read_bytes()
 
-    def disk_full(array):
+    def disk_full(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(project_module, "_npy_bytes", disk_full)
+    monkeypatch.setattr(project_module, "write_clip_frames", disk_full)  # the clips are written last
     project.poster.name = "changed"
     with pytest.raises(PosterError, match="No space left on device.*previous file is unchanged"):
         save_project(project, path)

@@ -210,7 +210,10 @@ def test_a_newer_or_damaged_autosave_is_refused_and_the_work_in_memory_stays(tmp
 
     # A clip file that does not match its entry (a crash between the two writes) is dropped alone.
     path.write_text(json.dumps(good))
-    np.savez(session.folder / "autosave" / "clip-2.npz", frames=np.zeros((1, 3, 3, 4), np.uint8))
+    from engine.core.clipstore import save_clip_file
+
+    save_clip_file(session.folder / "autosave" / "clip-2.zip",
+                   LayerClip(2, Box(0, 0, 3, 3), np.zeros((1, 3, 3, 4), np.uint8)))
     assert restore(session) and session.state.clips == {} and session.state.motion(2).preset == "float"
 
 

@@ -2,51 +2,209 @@
 
 It lives in core, beside Poster, because the compositor, the exporters and the project
 file all read clips without caring which engine (presets, i2v, dmdl) made them.
+
+A clip never has to hold its whole video in memory: its frames come from a FrameSource,
+which may be an array (small clips, generative engines), a renderer that draws frames on
+demand (the preset engine) or a file read lazily (a saved clip). Readers ask for one frame
+at a time with `frame(i)` or `iter_frames()`; a 26 MP poster's clip of 48 frames would be
+5 GB as one array.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
 from engine.core.poster import Box, Layer, PosterError
 
+#: How a clip continues when the timeline is longer than the clip: start again, play
+#: backwards then forwards again, or play once and hold the last frame.
+LOOP_MODES = ("loop", "pingpong", "hold")
 
-@dataclass
-class LayerClip:
-    """An animated layer: straight-alpha RGBA frames (T, box.h, box.w, 4) uint8 in box space.
+#: Frames a lazy source renders together: about this many bytes per chunk (at least one
+#: frame). Rendering frames in runs is what makes the preset sampler fast; a bound keeps a
+#: print-size clip from holding more than a frame or two.
+CHUNK_BYTES = 16 << 20
+MAX_CHUNK_FRAMES = 12
 
-    Frame 0 equals the static layer placed in its box. `messages` carries notes for the
-    designer (e.g. "unknown prompt, used float").
+
+def clip_index(timeline_index: int, clip_frames: int, loop_mode: str = "loop") -> int:
+    """The clip frame shown at `timeline_index`: the one place the loop modes are defined.
+
+    loop: 0 1 2 0 1 2 …; pingpong: 0 1 2 1 0 1 2 …; hold: 0 1 2 2 2 …
+    """
+    if clip_frames < 1:
+        raise PosterError("A layer clip needs at least one frame.")
+    if timeline_index < 0:
+        raise PosterError(f"Frame {timeline_index} is before the start of the timeline.")
+    if loop_mode == "loop":
+        return timeline_index % clip_frames
+    if loop_mode == "hold":
+        return min(timeline_index, clip_frames - 1)
+    if loop_mode == "pingpong":
+        if clip_frames == 1:
+            return 0
+        period = 2 * clip_frames - 2
+        step = timeline_index % period
+        return step if step < clip_frames else period - step
+    raise PosterError(f"Loop mode must be one of {', '.join(LOOP_MODES)}; got {loop_mode!r}.")
+
+
+def check_loop_mode(loop_mode: str) -> str:
+    if loop_mode not in LOOP_MODES:
+        raise PosterError(f"Loop mode must be one of {', '.join(LOOP_MODES)}; got {loop_mode!r}.")
+    return loop_mode
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Where a clip's frames come from. `frame(k)` is clip frame k, 0 <= k < count.
+
+    The array returned may be shared (a cache entry, the held static frame): callers read
+    it and never write to it.
     """
 
-    layer_id: int
-    box: Box
-    frames: np.ndarray
-    engine: str = "presets"
-    preset: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)
+    count: int
+    height: int
+    width: int
 
-    def __post_init__(self) -> None:
-        f = self.frames
-        if f.dtype != np.uint8 or f.ndim != 4 or f.shape[3] != 4:
+    def frame(self, index: int) -> np.ndarray: ...
+
+
+class ArraySource:
+    """Frames already in memory: (T, H, W, 4) uint8."""
+
+    def __init__(self, frames: np.ndarray) -> None:
+        if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[3] != 4:
             raise PosterError("A layer clip must hold RGBA uint8 frames.")
-        if f.shape[1:3] != (self.box.h, self.box.w):
+        self.frames = frames
+        self.count, self.height, self.width = (int(n) for n in frames.shape[:3])
+
+    def frame(self, index: int) -> np.ndarray:
+        return self.frames[index]
+
+
+#: Renders clip frames [start, stop) into `out` (stop - start, H, W, 4).
+ChunkRenderer = Callable[[int, int, np.ndarray], None]
+
+
+class LazySource:
+    """Frames rendered on demand in fixed chunks, with a small cache of recent chunks.
+
+    Chunks are aligned (chunk k is frames [k·n, (k+1)·n)), so frame i is always rendered
+    in the same company and comes out bit for bit the same whatever order frames are
+    asked in. Frames before `hold` are the `still` frame itself (frame 0 and the frames
+    held before a start offset), never rendered. Safe to read from several threads (the
+    editor's preview and an export may read one clip at once); they take turns rendering.
+    """
+
+    def __init__(
+        self, count: int, still: np.ndarray, render: ChunkRenderer, *, hold: int = 1, cache_chunks: int = 2
+    ) -> None:
+        if count < 1:
+            raise PosterError("A layer clip needs at least one frame.")
+        self.count = int(count)
+        self.height, self.width = int(still.shape[0]), int(still.shape[1])
+        self.still = still.view()  # a read-only view: the caller's array stays theirs
+        self.still.flags.writeable = False
+        self.hold = max(0, min(int(hold), self.count))
+        self._render = render
+        frame_bytes = max(1, self.height * self.width * 4)
+        self.chunk = max(1, min(MAX_CHUNK_FRAMES, CHUNK_BYTES // frame_bytes))
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_chunks = max(1, cache_chunks)
+        self._lock = threading.Lock()
+
+    def frame(self, index: int) -> np.ndarray:
+        if index < self.hold:
+            return self.still
+        moving = index - self.hold
+        key = moving // self.chunk
+        with self._lock:
+            block = self._cache.get(key)
+            if block is None:
+                start = key * self.chunk
+                stop = min(start + self.chunk, self.count - self.hold)
+                block = np.empty((stop - start, self.height, self.width, 4), dtype=np.uint8)
+                self._render(start, stop, block)
+                block.flags.writeable = False
+                self._cache[key] = block
+                while len(self._cache) > self._cache_chunks:
+                    self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(key)
+        return block[moving - key * self.chunk]
+
+
+class LayerClip:
+    """An animated layer: straight-alpha RGBA frames of (box.h, box.w, 4) uint8 in box space.
+
+    Frame 0 equals the static layer placed in its box. `messages` carries notes for the
+    designer (e.g. "unknown prompt, used float"). `frames` may be a (T, H, W, 4) array or
+    any FrameSource. `loop_mode` (LOOP_MODES) says what the clip shows on a timeline
+    longer than itself.
+    """
+
+    def __init__(
+        self,
+        layer_id: int,
+        box: Box,
+        frames: np.ndarray | FrameSource,
+        engine: str = "presets",
+        preset: str | None = None,
+        params: dict[str, Any] | None = None,
+        messages: list[str] | None = None,
+        loop_mode: str = "loop",
+    ) -> None:
+        self.layer_id = layer_id
+        self.box = box
+        self.source: FrameSource = ArraySource(frames) if not isinstance(frames, FrameSource) else frames
+        self.engine = engine
+        self.preset = preset
+        self.params = {} if params is None else params
+        self.messages = [] if messages is None else messages
+        self.loop_mode = check_loop_mode(loop_mode)
+        if (self.source.height, self.source.width) != (box.h, box.w):
             raise PosterError(
-                f"Clip frames are {f.shape[2]}×{f.shape[1]} but the motion box is "
-                f"{self.box.w}×{self.box.h}."
+                f"Clip frames are {self.source.width}×{self.source.height} but the motion box is "
+                f"{box.w}×{box.h}."
             )
+
+    def __repr__(self) -> str:
+        return (f"LayerClip(layer_id={self.layer_id}, box={self.box}, frame_count={self.frame_count}, "
+                f"engine={self.engine!r}, preset={self.preset!r}, loop_mode={self.loop_mode!r})")
 
     @property
     def frame_count(self) -> int:
-        return int(self.frames.shape[0])
+        """The clip's own length (the timeline may be longer: see `loop_mode`)."""
+        return int(self.source.count)
 
     def frame(self, index: int) -> np.ndarray:
-        """Frame `index`, looping the clip when the timeline is longer than it."""
-        return self.frames[index % self.frame_count]
+        """The frame shown at timeline index `index`, following the clip's loop mode.
+
+        The array may be shared with a cache: read it, copy it to keep it, never write to it.
+        """
+        return self.source.frame(clip_index(index, self.frame_count, self.loop_mode))
+
+    def iter_frames(self, count: int | None = None) -> Iterator[np.ndarray]:
+        """The frames of timeline indices 0 … count-1 (default: the clip's own length)."""
+        for index in range(self.frame_count if count is None else count):
+            yield self.frame(index)
+
+    @property
+    def frames(self) -> np.ndarray:
+        """The whole clip as one (T, H, W, 4) array.
+
+        Materialises every frame: meant for tests, training data and small clips. Renderers
+        and exporters read `frame(i)` / `iter_frames()` so a print-size clip never has to
+        fit in memory at once.
+        """
+        if isinstance(self.source, ArraySource):
+            return self.source.frames
+        return np.stack([self.source.frame(k) for k in range(self.frame_count)])
 
 
 def place_static(layer: Layer, box: Box) -> np.ndarray:

@@ -11,15 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.core.clip import LayerClip
+from engine.core.clip import LOOP_MODES, LayerClip
 from engine.core.poster import Box, Poster, PosterError
 
 #: `params["preset"]` absent or this: the preset engine picks the preset from the prompt.
 AUTO_PRESET = "auto"
 
-#: How a clip shorter than the timeline continues: repeat it, hold its last frame, or
-#: play it forwards then backwards.
-LOOP_MODES = ("loop", "hold", "pingpong")
 
 
 @dataclass

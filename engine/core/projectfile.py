@@ -2,7 +2,9 @@
 
 A project file is a zip: `project.json` (the schema's ProjectManifest: poster, timeline,
 motions, clips) plus lossless payloads, each layer's pixels as a PNG and each generated
-clip as a `.npy` array. No pickle anywhere: project files get mailed around, and opening
+clip as deflated raw frames, one member per frame, written one at a time and read back
+lazily (engine.core.clipstore; files before schema 3 hold one `.npy` per clip, still
+read). No pickle anywhere: project files get mailed around, and opening
 one must never run code from it.
 
 Saving is atomic (temporary file in the same folder, fsync, `os.replace`), so a crash or a
@@ -24,6 +26,7 @@ from PIL import Image
 from engine.core import schema
 from engine.core.atomic import atomic_output
 from engine.core.clip import LayerClip
+from engine.core.clipstore import ENCODING, open_stored_clip, write_clip_frames
 from engine.core.poster import Box, Layer, Poster, PosterError
 from engine.core.project import Project
 
@@ -54,11 +57,13 @@ def manifest_of(project: Project) -> schema.ProjectManifest:
     )
 
 
-def clip_entry(clip: LayerClip, member: str) -> schema.ClipEntry:
-    """A clip's settings for a manifest; its frames live in `member`."""
+def clip_entry(clip: LayerClip, member: str, encoding: str | None = ENCODING) -> schema.ClipEntry:
+    """A clip's settings for a manifest; its frames live in `member` (a folder of frames
+    for `encoding` ENCODING, a single .npy array for None)."""
     return schema.ClipEntry(
         layer_id=clip.layer_id, box=clip.box, engine=clip.engine, preset=clip.preset,
         params=clip.params, messages=list(clip.messages), frames=member, frame_count=clip.frame_count,
+        encoding=encoding, loop_mode=clip.loop_mode,
     )
 
 
@@ -70,10 +75,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         for layer in project.poster.layers:
             archive.writestr(_layer_member(layer), _pixels_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
         for clip in project.clips.values():
-            archive.writestr(
-                _clip_member(clip.layer_id), _npy_bytes(clip.frames),
-                compress_type=zipfile.ZIP_DEFLATED, compresslevel=3,
-            )
+            write_clip_frames(archive, _clip_member(clip.layer_id), clip)  # frame by frame, deflated
     return Path(path)
 
 
@@ -83,7 +85,8 @@ def _layer_member(layer: Layer) -> str:
 
 
 def _clip_member(layer_id: int) -> str:
-    return f"clips/{layer_id}.npy"
+    """The folder of a clip's frames inside the project file."""
+    return f"clips/{layer_id}"
 
 
 def _pixels_bytes(pixels: np.ndarray) -> bytes:
@@ -120,7 +123,7 @@ def load_project(path: str | os.PathLike) -> Project:
             if MANIFEST not in archive.namelist():
                 raise PosterError(f"'{path.name}' is not a poster project (it has no {MANIFEST}).")
             manifest = schema.load(_read(archive, MANIFEST), schema.ProjectManifest, name=path.name)
-            project = project_from(manifest, _Payloads(archive))
+            project = project_from(manifest, _Payloads(archive, path))
     except PosterError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, TypeError,
@@ -139,8 +142,9 @@ def _read(archive: zipfile.ZipFile, member: str) -> bytes:
 class _Payloads:
     """Pixel arrays out of the archive, each checked against the shape the manifest promises."""
 
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(self, archive: zipfile.ZipFile, path: Path) -> None:
         self.archive = archive
+        self.path = path
 
     def pixels(self, member: str, box: Box) -> np.ndarray:
         data = _read(self.archive, member)
@@ -153,8 +157,13 @@ class _Payloads:
             array = npy_array(data)
         return checked(array, (box.h, box.w, 4), member)
 
-    def frames(self, member: str, box: Box, count: int) -> np.ndarray:
-        return checked(npy_array(_read(self.archive, member)), (count, box.h, box.w, 4), member)
+    def clip(self, entry: schema.ClipEntry) -> LayerClip:
+        """A clip read lazily from the project file (a schema-1/2 file's .npy at once)."""
+        if entry.encoding is None:
+            frames = checked(npy_array(_read(self.archive, entry.frames)),
+                             (entry.frame_count, entry.box.h, entry.box.w, 4), entry.frames)
+            return clip_from(entry, frames)
+        return clip_from(entry, None, self.path)
 
 
 def npy_array(data: bytes) -> np.ndarray:
@@ -168,9 +177,16 @@ def checked(array: np.ndarray, shape: tuple[int, ...], member: str) -> np.ndarra
     return array
 
 
-def clip_from(entry: schema.ClipEntry, frames: np.ndarray) -> LayerClip:
-    return LayerClip(layer_id=entry.layer_id, box=entry.box, frames=frames, engine=entry.engine,
-                     preset=entry.preset, params=dict(entry.params), messages=list(entry.messages))
+def clip_from(entry: schema.ClipEntry, frames: np.ndarray | None, path: Path | None = None) -> LayerClip:
+    """The clip an entry describes: over `frames` in memory, or stored under `entry.frames`
+    in the zip at `path` (read frame by frame, when the compositor asks)."""
+    meta = dict(engine=entry.engine, preset=entry.preset, params=dict(entry.params),
+                messages=list(entry.messages), loop_mode=entry.loop_mode)
+    if frames is not None:
+        return LayerClip(layer_id=entry.layer_id, box=entry.box, frames=frames, **meta)
+    assert path is not None and entry.encoding is not None
+    return open_stored_clip(path, entry.frames, layer_id=entry.layer_id, box=entry.box,
+                            frame_count=entry.frame_count, encoding=entry.encoding, **meta)
 
 
 def project_from(manifest: schema.ProjectManifest, payloads: _Payloads) -> Project:
@@ -182,9 +198,6 @@ def project_from(manifest: schema.ProjectManifest, payloads: _Payloads) -> Proje
         layers.append(Layer(**fields, pixels=payloads.pixels(entry.pixels, entry.box)))
     poster = Poster(width=poster_entry.width, height=poster_entry.height, layers=layers,
                     name=poster_entry.name, unsupported=list(poster_entry.unsupported))
-    clips = {
-        entry.layer_id: clip_from(entry, payloads.frames(entry.frames, entry.box, entry.frame_count))
-        for entry in manifest.clips
-    }
+    clips = {entry.layer_id: payloads.clip(entry) for entry in manifest.clips}
     return Project(poster=poster, timeline=manifest.timeline, motions=list(manifest.motions), clips=clips,
                    source=manifest.source)

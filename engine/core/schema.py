@@ -26,7 +26,7 @@ from engine.core.poster import Box, Layer, PosterError
 from engine.core.project import AUTO_PRESET, Motion, Timeline
 
 #: Bump when a manifest changes meaning, and add the step to MIGRATIONS.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 PROJECT_FORMAT = "poster-animator-project"
 AUTOSAVE_FORMAT = "poster-animator-autosave"
@@ -78,6 +78,10 @@ class ClipEntry(_Entry):
     messages: list[str] = Field(default_factory=list)
     frames: str
     frame_count: int = Field(ge=1)
+    #: How the frames are stored (engine.core.clipstore.ENCODING: one deflated member per
+    #: frame under the folder `frames`); None: one .npy array, as schema 1 and 2 wrote.
+    encoding: str | None = None
+    loop_mode: str = "loop"
 
 
 class PosterEntry(_Entry):
@@ -122,6 +126,7 @@ class BundleMotion(_Entry):
     preset: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     clip_frames: int
+    loop_mode: str = "loop"
 
 
 class Size(_Entry):
@@ -235,11 +240,17 @@ def _bundle_v1(doc: dict[str, Any], _legacy: LegacyReader | None) -> dict[str, A
     return {**doc, "schema_version": 2}
 
 
+def _v2(doc: dict[str, Any], _legacy: LegacyReader | None) -> dict[str, Any]:
+    """Schema 3 adds a clip's `encoding` (frames stored one per member) and `loop_mode`;
+    a schema-2 clip is one .npy array that loops, which is what their defaults say."""
+    return {**doc, "schema_version": 3}
+
+
 #: format -> {version: the step from that version to the next}.
 MIGRATIONS: dict[str, dict[int, Callable[[dict[str, Any], LegacyReader | None], dict[str, Any]]]] = {
-    PROJECT_FORMAT: {1: _project_v1},
-    AUTOSAVE_FORMAT: {1: _autosave_v1},
-    BUNDLE_FORMAT: {1: _bundle_v1},
+    PROJECT_FORMAT: {1: _project_v1, 2: _v2},
+    AUTOSAVE_FORMAT: {1: _autosave_v1, 2: _v2},
+    BUNDLE_FORMAT: {1: _bundle_v1, 2: _v2},
 }
 
 _MODELS: dict[str, type[BaseModel]] = {

@@ -1,15 +1,10 @@
 """Export an animated poster: flat videos and images, transparent clips, layered bundles.
 
-`export(path, frames, fps)` picks the format from the file extension:
-
-    .mp4          H.264 flat video (transparency laid over white or `background`)
-    .gif          GIF, one palette per clip
-    .png .apng    animated PNG (lossless, alpha kept)
-    .webp         animated WebP (alpha kept)
-    .webm         VP9 with alpha
-    .mov          ProRes 4444 with alpha
-    .zip          the layered bundle when `poster` is given, otherwise a PNG-sequence zip
-    no extension  a folder of PNG frames
+`export(path, frames, fps, format=key)` writes one of the formats in FORMATS
+(engine.export.formats); without `format` the file extension picks it (the command line).
+`frames` is a FrameStream (engine.render.compositor.poster_stream), an (F, H, W, 4) array
+or a callable returning either (called only once the output folder checks out). Every
+writer consumes frames one at a time, so an export holds a few frames, not the video.
 
 Every writer is also importable on its own (write_mp4, write_bundle, ...).
 """
@@ -17,33 +12,19 @@ Every writer is also importable on its own (write_mp4, write_bundle, ...).
 from __future__ import annotations
 
 import os
-import sys
-import types
 from pathlib import Path
 from typing import Mapping
 
 from engine.core.atomic import check_output_folder
-from engine.export.bundle import Frames, resolve_frames, write_bundle
-from engine.export.frames import Progress
+from engine.core.clip import LayerClip
+from engine.core.poster import Poster, PosterError
+from engine.export.bundle import Frames, write_bundle
+from engine.export.frames import Progress, as_stream
+from engine.export.formats import FORMATS, ExportFormat, export_format, format_for_path
 from engine.export.sequence import write_png_folder, write_png_zip
 from engine.export.video import (
     MP4_QUALITIES, mp4_quality, write_apng, write_gif, write_mp4, write_prores, write_webm, write_webp,
 )
-from engine.core.clip import LayerClip
-from engine.core.poster import Poster, PosterError
-
-#: extension -> (writer, whether it takes a background colour)
-_WRITERS = {
-    ".mp4": (write_mp4, True),
-    ".gif": (write_gif, True),
-    ".png": (write_apng, True),
-    ".apng": (write_apng, True),
-    ".webp": (write_webp, True),
-    ".webm": (write_webm, False),
-    ".mov": (write_prores, False),
-}
-
-SUPPORTED = (*_WRITERS, ".zip")
 
 
 def export(
@@ -51,60 +32,39 @@ def export(
     frames: Frames,
     fps: float = 24,
     *,
+    format: str | None = None,
     poster: Poster | None = None,
     clips: Mapping[int, LayerClip] | None = None,
     background: tuple[int, int, int] | str | None = None,
     quality: str = "final",
     progress: Progress | None = None,
 ) -> Path:
-    """Write `frames` (F, H, W, 4 uint8 straight alpha, or a callable giving them) to `path`.
+    """Write `frames` to `path` in the format `format` (a FORMATS key) or the one its extension names.
 
     `quality` ("final" or "preview", see MP4_QUALITIES) trades MP4 encode time for picture quality;
     other formats have one setting and ignore it. Returns the path written. Raises
-    PosterError for an unknown extension or quality, a missing or read-only folder, or
+    PosterError for an unknown format or quality, a missing or read-only folder, or
     empty frames, before any encoding starts where possible.
     """
     path = Path(path)
     mp4_quality(quality)  # a typo is an error whatever the format, not silently ignored
-    suffix = path.suffix.lower()
     if clips and poster is None:
         raise PosterError("Exporting animated layers needs their poster too: pass poster= with clips=.")
-    if suffix == ".zip":
-        if poster is not None:
-            return write_bundle(path, poster, clips or {}, frames, fps, background=background, progress=progress)
+    chosen = export_format(format) if format is not None else format_for_path(path, layered=poster is not None)
+    if chosen.layered:
+        if poster is None:
+            raise PosterError("The layered bundle is made from the poster's layers: pass poster= (and clips=).")
+        return write_bundle(path, poster, clips or {}, frames, fps, background=background, progress=progress)
+    if chosen.download:
         check_output_folder(path)  # before rendering: a wrong folder should not cost a render
-        return write_png_zip(path, resolve_frames(frames), fps, progress=progress)
-    if suffix == "":
-        return write_png_folder(path, resolve_frames(frames), fps, progress=progress)
-    if suffix not in _WRITERS:
-        raise PosterError(
-            f"Cannot export to '{path.name}': the extension '{suffix}' is not a format we write. "
-            f"Use one of {', '.join(SUPPORTED)}, or no extension for a folder of PNG frames."
-        )
-    writer, takes_background = _WRITERS[suffix]
-    check_output_folder(path)
-    options = {"background": background} if takes_background else {}
-    if writer is write_mp4:
+    options: dict = {"background": background} if chosen.background else {}
+    if chosen.writer is write_mp4:
         options["quality"] = quality
-    return writer(path, resolve_frames(frames), fps, progress=progress, **options)
+    return chosen.writer(path, as_stream(frames), fps, progress=progress, **options)
 
 
 __all__ = [
-    "MP4_QUALITIES", "SUPPORTED", "export", "write_apng", "write_bundle", "write_gif", "write_mp4",
-    "write_png_folder", "write_png_zip", "write_prores", "write_webm", "write_webp",
+    "FORMATS", "MP4_QUALITIES", "ExportFormat", "export", "export_format", "format_for_path", "write_apng",
+    "write_bundle", "write_gif", "write_mp4", "write_png_folder", "write_png_zip", "write_prores", "write_webm",
+    "write_webp",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """Let `engine.export(...)` work although `engine.export` is also this package.
-
-    Importing any `engine.export.*` module makes Python bind the package itself to the
-    name `export` on `engine`, shadowing the lazily re-exported function; calling the
-    package forwards to `export()` so both spellings behave the same.
-    """
-
-    def __call__(self, *args, **kwargs) -> Path:
-        return export(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

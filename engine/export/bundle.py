@@ -13,8 +13,9 @@ The zip holds:
 
 The WebM of a layer with an odd width or height has one extra transparent column or row
 (VP9 needs even sizes; `webm_size` says so); place it at the motion box's corner as usual.
-Animated layers are written for the whole timeline (a shorter clip loops as in the
-preview), so every file lines up frame for frame with preview.mp4.
+Animated layers are written for the whole timeline (a shorter clip continues per its
+loop mode, as in the preview), so every file lines up frame for frame with preview.mp4.
+Everything is written frame by frame from streams: the bundle never holds a whole video.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from engine.core.atomic import atomic_output, check_output_folder
-from engine.export.frames import Progress, check_fps, check_frames, even_size, parse_color
+from engine.core.stream import FrameStream
+from engine.export.frames import Progress, as_stream, check_fps, even_size, parse_color
 from engine.export.sequence import add_png_sequence, png_bytes
 from engine.export.video import write_mp4, write_prores, write_webm
 from engine.core import schema
@@ -38,12 +40,8 @@ from engine.core.poster import Layer, Poster, PosterError
 
 MANIFEST = "manifest.json"
 
-Frames = np.ndarray | Callable[[], np.ndarray]
-
-
-def resolve_frames(frames: Frames) -> np.ndarray:
-    """Frames given directly, or a render callable to run now (so callers can defer it)."""
-    return check_frames(frames() if callable(frames) else frames)
+#: What the writers accept: a stream, an array, or a callable making either (a deferred render).
+Frames = FrameStream | np.ndarray | Callable[[], "FrameStream | np.ndarray"]
 
 
 def layer_slug(z: int, name: str) -> str:
@@ -52,11 +50,9 @@ def layer_slug(z: int, name: str) -> str:
     return f"{z:02d}_{words[:40]}"
 
 
-def timeline_frames(clip: LayerClip, count: int) -> np.ndarray:
-    """The clip's frames over `count` timeline frames, looping as the compositor does."""
-    if clip.frame_count == count:
-        return clip.frames
-    return clip.frames[np.arange(count) % clip.frame_count]
+def timeline_frames(clip: LayerClip, count: int, fps: float | None = None) -> FrameStream:
+    """The clip over `count` timeline frames, continuing per its loop mode as the compositor does."""
+    return FrameStream.of_clip(clip, count, fps)
 
 
 def check_clips(poster: Poster, clips: Mapping[int, LayerClip]) -> None:
@@ -79,7 +75,8 @@ def layer_entry(z: int, layer: Layer, clip: LayerClip | None, files: dict[str, s
         entry.motion_box = clip.box
         entry.webm_size = schema.Size(w=width, h=height)
         entry.motion = schema.BundleMotion(
-            engine=clip.engine, preset=clip.preset, params=clip.params, clip_frames=clip.frame_count)
+            engine=clip.engine, preset=clip.preset, params=clip.params, clip_frames=clip.frame_count,
+            loop_mode=clip.loop_mode)
     return entry
 
 
@@ -105,17 +102,17 @@ def write_bundle(
 ) -> Path:
     """Write the layered bundle zip for `poster` with its animated `clips` (keyed by layer id).
 
-    `frames` are the flat poster frames (F, H, W, 4) as the compositor rendered them, or a
-    callable returning them; they become preview.mp4 and set the timeline length.
+    `frames` are the flat poster frames as the compositor renders them (a FrameStream, an
+    array, or a callable returning either); they become preview.mp4 and set the timeline length.
     """
     path = check_output_folder(path)
     fps = check_fps(fps)
     check_clips(poster, clips)
-    frames = resolve_frames(frames)
+    frames = as_stream(frames)
     count = len(frames)
-    if frames.shape[1:3] != (poster.height, poster.width):
+    if (frames.height, frames.width) != (poster.height, poster.width):
         raise PosterError(
-            f"The rendered frames are {frames.shape[2]}×{frames.shape[1]} but the poster is "
+            f"The rendered frames are {frames.width}×{frames.height} but the poster is "
             f"{poster.width}×{poster.height}: render the poster again before exporting."
         )
     animated = [layer for layer in poster.layers if layer.id in clips]
@@ -163,7 +160,7 @@ def write_bundle(
 
 
 def _write_animated(
-    archive: zipfile.ZipFile, scratch: Path, slug: str, frames: np.ndarray, fps: float, step: Callable[[], None]
+    archive: zipfile.ZipFile, scratch: Path, slug: str, frames: FrameStream, fps: float, step: Callable[[], None]
 ) -> dict[str, str]:
     """The three transparent renditions of one animated layer, added to the zip."""
     name = slug.rsplit("/", 1)[1]

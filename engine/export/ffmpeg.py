@@ -3,6 +3,11 @@
 We never rely on a system ffmpeg (a fresh machine has none) and never put ours on PATH
 (Gradio would then look for an ffprobe that is not there). Frames go through a pipe one
 at a time, so ffmpeg holds only what its encoder needs.
+
+imageio_ffmpeg.write_frames was weighed and not taken: it always adds `-pix_fmt` and
+`-vcodec` output flags and a quality or bitrate, which clash with a filter graph (the
+GIF palette pass, the MP4 scale-and-convert chain), and it reports failures as a raw
+ffmpeg log instead of one sentence; this pipe is the few lines that remain.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ def encode(
         assert process.stdin is not None
         try:
             for done, frame in enumerate(frames, start=1):
-                process.stdin.write(np.ascontiguousarray(frame).tobytes())
+                # a contiguous frame goes to the pipe as it is: no bytes copy of a 100 MB frame
+                process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
                 if progress is not None:
                     progress(done, total)
             process.stdin.close()

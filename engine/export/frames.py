@@ -1,17 +1,18 @@
 """Frame checks and per-frame conversions shared by every export format.
 
-Each conversion works on one frame at a time, so exporting a long poster never holds a
-second copy of the whole clip in memory.
+Writers take a FrameStream (`as_stream` turns an array or a deferred render into one) and
+convert one frame at a time, so exporting a long poster never holds the whole video.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from engine.core.poster import PosterError
 from engine.core.progress import ProgressCallback
+from engine.core.stream import FrameStream
 
 #: Called as progress(done, total) after each frame reaches the encoder (the team's shared type).
 Progress = ProgressCallback
@@ -37,6 +38,16 @@ def check_frames(frames: np.ndarray) -> np.ndarray:
     if frames.shape[3] != 4:
         raise PosterError(f"Frames must have 4 channels (RGBA), got {frames.shape[3]}.")
     return frames
+
+
+def as_stream(frames: "FrameStream | np.ndarray | Callable[[], FrameStream | np.ndarray]") -> FrameStream:
+    """Frames to write as a FrameStream: a stream as it is, an (F, H, W, 3|4) array checked,
+    a callable (a deferred render) called now."""
+    if callable(frames) and not isinstance(frames, (FrameStream, np.ndarray)):
+        frames = frames()
+    if isinstance(frames, FrameStream):
+        return frames
+    return FrameStream.of_array(check_frames(frames))
 
 
 def check_fps(fps: float) -> float:
@@ -65,8 +76,11 @@ def parse_color(color: tuple[int, int, int] | str | None) -> tuple[int, int, int
     return values  # type: ignore[return-value]
 
 
-def has_transparency(frames: np.ndarray) -> bool:
-    """Whether any pixel is not fully opaque (frame by frame: no clip-sized temporary)."""
+def has_transparency(frames: FrameStream) -> bool:
+    """Whether any pixel is not fully opaque: asked of the stream first (the compositor
+    knows an opaque poster stays opaque), else scanned frame by frame (a second pass)."""
+    if frames.opaque:
+        return False
     return any(bool((frame[..., 3] < 255).any()) for frame in frames)
 
 
@@ -135,7 +149,7 @@ def even_size(width: int, height: int) -> tuple[int, int]:
 
 
 def iter_converted(
-    frames: np.ndarray, convert: Callable[[np.ndarray], np.ndarray]
+    frames: Iterable[np.ndarray], convert: Callable[[np.ndarray], np.ndarray]
 ) -> Iterator[np.ndarray]:
     for frame in frames:
         yield convert(frame)

@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image
 
 from engine.core.atomic import atomic_output
-from engine.export.frames import Progress, check_frames, clear_transparent
+from engine.core.stream import FrameStream
+from engine.export.frames import Progress, as_stream, clear_transparent
 from engine.core.poster import PosterError
 
 #: zlib level 3: nearly the size of the default (6) at about half the time per frame.
@@ -34,7 +35,7 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
 
 def add_png_sequence(
-    archive: zipfile.ZipFile, folder: str, frames: np.ndarray, progress: Progress | None = None
+    archive: zipfile.ZipFile, folder: str, frames: FrameStream, progress: Progress | None = None
 ) -> list[str]:
     """Store frames as PNGs under `folder` inside an open zip; returns the member names."""
     names = []
@@ -48,10 +49,10 @@ def add_png_sequence(
 
 
 def write_png_zip(
-    path: str | os.PathLike, frames: np.ndarray, fps: float = 24, *, progress: Progress | None = None
+    path: str | os.PathLike, frames: FrameStream | np.ndarray, fps: float = 24, *, progress: Progress | None = None
 ) -> Path:
     """A zip of frame_00000.png, frame_00001.png, ... (stored: PNG is already compressed)."""
-    frames = check_frames(frames)
+    frames = as_stream(frames)
     with atomic_output(path) as temp:
         with zipfile.ZipFile(temp, "w") as archive:
             add_png_sequence(archive, "", frames, progress)
@@ -59,10 +60,10 @@ def write_png_zip(
 
 
 def write_png_folder(
-    path: str | os.PathLike, frames: np.ndarray, fps: float = 24, *, progress: Progress | None = None
+    path: str | os.PathLike, frames: FrameStream | np.ndarray, fps: float = 24, *, progress: Progress | None = None
 ) -> Path:
     """frame_00000.png, ... in a folder (created if needed; earlier frame files are replaced)."""
-    frames = check_frames(frames)
+    frames = as_stream(frames)
     folder = Path(path)
     if not folder.parent.is_dir():
         raise PosterError(

@@ -1,5 +1,7 @@
 """Video and animated-image formats, all encoded by ffmpeg from piped frames.
 
+Each writer takes a FrameStream (or an array) and pipes it frame by frame.
+
 Flat formats (MP4, GIF, APNG, WebP) show the poster as a viewer sees it; the alpha
 formats (WebM VP9, ProRes 4444) carry transparency for editing tools. A `background`
 flattens transparency onto a colour; without one, formats that can keep alpha keep it
@@ -16,10 +18,11 @@ import numpy as np
 
 from engine.core.atomic import atomic_output
 from engine.export.ffmpeg import encode
+from engine.core.stream import FrameStream
 from engine.export.frames import (
     Progress,
+    as_stream,
     check_fps,
-    check_frames,
     clear_transparent,
     even_size,
     flatten,
@@ -49,7 +52,7 @@ MP4_QUALITIES: dict[str, tuple[str, int]] = {
 
 def _write(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: FrameStream,
     fps: float,
     convert: Callable[[np.ndarray], np.ndarray],
     size: tuple[int, int],
@@ -67,7 +70,7 @@ def _write(
     return Path(path)
 
 
-def _flat_or_alpha(frames: np.ndarray, background: Color) -> tuple[Callable, str, bool]:
+def _flat_or_alpha(frames: FrameStream, background: Color) -> tuple[Callable, str, bool]:
     """How to feed a format that may keep alpha: (convert, input pixel format, keeps alpha)."""
     if background is None and has_transparency(frames):
         return clear_transparent, "rgba", True
@@ -77,7 +80,7 @@ def _flat_or_alpha(frames: np.ndarray, background: Color) -> tuple[Callable, str
 
 def write_mp4(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: FrameStream | np.ndarray,
     fps: float = 24,
     *,
     background: Color = None,
@@ -96,9 +99,9 @@ def write_mp4(
     several times faster than resizing each frame in Python first.
     """
     preset, default_crf = mp4_quality(quality)
-    frames, fps = check_frames(frames), check_fps(fps)
+    frames, fps = as_stream(frames), check_fps(fps)
     color = parse_color(background)
-    height, width = frames.shape[1:3]
+    height, width = frames.height, frames.width
     scaled = _scaled_size(width, height, max_side)
     resize = f"{scaled[0]}:{scaled[1]}:flags=bilinear:" if scaled else ""
     args = [
@@ -136,7 +139,7 @@ def mp4_quality(quality: str) -> tuple[str, int]:
 
 def write_gif(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: FrameStream | np.ndarray,
     fps: float = 24,
     *,
     background: Color = None,
@@ -147,37 +150,37 @@ def write_gif(
     A poster with transparency keeps it (GIF has 1-bit alpha: pixels under half opacity
     become transparent) unless a background colour is given.
     """
-    frames, fps = check_frames(frames), check_fps(fps)
+    frames, fps = as_stream(frames), check_fps(fps)
     convert, pixel_format, alpha = _flat_or_alpha(frames, background)
     reserve = 1 if alpha else 0
     graph = (
         f"[0:v]split[a][b];[a]palettegen=max_colors=256:stats_mode=full:reserve_transparent={reserve}[p];"
         "[b][p]paletteuse=dither=sierra2_4a:diff_mode=rectangle:alpha_threshold=128"
     )
-    height, width = frames.shape[1:3]
+    height, width = frames.height, frames.width
     args = ["-loop", "0", "-f", "gif"]
     return _write(path, frames, fps, convert, (width, height), pixel_format, args, "GIF", progress, graph)
 
 
 def write_apng(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: FrameStream | np.ndarray,
     fps: float = 24,
     *,
     background: Color = None,
     progress: Progress | None = None,
 ) -> Path:
     """Animated PNG: lossless, keeps full alpha; large, so best for short or small posters."""
-    frames, fps = check_frames(frames), check_fps(fps)
+    frames, fps = as_stream(frames), check_fps(fps)
     convert, pixel_format, _ = _flat_or_alpha(frames, background)
-    height, width = frames.shape[1:3]
+    height, width = frames.height, frames.width
     args = ["-c:v", "apng", "-pred", "mixed", "-plays", "0", "-pix_fmt", pixel_format, "-f", "apng"]
     return _write(path, frames, fps, convert, (width, height), pixel_format, args, "APNG", progress)
 
 
 def write_webp(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: FrameStream | np.ndarray,
     fps: float = 24,
     *,
     background: Color = None,
@@ -185,9 +188,9 @@ def write_webp(
     progress: Progress | None = None,
 ) -> Path:
     """Animated WebP (lossy, with alpha when the poster has it): small files for the web."""
-    frames, fps = check_frames(frames), check_fps(fps)
+    frames, fps = as_stream(frames), check_fps(fps)
     convert, pixel_format, alpha = _flat_or_alpha(frames, background)
-    height, width = frames.shape[1:3]
+    height, width = frames.height, frames.width
     args = [
         "-c:v", "libwebp_anim", "-lossless", "0", "-quality", str(int(quality)),
         "-compression_level", "4", "-pix_fmt", "yuva420p" if alpha else "yuv420p",
@@ -198,7 +201,7 @@ def write_webp(
 
 def write_webm(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: FrameStream | np.ndarray,
     fps: float = 24,
     *,
     crf: int = 24,
@@ -209,8 +212,8 @@ def write_webm(
     Players that use ffmpeg's built-in VP9 decoder drop the alpha; decode with libvpx-vp9.
     An odd width or height gains one fully transparent column or row.
     """
-    frames, fps = check_frames(frames), check_fps(fps)
-    height, width = frames.shape[1:3]
+    frames, fps = as_stream(frames), check_fps(fps)
+    height, width = frames.height, frames.width
     args = [
         "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", str(int(crf)), "-b:v", "0",
         "-deadline", "good", "-cpu-used", "4", "-row-mt", "1", "-auto-alt-ref", "0",
@@ -222,14 +225,14 @@ def write_webm(
 
 def write_prores(
     path: str | os.PathLike,
-    frames: np.ndarray,
+    frames: FrameStream | np.ndarray,
     fps: float = 24,
     *,
     progress: Progress | None = None,
 ) -> Path:
     """QuickTime ProRes 4444 with alpha (yuva444p10le): what After Effects and Premiere want."""
-    frames, fps = check_frames(frames), check_fps(fps)
-    height, width = frames.shape[1:3]
+    frames, fps = as_stream(frames), check_fps(fps)
+    height, width = frames.height, frames.width
     args = [
         "-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le",
         "-vendor", "apl0", *_BT709, "-f", "mov",

@@ -8,6 +8,10 @@ cropped from the once-made composite, consecutive static normal-mode layers abov
 are pre-flattened into one premultiplied layer per rectangle, and only static layers
 with another blend mode are re-applied individually, inside the rectangle.
 
+Frames are produced one at a time into one reused buffer (`iter_frames`, `poster_stream`),
+so a render costs a few frames of memory whatever the video's length; previews are
+drawn at preview size (`scale`), not drawn full size and shrunk.
+
 Layers and frames are straight-alpha uint8 sRGB. The compositing math is premultiplied
 float32 with psd-tools' blend formulas (engine.render.blend) wherever a blend mode other than
 normal is involved. Where every layer drawn is normal mode, which is most posters and
@@ -27,6 +31,8 @@ from PIL import Image
 from engine.render.blend import composite_blend, composite_normal
 from engine.core.clip import LayerClip
 from engine.core.poster import Box, Layer, Poster, PosterError
+from engine.core.stream import FrameStream
+from engine.render.scale import scaled_poster
 
 ClipsArgument = Mapping[int, LayerClip] | Sequence[LayerClip] | None
 
@@ -40,15 +46,55 @@ def render_static(poster: Poster) -> np.ndarray:
     return canvas.to_uint8()
 
 
+def iter_frames(
+    poster: Poster, clips: ClipsArgument = None, frames: int | None = None, *, scale: float = 1.0
+) -> Iterator[np.ndarray]:
+    """The frames one at a time, all drawn into ONE reused (H, W, 4) buffer.
+
+    Each yielded array is overwritten by the next frame: copy a frame to keep it. That is
+    what keeps a render at a few frames of memory whatever the video's length. `frames`
+    defaults to the longest clip; shorter clips continue per their loop mode. `scale`
+    (0 < scale <= 1) renders a smaller poster (previews): static layers are scaled once,
+    clip frames as they are read, so no full-size frame is ever made.
+    """
+    yield from _Plan.for_scale(poster, clips, frames, scale).frames()
+
+
+def poster_stream(
+    poster: Poster, clips: ClipsArgument = None, frames: int | None = None, *, fps: float = 24,
+    scale: float = 1.0,
+) -> FrameStream:
+    """The animated poster as a FrameStream for the exporters (iterable more than once).
+
+    Checks the clips now, so a bad request fails before any file is opened; the per-frame
+    plan is made on the first pass (or the first opacity question) and kept for a second
+    pass (the GIF palette, a transparency scan).
+    """
+    normalised = _normalise_clips(poster, clips)
+    count = _resolve_frame_count(normalised, frames)
+    plans: list[_Plan] = []
+
+    def plan() -> _Plan:
+        if not plans:
+            plans.append(_Plan.for_scale(poster, normalised, count, scale))
+        return plans[0]
+
+    if scale == 1:
+        width, height = poster.width, poster.height
+    else:
+        width, height = max(1, round(poster.width * scale)), max(1, round(poster.height * scale))
+    return FrameStream(lambda: plan().frames(), count, width, height, fps, opaque=lambda: plan().always_opaque)
+
+
 def render(
     poster: Poster, clips: ClipsArgument = None, frames: int | None = None, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """All frames at once: (F, H, W, 4) straight-alpha uint8.
+    """All frames at once: (F, H, W, 4) straight-alpha uint8. FOR TESTS AND BENCHMARKS.
 
-    Without clips this is one frame (the static poster) unless `frames` asks for more.
-    `frames` defaults to the longest clip; shorter clips loop. `out`, when given, is a
-    C-contiguous (F, H, W, 4) uint8 array to fill instead of allocating one: a preview
-    that re-renders every few seconds then never pays for fresh memory again.
+    A whole video in memory (5 GB for a 26 MP poster at 48 frames) is exactly what the
+    editor, the command line and the exporters avoid: they stream with `iter_frames` /
+    `poster_stream` (a test checks no production module calls this). `out`, when given,
+    is a C-contiguous (F, H, W, 4) uint8 array to fill instead of allocating one.
     """
     plan = _Plan(poster, clips, frames)
     shape = (plan.frame_count, poster.height, poster.width, 4)
@@ -61,17 +107,8 @@ def render(
     return out
 
 
-def iter_frames(poster: Poster, clips: ClipsArgument = None, frames: int | None = None) -> Iterator[np.ndarray]:
-    """The frames of `render` one at a time, so exporters never hold the whole video."""
-    plan = _Plan(poster, clips, frames)
-    for index in range(plan.frame_count):
-        frame = np.empty((poster.height, poster.width, 4), dtype=np.uint8)
-        plan.draw_frame(index, frame)
-        yield frame
-
-
 def frame_count(poster: Poster, clips: ClipsArgument = None, frames: int | None = None) -> int:
-    """How many frames `render` / `iter_frames` produce for these arguments."""
+    """How many frames `iter_frames` / `poster_stream` produce for these arguments."""
     return _resolve_frame_count(_normalise_clips(poster, clips), frames)
 
 
@@ -337,6 +374,29 @@ class _Plan:
             steps.append(_finished_run(run))
         return steps
 
+    @classmethod
+    def for_scale(cls, poster: Poster, clips: ClipsArgument, frames: int | None, scale: float) -> "_Plan":
+        """The plan for the poster drawn at `scale` (layers scaled once, clips per frame)."""
+        if scale != 1:
+            poster, scaled = scaled_poster(poster, list(_normalise_clips(poster, clips).values()), scale)
+            clips = scaled
+        return cls(poster, clips, frames)
+
+    @property
+    def always_opaque(self) -> bool:
+        """Whether every frame is opaque everywhere: the static poster is, and so is the
+        backdrop under every redrawn rectangle (anything drawn over opaque stays opaque)."""
+        if not bool(self.static[..., 3].min() == 255):
+            return False
+        return all(_opaque(dirty.backdrop) for dirty in self.dirty)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Every frame in order, drawn into one reused buffer (see iter_frames)."""
+        buffer = np.empty_like(self.static)
+        for index in range(self.frame_count):
+            self.draw_frame(index, buffer)
+            yield buffer
+
     def draw_frame(self, index: int, out: np.ndarray) -> None:
         """Frame `index` into `out` (H, W, 4): the static poster, dirty rectangles redrawn."""
         np.copyto(out, self.static)
@@ -344,6 +404,12 @@ class _Plan:
         frame_image = _writable_image(out) if painted_by_pillow and out.flags.c_contiguous else None
         for dirty in self.dirty:
             dirty.draw(index, out, frame_image)
+
+
+def _opaque(canvas: "_Canvas | _Canvas8") -> bool:
+    if isinstance(canvas, _Canvas8):
+        return canvas.image.getchannel("A").getextrema()[0] == 255
+    return bool(canvas.alpha.min() * 255.0 + 0.5 >= 255)
 
 
 def _finished_run(run: "_Canvas | _Canvas8") -> _Run:

@@ -15,12 +15,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from engine.core.clip import LayerClip, place_static
+from engine.core.clip import LayerClip, LazySource, place_static
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec
 from engine.motion.presets.catalog import PRESETS, Preset
 from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt
-from engine.motion.presets.resample import FramePlan, render_motion
+from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
 from engine.motion.presets.stage import Stage, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
 
@@ -192,25 +192,53 @@ class PresetAnimator:
         return jobs
 
     def _render(self, request: MotionRequest, preset: Preset, params: dict[str, Any], messages: list[str]) -> LayerClip:
+        """A lazy clip: the preset's FramePlan is built now (cheap, and it carries the notes);
+        its frames are resampled only when read (see LazySource)."""
         static = place_static(request.layer, request.box)
         times = motion_times(request.frames, request.start_offset, params.get("loop", True))
         hold = request.frames - times.size
-        frames = np.empty((request.frames,) + static.shape, dtype=np.uint8)
-        frames[:hold] = static
         stage = Stage.from_static(static, request.seed)
         if stage.is_empty:
             messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
-            frames[hold:] = static
+            source = LazySource(request.frames, static, _never, hold=request.frames)
         elif times.size:
             motion: FramePlan = preset.build(stage, params, times)
             motion.still = motion.still_frames().copy()
             motion.still[0] = True  # u = 0 is the rest pose by construction; keep it exact
-            render_motion(static, motion, out=frames[hold:])
             messages.extend(note for note in motion.notes if note not in messages)
+            source = LazySource(request.frames, static, _MotionChunks(static, motion), hold=hold)
+        else:
+            source = LazySource(request.frames, static, _never, hold=request.frames)
         return LayerClip(
-            layer_id=request.layer.id, box=request.box, frames=frames, engine=self.name,
+            layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
             preset=preset.name, params=params, messages=messages,
         )
+
+
+#: Keep the premultiplied float copy of a layer between chunks up to this size; a bigger
+#: layer recomputes it per chunk rather than hold 4 bytes a channel for the whole clip.
+_KEEP_PREMULTIPLIED_BYTES = 64 << 20
+
+
+class _MotionChunks:
+    """Renders chunks of a FramePlan for a LazySource (frame k of the source's moving part)."""
+
+    def __init__(self, static: np.ndarray, motion: FramePlan) -> None:
+        self.static = static
+        self.motion = motion
+        self._image = None
+
+    def __call__(self, start: int, stop: int, out: np.ndarray) -> None:
+        image = self._image
+        if image is None:
+            image = premultiplied(self.static)
+            if image.numel() * image.element_size() <= _KEEP_PREMULTIPLIED_BYTES:
+                self._image = image
+        render_motion(self.static, self.motion, out=out, start=start, stop=stop, image=image)
+
+
+def _never(start: int, stop: int, out: np.ndarray) -> None:  # pragma: no cover - every frame is held
+    raise AssertionError("a clip without motion has nothing to render")
 
 
 def animate(request: MotionRequest) -> LayerClip:

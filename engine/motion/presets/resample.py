@@ -124,25 +124,35 @@ def write_straight_uint8(premult: torch.Tensor, out: torch.Tensor) -> None:
     channels[:, 3].copy_(alpha.add(0.5))
 
 
-def render_motion(static: np.ndarray, motion: FramePlan, crop: bool = True, out: np.ndarray | None = None) -> np.ndarray:
+def render_motion(
+    static: np.ndarray,
+    motion: FramePlan,
+    crop: bool = True,
+    out: np.ndarray | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    image: torch.Tensor | None = None,
+) -> np.ndarray:
     """Frames (N, H, W, 4) uint8 for `motion` applied to the placed static layer `static`.
 
     With `crop`, each chunk of frames is resampled only inside the region where the
     content can land (found by a coarse probe of the source map); everything outside is
     transparent anyway. `crop=False` resamples the whole box (tests compare the two).
-    `out`, if given, receives the frames (the clip's own array, saving a copy).
+    `start`/`stop` render only the plan's frames [start, stop) (a lazy clip renders a
+    chunk at a time); `out`, if given, receives them (stop - start frames). `image` is
+    `premultiplied(static)` when the caller keeps it between chunks.
     """
     height, width = static.shape[:2]
-    count = motion.frame_count
+    stop = motion.frame_count if stop is None else stop
     if out is None:
-        out = np.empty((count, height, width, 4), dtype=np.uint8)
+        out = np.empty((stop - start, height, width, 4), dtype=np.uint8)
     out[...] = 0
-    still = motion.still_frames()
+    still = motion.still_frames()[start:stop]
     out[still] = static
-    moving = np.flatnonzero(~still)
+    moving = np.flatnonzero(~still) + start
     if moving.size == 0:
         return out
-    image = premultiplied(static)
+    image = premultiplied(static) if image is None else image
     content = content_bounds(static)
     chunk = max(1, _CHUNK_PIXELS // max(1, height * width))
     everything = (slice(0, height), slice(0, width))
@@ -158,7 +168,7 @@ def render_motion(static: np.ndarray, motion: FramePlan, crop: bool = True, out:
         for top in range(rows.start, rows.stop, band):
             part = slice(top, min(top + band, rows.stop))
             frames = _sample_chunk(image, motion, index, part, cols, width, height)
-            target = out[index[0] : index[-1] + 1, part, cols]  # a view: index is consecutive
+            target = out[index[0] - start : index[-1] + 1 - start, part, cols]  # a view: index is consecutive
             write_straight_uint8(frames, torch.from_numpy(target))
 
     with _frames_in_parallel() as workers, torch.no_grad():

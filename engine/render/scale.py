@@ -1,0 +1,81 @@
+"""A poster and its clips at a smaller scale, for previews made at preview size.
+
+A preview of a 26 MP poster shown 960 pixels tall does not need 26 MP frames: each
+static layer is scaled once, each clip frame is scaled when the compositor reads it, and
+the compositor then works on preview-sized frames only. Boxes are scaled edge by edge
+with one rounding rule, so a motion box still contains its layer and layers that touched
+still touch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from engine.core.clip import LayerClip
+from engine.core.poster import Box, Poster, PosterError
+
+
+def preview_scale(width: int, height: int, max_side: int) -> float:
+    """The scale that fits the longer side into `max_side` (1.0 when it already fits)."""
+    if max_side < 2:
+        raise PosterError(f"A preview needs at least 2 pixels a side; {max_side} is too small.")
+    return min(1.0, max_side / max(width, height))
+
+
+def scaled_box(box: Box, scale: float) -> Box:
+    """The box with each edge scaled and rounded; a box with area keeps at least one pixel."""
+    x0, y0 = round(box.x * scale), round(box.y * scale)
+    x1, y1 = round(box.right * scale), round(box.bottom * scale)
+    w = max(1, x1 - x0) if box.w > 0 else 0
+    h = max(1, y1 - y0) if box.h > 0 else 0
+    return Box(x0, y0, w, h)
+
+
+def resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Straight RGBA resized (Pillow premultiplies RGBA for filtering, so edges keep their colour)."""
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    if 0 in pixels.shape[:2] or width == 0 or height == 0:
+        return np.zeros((height, width, 4), np.uint8)
+    image = Image.fromarray(np.ascontiguousarray(pixels), "RGBA")
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
+
+
+class _ScaledSource:
+    """A clip's frames resized as they are read (the last one is kept: the compositor may
+    ask for the same frame twice)."""
+
+    def __init__(self, clip: LayerClip, width: int, height: int) -> None:
+        self.clip, self.width, self.height = clip, width, height
+        self.count = clip.frame_count
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def frame(self, index: int) -> np.ndarray:
+        if self._last is not None and self._last[0] == index:
+            return self._last[1]
+        frame = resize(self.clip.source.frame(index), self.width, self.height)
+        self._last = (index, frame)
+        return frame
+
+
+def scaled_poster(poster: Poster, clips: list[LayerClip], scale: float) -> tuple[Poster, list[LayerClip]]:
+    """The poster and clips at `scale` (0 < scale <= 1); the originals are not touched."""
+    if not 0 < scale <= 1:
+        raise PosterError(f"A render scale must be above 0 and at most 1, got {scale!r}.")
+    if scale == 1:
+        return poster, clips
+    width, height = max(1, round(poster.width * scale)), max(1, round(poster.height * scale))
+    layers = []
+    for layer in poster.layers:
+        box = scaled_box(layer.box, scale)
+        layers.append(layer.with_pixels(resize(layer.pixels, box.w, box.h), box))
+    small = Poster(width, height, layers, name=poster.name, unsupported=list(poster.unsupported))
+    small_clips = []
+    for clip in clips:
+        box = scaled_box(clip.box, scale)
+        small_clips.append(LayerClip(
+            clip.layer_id, box, _ScaledSource(clip, box.w, box.h), engine=clip.engine, preset=clip.preset,
+            params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode,
+        ))
+    return small, small_clips
