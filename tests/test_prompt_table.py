@@ -27,7 +27,6 @@ from PIL import Image
 import engine
 import engine.export
 from engine.__main__ import main
-from engine.export.bundle import timeline_frames
 from engine.psd.load import load_psd
 from tests.helpers.motion_metrics import Measured, measure, rotation
 from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
@@ -202,3 +201,8 @@ def test_the_bundle_holds_exactly_the_measured_frames(row, tmp_path, monkeypatch
         names = sorted(n for n in bundle.namelist() if "/frame_" in n)
         frames = np.stack([np.array(Image.open(io.BytesIO(bundle.read(n))).convert("RGBA")) for n in names])
     np.testing.assert_array_equal(frames, timeline_frames(clip, FRAMES))
+
+
+def timeline_frames(clip, count: int) -> np.ndarray:
+    """The animated layer's own frames over the table's timeline, as the bundle writes them."""
+    return np.stack([frame.copy() for frame in clip.iter_frames(count)])
