@@ -402,11 +402,12 @@ def test_plans_for_a_real_sample_poster(ocean):
         for layer_id, box in result.layer_boxes.items():
             assert box.contains(ocean.layer(layer_id).box) and ocean.canvas.contains(box)
     assert {box[0] + box[2] for box in fish.boxes.values()} == {ocean.width}
-    # The seaweed stands on the poster's bottom edge: swaying about its base would dip its
-    # bottom corners off the canvas, so the preset keeps it still and the plan promises no
-    # room it could not use (the old pose table grew these boxes sideways for nothing).
-    assert all(motion_growth(seaweed, ocean)[name] == (0, 0, 0, 0) for name in ("Seaweed Left", "Seaweed Right"))
-    assert "no room needed" in seaweed.rationale
+    # The seaweed stands on the poster's bottom edge. Issue 15: it used to stay still there
+    # (its base corners would dip off the canvas); rooted on the poster's edge it may cross
+    # that edge (the poster crops it), so it sways and the plan gives it room sideways.
+    assert all(expands("sides", motion_growth(seaweed, ocean)[name]) for name in ("Seaweed Left", "Seaweed Right"))
+    for name in ("Seaweed Left", "Seaweed Right"):
+        assert not _room_messages(ocean, name, "sway", {"amplitude": 0.25}), name
     assert bubbles.preset == "fly_away" and bubbles.boxes["Bubbles"][1] == 0
     assert title.preset == "text_wave"  # a rasterised title still reads as lettering by its name
 

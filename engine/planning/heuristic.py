@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 from engine.motion.presets import PRESETS
 from engine.motion.presets.prompts import preset_for_prompt
 from engine.motion.presets.room import swept_bounds
+from engine.motion.presets.stage import is_full_bleed
 from engine.dmdl.grid import TOKEN_PIXELS
 from engine.planning.geometry import allowed_region, box_from_bounds, fit_motion_box, margins, union_all
 from engine.core.poster import Box, Layer, LayerKind, PosterError
@@ -106,19 +107,43 @@ def reads_as_text(layer: Layer) -> bool:
     return layer.kind == LayerKind.TEXT or bool(layer.text) or bool(TEXT_NAMES.search(layer.name.replace("_", " ")))
 
 
+def _hangs_off_the_canvas(static_boxes: Sequence[Box], canvas: Box, params: dict[str, Any]) -> bool:
+    """Whether a swing would carry a layer past the canvas edge it travels toward: then it
+    travels out through that edge, cropped by the poster, rather than shrinking its swing
+    to the little room left (a cloud near the edge that drifts off it)."""
+    from engine.motion.presets.travel import SWING_REACH
+
+    chosen = {**PRESETS["travel"].defaults(), **params}
+    if chosen["mode"] != "swing":
+        return False
+    direction = chosen["direction"]
+    group = union_all(list(static_boxes))
+    along = group.w if direction in ("left", "right") else group.h
+    room = {"left": group.x - canvas.x, "right": canvas.right - group.right,
+            "up": group.y - canvas.y, "down": canvas.bottom - group.bottom}[direction]
+    return room < SWING_REACH * chosen["amplitude"] * along
+
+
 def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> HeuristicPlan:
     """The offline plan for one request (one layer, or several sharing one prompt)."""
     static_boxes = [layer.box for layer in layers]
     kind = LayerKind.TEXT if all(reads_as_text(layer) for layer in layers) else None
-    match = preset_for_prompt(prompt, kind)
+    full_bleed = all(is_full_bleed(layer.box, canvas) for layer in layers)
+    match = preset_for_prompt(prompt, kind, full_bleed=full_bleed)
     params = with_placement_defaults(match.preset, match.params)
+    if match.preset == "travel" and _hangs_off_the_canvas(static_boxes, canvas, params):
+        params["crop"] = True
     swept = swept_boxes(static_boxes, canvas, match.preset, params)
     boxes = finalize_all(swept, static_boxes, canvas)
     settings = ", ".join(f"{name} {value}" for name, value in params.items())
     how = f"{match.preset} ({settings})" if settings else match.preset
     if not match.cue:
         why = f"no motion word recognised, so the default {how}"
+        if match.suggestions:
+            why += f" (closest presets: {', '.join(match.suggestions)})"
     else:
         why = f"'{match.cue}' reads as {how}"
+    if match.in_place:
+        why += " inside the layer's own frame (it covers the poster)"
     room = describe_growth(swept, static_boxes, canvas)
     return HeuristicPlan(match.preset, params, boxes, f"{why}; {room}, on the {TOKEN_PIXELS}-px grid.")

@@ -19,9 +19,9 @@ from engine.core.clip import LayerClip, LazySource, place_static
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec
 from engine.motion.presets.catalog import PRESETS, Preset
-from engine.motion.presets.prompts import default_preset, params_from_prompt, preset_for_prompt
+from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt
 from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
-from engine.motion.presets.stage import Stage
+from engine.motion.presets.stage import Stage, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
 
 __all__ = ["AUTO", "PRESET_PARAM", "PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
@@ -100,7 +100,7 @@ class PresetAnimator:
 
     def choose(
         self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
-        check: bool = True,
+        check: bool = True, full_bleed: bool = False,
     ) -> tuple[Preset, dict[str, Any], list[str]]:
         """The preset and its checked values: defaults < prompt adverbs < explicit `params`.
 
@@ -114,13 +114,18 @@ class PresetAnimator:
         if name != AUTO:
             preset = PRESETS[name]
             tuned = params_from_prompt(prompt, preset.name) if check else {}
+            if check and prompt:  # a chosen or planned preset: still say what the prompt was understood as
+                reading = explain(prompt, preset.name, layer_kind, full_bleed=full_bleed)
+                messages.extend(m for m in (reading.message, reading.understood) if m)
         elif prompt:
-            match = preset_for_prompt(prompt, layer_kind)
+            match = preset_for_prompt(prompt, layer_kind, full_bleed=full_bleed)
             preset, tuned = PRESETS[match.preset], match.params
-            if match.message:
-                messages.append(match.message)
+            # say what was understood (motion, parameters, the words that chose them)
+            messages.append(match.message or match.understood)
+            if match.message and match.cue:
+                messages.append(match.understood)
         else:
-            preset, tuned = PRESETS[default_preset(layer_kind)], {}
+            preset, tuned = PRESETS[default_preset(layer_kind, full_bleed)], {}
             messages.append(f"No motion prompt or preset was given, so '{preset.name}' was used.")
         values = preset.validate({**tuned, **explicit}) if check else {}
         return preset, values, messages
@@ -146,7 +151,8 @@ class PresetAnimator:
             jobs = []
             for request in requests:
                 preset, params, messages = self.choose(
-                    request.params, prompt=request.prompt, layer_kind=request.layer.kind
+                    request.params, prompt=request.prompt, layer_kind=request.layer.kind,
+                    full_bleed=_full_bleed(request),
                 )
                 jobs.append((request, preset, params, messages))
         clips = []
@@ -160,7 +166,9 @@ class PresetAnimator:
         lead = requests[0]
         kinds = {r.layer.kind for r in requests}
         kind = kinds.pop() if len(kinds) == 1 else None
-        preset, params, messages = self.choose(lead.params, prompt=prompt, layer_kind=kind)
+        preset, params, messages = self.choose(
+            lead.params, prompt=prompt, layer_kind=kind, full_bleed=all(_full_bleed(r) for r in requests)
+        )
         overridden = [r.layer.name for r in requests[1:] if r.params and r.params != lead.params]
         if overridden:
             messages.append(
@@ -238,3 +246,9 @@ def animate(request: MotionRequest) -> LayerClip:
     from engine.motion.registry import get_engine
 
     return get_engine("presets").animate([request])[0]
+
+
+def _full_bleed(request: MotionRequest) -> bool:
+    """The animator's guess that a layer covers the poster (it has no canvas to ask); the
+    planner and the editor, which know the canvas, decide with `stage.is_full_bleed`."""
+    return looks_full_bleed(request.layer.box, request.box)

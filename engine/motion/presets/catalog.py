@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from engine.motion.params import ParamSpec, named, validate
-from engine.motion.presets import reveal, transforms, warps
+from engine.motion.presets import camera, particles, reveal, surface, transforms, travel, warps
 from engine.motion.presets.easing import EASINGS
 from engine.motion.presets.resample import FramePlan
 from engine.motion.presets.stage import Stage
@@ -53,7 +53,7 @@ class Preset:
 # --- shared parameters: the same name means the same thing in every preset -------------
 
 #: Parameters that decide where a motion carries the layer, so a planned box depends on them.
-PLACEMENT: tuple[str, ...] = ("direction", "pivot")
+PLACEMENT: tuple[str, ...] = ("direction", "pivot", "mode")
 
 
 def amplitude(default: float = 0.5) -> ParamSpec:
@@ -126,9 +126,11 @@ _PRESET_LIST: tuple[Preset, ...] = (
                    direction=direction("right", help="Reading direction of the reveal: right = left to right."),
                    phase=DELAY),
            reveal.typewriter, for_text=True),
-    Preset("fade", "Fade out and in", "The layer fades away and comes back.",
+    Preset("fade", "Fade out and in", "The layer fades away and comes back (or only fades in, or out).",
            _common(depth=ParamSpec("float", 1.0, 0.0, 1.0, help="How far it fades: 1 vanishes completely."),
-                   cycles=cycles(1), easing=easing(), phase=DELAY),
+                   cycles=cycles(1), easing=easing(), phase=DELAY,
+                   shape=ParamSpec("choice", "out_in", choices=("out_in", "in", "out"),
+                                   help="out_in fades away and back; in is an entrance that stays; out an exit at the end.")),
            reveal.fade),
     Preset("slide_in", "Slide in", "Enters from the motion box's edge and settles in place.",
            _common(amplitude=amplitude(), easing=easing("ease_out"),
@@ -159,6 +161,8 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("spin", "Spin", "Turns around its pivot, whole turns per clip.",
            _common(cycles=cycles(1), easing=easing("ease_in_out"), pivot=pivot("center"),
                    direction=direction("right", ("left", "right"), "right = clockwise, left = counter-clockwise."),
+                   angle=ParamSpec("float", 360.0, 5.0, 360.0,
+                                   help="Degrees per turn: 360 whole turns; less turns that far and swings back (a slow spin)."),
                    phase=DELAY),
            transforms.spin),
     Preset("flag_wave", "Flag wave", "Waves like cloth on a pole: ripples grow toward the free edge.",
@@ -176,6 +180,49 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("fly_away", "Fly away", "Accelerates toward an edge of the motion box and fades out; in a loop it pops back.",
            _common(amplitude=amplitude(), easing=easing("ease_in"), direction=direction("up"), phase=DELAY),
            transforms.fly_away),
+    Preset("travel", "Travel (loops)", "Drifts, swims, rises or flies along a direction and loops: swings back, or wraps around its box.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), direction=direction("right"),
+                   mode=ParamSpec("choice", "swing", choices=("swing", "wrap"),
+                                  help="swing goes out and back; wrap leaves one edge of the box and re-enters at the other."),
+                   crop=ParamSpec("bool", False, help="A swing may leave its box on the way it travels, cropped there "
+                                                      "(set by the planner when that edge is the poster's edge)."),
+                   phase=phase()),
+           travel.travel),
+    Preset("parallax", "Parallax drift", "A gentle sideways drift; far layers (depth 1) move less than near ones.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), direction=direction("right", ("left", "right")),
+                   depth=ParamSpec("float", 0.5, 0.0, 1.0, help="0 near (moves most) .. 1 far (moves least)."),
+                   phase=phase()),
+           travel.parallax),
+    Preset("flutter", "Flutter / flap", "Wings flapping: a fast squash of the width about the body, with a slight lift.",
+           _common(amplitude=amplitude(), cycles=cycles(6), pivot=pivot("center"), phase=phase()),
+           transforms.flutter),
+    Preset("flicker", "Flicker / twinkle / glow", "Light that flickers, twinkles or pulses; it dims but never vanishes.",
+           _common(amplitude=amplitude(), cycles=cycles(2),
+                   style=ParamSpec("choice", "pulse", choices=("flicker", "twinkle", "pulse"), help="How the light changes.")),
+           reveal.flicker),
+    Preset("shimmer", "Shimmer", "Soft waves of light move over the layer; nothing moves.",
+           _common(amplitude=amplitude(), cycles=cycles(1)),
+           surface.shimmer),
+    Preset("ripple", "Ripple", "Water-like ripples run through the picture inside its own frame (no room needed).",
+           _common(amplitude=amplitude(), cycles=cycles(1)),
+           surface.ripple),
+    Preset("caustics", "Water caustics", "Moving net of light and a gentle ripple, as under water.",
+           _common(amplitude=amplitude(), cycles=cycles(1)),
+           surface.caustics),
+    Preset("push_in", "Push in (Ken Burns)", "The camera pushes in toward the pivot and back, cropped at the layer's frame.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing("ease_in_out"), pivot=pivot("center"), phase=phase()),
+           camera.push_in),
+    Preset("pan", "Pan (Ken Burns)", "The picture pans inside its own frame and back, enlarged just enough to hide the edges.",
+           _common(amplitude=amplitude(), cycles=cycles(1), easing=easing("ease_in_out"), direction=direction("right"), phase=phase()),
+           camera.pan),
+    Preset("pop_in", "Pop in", "An entrance: pops up from small with a little overshoot, then stays.",
+           _common(amplitude=amplitude(0.3), pivot=pivot("center"), phase=DELAY),
+           transforms.pop_in),
+    Preset("particles", "Particles", "Rain, snow, bubbles, confetti or sparkles drawn over the layer's area.",
+           _common(style=ParamSpec("choice", "snow", choices=tuple(particles.LOOKS), help="What falls or rises."),
+                   density=ParamSpec("float", 0.5, 0.05, 1.0, help="How many particles."),
+                   direction=direction("down")),
+           particles.particles),
 )
 
 #: Every preset by id, in menu order.

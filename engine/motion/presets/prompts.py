@@ -14,6 +14,7 @@ same on every machine; the LLM planner may do better, but never has to.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,12 +29,43 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
 @dataclass(frozen=True)
 class PromptMatch:
     """The preset a prompt asks for, the parameters its wording implies, and a note for the
-    designer when the prompt was not understood and a default was used."""
+    designer when the prompt was not understood and a default was used.
+
+    `words` says which words chose each parameter ({"direction": "to the left"}), so the
+    editor can show what was understood before anything renders (`understood`).
+    `message` is only set when the designer should act: no motion word was found (with
+    close presets to try), or the motion needs a generative engine.
+    """
 
     preset: str
     params: dict[str, Any] = field(default_factory=dict)
     message: str = ""
     cue: str = ""  # the words that decided the preset ("" when the default was used); the planner quotes them
+    words: dict[str, str] = field(default_factory=dict)
+    suggestions: tuple[str, ...] = ()
+    in_place: bool = False  # a full-bleed layer: the motion was swapped for one inside its own frame
+    needs_generative: bool = False
+    chosen: bool = False  # the preset was chosen (menu or plan), the prompt only tuned it
+
+    @property
+    def understood(self) -> str:
+        """One sentence: the motion picked, its parameters, and the words that chose them."""
+        label = PRESETS[self.preset].label
+        if self.cue:
+            head = f"Understood: {label} ('{self.preset}') from '{self.cue}'"
+        elif self.chosen:
+            head = f"Understood: {label} ('{self.preset}'), the preset chosen"
+        else:
+            head = f"No motion word found, so the default {label} ('{self.preset}')"
+        parts = []
+        for name, value in self.params.items():
+            shown = f"{value:g}" if isinstance(value, float) else str(value).lower()
+            said = self.words.get(name)
+            parts.append(f"{name} {shown} from '{said}'" if said else f"{name} {shown}")
+        tail = f"; {', '.join(parts)}" if parts else "; default settings"
+        where = ("; the layer covers the poster, so it moves inside its own frame (edges are cropped)"
+                 if self.in_place else "")
+        return f"{head}{tail}{where}."
 
 
 #: (preset, weight, pattern). Verbs that name a motion weigh most; nouns that suggest one
@@ -61,8 +93,8 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     ("sway", 1, r"\bplants?\b|\btrees?\b|\bgrass\w*|\bflowers?\b|\bleaf\b|\bleaves\b|\bpalms?\b|\bbranch\w*|"
                 r"\bbush\w*|\breeds?\b|\bwheat\b|\bferns?\b|\bbreeze\b|\bwind\b|\blamps?\b"),
     ("breathe", 4, r"\bbreath\w*|\bpuls\w*|\bthrob\w*|\bheart ?beat\w*|\bbeat(s|ing)?\b|grows? and shrinks?|"
-                   r"\bswell\w*|\binflat\w*|\btwinkl\w*|\bglow\w*|\bshimmer\w*"),
-    ("breathe", 1, r"\bhearts?\b|\bstars?\b|\bsparkl\w*"),
+                   r"\bswell\w*|\binflat\w*"),
+    ("breathe", 1, r"\bhearts?\b|\bstars?\b"),
     ("bounce", 4, r"\bbounc\w*|\bjump\w*|\bhop(s|ping|ped)?\b|\bleap\w*|\bboing\b|\bsquash\w*"),
     ("bounce", 1, r"\bballs?\b|\bfrogs?\b|\bkangaroos?\b|\brabbits?\b|\bbunn(y|ies)\b"),
     ("shake", 4, r"\bshak\w*|\bshook\b|\bshiver\w*|\btrembl\w*|\bvibrat\w*|\bjitter\w*|\brattl\w*|\bquak\w*|"
@@ -78,8 +110,16 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                     r"\bescap\w*|\bleave\b|\bleaving\b|\bleaves (the|its|his|her|for|through)\b|\bexit\w*|\bdepart\w*|"
                     r"\bflee\w*|\b(driv|run|ran|walk|mov|go|went|rid|sail|swim|float|zoom|speed|rac|drift)\w* (away|off)\b"),
     ("fly_away", 6, r"\band away\b|\bout of (the )?(frame|poster|picture|view|sight)\b|"
-                    r"\b(roll|driv|run|ran|walk|mov|travel|rac|rid|sail|swim|head|crawl|drift|float|glid|fl(y|ie))\w*( \w+){0,2} "
+                    r"\b(roll|driv|run|ran|rac|rid|head|fl(y|ie))\w*( \w+){0,2} "
                     r"(to(wards?)? (the )?(left|right)\b|(left|right)wards?\b)"),
+    # Travel that loops: a layer that drifts, swims or rises somewhere swings there and back
+    # (or wraps around), instead of flying off and vanishing for part of every loop.
+    ("travel", 7, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr)\w*"
+                  r"( \w+){0,3} (to(wards?)? (the )?(left|right|top|bottom)\b|(left|right)wards?\b|across\b)|"
+                  r"\bacross the (sky|poster|screen|frame|page|picture|sea|water|canvas)\b|\bfl(y|ies|ying|ew) across\b"),
+    ("travel", 7, r"\b(rises?|rising|climbs?|climbing|ascend\w*|floats? up|drifts? up)( \w+){0,2} (into|up into|up to|to|toward|towards) "
+                  r"(the )?(sky|clouds?|heavens|top|surface)\b|\b(sinks?|sinking|descend\w*) (slowly )?(to|toward|towards) the (bottom|floor|ground)\b"),
+    ("travel", 5, r"\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b"),
     ("fly_away", 4, r"\bfalls?\b|\bfalling\b|\bfell\b|\bdrops?\b(?! in\b)|\bdropping\b|\bsink(s|ing)?\b|"
                     r"\brain(s|ing)? down\b|\bdescend\w*|\bplummet\w*"),
     ("fly_away", 2, r"\bfl(y|ies|ying|ew)\b|\brockets?\b|\bsoar\w*"),
@@ -90,26 +130,80 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                     r"from (the )?(bottom|below|horizon))|\bdrops? in\b"),
     ("fade", 4, r"\bfad(e|es|ed|ing)\b|\bdisappear\w*|\bdissolv\w*|\bvanish\w*|\bblink\w*|\bflicker\w*|"
                 r"\bappear\w*|\breappear\w*|\bflash\w*"),
+    ("flutter", 5, r"\bflap\w*"),
+    ("flutter", 3, r"\bflutter\w*"),
+    ("flutter", 3, r"\bwings?\b|\bbutterfl\w*|\bmoths?\b|\bdragonfl\w*|\bbees?\b|\bhummingbirds?\b"),
+    ("flicker", 5, r"\bflicker\w*|\bcandles?\b|\bneon\b|\bfaulty\b|\btwinkl\w*|\bpulses? with light\b|\blight pulses?\b"),
+    ("flicker", 4, r"\bglow\w*"),
+    ("flicker", 2, r"\bglow\b|\blights?\b|\brays?\b|\bbeams?\b"),
+    ("flicker", 6, r"\b(glow|light|lights|rays?|beams?|lamps?|neon)\b( \w+){0,2} (puls\w*|breath\w*|throb\w*)"),
+    ("shimmer", 7, r"\bshimmer\w*|\bglint\w*|\bgleam\w*|\bshin(e|es|ing|y)\b|\bsheen\b|\bluster\b|\blustre\b|\bheat haze\b"),
+    ("ripple", 5, r"\blike water\b|\bwater surface\b|\bsurface of the (water|sea|lake)\b|\bliquid\b|\bheat haze\b|\bmirage\b"),
+    ("caustics", 7, r"\bcaustic\w*|\blight (dances|dancing|plays|playing) (on|over|across)\b|\bdappl\w*|\bunderwater light\b"),
+    ("push_in", 7, r"\bpush(es|ing)? in\b|\bpull(s|ing)? (out|back)\b|\bdolly\b|\bken burns\b|\bcamera (slowly )?(moves? |pushes )?(in|closer)\b"),
+    ("pan", 7, r"\bpans?\b|\bpanning\b|\bcamera (slowly )?(moves?|drifts?|slides?) (to the )?(left|right|up|down)\b"),
+    ("parallax", 8, r"\bparallax\b|\bdepth effect\b"),
+    ("pop_in", 7, r"\bpops? (in|up|into|onto)\b|\bpopping (in|up)\b|\bpop-in\b|\bsnaps? in\b|\bbursts? in\b"),
+    ("particles", 8, r"\b(it )?(snows|snowing|rains|raining)\b|\bsnow ?(falls?|falling|flakes?|storm)\b|\bsnowflakes?\b|"
+                     r"\brain ?(falls?|falling|pours?|pouring|storm|fall|drops fall)\b|\bconfetti\b|\bglitter\w*|"
+                     r"\bsparkles?\b|\bsparkling\b|\b(add|with) (some |a few |lots of )?(rain|snow|bubbles|sparkles?|confetti)\b|"
+                     r"\bstreams? of bubbles\b|\bbubbles (rise|rising|stream|streaming) (from|out of|over|through)\b|\bfizz\w*"),
 )
 
 #: Words whose motion depends on what moves: (pattern, preset for type, preset for artwork).
 #: "wave" is a text wave for a title but a cloth wave for a picture; dancing or rocking
 #: letters rock in a wave while a dancing figure or a rocking boat sways.
+#: Words whose motion depends on what moves: (pattern, preset for type, preset for artwork).
+#: "wave" is a text wave for a title but a cloth wave for a picture; dancing or rocking
+#: letters rock in a wave while a dancing figure or a rocking boat sways; rippling letters
+#: ripple as a text wave, rippling water as a ripple.
 _BY_KIND: tuple[tuple[re.Pattern, str, str], ...] = (
     (re.compile(r"\bwav(e|es|ed|ing|y)\b"), "text_wave", "flag_wave"),
     (re.compile(r"\bdanc\w*"), "wave_rotate", "sway"),
     (re.compile(r"\brock(s|ing|ed)?\b|\bseesaw\w*|\bteeter\w*|\btilt(s|ing)? back and forth|"
                 r"side to side|side-to-side|back and forth|to and fro"), "wave_rotate", "sway"),
+    (re.compile(r"\bripples?\b|\brippling\b|\bundulat\w*"), "text_wave", "ripple"),
 )
 _TEXT_NOUNS = re.compile(r"\b(text|title|titles|headline|heading|letters?|words?|caption|slogan|tagline|type|name|logo)\b")
+
+#: A full-bleed layer (sky, sea, paper) cannot get a larger box than the canvas, so a
+#: motion that needs room is swapped for the closest one that moves inside its own frame.
+_IN_PLACE: dict[str, str] = {
+    "travel": "pan", "fly_away": "pan", "slide_in": "pan", "float": "pan", "bob": "pan", "parallax": "parallax",
+    "zoom": "push_in", "breathe": "push_in", "pop_in": "push_in", "bounce": "push_in",
+    "text_wave": "ripple", "flag_wave": "ripple", "sway": "ripple", "jelly": "ripple", "wave_rotate": "ripple",
+    "shake": "ripple",
+}
+
+#: Motions of a body the presets cannot draw (a hand waving, eyes blinking): the words,
+#: and what the designer is told. The closest preset still plays, and the message says so.
+_GENERATIVE = re.compile(
+    r"\b(her|his|their|my|your) (hand|hands|arm|arms|head|eyes?|mouth|lips|hair|legs?|feet|fingers?|face)\b|"
+    r"\b(cat|dog|bird|owl|fish|girl|boy|man|woman|person|character|kid|child|baby|face|he|she|they|people|eyes?)"
+    r"( \w+){0,2} (blinks?|blinking|winks?|winking|smiles?|smiling|talks?|talking|speaks?|speaking|laughs?|"
+    r"laughing|sings?|singing|chews?|eats?|eating|cries|crying|frowns?|yawns?|yawning|opens (its|her|his) (mouth|eyes))\b|"
+    r"\bturns? (her|his|its|their) head\b|\blip ?sync\w*\b|\bfacial\b"
+)
+
+#: Mood words with no motion in them, and the presets that come closest.
+_MOODS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"\bcinematic\w*|\bepic\b|\bfilm\w*|\bmovie\b|\bdramatic\w*", ("push_in", "pan", "parallax")),
+    (r"\bexpensive\b|\bluxur\w*|\belegan\w*|\bpremium\b|\bclassy\b|\bsophisticat\w*|\bgold\w*", ("shimmer", "push_in", "flicker")),
+    (r"\bmagic\w*|\bdream\w*|\bfestive\b|\bcelebrat\w*|\bparty\b|\bchristmas\b|\bwinter\b", ("particles", "flicker", "float")),
+    (r"\bfun\b|\bplayful\b|\bhappy\b|\bcute\b|\bbouncy\b|\bexcit\w*", ("bounce", "pop_in", "jelly")),
+    (r"\bcalm\w*|\bpeaceful\b|\brelax\w*|\bserene\b|\bzen\b|\bchill\b", ("float", "ripple", "breathe")),
+    (r"\balive\b|\blively\b|\bdynamic\b|\benerg\w*|\bpop\b", ("pop_in", "shake", "zoom")),
+)
+_DEFAULT_SUGGESTIONS = ("float", "sway", "travel", "pop_in", "ripple", "push_in")
 
 _AMPLITUDE_WORDS: tuple[tuple[float, str], ...] = (
     (1.0, r"very wild\w*|like crazy|\bviolent\w*|\bcrazy\b|\bcrazily\b|\bfrantic\w*|\bmadly\b|\bhuge\b|\bextreme\w*"),
     (0.15, r"very (gentl\w*|slight\w*|subtl\w*|soft\w*)|\bbarely\b|\bhardly\b|\btiny\b|\bfaint\w*"),
     (0.9, r"\bwild\w*|\bvigorous\w*|\bstrong\w*|\bdramatic\w*|\benergetic\w*|\bintense\w*|\bpowerful\w*|"
-          r"\bhard\b|\ba lot\b|\bbig\b|\blarge\b|\bhigh\b|\bwide\w*"),
-    (0.25, r"\bgentl\w*|\bsoft\w*|\bsubtl\w*|\bslight\w*|\blight\w*|\bcalm\w*|\ba (little|bit)\b|\bsmall\b|"
-           r"\blittle\b|\bmild\w*|\btender\w*|\blow\b"),
+          r"\bhard\b|\ba lot\b|\bhigh\b|\bwide\w*|\bfar (to|across|up|down|left|right|into|out|off)\b|"
+          r"\b(go|goes|travel\w*|mov\w*|drift\w*|swim\w*|fl(y|ies)|rises?|float\w*) far\b|\ba long way\b|\ball the way\b"),
+    (0.25, r"\bgentl\w*|\bsoft\w*|\bsubtl\w*|\bslight\w*|\blightly\b|\bcalm\w*|\ba (little|bit)\b|"
+           r"\bmild\w*|\btender\w*|\bjust a touch\b"),
 )
 _SPEED_WORDS: tuple[tuple[float, str], ...] = (
     (3.0, r"very (quick|fast|rapid)\w*|\bfrenetic\w*|\bhectic\w*"),
@@ -124,13 +218,22 @@ _EASING_WORDS: tuple[tuple[str, str], ...] = (
     ("linear", r"\bsteady\b|\bsteadily\b|\bmechanical\w*|\blinear\w*|constant speed|\brobotic\w*"),
     ("sine", r"\bsmooth\w*"),
 )
+_STYLE_WORDS: tuple[tuple[str, str], ...] = (
+    ("rain", r"\brain\w*"), ("snow", r"\bsnow\w*"), ("bubbles", r"\bbubbl\w*|\bfizz\w*"),
+    ("confetti", r"\bconfetti\b"), ("sparkle", r"\bsparkl\w*|\bglitter\w*"),
+    ("twinkle", r"\btwinkl\w*"), ("flicker", r"\bflicker\w*|\bcandles?\b|\bneon\b|\bfaulty\b"),
+    ("pulse", r"\bglow\w*|\bpuls\w*"),
+)
 _DIRECTION_WORDS = {"left": "left", "right": "right", "top": "up", "bottom": "down", "above": "up", "below": "down",
                     "up": "up", "down": "down", "sky": "up", "ground": "down"}
 _OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
 
 
-def default_preset(kind: LayerKind | None) -> str:
-    """The motion used when nothing says otherwise: text bobs, everything else floats."""
+def default_preset(kind: LayerKind | None, full_bleed: bool = False) -> str:
+    """The motion used when nothing says otherwise: text bobs, a full-bleed layer pushes
+    in slowly inside its frame, everything else floats."""
+    if full_bleed:
+        return "push_in"
     return "bob" if kind == LayerKind.TEXT else "float"
 
 
@@ -172,90 +275,181 @@ def _best(scores: dict[str, float], kind: LayerKind | None) -> str | None:
 
 
 def _first(table, text: str):
+    """The value of the first matching (value, pattern) row, and the words that matched."""
     for value, pattern in table:
-        if re.search(pattern, text):
-            return value
-    return None
+        if m := re.search(pattern, text):
+            return value, m.group(0).strip()
+    return None, ""
 
 
-def _direction(text: str) -> str | None:
-    """The travel direction a prompt names; "from the left" travels right."""
-    text = re.sub(r"up and down|up-and-down|side to side|back and forth|left and right|upside down", " ", text)
+def _direction(text: str) -> tuple[str | None, str]:
+    """The travel direction a prompt names, and its words; "from the left" travels right."""
+    text = re.sub(r"up and down|up-and-down|side to side|back and forth|left and right|upside down",
+                  lambda m: " " * len(m.group(0)), text)
     if m := re.search(r"\bfrom (the |its |his |her )?(left|right|top|bottom|above|below)\b", text):
-        return _OPPOSITE[_DIRECTION_WORDS[m.group(2)]]
+        return _OPPOSITE[_DIRECTION_WORDS[m.group(2)]], m.group(0).strip()
     if m := re.search(r"\b(left|right|top|bottom) to (the )?(left|right|top|bottom)\b", text):
-        return _DIRECTION_WORDS[m.group(3)]
-    if re.search(r"\bline by line\b", text):
-        return "down"
-    if m := re.search(r"\b(left|right|up|down)(ward|wards)?\b|\b(sky|ground)", text):
-        return _DIRECTION_WORDS[m.group(1) or m.group(3)]
-    if re.search(r"\b(rises?|rising|ascend\w*|climb\w*)\b", text):
-        return "up"
-    if re.search(r"\b(falls?|falling|fell|drops?|dropping|sinks?|sinking|descend\w*|plummet\w*)\b", text):
-        return "down"
-    if re.search(r"\b(roll|driv|drove|run|ran|walk|travel|rac|rid|rode|sail|swim|swam|crawl)\w*", text):
-        return "right"  # travel along the ground reads left to right, the way a poster is read
-    return None
+        return _DIRECTION_WORDS[m.group(3)], m.group(0).strip()
+    if m := re.search(r"\bline by line\b", text):
+        return "down", m.group(0)
+    if m := re.search(r"\b(left|right|up|down)(ward|wards)?\b", text):
+        return _DIRECTION_WORDS[m.group(1)], m.group(0).strip()
+    if m := re.search(r"\b(into|to|toward|towards|in|from) (the )?(sky|ground)\b", text):
+        return _DIRECTION_WORDS[m.group(3)] if m.group(1) != "from" else _OPPOSITE[_DIRECTION_WORDS[m.group(3)]], m.group(0)
+    if m := re.search(r"\b(rises?|rising|ascend\w*|climb\w*|bubbl\w*)\b", text):
+        return "up", m.group(0)
+    if m := re.search(r"\b(falls?|falling|fell|drops?|dropping|sinks?|sinking|descend\w*|plummet\w*)\b", text):
+        return "down", m.group(0)
+    if m := re.search(r"\b(roll|driv|drove|run|ran|walk|travel|rac|rid|rode|sail|swim|swam|crawl)\w*", text):
+        return "right", m.group(0)  # travel along the ground reads left to right, the way a poster is read
+    return None, ""
 
 
-def _cycles_factor_or_count(text: str) -> tuple[int | None, float | None]:
+def _cycles_factor_or_count(text: str) -> tuple[int | None, float | None, str]:
     if m := re.search(r"\b(\d+|one|two|three|four|five|six|seven|eight) times\b", text):
         word = m.group(1)
-        return (int(word) if word.isdigit() else _NUMBER_WORDS[word]), None
+        return (int(word) if word.isdigit() else _NUMBER_WORDS[word]), None, m.group(0)
     if m := re.search(r"\b(once|twice|thrice)\b", text):
-        return _NUMBER_WORDS[m.group(1)], None
-    if re.search(r"\ba few times\b|\bseveral times\b", text):
-        return 3, None
-    if re.search(r"\brepeatedly\b|again and again|over and over", text):
-        return 4, None
-    return None, _first(_SPEED_WORDS, text)
+        return _NUMBER_WORDS[m.group(1)], None, m.group(0)
+    if m := re.search(r"\ba few times\b|\bseveral times\b", text):
+        return 3, None, m.group(0)
+    if m := re.search(r"\brepeatedly\b|again and again|over and over", text):
+        return 4, None, m.group(0)
+    factor, words = _first(_SPEED_WORDS, text)
+    return None, factor, words
 
 
-def _candidates(text: str) -> dict[str, Any]:
-    """Every parameter the wording implies, before knowing which preset will use them."""
+def _candidates(text: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every parameter the wording implies, before knowing which preset will use them, and
+    the words that implied each."""
     found: dict[str, Any] = {}
-    amplitude = _first(_AMPLITUDE_WORDS, text)
+    words: dict[str, str] = {}
+
+    def put(name: str, value: Any, said: str) -> None:
+        found[name], words[name] = value, said
+
+    amplitude, said = _first(_AMPLITUDE_WORDS, text)
     if amplitude is not None:
-        found["amplitude"] = amplitude
-        found["depth"] = min(1.0, 0.4 + amplitude)
-        found["squash"] = amplitude
-    count, factor = _cycles_factor_or_count(text)
+        put("amplitude", amplitude, said)
+        put("depth", min(1.0, 0.4 + amplitude), said)
+        put("squash", amplitude, said)
+    count, factor, said = _cycles_factor_or_count(text)
     if count is not None:
-        found["cycles"] = max(1, min(8, count))
+        put("cycles", max(1, min(8, count)), said)
     elif factor is not None:
-        found["speed"] = factor
-    easing = _first(_EASING_WORDS, text)
+        put("speed", factor, said)
+    easing, said = _first(_EASING_WORDS, text)
     if easing:
-        found["easing"] = easing
-    direction = _direction(text)
+        put("easing", easing, said)
+    direction, said = _direction(text)
     if direction:
-        found["direction"] = direction
-    if re.search(r"\bclockwise\b", text) and not re.search(r"(counter|anti)-? ?clockwise", text):
-        found["direction"] = "right"
-    elif re.search(r"(counter|anti)-? ?clockwise", text):
-        found["direction"] = "left"
-    if re.search(r"\b(at|from|on|around) (the |its )?(base|bottom|roots?|stem|feet|foot)\b|\brooted\b", text):
-        found["pivot"] = "bottom"
-    elif re.search(r"\bhang\w*|\bdangl\w*|\b(at|from) (the |its )?top\b|\bpendulum\b", text):
-        found["pivot"] = "top"
-    elif re.search(r"\b(around|about|on) (its|the) (own )?(center|centre|middle|axis)\b", text):
-        found["pivot"] = "center"
-    elif re.search(r"\bpole on the right\b", text):
-        found["pivot"] = "right"
-    if re.search(r"\bone after (another|the other)\b|\bone by one\b|\bin turn\b|\bin sequence\b|\bstagger\w*|\bcascad\w*", text):
-        found["stagger"] = 0.15
-    if re.search(r"\band stays?\b|\bfor good\b|\bnever (comes|come) back\b|\bdoes(n't| not) come back\b|"
-                 r"\bwithout (coming back|returning)\b|\bjust once\b|\bno loop\b", text):
-        found["loop"] = False
-    if re.search(r"\bzooms? out\b|\bshrink\w*|\brecede\w*|away from the (camera|viewer)", text):
-        found["mode"] = "out"
-    if re.search(r"\bside to side\b|\bhorizontal\w*|\bleft and right\b", text):
-        found["axis"] = "horizontal"
-    elif re.search(r"\bup and down\b|\bvertical\w*", text):
-        found["axis"] = "vertical"
-    elif re.search(r"\ball over\b|\bevery direction\b|\ball directions\b", text):
-        found["axis"] = "both"
-    return found
+        put("direction", direction, said)
+    if m := re.search(r"(counter|anti)-? ?clockwise", text):
+        put("direction", "left", m.group(0))
+    elif m := re.search(r"\bclockwise\b", text):
+        put("direction", "right", m.group(0))
+    if m := re.search(r"\b(at|from|on|around) (the |its )?(base|bottom|roots?|stem|feet|foot)\b|\brooted\b", text):
+        put("pivot", "bottom", m.group(0).strip())
+    elif m := re.search(r"\bhang\w*|\bdangl\w*|\b(at|from) (the |its )?top\b|\bpendulum\b", text):
+        put("pivot", "top", m.group(0).strip())
+    elif m := re.search(r"\b(around|about|on) (its|the) (own )?(center|centre|middle|axis)\b", text):
+        put("pivot", "center", m.group(0))
+    elif m := re.search(r"\bpole on the right\b", text):
+        put("pivot", "right", m.group(0))
+    if m := re.search(r"\bone after (another|the other)\b|\bone by one\b|\bin turn\b|\bin sequence\b|\bstagger\w*|\bcascad\w*", text):
+        put("stagger", 0.15, m.group(0))
+    if m := re.search(r"\band stays?\b|\bthen stays?\b|\bthen (stops|holds|rests|settles)\b|\bfor good\b|"
+                      r"\bnever (comes|come) back\b|\bdoes(n't| not) come back\b|\bwithout (coming back|returning)\b|"
+                      r"\bjust once\b|\bonly once\b|\bno loop\b|\band stops\b|\bstays? (there|put|in place)\b", text):
+        put("loop", False, m.group(0).strip())
+    if m := re.search(r"\bat the end\b|\bin the end\b|\bat the last moment\b|\blate\b", text):
+        put("phase", 0.5, m.group(0).strip())
+    elif m := re.search(r"\bafter a (moment|second|beat|while|pause)\b|\bafter a short (pause|wait)\b", text):
+        put("phase", 0.25, m.group(0).strip())
+    if m := re.search(r"\bzooms? out\b|\bshrink\w*|\brecede\w*|away from the (camera|viewer)", text):
+        put("mode", "out", m.group(0).strip())
+    if m := re.search(r"\bacross\b|\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b|"
+                      r"\bscroll\w*|\bround and round\b|\bcomes? back (in )?from the other side\b", text):
+        put("mode_travel", "wrap", m.group(0).strip())
+    elif m := re.search(r"\b(swim|swam|sail|walk|run|ran|fl(y|ies|ew)|travel|mov|cruis|crawl|march|scroll|dart|dash|scurr)\w*( \w+){0,3} "
+                        r"(to(wards?)? (the )?(left|right)\b|(left|right)wards?\b)", text):
+        if _first(_SPEED_WORDS, text)[0] is None or _first(_SPEED_WORDS, text)[0] > 1:
+            # a swim or a flight with somewhere to go keeps going: it wraps around its box
+            put("mode_travel", "wrap", m.group(0).strip())
+    if m := re.search(r"\bside to side\b|\bhorizontal\w*|\bleft and right\b", text):
+        put("axis", "horizontal", m.group(0))
+    elif m := re.search(r"\bup and down\b|\bvertical\w*", text):
+        put("axis", "vertical", m.group(0))
+    elif m := re.search(r"\ball over\b|\bevery direction\b|\ball directions\b", text):
+        put("axis", "both", m.group(0))
+    if m := re.search(r"\bfades? (\w+ )?in and out\b|\bfades? (\w+ )?out and (back )?in\b", text):
+        put("shape", "out_in", m.group(0).strip())
+    elif m := re.search(r"\bfades? (\w+ ){0,3}in\b|\bfading in\b|\bfades? into view\b", text):
+        put("shape", "in", m.group(0).strip())
+    elif m := re.search(r"\bfades? (\w+ ){0,3}(out|away)\b|\bfading (out|away)\b", text):
+        put("shape", "out", m.group(0).strip())
+    style, said = _first(_STYLE_WORDS, text)
+    if style:
+        put("style", style, said)
+    if m := re.search(r"\b(far|distant|background|back)\b( \w+){0,2}", text):
+        put("depth_far", 0.8, m.group(0).strip())
+    elif m := re.search(r"\b(near|close|foreground|front)\b", text):
+        put("depth_far", 0.2, m.group(0).strip())
+    return found, words
+
+
+def _tuned(found: dict[str, Any], words: dict[str, str], preset: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The candidate parameters that `preset` takes, in its own terms."""
+    spec = PRESETS[preset].params
+    found, words = dict(found), dict(words)
+    speed, speed_words = found.pop("speed", None), words.pop("speed", "")
+    if "mode_travel" in found:
+        if preset == "travel":
+            found["mode"] = found["mode_travel"]
+            words["mode"] = words["mode_travel"]
+        del found["mode_travel"]
+    if "depth_far" in found:
+        if preset == "parallax":
+            found["depth"], words["depth"] = found["depth_far"], words["depth_far"]
+        del found["depth_far"]
+    if preset not in ("fade",):
+        found.pop("shape", None)
+    if preset in ("travel", "parallax", "pan", "push_in") and "amplitude" not in found and "depth" in found:
+        found.pop("depth")  # "gently" sets a fade's depth, not how far a layer is
+    if preset == "particles" and found.get("style") in ("twinkle", "flicker", "pulse"):
+        found["style"] = "sparkle"
+    if preset == "flicker" and found.get("style") not in (None, "twinkle", "flicker", "pulse"):
+        found["style"] = "twinkle" if found["style"] == "sparkle" else "pulse"
+    if preset == "particles" and "direction" not in found and found.get("style") == "bubbles":
+        found["direction"], words["direction"] = "up", words.get("style", "bubbles")
+    if speed is not None:
+        cycles = spec.get("cycles")
+        slower_than_one = cycles is not None and speed < 1 and round(cycles.default * speed) < 1
+        if preset == "spin" and speed < 1 and "cycles" not in found:
+            # a slow whole turn cannot loop in a short clip: turn part of the way and back
+            found["angle"], words["angle"] = (45.0 if speed < 0.4 else 90.0), speed_words
+            found["cycles"], words["cycles"] = 1, speed_words
+        elif preset in ("travel", "parallax") and speed < 1 and found.get("mode") != "wrap":
+            base = found.get("amplitude", spec["amplitude"].default)
+            found["amplitude"], words["amplitude"] = round(base * max(speed, 0.34), 3), speed_words
+        elif cycles is not None and "cycles" not in found and not slower_than_one:
+            found["cycles"], words["cycles"] = max(1, min(8, round(cycles.default * speed))), speed_words
+        elif cycles is not None and "cycles" not in found and "amplitude" in spec and "amplitude" not in found:
+            # already one cycle per clip: slower reads as a smaller, calmer motion
+            found["amplitude"], words["amplitude"] = round(spec["amplitude"].default * max(speed, 0.34), 3), speed_words
+    params, said = {}, {}
+    for name, value in found.items():
+        if name not in spec:
+            continue
+        if spec[name].kind == "choice" and value not in spec[name].choices:
+            continue
+        params[name] = value
+        if words.get(name):
+            said[name] = words[name]
+    if "phase" in params and not PRESETS[preset].phase_is_delay:
+        del params["phase"]  # "at the end" delays a one-shot; a loop has no end
+        said.pop("phase", None)
+    return params, said
 
 
 def params_from_prompt(prompt: str, preset: str) -> dict[str, Any]:
@@ -264,37 +458,93 @@ def params_from_prompt(prompt: str, preset: str) -> dict[str, Any]:
     Used on its own when the designer picked a preset explicitly: the preset wins and the
     prompt's adverbs ("gently", "3 times", "from the left") still tune it.
     """
-    spec = PRESETS[preset].params
-    found = _candidates(_clean(prompt or ""))
-    speed = found.pop("speed", None)
-    if speed is not None and "cycles" in spec:
-        found["cycles"] = max(1, min(8, round(spec["cycles"].default * speed)))
-    params = {}
-    for name, value in found.items():
-        if name not in spec:
-            continue
-        if spec[name].kind == "choice" and value not in spec[name].choices:
-            continue
-        params[name] = value
-    return params
+    found, words = _candidates(_clean(prompt or ""))
+    return _tuned(found, words, preset)[0]
 
 
-def preset_for_prompt(prompt: str, kind: LayerKind | None) -> PromptMatch:
+def suggestions_for(prompt: str, limit: int = 3) -> tuple[str, ...]:
+    """Presets close to a prompt that names no motion: by mood ("cinematic" -> push_in,
+    pan, parallax), then by spelling, then a general short list."""
+    text = _clean(prompt or "")
+    picked: list[str] = []
+    for pattern, presets in _MOODS:
+        if re.search(pattern, text):
+            picked.extend(p for p in presets if p not in picked)
+    for word in text.split():
+        for close in difflib.get_close_matches(word, list(PRESETS), n=1, cutoff=0.8):
+            if close not in picked:
+                picked.append(close)
+    for preset in _DEFAULT_SUGGESTIONS:
+        if preset not in picked:
+            picked.append(preset)
+    return tuple(picked[:limit])
+
+
+def _no_motion_message(shown: str, preset: str, suggestions: tuple[str, ...]) -> str:
+    said = f"The prompt '{shown}' names no motion" if shown else "No motion prompt was given"
+    return (
+        f"{said} the preset engine knows, so the default '{preset}' plays. Closest presets: "
+        f"{', '.join(suggestions)}; or use words such as bob, wave, sway, float, drift to the left, "
+        "bounce, spin, flutter, ripple, pulse, fade in, pop in, slide in, fly away or type out."
+    )
+
+
+def _generative_message(words: str, preset: str) -> str:
+    return (
+        f"'{words}' is a motion of a body part that the presets cannot draw: it needs a generative "
+        f"engine (dmdl or i2v). Until then the closest preset, '{preset}', moves the whole layer."
+    )
+
+
+def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = False) -> PromptMatch:
     """The preset and parameters a free-text motion prompt asks for.
 
     Prompts the vocabulary does not recognise get the default for the layer kind (bob for
-    text, float otherwise) and a message saying so; their adverbs still apply.
+    text, float otherwise) and a message saying so, with close presets to try; their adverbs
+    still apply. `full_bleed` (the layer covers the canvas) swaps a motion that needs room
+    for one that moves inside the layer's own frame (engine.motion.presets.stage.is_full_bleed).
     """
     text = _clean(prompt or "")
     scores, cues = _scores(text, kind)
     preset = _best(scores, kind)
-    message = ""
+    message, suggestions = "", ()
+    cue = cues.get(preset, "") if preset else ""
     if preset is None:
-        preset = default_preset(kind)
+        preset = default_preset(kind, full_bleed)
         shown = (prompt or "").strip()
-        said = f"The prompt '{shown}' names no motion" if shown else "No motion prompt was given"
-        message = (
-            f"{said} the preset engine knows, so '{preset}' was used. Try words such as bob, wave, "
-            "sway, float, bounce, spin, shake, pulse, fade, slide in, fly away or type out."
-        )
-    return PromptMatch(preset, params_from_prompt(prompt, preset), message, cues.get(preset, ""))
+        suggestions = suggestions_for(shown)
+        message = _no_motion_message(shown, preset, suggestions)
+    in_place = False
+    if full_bleed and preset in _IN_PLACE and _IN_PLACE[preset] != preset:
+        preset, in_place = _IN_PLACE[preset], True
+    elif full_bleed and preset in _IN_PLACE:
+        in_place = True
+    found, words = _candidates(text)
+    params, said = _tuned(found, words, preset)
+    needs_generative = False
+    if m := _GENERATIVE.search(text):
+        needs_generative = True
+        message = _generative_message(m.group(0).strip(), preset)
+    return PromptMatch(preset, params, message, cue, said, suggestions, in_place, needs_generative)
+
+
+def explain(prompt: str, preset: str, kind: LayerKind | None = None, full_bleed: bool = False) -> PromptMatch:
+    """What a prompt says about a preset that was already chosen (from the menu, or by a
+    plan that read the layer as lettering): the parameters its words set, the words that
+    set them, and any message the prompt alone would give (no motion word, or a motion
+    that needs a generative engine)."""
+    text = _clean(prompt or "")
+    cues: dict[str, str] = {}
+    for reading in (None, LayerKind.TEXT, kind):
+        cues.update(_scores(text, reading)[1])
+    reading = preset_for_prompt(prompt, kind, full_bleed)
+    found, words = _candidates(text)
+    params, said = _tuned(found, words, preset)
+    cue = cues.get(preset, reading.cue if reading.preset == preset else "")
+    message, chosen = "", True
+    if not reading.cue and reading.suggestions:  # no motion word: the preset is a default
+        message, chosen = _no_motion_message((prompt or "").strip(), preset, reading.suggestions), False
+    elif m := _GENERATIVE.search(text):
+        message = _generative_message(m.group(0).strip(), preset)
+    return PromptMatch(preset, params, message, cue, said, reading.suggestions,
+                       reading.in_place and reading.preset == preset, reading.needs_generative, chosen=chosen)

@@ -30,6 +30,9 @@ SourceFn = Callable[[np.ndarray, slice, slice], torch.Tensor]
 #: Same arguments, a float32 tensor (n, h, w) multiplying alpha (mask) or colour (shade).
 PixelFn = Callable[[np.ndarray, slice, slice], torch.Tensor]
 
+#: Same arguments, premultiplied RGBA (n, 4, h, w) on the 0..255 scale, drawn over the layer.
+OverlayFn = Callable[[np.ndarray, slice, slice], torch.Tensor]
+
 _CHUNK_PIXELS = 500_000  # frames are sampled in chunks of about this many pixels
 _PROBE_STEP = 8  # spacing of the coarse probe that finds where the content lands
 
@@ -55,6 +58,10 @@ class FramePlan:
     still: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     reach: np.ndarray | None = None
+    #: Drawn over the moved layer (particles): premultiplied (n, 4, h, w) on the 0..255
+    #: scale for the frames and region asked; `overlay_region` (x0, y0, x1, y1) bounds it.
+    overlay: "OverlayFn | None" = None
+    overlay_region: tuple[float, float, float, float] | None = None
 
     def still_frames(self) -> np.ndarray:
         if self.still is None:
@@ -152,6 +159,8 @@ def render_motion(
 
     def render_run(index: np.ndarray) -> None:
         rows, cols = _landing_region(motion, index, content, height, width) if crop else everything
+        if crop and motion.overlay is not None:
+            rows, cols = _with_overlay(rows, cols, motion.overlay_region or (0, 0, width, height), height, width)
         if rows.stop <= rows.start or cols.stop <= cols.start:
             return
         # a frame of a print-size box is resampled in bands, so memory stays bounded
@@ -213,6 +222,19 @@ def content_bounds(static: np.ndarray) -> tuple[float, float, float, float]:
     return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)
 
 
+def _with_overlay(
+    rows: slice, cols: slice, region: tuple[float, float, float, float], height: int, width: int
+) -> tuple[slice, slice]:
+    """The landing region grown to hold an overlay's region (clipped to the box)."""
+    x0, y0, x1, y1 = region
+    top, left = max(0, int(np.floor(y0))), max(0, int(np.floor(x0)))
+    bottom, right = min(height, int(np.ceil(y1))), min(width, int(np.ceil(x1)))
+    if rows.stop > rows.start and cols.stop > cols.start:
+        top, left = min(top, rows.start), min(left, cols.start)
+        bottom, right = max(bottom, rows.stop), max(right, cols.stop)
+    return slice(top, bottom), slice(left, right)
+
+
 def _landing_region(
     motion: FramePlan, index: np.ndarray, content: tuple[float, float, float, float], height: int, width: int
 ) -> tuple[slice, slice]:
@@ -266,4 +288,7 @@ def _sample_chunk(
         frames *= motion.mask(index, rows, cols).unsqueeze(1)
     if motion.opacity is not None:
         frames *= torch.as_tensor(motion.opacity[index], dtype=torch.float32).view(n, 1, 1, 1)
+    if motion.overlay is not None:
+        top = motion.overlay(index, rows, cols)
+        frames = top + frames * (1.0 - top[:, 3:4] / 255.0)  # "over", premultiplied
     return frames

@@ -73,10 +73,12 @@ def typewriter(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     t = np.mod(params["cycles"] * delayed(u, params["phase"]), 1.0)
     if not params["loop"]:
         t = np.where(delayed(u, params["phase"]) >= 1.0, 1.0, t)
-    reveal_end = 0.8 if params["loop"] else 1.0
-    hiding = t < 0.14
-    fade_out = 1.0 - smoothstep(segment(t, 0.0, 0.1))
-    progress = ease(params["easing"], segment(t, 0.14, reveal_end))
+    # An entrance in a loop: blink away in a few frames, reveal within the first half, then
+    # hold the whole layer, so the title is never missing for a large part of the loop.
+    reveal_end = 0.5 if params["loop"] else 0.8
+    hiding = t < 0.07
+    fade_out = 1.0 - smoothstep(segment(t, 0.0, 0.05))
+    progress = ease(params["easing"], segment(t, 0.07, reveal_end))
     order, steps = reveal_order(stage, params["direction"])
     softness = 0.5 / steps if steps else 0.08
     # progress 0 must show nothing and 1 everything, so stretch it past the soft edge
@@ -93,8 +95,63 @@ def typewriter(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
 
 
 def fade(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
-    """Fade out and back in, `cycles` times; `depth` 1 makes the layer vanish completely."""
+    """Fade out and back in, `cycles` times; `depth` 1 makes the layer vanish completely.
+
+    `shape` "in" is an entrance (blink away, fade in, stay); "out" an exit (stay, fade out
+    at the end; in a loop it is back by the next frame 0).
+    """
     t = params["cycles"] * delayed(u, params["phase"])
-    triangle = 1.0 - np.abs(2.0 * np.mod(t, 1.0) - 1.0)
-    opacity = 1.0 - params["depth"] * ease(params["easing"], triangle)
+    cycle = np.mod(t, 1.0)
+    if not params["loop"]:
+        cycle = np.where(delayed(u, params["phase"]) >= 1.0, 1.0, cycle)
+    if params["shape"] == "in":
+        hidden = 1.0 - smoothstep(segment(cycle, 0.0, 0.05))
+        amount = np.where(cycle < 0.06, 1.0 - hidden, 1.0 - ease(params["easing"], segment(cycle, 0.06, 0.45)))
+    elif params["shape"] == "out":
+        ends = 1.0 if not params["loop"] else 0.9
+        amount = ease(params["easing"], segment(cycle, 0.55, ends))
+        if params["loop"]:
+            amount = np.where(cycle > 0.9, 1.0 - smoothstep(segment(cycle, 0.9, 1.0)), amount)
+    else:
+        triangle = 1.0 - np.abs(2.0 * cycle - 1.0)
+        amount = ease(params["easing"], triangle)
+    opacity = 1.0 - params["depth"] * amount
     return FramePlan(len(u), opacity=opacity, still=opacity >= 1.0)
+
+
+def _loop_jitter(rng: np.random.Generator, u: np.ndarray, low: int, high: int, count: int = 6) -> np.ndarray:
+    """Irregular flicker in [0, 1], periodic over the clip and 0 at u = 0."""
+    frequencies = rng.choice(np.arange(low, high), size=count, replace=False)
+    weights = rng.uniform(0.4, 1.0, count)
+    fine = np.linspace(0.0, 1.0, 1024, endpoint=False)
+    wave = lambda x: (1.0 - np.cos(2 * np.pi * np.outer(x, frequencies))) @ weights
+    return wave(u) / wave(fine).max()
+
+
+def flicker(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
+    """Light that flickers (irregular dips), twinkles (sharp bright flashes) or pulses
+    (a smooth glow); it dims by at most `amplitude` and never vanishes."""
+    t = delayed(u, 0.0)
+    style, amount = params["style"], 0.8 * params["amplitude"]
+    shade = None
+    if style == "flicker":
+        dip = _loop_jitter(np.random.default_rng(stage.seed), t, 5 * params["cycles"], 13 * params["cycles"]) ** 2
+        opacity = 1.0 - amount * dip
+    else:
+        wave = 0.5 - 0.5 * np.cos(2.0 * np.pi * params["cycles"] * t)  # 0 at rest, 1 at the peak
+        if style == "twinkle":
+            flash = wave**4
+            opacity = 1.0 - amount * (wave - flash)  # dim between flashes
+            bright = 1.0 + 0.6 * params["amplitude"] * flash
+        else:
+            opacity = 1.0 - amount * wave
+            bright = 1.0 + 0.25 * params["amplitude"] * (1.0 - wave) * wave * 4.0
+        shade_values = torch.as_tensor(bright, dtype=torch.float32)
+
+        def shade(index: np.ndarray, rows: slice, cols: slice) -> torch.Tensor:
+            return shade_values[torch.as_tensor(index)].view(-1, 1, 1).expand(index.size, 1, 1)
+
+    still = opacity >= 1.0
+    if shade is not None:
+        still &= np.abs(bright - 1.0) < 1e-9
+    return FramePlan(len(u), opacity=opacity, shade=shade, still=still)

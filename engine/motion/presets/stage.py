@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.core.poster import Box
 from engine.motion.presets.resample import PixelGrid, content_bounds
 
 #: How far (in pixels) a content corner may poke past the box edge: only float round-off.
@@ -105,27 +106,40 @@ class Stage:
         right = np.stack((np.full_like(ys, self.x1), ys), axis=1)
         return np.concatenate((top, bottom, left, right))
 
-    def inside(self, points: np.ndarray) -> bool:
-        """Whether every point (…, 2) lies in the box, within FIT_TOLERANCE."""
+    def inside(self, points: np.ndarray, open_side: str | None = None) -> bool:
+        """Whether every point (…, 2) lies in the box, within FIT_TOLERANCE; `open_side`
+        (left/right/up/down) is not checked: content may leave the box there."""
         x, y = points[..., 0], points[..., 1]
         tol = FIT_TOLERANCE
+        big = float("inf")
+        left = big if open_side == "left" else tol
+        right = big if open_side == "right" else tol
+        top = big if open_side == "up" else tol
+        bottom = big if open_side == "down" else tol
         return bool(
-            np.all(x >= -tol) and np.all(x <= self.width + tol) and np.all(y >= -tol) and np.all(y <= self.height + tol)
+            np.all(x >= -left) and np.all(x <= self.width + right) and np.all(y >= -top) and np.all(y <= self.height + bottom)
         )
 
-    def largest_fitting_gain(self, moved_points: Callable[[float], np.ndarray]) -> float:
+    def rooted_side(self, pivot: str) -> str | None:
+        """The box side a layer is rooted on: its pivot edge touching the box edge (seaweed
+        standing on the poster's bottom edge). A motion may cross that side, since the
+        poster crops it there, instead of being refused for want of room."""
+        side = {"bottom": "down", "top": "up", "left": "left", "right": "right"}.get(pivot)
+        return side if side is not None and self.margin(side) < 1.0 else None
+
+    def largest_fitting_gain(self, moved_points: Callable[[float], np.ndarray], open_side: str | None = None) -> float:
         """The largest gain in [0, 1] at which the moved content stays in the box.
 
         `moved_points(gain)` returns where the content outline goes over the whole clip when
         the motion is scaled by `gain`. This is the "shrink to fit" rule of the contract:
         a motion that needs more room than the box offers gets smaller, never clipped.
         """
-        if self.inside(moved_points(1.0)):
+        if self.inside(moved_points(1.0), open_side):
             return 1.0
         lo, hi = 0.0, 1.0
         for _ in range(30):
             mid = 0.5 * (lo + hi)
-            if self.inside(moved_points(mid)):
+            if self.inside(moved_points(mid), open_side):
                 lo = mid
             else:
                 hi = mid
@@ -145,3 +159,30 @@ def room_note(preset: str, gain: float) -> list[str]:
         f"The motion box is tight, so '{preset}' was reduced to {round(gain * 100)}% of its "
         "strength: draw a larger motion box for the full motion."
     ]
+
+
+#: A layer covering this share of the canvas on both axes counts as full-bleed.
+FULL_BLEED_SHARE = 0.9
+
+
+def is_full_bleed(layer: Box, canvas: Box) -> bool:
+    """Whether a layer covers (nearly) the whole canvas: a sky, a sea, a paper texture.
+
+    Such a layer can never get a motion box larger than the canvas, so it moves inside its
+    own frame (ripple, push-in, pan, particles) and what leaves the canvas is cropped, as
+    in any video editor.
+    """
+    inside = layer.intersection(canvas)
+    if inside.is_empty:
+        return False
+    return inside.w >= FULL_BLEED_SHARE * canvas.w and inside.h >= FULL_BLEED_SHARE * canvas.h
+
+
+def looks_full_bleed(layer: Box, motion_box: Box, min_side: int = 256) -> bool:
+    """The animator's guess when it has no canvas: the layer fills a motion box that starts
+    at the poster's origin and is poster-sized (at least `min_side` px each way). The
+    planner and the editor know the canvas and use `is_full_bleed` instead."""
+    return (
+        motion_box.x <= 0 and motion_box.y <= 0 and min(motion_box.w, motion_box.h) >= min_side
+        and layer.w >= FULL_BLEED_SHARE * motion_box.w and layer.h >= FULL_BLEED_SHARE * motion_box.h
+    )

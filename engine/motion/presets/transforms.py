@@ -214,18 +214,28 @@ def shake(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
 
 
 def spin(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
-    """Whole turns about the pivot. A box too small for the turning layer makes it shrink
-    just enough at each angle, instead of cutting its corners off."""
-    turns = params["cycles"] * ease(params["easing"], delayed(u, params["phase"]))
+    """Turns about the pivot: whole turns, or (angle under 360) a partial turn that swings
+    back, which is how a slow turn loops seamlessly in a short clip. A box too small for
+    the turning layer makes it shrink just enough at each angle, instead of cutting its
+    corners off."""
     sign = 1.0 if params["direction"] == "right" else -1.0
-    angle = sign * 2.0 * np.pi * turns
+    t = delayed(u, params["phase"])
+    if params["angle"] >= 360.0:
+        angle = sign * 2.0 * np.pi * params["cycles"] * ease(params["easing"], t)
+        notes = []
+    else:
+        triangle = 1.0 - np.abs(2.0 * np.mod(params["cycles"] * t, 1.0) - 1.0)
+        angle = sign * np.radians(params["angle"]) * ease(params["easing"], triangle)
+        notes = [
+            f"A partial turn: {params['angle']:g}° and back, {params['cycles']} time(s) per loop, so a slow "
+            "spin still loops seamlessly (a whole slow turn needs a longer clip)."
+        ]
     pivot = stage.pivot(params["pivot"])
     corners = stage.outline() - np.asarray(pivot)
     c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
     vx = c * corners[:, 0] - s * corners[:, 1]
     vy = s * corners[:, 0] + c * corners[:, 1]
     scale = np.minimum(1.0, np.minimum(_fit_ratio(vx, pivot[0], stage.width), _fit_ratio(vy, pivot[1], stage.height)))
-    notes = []
     if scale.min() < 0.7:
         notes.append(
             "The motion box is too small for the layer to turn at full size, so it shrinks "
@@ -315,3 +325,58 @@ def _travel(
 
 def _side_word(side: str) -> str:
     return {"up": "top", "down": "bottom"}.get(side, side)
+
+
+def flutter(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
+    """Wings flapping: a fast squash of the width about the pivot (the body), many times a
+    loop, with a slight lift on each downstroke. Height barely changes: the flap is
+    anisotropic, which is what reads as wings rather than a pulse."""
+    # a flap needs about four frames to read as one; fewer would strobe (aliasing)
+    flaps = min(params["cycles"], max(1, len(u) // 4))
+    p, envelope = periodic_clock(u, {**params, "cycles": flaps})
+    flap = (0.5 - 0.5 * np.cos(2.0 * np.pi * p)) * envelope  # 0 open (rest) .. 1 closed
+    squeeze = 0.75 * params["amplitude"] * flap
+    lift = 0.04 * params["amplitude"] * stage.content_h * np.sin(2.0 * np.pi * p) * envelope
+    pivot = stage.pivot(params["pivot"])
+    vertical = params["pivot"] in ("top", "bottom")
+
+    def forward(g: float) -> np.ndarray:
+        if vertical:  # wings above/below the body fold vertically
+            return affine_forward(pivot, sy=1.0 - g * squeeze, sx=1.0 + 0.04 * g * flap)
+        return affine_forward(pivot, sx=1.0 - g * squeeze, sy=1.0 + 0.04 * g * flap, ty=-g * lift)
+
+    return fitted_affine(stage, "flutter", forward)
+
+
+def _back_out(x: np.ndarray, overshoot: float) -> np.ndarray:
+    """0 -> 1 with a small overshoot past 1 before settling (a pop)."""
+    x = np.clip(x, 0.0, 1.0)
+    c = overshoot
+    return 1.0 + (c + 1.0) * (x - 1.0) ** 3 + c * (x - 1.0) ** 2
+
+
+def pop_in(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
+    """An entrance: the layer pops up from small with a little overshoot and then stays.
+
+    Frame 0 is the static layer (the engine's rule), so the clip first blinks it away in a
+    few frames, pops it in, and holds it still for the rest of the clip: a loop shows one
+    entrance per cycle and ends on the static layer, never a looping zoom.
+    """
+    t = delayed(u, params["phase"])
+    hide_until, pop_end = 0.08, 0.4
+    hiding = t < hide_until
+    pop = segment(t, hide_until, pop_end)
+    size = np.where(hiding, 1.0, 0.3 + 0.7 * _back_out(pop, 1.2 * params["amplitude"] + 0.3))
+    opacity = np.where(hiding, 1.0 - smoothstep(segment(t, 0.0, 0.05)), smoothstep(segment(t, hide_until, hide_until + 0.08)))
+    pivot = stage.pivot(params["pivot"])
+    change = size - 1.0
+
+    def forward(g: float) -> np.ndarray:
+        grown = 1.0 + np.where(change > 0, g * change, change)  # only the overshoot needs room
+        return affine_forward(pivot, sx=grown, sy=grown)
+
+    corners = stage.outline()
+    gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners))
+    plan = affine_motion(stage, forward(gain), opacity=opacity)
+    plan.notes = ["An entrance: it pops in and then stays on the static layer until the clip ends."]
+    return plan

@@ -257,7 +257,7 @@ def sway(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         dx, dy = outline[:, 0] - px, outline[:, 1] - py
         return np.stack((px + c * dx - s * dy, py + s * dx + c * dy), axis=-1)
 
-    gain = stage.largest_fitting_gain(moved_outline)
+    gain = stage.largest_fitting_gain(moved_outline, open_side=stage.rooted_side(pivot_name))
     angles = gain * swing
     grid = stage.grid
 
