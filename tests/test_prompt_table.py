@@ -27,6 +27,8 @@ from PIL import Image
 import engine
 import engine.export
 from engine.__main__ import main
+from engine.core.stream import stack
+from engine.export.bundle import timeline_frames
 from engine.psd.load import load_psd
 from tests.helpers.motion_metrics import Measured, measure, rotation
 from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
@@ -173,7 +175,7 @@ def check_phase(row: Row, m: Measured) -> None:
 def test_prompt_produces_the_motion_it_asks_for(row, tmp_path, monkeypatch, capsys):
     clip, said = animate_through_cli(row, tmp_path / "bundle.zip", monkeypatch, capsys)
     assert clip.preset == row.preset, f"{row.prompt!r} played {clip.preset}; the command said:\n{said}"
-    frames = timeline_frames(clip, FRAMES)
+    frames = stack(timeline_frames(clip, FRAMES))  # the bundle writes a stream; measure the whole clip
     m = measure(frames)
     check_phase(row, m)
     assert m.visible.min() >= row.visible, f"it fades to {m.visible.min():.2f} of itself (rows want {row.visible})"
@@ -200,9 +202,4 @@ def test_the_bundle_holds_exactly_the_measured_frames(row, tmp_path, monkeypatch
     with zipfile.ZipFile(out) as bundle:
         names = sorted(n for n in bundle.namelist() if "/frame_" in n)
         frames = np.stack([np.array(Image.open(io.BytesIO(bundle.read(n))).convert("RGBA")) for n in names])
-    np.testing.assert_array_equal(frames, timeline_frames(clip, FRAMES))
-
-
-def timeline_frames(clip, count: int) -> np.ndarray:
-    """The animated layer's own frames over the table's timeline, as the bundle writes them."""
-    return np.stack([frame.copy() for frame in clip.iter_frames(count)])
+    np.testing.assert_array_equal(frames, stack(timeline_frames(clip, FRAMES)))
