@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from engine.core.poster import Layer, PosterError
+from engine.core.poster import Box, Layer, PosterError
 from engine.core.project import AUTO_PRESET, Motion
 from engine.motion.params import ParamSpec
+from engine.motion.presets.prompts import preset_for_prompt
+from engine.motion.presets.stage import is_full_bleed
 
 AUTO = "auto"  # a choice value meaning "from the prompt"
 
@@ -93,6 +95,21 @@ def preset_in_use(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any]]:
     params = engine_params(motion) if motion.engine == "presets" else {}
     preset, values, _ = presets.choose(params, prompt=motion.prompt, layer_kind=layer.kind)
     return preset.name, values
+
+
+def prompt_reading(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, bool, list[str]]:
+    """What the presets engine will play for this motion, shown before Animate: the preset,
+    whether words of the prompt chose it, and what was understood (the motion, its
+    parameters and the words behind each; or that no word names a motion, with close
+    presets; or that the motion needs a generative engine). The same `choose` the engine
+    runs, so the panel never promises what Animate will not do."""
+    full_bleed = is_full_bleed(layer.box, canvas)
+    params = engine_params(motion) if motion.engine == "presets" else {}
+    preset, _, messages = engine_of("presets").choose(
+        params, prompt=motion.prompt, layer_kind=layer.kind, full_bleed=full_bleed
+    )
+    picked = bool(motion.prompt.strip()) and bool(preset_for_prompt(motion.prompt, layer.kind, full_bleed).cue)
+    return preset.name, picked, messages
 
 
 #: The fields a designer types; a button press carries them because their own events may

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from app import canvas as cv
-from app.motion_panel import fields_of, preset_in_use
+from app.motion_panel import fields_of, prompt_reading
 from app.replies import View
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState
@@ -135,9 +135,14 @@ def panel_view(session: Session) -> View:
     fields, specs = fields_of(layer, motion, state.fps)
     box = state.motion_box(state.active)
     if motion.engine == "presets":
-        note = f"Preset in use: **{preset_in_use(layer, motion)[0]}**"
-        if motion.preset == AUTO_PRESET:
-            note += " (picked from the prompt)" if motion.prompt.strip() else " (the default until you type a prompt)"
+        preset, picked, reading = prompt_reading(layer, motion, state.poster.canvas)
+        note = f"Preset in use: **{preset}**"
+        if motion.preset == AUTO_PRESET and not motion.prompt.strip():
+            note += " (the default until you type a prompt)"
+        elif motion.preset == AUTO_PRESET and picked:
+            note += " (picked from the prompt)"
+        if motion.prompt.strip() and reading:
+            note += " · " + " ".join(reading)
     else:
         from engine.motion.registry import engine_label
 

@@ -218,12 +218,21 @@ def test_canvas_edits_update_the_active_layer_box(session) -> None:
 # --------------------------------------------------------------------------- motion settings
 
 
+def test_the_panel_says_what_a_prompt_cannot_ask_of_presets_before_animate(session) -> None:
+    handlers.set_selection(session, [3])
+    note = handlers.edit_motion(session, 3, MotionFields(prompt="make it look expensive and cinematic"))["preset_note"]
+    assert "names no motion" in note and "picked from the prompt" not in note, note
+    note = handlers.edit_motion(session, 3, MotionFields(prompt="the character waves her hand"))["preset_note"]
+    assert "needs a generative engine" in note, note
+
+
 def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     handlers.set_selection(session, [3])
     assert "the default until you type a prompt" in views.panel_view(session)["preset_note"]
     view = handlers.edit_motion(session, 3, MotionFields(prompt="the title bobs up and down"))
     motion = session.state.motion(3)
     assert motion.prompt == "the title bobs up and down" and "picked from the prompt" in view["preset_note"]
+    assert "Understood" in view["preset_note"] and "'bobs'" in view["preset_note"]  # shown before Animate
     assert "prompt" in view["motion_keep"]  # never rewrite what is being typed
     chosen = view["motion"]
     tweaked = MotionFields(prompt=motion.prompt, params={**chosen.params, "amplitude": 0.9})
