@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 import torch
 from tests.helpers.layers import solid_layer
-from diffusers import FlowMatchEulerDiscreteScheduler
-from tests.helpers.dmdl_tiny import dmdl_tiny, hunyuan_i2v_checkpoint, one_thread, tiny_text_encoders  # noqa: F401
+from tests.helpers.dmdl_tiny import dmdl_tiny, hunyuan_i2v_checkpoint, one_thread, tiny_dmdl_folder, tiny_text_encoders  # noqa: F401
 
-from engine.dmdl import DMDLPipeline
-from engine.dmdl.autoencoder import tiny_vae
-from engine.dmdl.layer_decoder import LayerDecoder
 from engine.motion.base import Animator, MotionRequest
 from engine.motion.dmdl_engine import DMDLAnimator, frames_to_generate
 from engine.core.poster import Box, PosterError
@@ -64,14 +60,7 @@ def test_helpers_follow_the_model_conventions():
 @pytest.fixture
 def tiny_animator(tmp_path):
     """Real components at toy size: the other half's tiny VAE and RGBA ViT decoder, random weights."""
-    torch.manual_seed(0)
-    decoder = LayerDecoder(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8).eval()
-    pipe = DMDLPipeline(
-        transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(tmp_path),
-    )
-    pipe.save_pretrained(tmp_path / "dmdl")
-    return DMDLAnimator(device="cpu", num_inference_steps=2), tmp_path / "dmdl"
+    return DMDLAnimator(device="cpu", num_inference_steps=2), tiny_dmdl_folder(tmp_path)
 
 
 def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator, monkeypatch):

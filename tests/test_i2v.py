@@ -26,20 +26,12 @@ from engine.__main__ import main as cli_main
 from engine.motion.registry import available_engines, get_engine, release
 from engine.psd.load import load_psd
 from tests.helpers import i2v_tiny
+from tests.helpers.dmdl_tiny import one_thread  # noqa: F401 (autouse fixture)
 from tests.helpers.paths import ASSETS_DIR
 
 FLOWER = ASSETS_DIR / "samples" / "flower.psd"
 PROMPT = "the butterfly flaps its wings"
 TINY = {"resolution": i2v_tiny.TINY_RESOLUTION, "steps": 2}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models are overhead-bound: one thread is far faster on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 class _Folders(dict):

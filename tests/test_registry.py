@@ -6,15 +6,11 @@ import threading
 
 import numpy as np
 import pytest
-import torch
-from diffusers import FlowMatchEulerDiscreteScheduler
-from tests.helpers.dmdl_tiny import dmdl_tiny, one_thread, tiny_text_encoders  # noqa: F401
+from tests.helpers.dmdl_tiny import dmdl_tiny, one_thread, tiny_dmdl_folder, tiny_text_encoders  # noqa: F401
 from tests.helpers.layers import solid_layer
 
 from engine.core.poster import Box, LayerKind, PosterError
 from engine.dmdl import DMDLPipeline
-from engine.dmdl.autoencoder import tiny_vae
-from engine.dmdl.layer_decoder import LayerDecoder
 from engine.motion import Animator, Cancelled, MotionRequest, ParamSpec, registry
 from engine.motion.dmdl_engine import DMDLAnimator, scaled_boxes
 
@@ -30,16 +26,10 @@ def fresh_registry():
 @pytest.fixture
 def tiny_checkpoint(tmp_path, monkeypatch):
     """A tiny DMDL checkpoint on disk, DMDL_CHECKPOINT pointing at it, the engine on the CPU."""
-    torch.manual_seed(0)
-    decoder = LayerDecoder(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8).eval()
-    pipe = DMDLPipeline(
-        transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(tmp_path),
-    )
-    pipe.save_pretrained(tmp_path / "dmdl")
-    monkeypatch.setenv("DMDL_CHECKPOINT", str(tmp_path / "dmdl"))
+    folder = tiny_dmdl_folder(tmp_path)
+    monkeypatch.setenv("DMDL_CHECKPOINT", str(folder))
     monkeypatch.setenv("DMDL_DEVICE", "cpu")
-    return tmp_path / "dmdl"
+    return folder
 
 
 @pytest.fixture

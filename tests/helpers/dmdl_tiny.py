@@ -174,3 +174,22 @@ def tiny_text_encoders(directory: Path) -> dict:
         "tokenizer_2": PreTrainedTokenizerFast.from_pretrained(directory / "tokenizer_2"),
         "text_encoder_2": CLIPTextModel.from_pretrained(directory / "text_encoder_2").eval(),
     }
+
+
+def tiny_dmdl_folder(directory: Path) -> Path:
+    """A whole DMDL checkpoint at toy size saved under `directory / "dmdl"`: the tiny
+    transformer, VAE, RGBA ViT decoder and text encoders, random weights, seed 0."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    from engine.dmdl import DMDLPipeline
+    from engine.dmdl.autoencoder import tiny_vae
+    from engine.dmdl.layer_decoder import LayerDecoder
+
+    torch.manual_seed(0)
+    decoder = LayerDecoder(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8).eval()
+    pipe = DMDLPipeline(
+        transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(directory),
+    )
+    pipe.save_pretrained(directory / "dmdl")
+    return directory / "dmdl"
