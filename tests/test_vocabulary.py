@@ -136,3 +136,17 @@ def test_a_planned_preset_still_says_what_the_prompt_was_understood_as():
     layer = solid_layer(1, "Badge", Box(20, 20, 40, 40), (250, 200, 60, 255))
     clip = animate_one(layer, Box(0, 0, 80, 80), "spin", prompt="spins slowly", frames=6)
     assert any(m.startswith("Understood: Spin") and "angle 90" in m for m in clip.messages), clip.messages
+
+
+def test_settings_kept_for_another_reading_of_an_auto_prompt_are_left_out_not_refused():
+    """The editor stored travel's settings for "drifts slowly to the left"; on a full-bleed
+    background the same prompt pans, which has no 'crop': Animate must still play (seen in
+    the real editor on masks.psd's background)."""
+    from engine.motion.registry import get_engine
+
+    travel = {**PRESETS["travel"].defaults(), "crop": True}
+    preset, values, messages = get_engine("presets").choose(
+        travel, prompt="drifts slowly to the left", full_bleed=True
+    )
+    assert preset.name == "pan" and "crop" not in values
+    assert any("left out" in m and "crop" in m for m in messages), messages

@@ -120,6 +120,14 @@ class PresetAnimator:
         elif prompt:
             match = preset_for_prompt(prompt, layer_kind, full_bleed=full_bleed)
             preset, tuned = PRESETS[match.preset], match.params
+            # The prompt decides the preset here, so settings kept for another reading of it
+            # (the panel read "drift" as travel; this full-bleed layer pans) are left out, not refused.
+            foreign = sorted(set(explicit) - set(preset.params))
+            if foreign:
+                explicit = {k: v for k, v in explicit.items() if k in preset.params}
+                if check:
+                    messages.append(f"'{preset.name}' has no {', '.join(foreign)} setting, so "
+                                    f"{'that was' if len(foreign) == 1 else 'those were'} left out.")
             # say what was understood (motion, parameters, the words that chose them)
             messages.append(match.message or match.understood)
             if match.message and match.cue:
