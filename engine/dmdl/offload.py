@@ -33,6 +33,13 @@ def place(pipe: Any, device: Any, offload: str = "none") -> Any:
     run, so a pipeline must build its inputs on `pipe._execution_device`.
     """
     check_offload(offload)
+    if offload == "sequential" and str(device).split(":")[0] == "cpu":
+        # accelerate's layer-by-layer hooks fail when the execution device is the CPU itself
+        # (and there is nothing to save: the weights are in CPU memory already).
+        raise DMDLError(
+            "Offloading layer by layer needs a GPU: on the CPU the weights are in CPU memory already; "
+            "set offload to 'none'."
+        )
     if offload == "model":
         pipe.enable_model_cpu_offload(device=device)
     elif offload == "sequential":

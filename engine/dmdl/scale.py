@@ -91,7 +91,9 @@ def scale_boxes(boxes: Sequence[Any], side: int = TRAINED_SIDE) -> list[ScaledBo
     generated, grid-snapped boxes fits `side` pixels on its longer side.
 
     The first try scales the boxes' own union to `side`; when snapping outward pushes the
-    union past it (at most one token on each side), the scale leaves room for that token.
+    union past it (by at most one token on each side), the largest scale that fits is
+    searched between that and one leaving a whole token of room on each side (which always
+    fits), so small canvases do not lose more than the snapping takes.
     """
     boxes = [GridBox.from_any(b) for b in boxes]
     if not boxes or any(b.is_empty for b in boxes):
@@ -99,10 +101,18 @@ def scale_boxes(boxes: Sequence[Any], side: int = TRAINED_SIDE) -> list[ScaledBo
     if side < 2 * TOKEN_PIXELS:
         raise DMDLError(f"The generation size must be at least {2 * TOKEN_PIXELS} pixels; got {side}.")
     longest = _longest_side(boxes)
-    scaled = _at_scale(boxes, min(1.0, side / longest))
-    if _longest_side([s.generated for s in scaled]) > side:
-        scaled = _at_scale(boxes, min(1.0, (side - 2 * TOKEN_PIXELS) / longest))
-    return scaled
+
+    def fits(scale: float) -> bool:
+        return _longest_side([s.generated for s in _at_scale(boxes, scale)]) <= side
+
+    high = min(1.0, side / longest)
+    if fits(high):
+        return _at_scale(boxes, high)
+    low = min(1.0, (side - 2 * TOKEN_PIXELS) / longest)
+    for _ in range(24):  # bisection to ~1e-7 of the scale; `low` always fits
+        middle = (low + high) / 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return _at_scale(boxes, low)
 
 
 __all__ = ["TRAINED_SIDE", "ScaledBox", "scale_boxes"]
