@@ -30,9 +30,8 @@ from engine.motion.base import MotionRequest
 from engine.motion.dmdl_engine import DMDLAnimator
 from tests.helpers.dmdl_tiny import hunyuan_i2v_checkpoint, one_thread, tiny_dmdl_folder  # noqa: F401
 from tests.helpers.layers import solid_layer
-from tests.helpers.paths import ASSETS_DIR
+from tests.helpers.psd_factory import write_layered_psd
 
-BALLOON = ASSETS_DIR / "samples" / "balloon.psd"
 FAST = {"steps": 1, "resolution": 64}
 
 
@@ -194,15 +193,16 @@ def test_cli_runs_joint_and_group_mode_with_one_load(use_checkpoint, loads, call
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    poster = str(write_layered_psd(tmp_path / "small.psd"))  # 96×80: the sample posters cost seconds to parse
     common = ["--engine", "dmdl", "--param", "steps=1", "--param", "resolution=64", "--frames", "5", "--quiet"]
-    joint = ["animate", str(BALLOON), "--layer", "Small Balloon", "--prompt", "the small balloon rises",
-             "--layer", "Sun", "--prompt", "the sun glows", "--out", str(tmp_path / "joint.mp4"), *common]
-    group = ["animate", str(BALLOON), "--layer", "Cloud Left", "--layer", "Cloud Low", "--prompt",
-             "the clouds drift", "--out", str(tmp_path / "group.zip"), *common]
+    joint = ["animate", poster, "--layer", "Sun", "--prompt", "the sun rises",
+             "--layer", "Overlay", "--prompt", "the square waves", "--out", str(tmp_path / "joint.mp4"), *common]
+    group = ["animate", poster, "--layer", "Multiply", "--layer", "Screen", "--prompt",
+             "the shapes drift", "--out", str(tmp_path / "group.zip"), *common]
     assert cli_main(joint) == 0 and cli_main(group) == 0
     assert (tmp_path / "joint.mp4").stat().st_size > 0 and (tmp_path / "group.zip").stat().st_size > 0
     assert [(c["prompts"], c["group_prompt"]) for c in calls] == [
-        (["the small balloon rises", "the sun glows"], None), (None, "the clouds drift")]
+        (["the sun rises", "the square waves"], None), (None, "the shapes drift")]
     assert [len(c["placements"]) for c in calls] == [2, 2] and all(c["num_inference_steps"] == 1 for c in calls)
     assert loads == [str(use_checkpoint)], "two commands, four layers: the weights loaded once"
 
