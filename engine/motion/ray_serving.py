@@ -95,16 +95,24 @@ _lock = threading.Lock()  # one deployment at a time from this process
 
 
 def _connect(address: str) -> None:
+    """Join the cluster as a job that ships this checkout's `engine` package (py_modules):
+    the replicas Serve starts for this job inherit it, so the cluster runs the editor's code."""
     import ray
 
-    if not ray.is_initialized():
-        try:
-            ray.init(address=address, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as error:
-            raise PosterError(
-                f"No Ray cluster answers at RAY_ADDRESS={address} ({error}): start it, or unset RAY_ADDRESS "
-                "to run the engine in this process."
-            ) from None
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(address=address, log_to_driver=False, runtime_env={"py_modules": [str(ENGINE_PACKAGE)]})
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise PosterError(
+            f"No Ray cluster answers at RAY_ADDRESS={address} ({_first_line(error)}): start it, or unset "
+            "RAY_ADDRESS to run the engine in this process."
+        ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def deployment_handle(engine: str, env: dict[str, str], model: str, address: str):
@@ -119,17 +127,26 @@ def deployment_handle(engine: str, env: dict[str, str], model: str, address: str
         if handle is not None:
             return handle
         _connect(address)
-        try:
-            handle = serve.get_app_handle(name)
-        except RayServeException:
-            resources: dict[str, Any] = {"num_cpus": 1}
+        state = serve.status().applications.get(name)
+        if state is not None and state.status in ("RUNNING", "DEPLOYING"):
+            handle = serve.get_app_handle(name)  # another editor deployed it: share its replica
+        else:
+            if state is not None:
+                serve.delete(name)  # failed or unhealthy: deploy it again
+            resources: dict[str, Any] = {"num_cpus": 1, "runtime_env": {"env_vars": env}}
             if ray.cluster_resources().get("GPU", 0) >= 1:
                 resources["num_gpus"] = 1
-            resources["runtime_env"] = {"py_modules": [str(ENGINE_PACKAGE)], "env_vars": env}
             deployment = serve.deployment(EngineReplica).options(
                 name=engine, num_replicas=1, max_ongoing_requests=MAX_ONGOING_REQUESTS, ray_actor_options=resources,
             )
-            handle = serve.run(deployment.bind(engine), name=name, route_prefix=None)
+            try:
+                serve.start(proxy_location="Disabled")  # handles only: no HTTP port opened on the cluster
+                handle = serve.run(deployment.bind(engine), name=name, route_prefix=None)
+            except (RayServeException, RuntimeError, ValueError) as error:
+                raise PosterError(
+                    f"The Ray cluster could not start the {engine} engine ({_first_line(error)}): check that "
+                    "the model folder and the requirements are there on its workers, or unset RAY_ADDRESS."
+                ) from None
         _handles[(address, name)] = handle
         return handle
 
@@ -190,9 +207,9 @@ class RayAnimator(ForwardingAnimator):
         raise PosterError(f"The Ray cluster's {self.name} engine ended without a result: animate again.")
 
     def _unreachable(self, error: Exception) -> PosterError:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return PosterError(
-            f"The {self.name} engine on the Ray cluster at {self.address} failed ({first}): check the cluster's "
+            f"The {self.name} engine on the Ray cluster at {self.address} failed ({_first_line(error)}): check "
+            "the cluster's "
             "logs, or unset RAY_ADDRESS to run it in this process."
         )
 
