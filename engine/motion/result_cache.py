@@ -17,8 +17,10 @@ time, refreshed on every hit) are removed until the folder is under its cap.
                        the editor's --data-dir, else POSTER_DATA_DIR, else ./data)
     POSTER_CACHE_MB    the cap in megabytes (default 2048; 0 turns the cache off)
 
-The preset engine is not cached: it renders frames lazily on demand, faster than they
-are read back from a deflated file (benchmarks/serving.py measures both).
+The preset engine is not cached (docs/benchmarks/serving.md): reading a preset clip back
+is quicker than rendering it, but every miss would pay the write too (1.1-1.9x the render)
+and, in a bounded cache, clips re-made in a second would evict ones that took minutes of
+GPU. The editor's autosave already keeps every clip it made.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ around it that a generative engine needs and the preset engine does not:
   it, the engine runs in this process.
 
 The preset engine is handed out as it is: it is instant, CPU-only and never waits behind
-a generation, and rendering its frames is cheaper than reading them back from a cache.
+a generation, and its clips are not worth a place in the bounded cache (result_cache).
 """
 
 from __future__ import annotations
