@@ -110,13 +110,13 @@ def _batches(state: EditorState, ids: Sequence[int]) -> list[Batch]:
 def _run(batches: Sequence[Batch], report: Report, cancel=None) -> tuple[list[LayerClip], list[str]]:
     """One engine call per batch, its steps on the progress bar; no session lock is held,
     so the rest of the page stays responsive. Cancelled stops between steps."""
-    from engine.motion.registry import get_engine
+    from engine.motion.service import get_service
 
     clips: list[LayerClip] = []
     total = sum(len(b.requests) for b in batches)
     for batch in batches:
         check_engine(batch.engine)
-        engine = get_engine(batch.engine)
+        engine = get_service(batch.engine)  # generative ones: cached, queued on their device, maybe on Ray
         names = ", ".join(r.layer.name for r in batch.requests)
         start, share = len(clips) / total, len(batch.requests) / total
         report(0.05 + 0.7 * start, f"Animating {names}")

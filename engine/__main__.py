@@ -89,7 +89,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
     from engine import load_psd
     from engine.core.progress import console_progress
     from engine.export import export, format_for_path
-    from engine.motion import MotionRequest, get_engine
+    from engine.motion import MotionRequest
+    from engine.motion.service import get_service
     from engine.planning import plan
     from engine.planning.geometry import fit_motion_box, fit_problem
     from engine.render.compositor import poster_stream
@@ -100,7 +101,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise PosterError("--box applies to one layer; animate layers one by one to give each a box.")
     out = Path(args.out)
     export_format = format_for_path(out, layered=True)  # a wrong extension fails before any work
-    engine = get_engine(args.engine)
+    engine = get_service(args.engine)  # generative engines: the result cache, the device queue, Ray
     ok, reason = engine.available()
     if not ok:
         raise PosterError(reason)
