@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from app import canvas as cv
+from app.links import hidden_warnings
 from app.motion_panel import preset_in_use, resolve
 from app.persist import AUTOSAVE_NAME, autosave, clip_member, commit_clip, store_clip
 from app.replies import Report, View, guarded, ok, quiet, require_poster
@@ -266,6 +267,9 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
                    " adjust it on the canvas.")
     if notes:
         status += " " + " ".join(notes)
+    hidden = hidden_warnings(state, ids)
+    if hidden:
+        status += " " + " ".join(hidden)
     # The single-layer preview is made when its tab is opened: most takes never need it.
     view: View = {"preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
     if sized:
