@@ -14,8 +14,7 @@ from psd_tools.api.layers import Group, PixelLayer
 from engine import load_psd
 from engine.core.clip import LayerClip
 from engine.core.links import FOLLOWS_PARAM, detect_links, effect_role
-from engine.core.poster import Box
-from engine.core.project import Motion, Project
+from engine.core.project import Project
 from engine.core.projectfile import load_project, save_project
 from engine.motion import MotionRequest, get_engine
 from engine.motion.follow import animate_with_followers, follow
