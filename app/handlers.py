@@ -98,7 +98,7 @@ def set_selection(session: Session, ids: Sequence[int] | None) -> View:
     view = _select(session, ids, active=added[-1] if added else None)
     note, _button = link_note(session.state, added[-1]) if added else ("", None)
     if note:
-        view["status"] = note.removeprefix("🔗 ")
+        view["status"] = note
     return view
 
 

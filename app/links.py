@@ -33,14 +33,14 @@ def link_note(state: EditorState, layer_id: int | None) -> tuple[str, str | None
     if layer_id in links:
         owner = state.layer(links[layer_id]).name
         if layer_id in project.unlinked:
-            return (f"🔗 {name} is unlinked from {owner}: it stays still when {owner} moves.", "Link again")
-        return (f"🔗 {describe(owner, name)}: animating {owner} animates it with the same motion.",
+            return (f"{name} is unlinked from {owner}: it stays still when {owner} moves.", "Link again")
+        return (f"{describe(owner, name)}: animating {owner} animates it with the same motion.",
                 f"Unlink from {owner}")
     followers = project.followers().get(layer_id, [])
     if followers:
         names = ", ".join(state.layer(f).name for f in followers)
         verb = "moves" if len(followers) == 1 else "move"
-        return f"🔗 {names} {verb} with {name}.", None
+        return f"{names} {verb} with {name}.", None
     return "", None
 
 

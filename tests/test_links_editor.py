@@ -45,7 +45,7 @@ def test_the_editor_shows_moves_unlinks_and_stills_a_linked_layer(session) -> No
     assert view["status"].startswith("Title Shadow moves with Title")
     assert view["link"][1] == "Unlink from Title"
     view = handlers.set_selection(session, [3])
-    assert view["link"] == ("🔗 Title Shadow moves with Title.", None)
+    assert view["link"] == ("Title Shadow moves with Title.", None)
 
     state.motion(3).prompt = "floats"
     view = animating.animate(session)
