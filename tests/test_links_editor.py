@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,22 @@ def test_an_llm_answer_that_plans_a_follower_on_its_own_is_refused(server, linke
     (result,) = plan(linked_poster, [(["Title", "Title Shadow"], "floats gently")])
     assert result.source == "heuristic"
     assert "linked layer moves with the layer it follows" in result.message
+
+
+def test_the_bundle_manifest_says_which_clips_follow_which_layer(tmp_path, linked_poster) -> None:
+    from engine.export.bundle import read_manifest, write_bundle
+    from engine.motion import MotionRequest, get_engine
+    from engine.motion.follow import animate_with_followers
+    from engine.render.compositor import poster_stream
+
+    title = linked_poster.layer("Title")
+    request = MotionRequest(layer=title, box=Box(16, 4, 48, 24), params={"preset": "float"}, frames=4, fps=4)
+    clips = animate_with_followers(get_engine("presets"), [request], {3: [linked_poster.layer("Title Shadow")]})
+    by_id = {clip.layer_id: clip for clip in clips}
+    linked = write_bundle(tmp_path / "linked.zip", linked_poster, by_id, poster_stream(linked_poster, clips, 4, fps=4), 4)
+    assert read_manifest(linked).links == {2: 3}
+    alone = write_bundle(tmp_path / "alone.zip", linked_poster, {3: by_id[3]},
+                         poster_stream(linked_poster, [by_id[3]], 4, fps=4), 4)
+    assert read_manifest(alone).links == {}
+    with zipfile.ZipFile(alone) as archive:
+        assert "links" not in json.loads(archive.read("manifest.json"))
