@@ -61,6 +61,7 @@ def manifest_of(state: EditorState) -> schema.AutosaveManifest:
         source=state.source_name, timeline=project.timeline, motions=project.motions,
         clips=[clip_entry(clip, clip_member(layer_id)) for layer_id, clip in project.clips.items()],
         selection=list(state.selection), active=state.active,
+        links=project.links, unlinked=project.unlinked,
     )
 
 
@@ -189,6 +190,9 @@ def restore(session: Session) -> bool:
     project.timeline = manifest.timeline
     project.motions = [m for m in manifest.motions if all(i in valid for i in m.layer_ids)]
     project.split_groups()
+    if manifest.links is not None:  # an older autosave keeps the links detected on opening
+        project.links = {f: o for f, o in manifest.links.items() if f in valid and o in valid}
+    project.unlinked = [i for i in manifest.unlinked if i in (project.links or {})]
     project.clips = {}
     for entry in manifest.clips:
         plain_name = entry.frames == Path(entry.frames).name and not entry.frames.startswith(".")

@@ -80,7 +80,7 @@ class Outputs:
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
-            c["exports"], c["project_file"], c["tabs"],
+            c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
 
     def updates(self, view: dict[str, Any]) -> list[Any]:
@@ -109,6 +109,10 @@ class Outputs:
             self._engines(view["engines"], put)
         if "preset_note" in view:
             put("preset_note", view["preset_note"])
+        if "link" in view:
+            note, button = view["link"]
+            put("link_note", note)
+            put("link_toggle", gr.update(value=button or "Unlink", visible=button is not None))
         if "box" in view:
             box = view["box"]
             for key, value in zip(("box_x", "box_y", "box_w", "box_h"), box or (None,) * 4):
@@ -213,6 +217,9 @@ def build(store: SessionStore) -> gr.Blocks:
                 c["prompt"] = gr.Textbox(label="Motion prompt", lines=2, elem_id="motion-prompt",
                                          placeholder="e.g. “the balloon drifts up gently”, “title waves”")
                 c["preset_note"] = gr.Markdown("", elem_id="preset-note")
+                with gr.Row(elem_id="link-row"):
+                    c["link_note"] = gr.Markdown("", elem_id="link-note")
+                    c["link_toggle"] = gr.Button("Unlink", size="sm", visible=False, elem_id="link-toggle")
                 # The engine's parameters: a fixed pool of widgets, shown and labelled from its specs.
                 c["slot_names"] = gr.State([""] * len(PARAM_SLOTS))
                 with gr.Group(elem_id="engine-params"):
@@ -326,6 +333,7 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     listen(c["gallery"].select, gallery_clicked, [token], None)
     listen(c["pick"].select, canvas_clicked, [token], None)
     listen(c["active"].input, on(handlers.set_active), [token, c["active"]], "set_active")
+    listen(c["link_toggle"].click, on(handlers.toggle_link), [token, c["active"]], "toggle_link")
 
     def edit(key: str) -> Callable[..., list]:
         """Each widget's event stores that widget only (see motion_panel.apply_fields)."""

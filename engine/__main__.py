@@ -89,7 +89,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     from engine import load_psd
     from engine.core.progress import console_progress
     from engine.export import export, format_for_path
+    from engine.core.links import detect_links
     from engine.motion import MotionRequest
+    from engine.motion.follow import animate_with_followers
     from engine.motion.service import get_service
     from engine.planning import plan
     from engine.planning.geometry import fit_motion_box, fit_problem
@@ -150,9 +152,15 @@ def cmd_animate(args: argparse.Namespace) -> int:
         engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind)  # a bad --param stops here
         requests.append(MotionRequest(layer=layer, box=boxes[layer.name], prompt=prompt, params=params,
                                       frames=frames, fps=args.fps, seed=args.seed))
+    followers: dict[int, list] = {}
+    if not args.no_links:  # a title's shadow moves with the title (engine.core.links)
+        chosen = {layer.id for layer in layers}
+        for follower_id, link in detect_links(poster).items():
+            if link.owner in chosen and follower_id not in chosen:
+                followers.setdefault(link.owner, []).append(poster.layer(follower_id))
     with console_progress(f"animating with {engine.name}", quiet=args.quiet) as update:
-        clips = engine.animate(requests, group_prompt=group_prompt,
-                               progress=lambda done, total, _message: update(done, total))
+        clips = animate_with_followers(engine, requests, followers, group_prompt=group_prompt,
+                                       progress=lambda done, total, _message: update(done, total))
     for clip in clips:
         clip.loop_mode = args.loop
         for message in clip.messages:
@@ -207,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="how a clip shorter than the timeline continues (default: loop)")
     animate.add_argument("--out", required=True, help=f"output file; {extensions_help()}")
     animate.add_argument("--quiet", action="store_true", help="no progress bar")
+    animate.add_argument("--no-links", action="store_true",
+                         help="leave linked layers (a title's shadow, a sun's glow) still instead of "
+                              "moving them with the layer they belong to")
     animate.set_defaults(func=cmd_animate)
     return parser
 

@@ -54,6 +54,7 @@ def manifest_of(project: Project) -> schema.ProjectManifest:
         ),
         motions=project.motions,
         clips=[clip_entry(clip, _clip_member(clip.layer_id)) for clip in project.clips.values()],
+        links=project.links, unlinked=project.unlinked,
     )
 
 
@@ -200,4 +201,4 @@ def project_from(manifest: schema.ProjectManifest, payloads: _Payloads) -> Proje
                     name=poster_entry.name, unsupported=list(poster_entry.unsupported))
     clips = {entry.layer_id: payloads.clip(entry) for entry in manifest.clips}
     return Project(poster=poster, timeline=manifest.timeline, motions=list(manifest.motions), clips=clips,
-                   source=manifest.source)
+                   source=manifest.source, links=manifest.links, unlinked=list(manifest.unlinked))

@@ -105,6 +105,10 @@ class ProjectManifest(_Entry):
     poster: PosterEntry
     motions: list[Motion] = Field(default_factory=list)
     clips: list[ClipEntry] = Field(default_factory=list)
+    #: Linked layers (engine.core.links), follower id -> owner id; absent in files written
+    #: before links existed: then they are detected again from the poster.
+    links: dict[int, int] | None = None
+    unlinked: list[int] = Field(default_factory=list)
 
 
 class AutosaveManifest(_Entry):
@@ -119,6 +123,8 @@ class AutosaveManifest(_Entry):
     clips: list[ClipEntry] = Field(default_factory=list)
     selection: list[int] = Field(default_factory=list)
     active: int | None = None
+    links: dict[int, int] | None = None  # as in ProjectManifest
+    unlinked: list[int] = Field(default_factory=list)
 
 
 class BundleMotion(_Entry):
@@ -167,6 +173,8 @@ class BundleManifest(_Entry):
     preview: str
     layers: list[BundleLayer]  # type: ignore[valid-type]
     groups: list[BundleGroup] = Field(default_factory=list)
+    #: Animated layers that move with another one (a title's shadow): follower id -> owner id.
+    links: dict[int, int] = Field(default_factory=dict)
 
 
 Document = TypeVar("Document", ProjectManifest, AutosaveManifest, BundleManifest)
