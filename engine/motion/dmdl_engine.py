@@ -29,6 +29,7 @@ from engine.dmdl.errors import DMDLError
 from engine.dmdl.grid import TOKEN_PIXELS
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
+from engine.motion.timing import place_generated
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
 DEVICE_ENV = "DMDL_DEVICE"  # default "cuda"; "cpu" runs (slowly) without a GPU
@@ -267,14 +268,14 @@ class DMDLAnimator:
         dx, dy = request.box.x - grid_box.x, request.box.y - grid_box.y
         frames = frames[:, dy : dy + request.box.h, dx : dx + request.box.w]
         static = place_static(request.layer, request.box)
-        hold = np.repeat(static[None], request.start_offset, axis=0)
-        frames = np.concatenate([hold, frames])[: request.frames].copy()
-        frames[0] = static
+        notes = list(notes)
+        source, timing = place_generated(static, frames, request, notes)
         return LayerClip(
             layer_id=request.layer.id,
             box=request.box,
-            frames=frames,
+            frames=source,
             engine=self.name,
             params={**params, "seed": request.seed},
-            messages=list(notes),
+            messages=notes,
+            timing=timing,
         )
