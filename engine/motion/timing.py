@@ -50,9 +50,10 @@ class Timed(Protocol):
 def resolve_timing(request: Timed, cue: TimingCue | None = None, *, natural_seconds: float = NATURAL_SECONDS) -> Timing:
     """The timing that plays: what the designer set < what the prompt says < the defaults.
 
-    Defaults: a loop from frame 0 to the end of the timeline; an entrance or exit lasts
-    `natural_seconds` (at most half the timeline, so there is time to see the layer in
-    place). A duration never runs past the timeline's last frame.
+    Defaults: a loop or an entrance from frame 0, an exit ending on the last frame; a loop
+    runs to the end of the timeline, an entrance or exit lasts `natural_seconds` (at most
+    half the timeline, so there is time to see the layer in place). A duration never runs
+    past the timeline's last frame.
     """
     cue = cue or TimingCue()
     frames, fps = request.frames, request.fps
@@ -64,12 +65,12 @@ def resolve_timing(request: Timed, cue: TimingCue | None = None, *, natural_seco
         duration = max(1, min(round(natural_seconds * fps), math.ceil(frames / 2)))
     if request.start is not None:
         start = request.start
-    elif cue.at_end:
-        start = max(0, frames - (duration or 1))
     elif cue.start_seconds is not None:
         start = min(round(cue.start_seconds * fps), frames - 1)
     elif cue.start_share is not None:
         start = min(round(cue.start_share * frames), frames - 1)
+    elif cue.at_end or phase == "out":  # an exit, unless told otherwise, closes the animation
+        start = max(0, frames - (duration or 1))
     else:
         start = 0
     if duration is not None:

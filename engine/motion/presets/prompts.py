@@ -289,7 +289,10 @@ def read_timing(prompt: str, preset: str, params: dict[str, Any], *, natural: bo
     elif natural and text.strip():
         natural_phase = PRESETS[preset].natural_phase(params)
         if natural_phase != "loop":
-            cue = _scores(text, None)[1].get(preset) or _scores(text, LayerKind.TEXT)[1].get(preset, "")
+            setting = PRESETS[preset].phase_params.get(natural_phase, {})
+            said_by = _candidates(text)[1]
+            cue = (" ".join(said_by[name] for name in setting if said_by.get(name))  # "fades out", not "fades"
+                   or _scores(text, None)[1].get(preset) or _scores(text, LayerKind.TEXT)[1].get(preset, ""))
             stays = _STAYS_WORDS.search(text)
             said = " … ".join(w for w in (cue, stays.group(0).strip() if stays else "") if w)
             phase = natural_phase
@@ -297,8 +300,11 @@ def read_timing(prompt: str, preset: str, params: dict[str, Any], *, natural: bo
                 words["timing.phase"] = said
     start_seconds = start_share = duration = None
     at_end = False
-    if m := re.search(r"\bfor (the )?(?P<which>first|last|final|opening|closing) " + _SECONDS, text):
-        duration, words["timing.duration"] = _seconds_of(m), m.group(0).strip()
+    m = (re.search(r"\bfor (the )?(?P<which>first|last|final|opening|closing) " + _SECONDS, text)
+         or re.search(r"\bfor (the )?(?P<which>first|last|final|opening|closing) (?P<one>second)\b", text))
+    if m:
+        duration = 1.0 if "one" in m.groupdict() else _seconds_of(m)
+        words["timing.duration"] = m.group(0).strip()
         if m.group("which") in ("first", "opening"):
             start_seconds, words["timing.start"] = 0.0, m.group(0).strip()
         else:
