@@ -191,8 +191,8 @@ class LazySource:
 
     Chunks are aligned (chunk k is frames [k·n, (k+1)·n)), so frame i is always rendered
     in the same company and comes out bit for bit the same whatever order frames are
-    asked in. Frames before `hold` are the `still` frame itself (frame 0 and the frames
-    held before a start offset), never rendered. Safe to read from several threads (the
+    asked in. Frames before `hold` are the `still` frame itself, never rendered (where a
+    motion sits on the timeline is TimedSource's job). Safe to read from several threads (the
     editor's preview and an export may read one clip at once); they take turns rendering.
     """
 

@@ -264,7 +264,7 @@ class DMDLAnimator:
 
     def _clip(self, request: MotionRequest, grid_box: Box, frames: np.ndarray, params: dict[str, Any],
               notes: list[str]) -> LayerClip:
-        """Cut the generated grid-box frames back to the requested box, length and start offset."""
+        """Cut the generated grid-box frames back to the requested box and place them on the timeline."""
         dx, dy = request.box.x - grid_box.x, request.box.y - grid_box.y
         frames = frames[:, dy : dy + request.box.h, dx : dx + request.box.w]
         static = place_static(request.layer, request.box)

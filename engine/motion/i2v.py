@@ -66,7 +66,7 @@ class _Plan:
     fit: Fit
     model_frames: int  # frames asked of the model (its frame rule)
     model_fps: int  # the rate the model's frames are spaced at
-    motion_frames: int  # poster frames of motion (after the start offset)
+    motion_frames: int  # poster frames of motion (its duration on the timeline)
     forward_frames: int  # frames of motion before any ping-pong
     passes: int  # denoising loops the call runs (FramePack: one per section)
     notes: list[str] = field(default_factory=list)
