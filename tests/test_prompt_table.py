@@ -231,8 +231,7 @@ def test_the_table_is_big_and_covers_the_samples_and_the_corpus():
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.id in (
-    "ocean:Fish:the fish swims slowly to the left", "flower:Title:the title pops in", "flower:Bloom:the bloom sparkles",
-    "balloon:Title:the title fades out at the very end")],
+    "ocean:Fish:the fish swims slowly to the left", "flower:Title:the title pops in", "flower:Bloom:the bloom sparkles")],
     ids=lambda r: r.id)
 def test_the_bundle_holds_exactly_the_measured_frames(row, tmp_path, monkeypatch, capsys):
     out = tmp_path / "bundle.zip"
