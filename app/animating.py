@@ -47,7 +47,7 @@ def _request(state: EditorState, layer_id: int) -> MotionRequest:
     return MotionRequest(
         layer=layer, box=state.motion_box(layer_id), prompt=motion.prompt,
         params=resolve(layer, motion).values, frames=state.frames, fps=state.fps, seed=motion.seed,
-        start_offset=motion.start_offset,
+        phase=motion.phase, start=motion.start, duration=motion.duration,
     )
 
 

@@ -190,7 +190,9 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields,
         view["preset_note"] = panel["preset_note"]
         if params_reset:
             view.update(motion=panel["motion"], specs=panel["specs"],
-                        motion_keep=("engine", "prompt", "start_offset"))
+                        motion_keep=TYPED_FIELDS)
+        else:  # what the timing fields left on auto now read as
+            view["timing_auto"] = panel["motion"].auto
     if params_reset:
         # The note of this prompt, or none: a note about a half-typed prompt must not linger.
         view["status"] = notes[0] if notes else ""

@@ -85,6 +85,13 @@ def _modes(args: argparse.Namespace) -> tuple[list[str], str | None]:
     return [prompt] * len(layers), (prompt if len(layers) > 1 else None)
 
 
+def _frames_of(seconds: float, fps: int, flag: str, least: int) -> int:
+    """Seconds on the command line -> whole frames at `fps` (at least `least`)."""
+    if seconds < 0:
+        raise PosterError(f"{flag} is in seconds and cannot be negative; got {seconds:g}.")
+    return max(least, round(seconds * fps))
+
+
 def cmd_animate(args: argparse.Namespace) -> int:
     from engine import load_psd
     from engine.core.progress import console_progress
@@ -112,7 +119,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     layers = [poster.layer(name) for name in args.layer]
     if len({layer.id for layer in layers}) != len(layers):
         raise PosterError("Each --layer may be named once.")
-    frames = args.frames or max(1, round(args.duration * args.fps))
+    frames = args.frames or max(1, round(args.length * args.fps))
+    start = None if args.start is None else _frames_of(args.start, args.fps, "--start", 0)
+    duration = None if args.duration is None else _frames_of(args.duration, args.fps, "--duration", 1)
     explicit = dict(_parse_param(text) for text in args.param)
     uses_presets = engine.name == "presets"
     if args.preset:
@@ -151,7 +160,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
         params.update(explicit)
         engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind)  # a bad --param stops here
         requests.append(MotionRequest(layer=layer, box=boxes[layer.name], prompt=prompt, params=params,
-                                      frames=frames, fps=args.fps, seed=args.seed))
+                                      frames=frames, fps=args.fps, seed=args.seed,
+                                      phase=args.phase, start=start, duration=duration))
     followers: dict[int, list] = {}
     if not args.no_links:  # a title's shadow moves with the title (engine.core.links)
         chosen = {layer.id for layer in layers}
@@ -182,7 +192,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.core.clip import LOOP_MODES
+    from engine.core.clip import LOOP_MODES, PHASES
     from engine.export.formats import extensions_help
 
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0])
@@ -208,8 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--box", help="motion box x,y,w,h in poster pixels (default: planned)")
     animate.add_argument("--engine", default="presets", help="motion engine: presets (default), i2v or dmdl")
     animate.add_argument("--fps", type=int, default=24)
-    animate.add_argument("--duration", type=float, default=2.0, help="seconds (default 2)")
-    animate.add_argument("--frames", type=int, help="frame count (overrides --duration)")
+    animate.add_argument("--length", type=float, default=2.0, help="timeline length in seconds (default 2)")
+    animate.add_argument("--frames", type=int, help="timeline frame count (overrides --length)")
+    animate.add_argument("--phase", choices=PHASES,
+                         help="in: an entrance that ends on the layer; loop; out: an exit that starts on it "
+                              "(default: what the prompt says, else loop)")
+    animate.add_argument("--start", type=float,
+                         help="seconds into the timeline the motion starts (default: what the prompt says, else 0)")
+    animate.add_argument("--duration", type=float,
+                         help="seconds the motion lasts (default: what the prompt says, else to the end for a "
+                              "loop, the motion's natural length for an entrance or exit)")
     animate.add_argument("--seed", type=int, default=0)
     animate.add_argument("--loop", choices=LOOP_MODES, default="loop",
                          help="how a clip shorter than the timeline continues (default: loop)")

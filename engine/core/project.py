@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.core.clip import LOOP_MODES, LayerClip
+from engine.core.clip import LOOP_MODES, LayerClip, check_phase
 from engine.core.links import active_followers, detect_links
 from engine.core.poster import Box, Poster, PosterError
 
@@ -62,7 +62,9 @@ class Motion:
     params: dict[str, Any] = field(default_factory=dict)
     box: Box | None = None
     seed: int = 0
-    start_offset: int = 0
+    phase: str | None = None
+    start: int | None = None
+    duration: int | None = None
     loop: str = "loop"
     group: str | None = None
     planned_by: str = ""
@@ -77,8 +79,12 @@ class Motion:
             self.box = Box.from_any(self.box)
         if self.loop not in LOOP_MODES:
             raise PosterError(f"Loop mode must be one of {', '.join(LOOP_MODES)}; got {self.loop!r}.")
-        if self.start_offset < 0:
-            raise PosterError("A start offset cannot be negative.")
+        if self.phase is not None:
+            check_phase(self.phase)
+        if self.start is not None and self.start < 0:
+            raise PosterError("A motion cannot start before the first frame: give a start of 0 or more.")
+        if self.duration is not None and self.duration < 1:
+            raise PosterError("A motion must last at least one frame: give a longer duration.")
 
     @property
     def preset(self) -> str:

@@ -25,7 +25,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from engine.core.clip import LayerClip, LazySource, place_static
+from engine.core.clip import LayerClip, LazySource, TimedSource, Timing, place_static
 from engine.core.links import FOLLOWS_PARAM, centroid, describe
 from engine.core.poster import Box, Layer
 from engine.motion.base import Animator, CancelToken, MotionRequest, Progress, step
@@ -58,31 +58,36 @@ def follow(request: MotionRequest, clip: LayerClip, follower: Layer, *, seed: in
     box = follower_box(clip.box, request.layer, follower, offset)
     static = place_static(follower, box)
     params = {k: v for k, v in clip.params.items() if k != FOLLOWS_PARAM}
-    hold = clip.frame_count - max(clip.frame_count - min(request.start_offset, clip.frame_count), 0)
+    from engine.motion.presets.animator import _MotionChunks
     from engine.motion.presets.catalog import PRESETS
 
     plan = None
     if clip.engine == "presets" and clip.preset in PRESETS:
         plan = _preset_plan(request, clip, box, offset, params, request.seed if seed is None else seed)
-    if plan is None or plan is _MISMATCH:
-        plan = _measured_plan(request, clip, box, offset, hold)
-    if plan is None:
-        source = LazySource(clip.frame_count, static, _never, hold=clip.frame_count)
+    if plan is not None and plan is not _MISMATCH:
+        # the owner's motion frames, placed on the timeline exactly as the owner's are
+        moving = LazySource(plan.frame_count, static, _MotionChunks(static, plan), hold=0)
+        source = moving if plan.frame_count == clip.frame_count and clip.timing == Timing() else TimedSource(
+            clip.frame_count, static, moving, clip.timing)
     else:
-        from engine.motion.presets.animator import _MotionChunks
-
-        source = LazySource(clip.frame_count, static, _MotionChunks(static, plan), hold=hold)
+        # measured frame by frame on the owner's timeline frames, which already carry its timing
+        plan = _measured_plan(request, clip, box, offset, 0)
+        if plan is None:
+            source = LazySource(clip.frame_count, static, _never, hold=clip.frame_count)
+        else:
+            source = LazySource(clip.frame_count, static, _MotionChunks(static, plan), hold=0)
     return LayerClip(
         layer_id=follower.id, box=box, frames=source, engine=clip.engine, preset=clip.preset,
         params={**params, FOLLOWS_PARAM: request.layer.id},
-        messages=[describe(request.layer.name, follower.name) + "."], loop_mode=clip.loop_mode,
+        messages=[describe(request.layer.name, follower.name) + "."], loop_mode=clip.loop_mode, timing=clip.timing,
     )
 
 
 def _preset_plan(request: MotionRequest, clip: LayerClip, box: Box, offset: tuple[int, int],
                  params: dict, seed: int):
     """The owner's FramePlan rebuilt on the owner's pixels shifted into the follower's box."""
-    from engine.motion.presets.animator import motion_times
+    from engine.motion.presets.animator import phase_times
+    from engine.motion.timing import motion_frames
     from engine.motion.presets.catalog import PRESETS
     from engine.motion.presets.stage import Stage
 
@@ -90,15 +95,16 @@ def _preset_plan(request: MotionRequest, clip: LayerClip, box: Box, offset: tupl
     proxy = owner.with_pixels(owner.pixels, Box(owner.box.x + offset[0], owner.box.y + offset[1],
                                                 owner.box.w, owner.box.h))
     stage = Stage.from_static(place_static(proxy, box), seed)
-    times = motion_times(clip.frame_count, request.start_offset, params.get("loop", True))
+    preset = PRESETS[clip.preset]
+    count = motion_frames(clip.timing, clip.frame_count)
+    times, build = phase_times(preset, params, clip.timing.phase, count)
     if stage.is_empty or not times.size:
         return None
-    preset = PRESETS[clip.preset]
-    plan = preset.build(stage, params, times)
+    plan = preset.build(stage, build, times)
     if box.w != clip.box.w or box.h != clip.box.h:
         # The follower needed a larger box, so the rebuilt motion had more room than the
         # owner's: if the owner's motion was shrunk to fit, the two differ. Then measure.
-        own = preset.build(Stage.from_static(place_static(owner, clip.box), seed), params, times)
+        own = preset.build(Stage.from_static(place_static(owner, clip.box), seed), build, times)
         shift = np.array([clip.box.x + offset[0] - box.x, clip.box.y + offset[1] - box.y], dtype=np.float64)
         if (own.reach is None) != (plan.reach is None) or (
                 own.reach is not None and (own.reach.shape != plan.reach.shape
@@ -106,7 +112,7 @@ def _preset_plan(request: MotionRequest, clip: LayerClip, box: Box, offset: tupl
             return _MISMATCH
     plan.overlay, plan.overlay_region = None, None  # rain or confetti falls once, over the owner
     plan.still = plan.still_frames().copy()
-    plan.still[0] = True
+    plan.still[-1 if clip.timing.phase == "in" else 0] = True  # the end the timing rule keeps exact
     plan.notes = []
     return plan
 

@@ -129,7 +129,8 @@ def layer_part(request: MotionRequest, params: Mapping[str, Any]) -> dict[str, A
     return {
         "pixels": pixels, "layer_box": list(layer.box.as_tuple()), "kind": str(layer.kind.value),
         "box": list(request.box.as_tuple()), "prompt": request.prompt, "params": dict(params),
-        "seed": request.seed, "frames": request.frames, "fps": request.fps, "start_offset": request.start_offset,
+        "seed": request.seed, "frames": request.frames, "fps": request.fps,
+        "phase": request.phase, "start": request.start, "duration": request.duration,
     }
 
 
