@@ -159,3 +159,17 @@ def test_a_generative_owner_is_followed_through_its_measured_motion(samples):
         assert np.abs(offset - offset[0]).max() <= 2.0
         turned = rotation(np.stack([shadow.frame(i) for i in range(shadow.frame_count)]), step_degrees=3)
         assert np.abs(((rotation(frames, step_degrees=3) - turned) + 90) % 180 - 90).max() <= 6
+
+
+def test_a_follower_enters_and_leaves_with_its_owner(samples):
+    """Phases: the shadow of a title that pops in is hidden until the title enters, and is
+    the still shadow once the title has landed; the same for an exit, the other way round."""
+    poster = samples["balloon"]
+    for prompt, hidden in (("pops in then stays", 0), ("fades out at the end", -1)):
+        preset = "pop_in" if hidden == 0 else "fade"
+        _request, owner_clip, follower_clip = _with_follower(poster, "Title", "Title Shadow", preset, prompt=prompt)
+        assert follower_clip.timing == owner_clip.timing and owner_clip.timing.phase == ("in" if hidden == 0 else "out")
+        visible = [[clip.frame(i)[..., 3].max() > 0 for i in range(clip.frame_count)]
+                   for clip in (owner_clip, follower_clip)]
+        assert visible[0] == visible[1], "the shadow shows exactly when its title shows"
+        assert not visible[1][hidden] and visible[1][-1 - hidden]
