@@ -27,32 +27,16 @@ from tests.helpers.chat_server import MODEL, ChatServer, Received, Reply, comple
 from tests.helpers.dmdl_tiny import one_thread  # noqa: F401 (autouse fixture)
 from tests.helpers.image_encoder_tiny import tiny_clip
 from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
+from tests.helpers.tdl_sources import plausible_vlm, prism_poster
 
 SAMPLES = ASSETS_DIR / "samples"
-TEXT_NAMES = ("subtitle",)
 FRAMES = 5
-
-
-def choose(received: Received, _attempt: int) -> Reply:
-    """A plausible VLM: the subtitle is text, the smallest other layer an object, the next two a group."""
-    layers = received.payload["layers"]
-    texts = [l for l in layers if l["name"].lower() in TEXT_NAMES]
-    objects = sorted((l for l in layers if l not in texts and l["box"][2] * l["box"][3] > 64),
-                     key=lambda l: l["box"][2] * l["box"][3])
-    answer = {"layers": [{"index": l["index"], "kind": "text", "prompt": ""} for l in texts[:1]], "groups": []}
-    if objects:
-        answer["layers"].append({"index": objects[0]["index"], "kind": "object", "prompt": "it drifts to the right"})
-    if len(objects) >= 3:
-        members = [objects[1]["index"], objects[2]["index"]]
-        answer["layers"] += [{"index": i, "kind": "object", "prompt": "sways"} for i in members]
-        answer["groups"].append({"members": members, "prompt": "they sway together in the breeze"})
-    return Reply(body=completion(json.dumps(answer)))
 
 
 @pytest.fixture(scope="module")
 def chat():
     server = ChatServer()
-    server.responder = choose
+    server.responder = plausible_vlm
     yield server
     server.close()
 
@@ -129,12 +113,12 @@ def test_loop_build_with_a_malformed_answer_and_a_killed_run(tmp_path, chat, mod
     logged reason, not the run); the first run is killed after two synthesis jobs and the
     second resumes without redoing them."""
     sources = find_sources([SAMPLES / "flower.psd", CORPUS_DIR / "psd-tools__psd-tools" / "tests" / "psd_files" / "masks.psd",
-                            _prism_poster(tmp_path / "prism" / "balloon")])
+                            prism_poster(tmp_path / "prism" / "balloon")])
 
     def responder(received: Received, attempt: int) -> Reply:
         if any(l["name"] == "Balloon" for l in received.payload["layers"]):
             return Reply(body=completion("this is not JSON"))
-        return choose(received, attempt)
+        return plausible_vlm(received, attempt)
 
     chat.responder = responder
     made: list[str] = []
@@ -159,7 +143,7 @@ def test_loop_build_with_a_malformed_answer_and_a_killed_run(tmp_path, chat, mod
     assert first == ["flower:object_clip", "flower:text_clip"]
     made.clear()
     manifest = build(sources, config, executor="loop")
-    chat.responder = choose
+    chat.responder = plausible_vlm
     assert manifest["posters"]["balloon"]["status"] == "failed"
     assert "not follow the schema" in manifest["posters"]["balloon"]["reason"] or "no usable" in manifest["posters"]["balloon"]["reason"]
     assert manifest["posters"]["flower"]["status"] == "written"
@@ -180,6 +164,7 @@ def test_loop_build_with_a_malformed_answer_and_a_killed_run(tmp_path, chat, mod
     made.clear()
     again = build(sources, config, executor="loop")  # idempotent: nothing left to do
     assert made == [] and again["counts"] == manifest["counts"]
+    assert all(r.motion_box.w % 16 == 0 and r.motion_box.h % 16 == 0 for r in dataset.refs), "on the token grid"
 
 
 def _counted(maker, name: str, made: list[str]):
@@ -188,29 +173,6 @@ def _counted(maker, name: str, made: list[str]):
         return maker(engine, poster, *args, **kwargs)
 
     return counted
-
-
-def _prism_poster(folder, extra_objects: int = 0):
-    """A PrismLayers-style poster folder: RGBA layers with boxes, a caption, a subtitle."""
-    from PIL import Image
-
-    (folder / "layers").mkdir(parents=True)
-    sky = np.full((60, 80, 4), (90, 140, 220, 255), np.uint8)
-    balloon = np.zeros((20, 16, 4), np.uint8)
-    balloon[2:18, 2:14] = (220, 40, 40, 255)
-    subtitle = np.zeros((6, 40, 4), np.uint8)
-    subtitle[1:5, ::3] = (255, 255, 255, 255)
-    layers = [("Sky", sky, [0, 0, 80, 60]), ("Balloon", balloon, [30, 20, 16, 20]), ("Subtitle", subtitle, [20, 50, 40, 6])]
-    for k in range(extra_objects):
-        kite = np.zeros((24 + 2 * k, 18, 4), np.uint8)
-        kite[3:-3, 3:15] = (40 + 80 * k, 200, 60, 255)
-        layers.append((f"Kite {k}", kite, [4 + 50 * k, 4, 18, 24 + 2 * k]))
-    for index, (_, pixels, _) in enumerate(layers):
-        Image.fromarray(pixels).save(folder / "layers" / f"{index}.png")
-    (folder / "meta.json").write_text(json.dumps({
-        "width": 80, "height": 60, "caption": "a red balloon in a blue sky",
-        "layers": [{"file": f"layers/{i}.png", "box": box, "name": name} for i, (name, _, box) in enumerate(layers)]}))
-    return folder
 
 
 def _placed_alpha(sample) -> np.ndarray:
@@ -224,7 +186,7 @@ def test_ray_and_loop_build_the_same_dataset(tmp_path, chat, models, i2v_model):
     """The Ray executor (a local Ray with 2 CPUs) runs the same stages as the loop: same samples, same pixels."""
     import ray
 
-    sources = find_sources([_prism_poster(tmp_path / "prism" / name, extra_objects=2) for name in ("kites", "boats")])
+    sources = find_sources([prism_poster(tmp_path / "prism" / name, extra_objects=2) for name in ("kites", "boats")])
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ASSETS_DIR.parent), "I2V_MODEL": str(models[0]),
                                        "OMP_NUM_THREADS": "1"}})
@@ -241,3 +203,7 @@ def test_ray_and_loop_build_the_same_dataset(tmp_path, chat, models, i2v_model):
         assert np.array_equal(a.load(i).frames, b.load(i).frames)
     splits = json.loads((tmp_path / "ray" / "splits.json").read_text())
     assert sorted(splits["val"] + splits["train"]) == ["boats", "kites"] and len(splits["val"]) == 1
+    from engine.dmdl.train_decoder import main as train_decoder
+
+    assert train_decoder(["--data", str(tmp_path / "ray"), "--out", str(tmp_path / "decoder"), "--tiny-vae",
+                          "--steps", "1", "--batch-size", "1", "--log-every", "1"]) == 0, "the decoder trainer reads it"

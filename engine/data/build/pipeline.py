@@ -108,7 +108,7 @@ def _write_poster(config: BuildConfig, row: dict[str, Any], clips: list[dict[str
     """Write one poster's accepted samples atomically; returns how many."""
     poster = poster_of(row)
     samples = []
-    for clip in clips:
+    for clip in sorted(clips, key=lambda c: c["layer_id"]):  # the same order whichever executor finished first
         with np.load(clip["clip"]) as stored:
             frames = stored["frames"]
         layer = poster.layer(clip["layer_id"])

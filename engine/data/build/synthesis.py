@@ -9,8 +9,9 @@ frames (`split_by_propagation`): the paper's K-means on the alpha cannot tell tw
 of the same colour apart, while the static masks say exactly who is who at frame 0 and
 nearest-label propagation keeps them apart as they move. The method is recorded per sample.
 
-Every clip is cropped to the union of its alpha over time (and its static box), which is
-the motion box the dataset records: where the layer actually went.
+Every clip is cropped to the union of its alpha over time (and its static box), snapped
+out to the model's 16-px token grid: the motion box the dataset records, where the layer
+actually went.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from scipy import ndimage
 
 from engine.core.clip import place_static
 from engine.core.poster import Box, Layer, LayerKind, Poster, PosterError
+from engine.dmdl.grid import TOKEN_PIXELS
 from engine.motion.base import Animator, MotionRequest
 
 #: How far around the layer an object may move, as a share of its larger side.
@@ -47,13 +49,18 @@ def generous_box(layer_box: Box, canvas: Box, margin: float = OBJECT_MARGIN) -> 
 
 
 def tight(frames: np.ndarray, box: Box, static_box: Box) -> tuple[np.ndarray, Box]:
-    """Crop clip frames (drawn in `box`) to where their alpha ever is, keeping the static box inside."""
+    """Crop clip frames (drawn in `box`) to where their alpha ever is, keeping the static box
+    inside, then grow that to the model's token grid (transparent margin) as DMDL's
+    trainers require."""
     ever = (frames[..., 3] > 0).any(axis=0)
     rows, cols = np.flatnonzero(ever.any(axis=1)), np.flatnonzero(ever.any(axis=0))
     inner = Box(box.x + cols[0], box.y + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1) if rows.size else static_box
     crop = inner.union(static_box).intersection(box)
-    x, y = crop.x - box.x, crop.y - box.y
-    return np.ascontiguousarray(frames[:, y : y + crop.h, x : x + crop.w]), crop
+    snapped = crop.snap_out(TOKEN_PIXELS)
+    out = np.zeros((len(frames), snapped.h, snapped.w, 4), np.uint8)
+    out[:, crop.y - snapped.y : crop.bottom - snapped.y, crop.x - snapped.x : crop.right - snapped.x] = \
+        frames[:, crop.y - box.y : crop.bottom - box.y, crop.x - box.x : crop.right - box.x]
+    return out, snapped
 
 
 def _run(engine: Animator, request: MotionRequest, group_prompt: str | None = None) -> np.ndarray:
