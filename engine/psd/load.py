@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine.psd.color import SrgbConverter
+from engine.psd.effects import effects_descriptor, read_style
 from engine.core.poster import BLEND_MODES, Box, Layer, LayerKind, Poster, PosterError
 from engine.psd.failures import describe_failure
 from engine.psd.isolation import run_isolated
@@ -271,10 +272,18 @@ class _Importer:
             return
         kind = LEAF_KINDS.get(layer.kind, LayerKind.PIXEL)
         clipped = layer.has_clip_layers(visible=True)
-        keep_fill = layer.has_effects()
-        opacity = layer.opacity / 255.0 * (1.0 if keep_fill else layer.fill_opacity / 255.0)
-        pixels, box = self._rasterise(layer, keep_fill=keep_fill)
-        unsupported = self._effect_notes(layer)
+        style, unsupported = read_style(layer, self.psd)
+        if style is not None:
+            # Our renderer draws every effect from the unstyled pixels, live per frame;
+            # psd-tools draws none of them here, and fill opacity moves into the style.
+            opacity = layer.opacity / 255.0
+            with _effects_off(layer):
+                pixels, box = self._rasterise(layer, keep_fill=False)
+        else:
+            keep_fill = layer.has_effects()
+            opacity = layer.opacity / 255.0 * (1.0 if keep_fill else layer.fill_opacity / 255.0)
+            pixels, box = self._rasterise(layer, keep_fill=keep_fill)
+            unsupported = self._effect_notes(layer)
         if layer.kind == "smartobject" and _is_linked(layer):
             unsupported.append(
                 f"'{layer.name}' is a linked smart object; its linked file was not opened and the preview "
@@ -295,6 +304,7 @@ class _Importer:
                 text=text,
                 fonts=fonts,
                 unsupported=tuple(unsupported),
+                style=style,
             )
         )
 
@@ -432,6 +442,27 @@ class _opaque:
             self.target._record.opacity = self.saved_opacity
         if self.saved_fill is not None:
             self.target._record.tagged_blocks.set_data(Tag.BLEND_FILL_OPACITY, self.saved_fill)
+
+
+class _effects_off:
+    """Temporarily switch a layer's effects off (the master switch) while psd-tools rasterises it.
+
+    The descriptor is edited in place and restored, like `_opaque`, so psd-tools neither
+    draws the effects nor grows the layer's box for them.
+    """
+
+    def __init__(self, layer) -> None:
+        self.data = effects_descriptor(layer)
+        self.saved = None
+
+    def __enter__(self) -> None:
+        if self.data is not None:
+            self.saved = self.data.get(b"masterFXSwitch", True)
+            self.data[b"masterFXSwitch"] = False
+
+    def __exit__(self, *exc) -> None:
+        if self.data is not None:
+            self.data[b"masterFXSwitch"] = self.saved
 
 
 def _crop_to_alpha(rgba: np.ndarray, x0: int, y0: int) -> tuple[np.ndarray, Box]:
