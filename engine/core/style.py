@@ -118,6 +118,7 @@ class OuterGlow:
     spread: float = 0.0
     size: float = 5.0
     precise: bool = False  # technique "precise" (a hard distance) rather than "softer" (a blur)
+    range: float = 0.5  # Photoshop's "range": the share of the glow the contour spans
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class InnerGlow:
     size: float = 5.0
     source: Literal["edge", "center"] = "edge"
     precise: bool = False
+    range: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,7 @@ class _Reader:
                 self.lose(kind, "its gradient (its first colour is used)")
             precise = _enum(d.get(b"GlwT")) == b"PrBL"
             common.update(color=self.color(d), spread=_percent(d.get(b"Ckmt"), 0.0), size=_number(d.get(b"blur"), 0.0),
-                          precise=precise)
+                          precise=precise, range=_percent(d.get(b"Inpr"), 50.0))
             if kind == "outer_glow":
                 return OuterGlow(**common)
             source = "center" if _enum(d.get(b"glwS")) == b"SrcC" else "edge"
