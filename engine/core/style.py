@@ -248,7 +248,9 @@ class LayerStyle:
                 far = max(far, effect.size if effect.position == "outside" else effect.size / 2)
             elif isinstance(effect, BevelEmboss) and effect.style != "inner_bevel":
                 far = max(far, effect.size + effect.soften)
-        return int(math.ceil(far)) + 2 if far > 0 else 0
+        # Two pixels more for every style: an edge is measured against a clear pixel, so a
+        # layer that fills its box still gets its inside stroke, inner shadow and bevel.
+        return int(math.ceil(far)) + 2 if self.effects else 0
 
     def scaled(self, factor: float) -> "LayerStyle":
         """The same style for the layer drawn `factor` times as large (previews)."""

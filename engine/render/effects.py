@@ -404,13 +404,14 @@ class StyledSource:
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def frame(self, index: int) -> np.ndarray:
-        raw = self.clip.source.frame(index)
         hit = self._cache.get(index)
-        if hit is None:
-            hit = next((entry for entry in self._cache.values() if entry[0] is raw), None)
-        if hit is not None and hit[0] is raw:
-            self._cache[index] = hit
+        if hit is not None:
             self._cache.move_to_end(index)
+            return hit[1]
+        raw = self.clip.source.frame(index)
+        hit = next((entry for entry in self._cache.values() if entry[0] is raw), None)
+        if hit is not None:
+            self._cache[index] = hit
             return hit[1]
         pixels, _ = render_style(raw, self.clip.box, self.style, self.canvas)
         pixels.flags.writeable = False
