@@ -273,6 +273,8 @@ class _Importer:
         kind = LEAF_KINDS.get(layer.kind, LayerKind.PIXEL)
         clipped = layer.has_clip_layers(visible=True)
         style, unsupported = read_style(layer, self.psd)
+        if style is not None and clipped and _psd_tools_draws(layer, style):
+            style = None  # psd-tools paints the base's overlays under its clipped layers, as Photoshop does
         if style is not None:
             # Our renderer draws every effect from the unstyled pixels, live per frame;
             # psd-tools draws none of them here, and fill opacity moves into the style.
@@ -501,6 +503,24 @@ def _painted_box(layer) -> tuple[int, int, int, int]:
         return _stroke_reach(layer)
     except Exception:  # noqa: BLE001
         return everywhere
+
+
+#: Our effect kinds that psd-tools' compositor draws itself (its names).
+_PSD_TOOLS_KINDS = {"color_overlay": "coloroverlay", "gradient_overlay": "gradientoverlay",
+                    "pattern_overlay": "patternoverlay", "stroke": "stroke"}
+
+
+def _psd_tools_draws(layer, style) -> bool:
+    """Whether psd-tools draws every effect of `style` itself (it lists them and knows how).
+
+    Used for a clipping base: there the overlays belong under the clipped layers, which
+    psd-tools' own compositing of the stack gets right and one styled buffer cannot.
+    """
+    try:
+        listed = {effect.name.lower() for effect in layer.effects if effect.enabled}
+    except Exception:  # noqa: BLE001
+        return False
+    return all(_PSD_TOOLS_KINDS.get(kind) in listed for kind in style.kinds)
 
 
 def _ink_channels(color_mode) -> int:

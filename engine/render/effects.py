@@ -314,30 +314,30 @@ def _content_box(alpha: np.ndarray, out_box: Box) -> Box:
 def gradient_paint(gradient: Gradient, out_box: Box, anchor: Box) -> tuple[np.ndarray, np.ndarray]:
     """(colours (H, W, 3), opacity (H, W)) of a gradient laid across `anchor`, drawn on `out_box`.
 
-    Photoshop's geometry: the ramp spans the anchor box along the gradient's angle (its
-    length is the box's extent in that direction), centred on the box, times `scale`.
+    psd-tools' geometry (which matches Photoshop's previews in the corpus): coordinates
+    run -1..1 across the anchor box divided by a length that blends its width and height
+    by the angle, times `scale`; the ramp of each style is read off them.
     """
     width, height = max(anchor.w, 1), max(anchor.h, 1)
-    xs = np.arange(out_box.x, out_box.right, dtype=np.float32) + 0.5 - (anchor.x + width / 2 + gradient.offset[0] * width)
-    ys = np.arange(out_box.y, out_box.bottom, dtype=np.float32) + 0.5 - (anchor.y + height / 2 + gradient.offset[1] * height)
+    ratio = gradient.angle % 90
+    length = max(gradient.scale, 1e-3) * ((90.0 - ratio) / 90.0 * width + ratio / 90.0 * height)
+    centre_x = anchor.x + width / 2 + gradient.offset[0] * width
+    centre_y = anchor.y + height / 2 + gradient.offset[1] * height
+    xs = (np.arange(out_box.x, out_box.right, dtype=np.float32) + 0.5 - centre_x) * np.float32(2.0 / length)
+    ys = (np.arange(out_box.y, out_box.bottom, dtype=np.float32) + 0.5 - centre_y) * np.float32(2.0 / length)
     x, y = np.meshgrid(xs, ys)
-    radians = math.radians(gradient.angle)
-    cos, sin = math.cos(radians), -math.sin(radians)  # y grows downward
-    along = x * cos + y * sin
-    across = -x * sin + y * cos
-    extent = (abs(width * cos) + abs(height * sin)) * max(gradient.scale, 1e-3)
-    half = extent / 2
+    theta = math.radians(gradient.angle % 360)
+    along = math.cos(theta) * x - math.sin(theta) * y
     if gradient.style == "linear":
-        t = along / extent + 0.5
+        t = 0.5 * (along + 1.0)
     elif gradient.style == "reflected":
-        t = np.abs(along) / half
+        t = np.abs(along)
     elif gradient.style == "radial":
-        t = np.sqrt(x * x + y * y) / half
+        t = np.sqrt(x * x + y * y)
     elif gradient.style == "diamond":
-        t = (np.abs(along) + np.abs(across)) / half
-    else:  # angle: sweeps counter-clockwise from the gradient's angle
-        t = (np.arctan2(-across, along) / (2 * math.pi)) % 1.0
-        t = 1.0 - t
+        t = np.abs(along) + np.abs(math.sin(theta) * x + math.cos(theta) * y)
+    else:  # angle
+        t = ((np.degrees(np.arctan2(y, x)) + gradient.angle) % 360.0) / 360.0
     t = np.clip(t, 0.0, 1.0)
     if gradient.reverse:
         t = 1.0 - t
