@@ -260,6 +260,15 @@ def test_import_notice_names_what_is_not_reproduced():
     assert not any("drop shadow" in note for note in poster.unsupported)  # drawn now, so not listed
 
 
+def test_notice_names_an_effect_setting_that_is_not_drawn(tmp_path):
+    path = write_styled_psd(tmp_path / "noisy.psd", [drop_shadow(distance=4, size=4, noise=30.0)])
+    poster = load_psd(path, IN_PROCESS)
+    notes = poster.layer("Square").unsupported
+    assert any("drop shadow effect of 'Square'" in note and "noise" in note for note in notes)
+    assert poster.layer("Square").style.kinds == ("drop_shadow",)  # still drawn, without the noise
+    assert notes[0] in poster.unsupported
+
+
 # -- styles alive on an animated layer --------------------------------------------------------
 
 

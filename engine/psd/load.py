@@ -291,6 +291,11 @@ class _Importer:
                 f"'{layer.name}' is a linked smart object; its linked file was not opened and the preview "
                 "stored in the PSD is used. Embed it in Photoshop to be sure it is current."
             )
+        if _channel_restricted(layer):
+            unsupported.append(
+                f"'{layer.name}' blends into only some colour channels (Blending Options ▸ Channels); it is "
+                "shown blending into all of them. Merge it in Photoshop to keep the look."
+            )
         text, fonts = _text_of(layer)
         self.layers.append(
             Layer(
@@ -541,6 +546,16 @@ def _knockout(layer) -> bool:
 
     try:
         return bool(layer.tagged_blocks.get_data(Tag.KNOCKOUT_SETTING, 0))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _channel_restricted(layer) -> bool:
+    """Whether the layer is kept out of some colour channels (Photoshop's Advanced Blending)."""
+    from psd_tools.constants import Tag  # noqa: PLC0415
+
+    try:
+        return bool(layer.tagged_blocks.get_data(Tag.CHANNEL_BLENDING_RESTRICTIONS_SETTING, []))
     except Exception:  # noqa: BLE001
         return False
 

@@ -52,9 +52,10 @@ def effect(classID: bytes, **items) -> Descriptor:
 
 
 def drop_shadow(distance: float, size: float, angle: float = 90.0, opacity: float = 100.0, color=(0, 0, 0),
-                mode: str = "normal", spread: float = 0.0, global_light: bool = False) -> tuple[bytes, Descriptor]:
+                mode: str = "normal", spread: float = 0.0, global_light: bool = False, noise: float = 0.0
+                ) -> tuple[bytes, Descriptor]:
     return b"DrSh", effect(b"DrSh", Md__=blend(mode), Clr_=rgb(*color), Opct=pct(opacity), uglg=global_light,
-                           lagl=deg(angle), Dstn=px(distance), Ckmt=px(spread), blur=px(size))
+                           lagl=deg(angle), Dstn=px(distance), Ckmt=px(spread), blur=px(size), Nose=pct(noise))
 
 
 def color_overlay(color, mode: str = "normal", opacity: float = 100.0) -> tuple[bytes, Descriptor]:
