@@ -272,21 +272,33 @@ def _band(distance: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip(high - distance + 0.5, 0.0, 1.0) * np.clip(distance - low + 0.5, 0.0, 1.0)
 
 
+#: A smooth bevel's height field is the layer's alpha blurred by size / this, raised
+#: BEVEL_RELIEF × size × depth pixels at full alpha (fitted on layer_effects.psd's Bevel
+#: layer against Photoshop's preview: 36.5 dB around it, from 21 dB with a distance ramp).
+#: An emboss spends half its size on each side of the edge.
+BEVEL_SIZE_PER_SIGMA = 2.3
+BEVEL_RELIEF = 1.0
+
+
 def _bevel(effect: BevelEmboss, shape: _Shape) -> tuple[np.ndarray, np.ndarray]:
-    """(shadow, highlight) coverage of a smooth bevel: the edge as a height field, lit from `angle`."""
+    """(shadow, highlight) coverage of a smooth bevel: the blurred alpha as a height field lit from `angle`.
+
+    Inner bevel shades inside the layer, outer bevel outside it, emboss both sides.
+    """
     size = max(effect.size, 1e-3)
-    signed = shape.signed
+    if effect.style in ("emboss", "pillow_emboss"):
+        size /= 2.0
+    alpha = shape.alpha
+    height = _blur(alpha, size, per_sigma=BEVEL_SIZE_PER_SIGMA)
+    if effect.soften > 0:
+        height = _blur(height, effect.soften)
     if effect.style == "inner_bevel":
-        height = np.clip(-signed / size, 0.0, 1.0)
-        region = shape.alpha
+        region = alpha
     elif effect.style == "outer_bevel":
-        height = np.clip(1.0 - np.maximum(signed, 0.0) / size, 0.0, 1.0)
-        region = np.clip(1.0 - shape.alpha, 0.0, 1.0) * (signed < size + 1)
-    else:  # emboss and pillow emboss: a ramp across the edge, half inside, half outside
-        height = np.clip(0.5 - signed / size, 0.0, 1.0)
-        region = (signed < size / 2 + 1).astype(np.float32)
-    height = _blur(height, size / 2 + effect.soften)
-    gy, gx = np.gradient(height * size * max(effect.depth, 0.0))
+        region = 1.0 - alpha
+    else:  # emboss and pillow emboss: both sides of the edge
+        region = np.ones_like(alpha)
+    gy, gx = np.gradient(height * np.float32(BEVEL_RELIEF * size * max(effect.depth, 0.0)))
     if not effect.direction_up:
         gx, gy = -gx, -gy
     azimuth, altitude = math.radians(effect.angle), math.radians(effect.altitude)
