@@ -315,3 +315,33 @@ def test_styled_clip_frames_are_drawn_per_frame_and_cached():
     assert source.frame(0) is first  # cached
     assert not np.array_equal(first, second)  # the shadow follows each frame's own alpha
     assert first.shape[:2] == (source.box.h, source.box.w) and source.box.contains(clip.box)
+
+
+def test_bundle_ships_styled_frames_and_the_style_parameters(tmp_path):
+    """A spinning styled layer: its PNG sequence carries the shadow, its manifest entry the style."""
+    import io
+    import json
+    import zipfile
+
+    from engine.export import write_bundle
+    from engine.render.compositor import poster_stream
+
+    frames = _bar_frames([0.0, 90.0], size=32)
+    style = LayerStyle((DropShadow(angle=90.0, distance=4, size=2, opacity=1.0, blend_mode="normal"),))
+    badge = Layer(id=2, name="Badge", pixels=frames[0][12:20, 1:31].copy(), box=Box(17, 28, 30, 8), style=style)
+    white = np.full((64, 64, 4), 255, np.uint8)
+    poster = Poster(64, 64, [Layer(id=1, name="Paper", pixels=white, box=Box(0, 0, 64, 64)), badge])
+    clip = LayerClip(2, Box(16, 16, 32, 32), frames)
+    path = write_bundle(tmp_path / "styled.zip", poster, {2: clip}, poster_stream(poster, [clip]), 12)
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        entry = next(layer for layer in manifest["layers"] if layer["name"] == "Badge")
+        assert entry["style"]["effects"][0]["kind"] == "drop_shadow"
+        assert entry["style"]["effects"][0]["distance"] == 4
+        box = entry["motion_box"]
+        assert box["w"] > 32 and box["h"] > 32  # grown to hold the shadow
+        first = np.asarray(Image.open(io.BytesIO(archive.read(entry["files"]["png_sequence"] + "frame_00000.png"))))
+    assert first.shape[:2] == (box["h"], box["w"])
+    column = first[:, box["w"] // 2, 3]
+    bar_bottom = 28 + 8 - box["y"]
+    assert column[bar_bottom + 3] > 100  # the shadow under the bar, in the layer's own file
