@@ -27,6 +27,8 @@ from PIL import Image
 from engine.core.poster import Box, PosterError
 
 FORMAT_VERSION = 1
+#: Optional at the root: {"val": [poster directory names], "train": [...]} (see `split_indices`).
+SPLITS_FILE = "splits.json"
 
 
 @dataclass
@@ -134,6 +136,13 @@ def write_poster(
     return layer_dirs
 
 
+def write_splits(root: str | Path, splits: dict[str, list[str]]) -> Path:
+    """Record which posters belong to which split (whole posters, so no layer leaks across)."""
+    path = Path(root) / SPLITS_FILE
+    path.write_text(json.dumps({name: sorted(posters) for name, posters in splits.items()}, indent=1))
+    return path
+
+
 def read_sample(layer_dir: str | Path, poster: str | None = None) -> TDLSample:
     """Read one layer directory back."""
     layer_dir = Path(layer_dir)
@@ -202,3 +211,30 @@ class TDLDataset:
         for index, ref in enumerate(self.refs):
             groups.setdefault(ref.poster, []).append(index)
         return groups
+
+    def split_indices(self, name: str) -> list[int]:
+        """Sample indices of split `name` ("all" for every sample).
+
+        Splits are whole posters, read from splits.json at the root. Without that file,
+        "val" is the last tenth of the posters in name order (at least one) and "train"
+        the rest: deterministic, so every engine and every run sees the same samples.
+        """
+        groups = self.poster_groups()
+        if name == "all":
+            return list(range(len(self)))
+        path = self.root / SPLITS_FILE
+        if path.exists():
+            splits = json.loads(path.read_text())
+            if name not in splits:
+                raise PosterError(f"{path} has no '{name}' split; it has: {', '.join(sorted(splits)) or 'none'}.")
+            posters = [p for p in splits[name] if p in groups]
+        elif name in ("val", "train"):
+            ordered = sorted(groups)
+            held = max(1, round(len(ordered) / 10))
+            posters = ordered[-held:] if name == "val" else ordered[:-held]
+        else:
+            raise PosterError(f"Unknown split '{name}': use val, train or all (or write {SPLITS_FILE}).")
+        indices = sorted(i for poster in posters for i in groups[poster])
+        if not indices:
+            raise PosterError(f"The '{name}' split of {self.root} holds no samples.")
+        return indices
