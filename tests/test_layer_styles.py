@@ -85,6 +85,16 @@ def test_drop_shadow_is_the_square_offset_and_blurred(tmp_path, angle, dx, dy):
     assert frame[19, 32, 0] > 240 if dy else frame[32, 19, 0] > 240
 
 
+def test_a_group_style_is_drawn_from_the_merged_group(tmp_path):
+    path = write_styled_psd(tmp_path / "group.psd", [drop_shadow(distance=6, size=2)], in_group=True)
+    poster = load_psd(path, IN_PROCESS)
+    group = poster.layer("Badge group")
+    assert group.style is not None and group.style.kinds == ("drop_shadow",)
+    frame = render_static(poster)
+    assert frame[46, 32, 0] < 80 and frame[18, 32, 0] == 255  # the shadow below, none above
+    assert not any("drop shadow" in note for note in poster.unsupported)
+
+
 def test_global_light_sets_the_shadow_direction(tmp_path):
     """uglg: the document's global angle (Photoshop's default 120°: down-right) replaces the local one."""
     path = write_styled_psd(tmp_path / "global.psd", [drop_shadow(distance=8, size=2, angle=0.0, global_light=True)])

@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine.psd.color import SrgbConverter
-from engine.psd.effects import effects_descriptor, read_style
+from engine.psd.effects import effects_descriptor, enabled_entries, read_style
 from engine.core.poster import BLEND_MODES, Box, Layer, LayerKind, Poster, PosterError
 from engine.psd.failures import describe_failure
 from engine.psd.isolation import run_isolated
@@ -173,8 +173,13 @@ class _Importer:
         if reason is None:
             self._walk(group, inner)
             return
-        pixels, box = self._rasterise(group, as_group=True)
-        unsupported = self._effect_notes(group)
+        style, unsupported = read_style(group, self.psd)
+        if style is not None:  # the group's style is drawn from the merged group's alpha, like a layer's
+            with _effects_off(group):
+                pixels, box = self._rasterise(group, as_group=True)
+        else:
+            pixels, box = self._rasterise(group, as_group=True)
+            unsupported = self._effect_notes(group)
         self.layers.append(
             Layer(
                 id=group.layer_id,
@@ -187,6 +192,7 @@ class _Importer:
                 blend_mode=blend_mode_name(group.blend_mode),
                 visible=True,
                 unsupported=tuple(unsupported),
+                style=style,
             )
         )
         self._list_hidden_inside(group, inner)
@@ -200,7 +206,7 @@ class _Importer:
             return "blend mode"
         if group.has_mask() or group.has_vector_mask():
             return "mask"
-        if group.has_effects():
+        if group.has_effects() or enabled_entries(effects_descriptor(group)):
             return "effects"
         if group.has_clip_layers(visible=True):
             return "clipping"

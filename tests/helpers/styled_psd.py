@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from psd_tools import PSDImage
-from psd_tools.api.layers import PixelLayer
+from psd_tools.api.layers import Group, PixelLayer
 from psd_tools.constants import Tag
 from psd_tools.psd.descriptor import Bool, Descriptor, Double, Enumerated, UnitFloat
 from psd_tools.terminology import Unit
@@ -70,8 +70,9 @@ def stroke(size: float, position: str = "OutF", color=(255, 255, 255), opacity: 
 
 def write_styled_psd(path: Path, effects: list[tuple[bytes, Descriptor]], *, canvas: tuple[int, int] = (64, 64),
                      square: tuple[int, int, int, int] = (22, 22, 20, 20), color=(200, 40, 40),
-                     background=(255, 255, 255), fill_opacity: int = 255) -> Path:
-    """A white RGB canvas and one opaque square layer 'Square' carrying `effects`."""
+                     background=(255, 255, 255), fill_opacity: int = 255, in_group: bool = False) -> Path:
+    """A white RGB canvas and one opaque square layer 'Square' carrying `effects` (or, with
+    `in_group`, the square inside a group 'Badge group' that carries them)."""
     psd = PSDImage.new("RGB", canvas)
     back = np.zeros((canvas[1], canvas[0], 4), np.uint8)
     back[...] = (*background, 255)
@@ -82,6 +83,8 @@ def write_styled_psd(path: Path, effects: list[tuple[bytes, Descriptor]], *, can
     layer = PixelLayer.frompil(Image.fromarray(pixels, "RGBA"), psd, "Square", x, y)
     items = {b"Scl ": pct(100.0), b"masterFXSwitch": Bool(True)}
     items.update(dict(effects))
+    if in_group:
+        layer = Group.group_layers(psd, [layer], name="Badge group")
     layer._record.tagged_blocks.set_data(Tag.OBJECT_BASED_EFFECTS_LAYER_INFO, items=items, classID=b"null")
     if fill_opacity != 255:
         layer._record.tagged_blocks.set_data(Tag.BLEND_FILL_OPACITY, fill_opacity)
