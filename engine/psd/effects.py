@@ -124,6 +124,7 @@ class _Reader:
         self.to_srgb = to_srgb
         self.notes: list[str] = []
         self.light_angle, self.light_altitude = global_light(psd)
+        self.effects_scale = _number((effects_descriptor(layer) or {}).get(b"Scl "), 100.0) / 100.0
 
     def lose(self, kind: str, what: str) -> None:
         self.notes.append(
@@ -163,9 +164,11 @@ class _Reader:
                 self.lose(kind, "its pattern, which the file does not hold")
                 return None
             phase = d.get(b"phase")
+            shift = self.pattern_origin_shift()
             return PatternOverlay(
                 tile=tile, name=_text(d.get(b"Ptrn", {}).get(b"Nm  ")), scale=_percent(d.get(b"Scl "), 100.0),
-                phase=(_number(phase.get(b"Hrzn") if phase else 0, 0.0), _number(phase.get(b"Vrtc") if phase else 0, 0.0)),
+                phase=(_number(phase.get(b"Hrzn") if phase else 0, 0.0) + shift[0],
+                       _number(phase.get(b"Vrtc") if phase else 0, 0.0) + shift[1]),
                 **common,
             )
         if kind == "stroke":
@@ -183,6 +186,21 @@ class _Reader:
         if kind == "bevel_emboss":
             return self.bevel(d)
         return None
+
+    def pattern_origin_shift(self) -> tuple[float, float]:
+        """Where a linked pattern's tiling starts, relative to the layer's top-left corner.
+
+        At 100 % style scale it is the corner itself (psd-tools' reading too). A style
+        scaled by s (the `Scl ` of the effects, written when a document is resized with
+        its styles) starts at the corner divided by s: on layer_effects.psd (s = 208 %)
+        that tiling matches Photoshop's preview exactly, the corner itself is 1525 off in
+        mean squared error (measured, benchmarks/styles.md).
+        """
+        scale = self.effects_scale
+        left, top = self.layer.bbox[0], self.layer.bbox[1]
+        if scale <= 0 or abs(scale - 1.0) < 1e-6:
+            return (0.0, 0.0)
+        return (left / scale - left, top / scale - top)
 
     def bevel(self, d) -> BevelEmboss | None:
         style = _BEVEL_STYLES.get(_enum(d.get(b"bvlS")))

@@ -372,8 +372,8 @@ def pattern_paint(effect: PatternOverlay, out_box: Box, anchor: Box) -> tuple[np
         size = (max(1, int(tile.shape[1] * effect.scale)), max(1, int(tile.shape[0] * effect.scale)))
         image = Image.fromarray((tile * 255 + 0.5).astype(np.uint8), "RGBA").resize(size, Image.Resampling.BILINEAR)
         tile = np.asarray(image, np.float32) / 255.0
-    rows = (np.arange(out_box.y, out_box.bottom) - anchor.y - int(round(effect.phase[1]))) % tile.shape[0]
-    cols = (np.arange(out_box.x, out_box.right) - anchor.x - int(round(effect.phase[0]))) % tile.shape[1]
+    rows = (np.arange(out_box.y, out_box.bottom) - anchor.y - int(math.floor(effect.phase[1] + 0.5))) % tile.shape[0]
+    cols = (np.arange(out_box.x, out_box.right) - anchor.x - int(math.floor(effect.phase[0] + 0.5))) % tile.shape[1]
     tiled = tile[rows[:, None], cols[None, :]]
     return tiled[..., :3], tiled[..., 3]
 
