@@ -2,7 +2,11 @@
 
 Every leaf layer is rasterised by psd-tools' own compositor (masks, vector masks, fills,
 shapes, the effects it draws, clipping) with its opacity lifted out, so our compositor can
-put it back and the static render matches psd-tools' composite of the whole file. What
+put it back and the static render matches psd-tools' composite of the whole file. A layer
+(or baked group) with a layer style is rasterised with its effects switched off and keeps
+them as a LayerStyle (engine.psd.effects), which the compositor draws from its pixels, and
+from every frame once it is animated; only a clipping base whose effects psd-tools draws
+itself keeps psd-tools' rendering, where the overlays sit under the clipped layers. What
 cannot stay a separate layer without changing the picture is baked:
 
 * a clipping stack becomes one layer (the base with its clipped layers applied),
