@@ -238,7 +238,7 @@ def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     tweaked = MotionFields(prompt=motion.prompt, params={**chosen.params, "amplitude": 0.9})
     handlers.edit_motion(session, 3, tweaked)
     assert motion.params.get("amplitude") == 0.9
-    assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_offset_s=-1))["error"]
+    assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_s=-1))["error"]
     assert handlers.edit_motion(session, 3, MotionFields(engine="warp-drive"))["error"]
 
 

@@ -23,7 +23,8 @@ from engine.eval.fvd import I3DFeatures, frechet_distance
 from engine.eval.generate import ClipCache, EngineSpec
 from engine.eval.harness import evaluate
 from engine.eval.lpips import LPIPS
-from engine.eval.metrics import over_gray, score_clip
+from engine.dmdl.metrics import over_gray
+from engine.eval.metrics import score_clip
 from tests.helpers import i2v_tiny
 from tests.helpers.dmdl_tiny import one_thread  # noqa: F401 (autouse fixture)
 from tests.helpers.eval_tiny import random_lpips_backbone, tiny_i3d

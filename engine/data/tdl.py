@@ -88,6 +88,14 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGBA")).copy()
 
 
+def init_root(root: str | Path) -> Path:
+    """Make `root` a TDL dataset folder (idempotent)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tdl.json").write_text(json.dumps({"format": "tdl", "version": FORMAT_VERSION}))
+    return root
+
+
 def write_poster(
     root: str | Path,
     poster: str,
@@ -95,11 +103,14 @@ def write_poster(
     height: int,
     samples: Sequence[TDLSample],
     group_prompt: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write the animated layers of one poster (overwriting that poster's directory)."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "tdl.json").write_text(json.dumps({"format": "tdl", "version": FORMAT_VERSION}))
+    """Write the animated layers of one poster (overwriting that poster's directory).
+
+    `extra` goes into poster.json beside the fixed fields (the builder's provenance:
+    source path, licence and hash; caption; every group prompt).
+    """
+    root = init_root(root)
     poster_dir = root / _safe_name(poster)
     poster_dir.mkdir(exist_ok=True)
     layer_dirs = []
@@ -131,6 +142,7 @@ def write_poster(
         "height": height,
         "group_prompt": group_prompt,
         "layers": [path.name for path in layer_dirs],
+        **(extra or {}),
     }
     (poster_dir / "poster.json").write_text(json.dumps(poster_record, indent=1))
     return layer_dirs

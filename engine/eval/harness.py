@@ -25,7 +25,8 @@ from engine.data.tdl import TDLDataset, TDLSample
 from engine.eval.fvd import I3DFeatures, frechet_distance
 from engine.eval.generate import ClipCache, EngineSpec, generate
 from engine.eval.lpips import LPIPS
-from engine.eval.metrics import ClipScore, mean_finite, over_gray, score_clip
+from engine.dmdl.metrics import over_gray
+from engine.eval.metrics import ClipScore, mean_finite, score_clip
 
 SETTINGS = ("layer", "joint", "poster", "group")
 #: The poster setting compares whole posters, scaled so the longest side is at most this.

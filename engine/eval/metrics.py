@@ -13,20 +13,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from engine.dmdl.metrics import psnr, ssim
-
-GRAY = 0.5
+from engine.dmdl.metrics import over_gray, psnr, ssim
 #: Metric name -> whether higher is better (drives arrows and "worst sample" ordering).
 HIGHER_IS_BETTER = {"FVD": False, "PSNR": True, "SSIM": True, "LPIPS": False}
-
-
-def over_gray(frames: np.ndarray) -> torch.Tensor:
-    """Straight-alpha RGBA uint8 (T, H, W, 4) -> RGB float (T, H, W, 3) over 50 % gray."""
-    rgba = torch.from_numpy(np.ascontiguousarray(frames)).float() / 255.0
-    alpha = rgba[..., 3:4]
-    return rgba[..., :3] * alpha + GRAY * (1.0 - alpha)
 
 
 @dataclass

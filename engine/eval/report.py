@@ -11,7 +11,8 @@ import numpy as np
 from PIL import Image
 
 from engine.eval.harness import Evaluation, Summary
-from engine.eval.metrics import HIGHER_IS_BETTER, over_gray
+from engine.dmdl.metrics import over_gray
+from engine.eval.metrics import HIGHER_IS_BETTER
 from engine.eval.paper import PUBLISHED, TABLE_OF_SETTING
 
 METRICS = ("FVD", "PSNR", "SSIM", "LPIPS")

@@ -35,6 +35,7 @@ from engine.dmdl.offload import OFFLOAD_MODES
 from engine.dmdl.scale import TRAINED_SIDE, ScaledBox, scale_boxes
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
+from engine.motion.timing import place_generated
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
 DEVICE_ENV = "DMDL_DEVICE"  # default "cuda"; "cpu" runs (slowly) without a GPU
@@ -311,17 +312,17 @@ class DMDLAnimator:
 
     def _clip(self, request: MotionRequest, frames: np.ndarray, params: dict[str, Any],
               notes: list[str]) -> LayerClip:
-        """The motion-box frames held through the start offset, cut to the clip's length;
-        frame 0 is the static layer exactly."""
+        """The motion-box frames placed on the request's timeline (engine.motion.timing);
+        the static layer exactly where the timing holds it."""
         static = place_static(request.layer, request.box)
-        hold = np.repeat(static[None], request.start_offset, axis=0)
-        frames = np.concatenate([hold, frames])[: request.frames].copy()
-        frames[0] = static
+        notes = list(notes)
+        source, timing = place_generated(static, frames, request, notes)
         return LayerClip(
             layer_id=request.layer.id,
             box=request.box,
-            frames=frames,
+            frames=source,
             engine=self.name,
             params={**params, "seed": request.seed},
-            messages=list(notes),
+            messages=notes,
+            timing=timing,
         )
