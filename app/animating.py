@@ -299,8 +299,12 @@ def preview_layer(session: Session, layer_id: int | None) -> View:
     require_poster(state)
     if layer_id is None or int(layer_id) not in state.clips:
         raise PosterError("That layer has no animation yet: select an animated layer, or animate this one first.")
-    name = state.layer(int(layer_id)).name
-    return {"layer_preview": _layer_video(session, state.clips[int(layer_id)], state.fps), "tab": "layer",
+    layer = state.layer(int(layer_id))
+    from engine.render.effects import styled_clip  # noqa: PLC0415
+
+    clip = styled_clip(state.clips[int(layer_id)], layer.style, state.poster.canvas)  # its style, alive per frame
+    name = layer.name
+    return {"layer_preview": _layer_video(session, clip, state.fps), "tab": "layer",
             "status": f"{name} alone, over a checkerboard where it is transparent."}
 
 
