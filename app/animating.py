@@ -234,7 +234,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         status += " " + " ".join(notes)
     # The single-layer preview is made when its tab is opened: most takes never need it.
     view: View = {"preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
-    if sized:
+    if sized or reroll is not None:  # a new box, or the re-rolled layer's new seed, shows in the panel
         with session.lock:
             view.update(selection_view(session))
     return view

@@ -24,12 +24,13 @@ AUTO = "auto"  # a choice value meaning "from the prompt"
 
 @dataclass
 class MotionFields:
-    """What the motion panel sends: engine, prompt, start offset, and the parameter widgets'
-    values by parameter name, as Gradio hands them over."""
+    """What the motion panel sends: engine, prompt, start offset, seed, and the parameter
+    widgets' values by parameter name, as Gradio hands them over."""
 
     engine: str = "presets"
     prompt: str = ""
     start_offset_s: float = 0.0
+    seed: int | None = None  # the motion's own seed (every engine takes one; Re-roll adds 1)
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,7 +128,7 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     a choice is on auto, or a new value of an auto-capable choice (the preset) resets the
     parameters to what the engine suggests; any other parameter is set and checked.
     """
-    take = set(only) if only is not None else {"engine", "prompt", "start_offset", *fields.params}
+    take = set(only) if only is not None else {"engine", "prompt", "start_offset", "seed", *fields.params}
     notes: list[str] = []
     reset = False
     if "engine" in take and fields.engine and fields.engine != motion.engine:
@@ -143,6 +144,8 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
         if offset < 0:
             raise PosterError("The start offset cannot be negative: use 0 to start at once.")
         motion.start_offset = int(round(offset * fps))
+    if "seed" in take and fields.seed is not None:
+        motion.seed = check_seed(fields.seed)
     before = resolve(layer, motion)
     switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
@@ -169,6 +172,17 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     return False, notes
 
 
+def check_seed(value: Any) -> int:
+    """The seed as a whole number from 0, or a PosterError saying so."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not number.is_integer() or not 0 <= number < 2**63:
+        raise PosterError(f"The seed is a whole number from 0 (each gives another take); got {value!r}.")
+    return int(number)
+
+
 def fields_of(layer: Layer, motion: Motion, fps: int) -> tuple[MotionFields, list[ParamSpec]]:
     """The panel values for `motion` and the specs of the parameter widgets to show."""
     resolved = resolve(layer, motion)
@@ -176,6 +190,7 @@ def fields_of(layer: Layer, motion: Motion, fps: int) -> tuple[MotionFields, lis
         engine=motion.engine,
         prompt=motion.prompt,
         start_offset_s=round(motion.start_offset / max(fps, 1), 3),
+        seed=motion.seed,
         params=dict(resolved.values),
     )
     return fields, resolved.specs

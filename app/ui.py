@@ -74,7 +74,7 @@ class Outputs:
 
     def __init__(self, c: dict[str, Any]) -> None:
         self.c = c
-        self.motion_keys = ["engine", "prompt", "start_offset", *PARAM_SLOTS]
+        self.motion_keys = ["engine", "prompt", "start_offset", "seed", *PARAM_SLOTS]
         self.components = [
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
@@ -130,7 +130,8 @@ class Outputs:
         """Fill the panel from the engine's specs; `keep` names widgets being typed in, left alone."""
         enabled = fields is not None
         fields = fields or MotionFields()
-        typed = {"engine": fields.engine, "prompt": fields.prompt, "start_offset": fields.start_offset_s}
+        typed = {"engine": fields.engine, "prompt": fields.prompt, "start_offset": fields.start_offset_s,
+                 "seed": fields.seed}
         for key, value in typed.items():
             if key not in keep:
                 put(key, gr.update(value=value, interactive=enabled))
@@ -226,7 +227,10 @@ def build(store: SessionStore) -> gr.Blocks:
                             c[key] = gr.Checkbox(value=False, visible=False, elem_id=elem_id)
                         else:
                             c[key] = gr.Textbox(value="", visible=False, elem_id=elem_id)
-                c["start_offset"] = gr.Number(value=0, minimum=0, step=0.1, label="Start offset (s)")
+                with gr.Row():
+                    c["start_offset"] = gr.Number(value=0, minimum=0, step=0.1, label="Start offset (s)")
+                    c["seed"] = gr.Number(value=0, minimum=0, precision=0, label="Seed", elem_id="seed",
+                                          info="Another seed gives another take (Re-roll adds 1).")
                 with gr.Accordion("Motion box (poster pixels)", open=True):
                     with gr.Row():
                         c["box_x"] = gr.Number(label="x", precision=0, min_width=60, elem_id="box-x")
@@ -272,7 +276,7 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         named = dict(zip(outputs.motion_keys, widgets))
         params = {name: named[key] for key, name in zip(PARAM_SLOTS, slot_names or ()) if name}
         return MotionFields(engine=named["engine"], prompt=named["prompt"],
-                            start_offset_s=named["start_offset"], params=params)
+                            start_offset_s=named["start_offset"], seed=named["seed"], params=params)
 
     typed_inputs = [c["engine"], c["prompt"], c["start_offset"]]
 
