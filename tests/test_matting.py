@@ -12,9 +12,10 @@ from benchmarks.matting import CASES, truth_clips
 from engine.core.poster import PosterError
 from engine.motion.i2v import I2VAnimator
 from engine.motion.matting import (
-    GRAY, MATTING_METHODS, Palette, available_methods, matte, matte_quality, over_gray, trimap,
+    GRAY, MATTING_METHODS, MODEL_CONTEXT, TRIMAP_BAND, Palette, available_methods, matte, matte_quality, over_gray,
+    trimap,
 )
-from engine.motion.matting_model import MODEL_ENV, matting_model
+from engine.motion.matting_model import MODEL_ENV, MattingModel, matting_model
 from tests.helpers import matting_tiny
 
 
@@ -141,11 +142,16 @@ def test_trimap_erodes_the_sure_regions_and_leaves_a_band():
     assert (trimap(np.ones((6, 6)), band=2) == 255).all(), "the layer's border is not an edge"
 
 
-def test_vitmatte_decides_only_the_unknown_band_and_unpremultiplies_from_gray(learned):
-    static = np.zeros((40, 48, 4), np.uint8)
-    static[10:30, 12:36] = (220, 40, 30, 255)
+def test_vitmatte_decides_only_the_unknown_band_and_unpremultiplies_from_gray(learned, monkeypatch):
+    static = np.zeros((120, 140, 4), np.uint8)
+    static[50:70, 60:84] = (220, 40, 30, 255)
     frame = over_gray(np.roll(static, 3, axis=1))
+    seen = []
+    original = MattingModel.alpha
+    monkeypatch.setattr(MattingModel, "alpha", lambda self, image, tri: seen.append(tri.shape) or original(self, image, tri))
     out = list(matte([over_gray(static), frame], static, "vitmatte"))
+    assert seen == [(20 + 2 * (TRIMAP_BAND + MODEL_CONTEXT), 24 + 2 * (TRIMAP_BAND + MODEL_CONTEXT))], \
+        "the model sees the band and its context, not the whole box"
     assert np.array_equal(out[0], static), "frame 0 is the static layer exactly"
     palette = list(matte([over_gray(static), frame], static, "palette"))[1]
     difference = frame.astype(np.float32) / 255.0 - GRAY

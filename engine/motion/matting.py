@@ -53,6 +53,8 @@ PALETTE_SIZE = 32
 SURE_ALPHA = 0.95
 #: Pixels each sure region loses at its edge: the unknown band a learned matte decides.
 TRIMAP_BAND = 3
+#: Pixels of context the learned model sees round the unknown band (its crop of the frame).
+MODEL_CONTEXT = 32
 
 
 def over_gray(rgba: np.ndarray, background: float = GRAY) -> np.ndarray:
@@ -187,8 +189,15 @@ def matte_vitmatte(
         unknown = regions == 128
         if not unknown.any():
             return alpha
-        over_gray_rgb = np.clip((difference + background) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.where(unknown, model.alpha(over_gray_rgb, regions), alpha)
+        # the model sees the band and some context round it, not the whole (mostly gray) box
+        rows, cols = np.nonzero(unknown)
+        y0, y1 = max(rows.min() - MODEL_CONTEXT, 0), rows.max() + 1 + MODEL_CONTEXT
+        x0, x1 = max(cols.min() - MODEL_CONTEXT, 0), cols.max() + 1 + MODEL_CONTEXT
+        crop = (slice(y0, y1), slice(x0, x1))
+        over_gray_rgb = np.clip((difference[crop] + background) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        alpha = alpha.copy()
+        alpha[crop] = np.where(unknown[crop], model.alpha(over_gray_rgb, regions[crop]), alpha[crop])
+        return alpha
 
     return _matte_frames(frames, static, background, alpha_of)
 
