@@ -268,7 +268,12 @@ def preview_layer(session: Session, layer_id: int | None) -> View:
 
 @guarded(lock=False)
 def cancel(session: Session) -> View:
-    """The Cancel button: a running Animate or Re-roll of this session stops after its current step."""
+    """The Cancel button: a running Animate or Re-roll of this session stops after its current step.
+
+    This reply and the Animate's own ("Animation cancelled…") reach the page in either
+    order (on a busy server this one can come last), so it says what stays true after the
+    stop, never "cancelling…", which would be left standing once the run has ended.
+    """
     session.cancel.set()
-    return {"status": "Cancelling: the animation stops after its current step."}
+    return {"status": "Cancelled: the animation stops after its current step; the layers keep their previous clips."}
 
