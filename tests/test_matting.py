@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import shutil
 
 import numpy as np
 import pytest
@@ -175,3 +176,20 @@ def test_vitmatte_loads_once_and_scores_on_the_truth(learned):
     score = matte_quality(true[1:3], matted[1:])
     # random weights: only the band is wrong, the sure regions hold the floor
     assert score["alpha_iou"] >= 0.85 and score["alpha_sad"] <= 0.08, score
+
+
+def test_the_result_cache_tells_learned_matting_models_apart(vitmatte_folder, tmp_path, monkeypatch):
+    from engine.motion.result_cache import model_identity
+    from engine.motion.service import GENERATIVE
+
+    spec = GENERATIVE["i2v"]
+    monkeypatch.setenv("I2V_MODEL", str(tmp_path))
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    assert spec.model() == model_identity(tmp_path), "without a matting model the key is the video model's"
+    monkeypatch.setenv(MODEL_ENV, vitmatte_folder)
+    with_vitmatte = spec.model()
+    assert with_vitmatte != model_identity(tmp_path) and MODEL_ENV in spec.env, "Ray replicas get it too"
+    other = tmp_path / "other-vitmatte"
+    shutil.copytree(vitmatte_folder, other)
+    monkeypatch.setenv(MODEL_ENV, str(other))
+    assert spec.model() != with_vitmatte, "another matting model is another result"
