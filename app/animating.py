@@ -272,7 +272,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         status += " " + " ".join(hidden)
     # The single-layer preview is made when its tab is opened: most takes never need it.
     view: View = {"preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
-    if sized:
+    if sized or reroll is not None:  # a new box, or the re-rolled layer's new seed, shows in the panel
         with session.lock:
             view.update(selection_view(session))
     return view
@@ -310,7 +310,12 @@ def preview_layer(session: Session, layer_id: int | None) -> View:
 
 @guarded(lock=False)
 def cancel(session: Session) -> View:
-    """The Cancel button: a running Animate or Re-roll of this session stops after its current step."""
+    """The Cancel button: a running Animate or Re-roll of this session stops after its current step.
+
+    This reply and the Animate's own ("Animation cancelled…") reach the page in either
+    order (on a busy server this one can come last), so it says what stays true after the
+    stop, never "cancelling…", which would be left standing once the run has ended.
+    """
     session.cancel.set()
-    return {"status": "Cancelling: the animation stops after its current step."}
+    return {"status": "Cancelled: the animation stops after its current step; the layers keep their previous clips."}
 
