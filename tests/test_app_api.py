@@ -14,7 +14,7 @@ from tests.helpers.paths import ASSETS_DIR
 from tests.helpers.editor_server import REPO_ROOT, running_editor
 
 OUTPUT_ORDER = ("status", "notice", "poster_title", "samples", "gallery", "layers")  # app.ui.Outputs
-EXPORTS = -2  # ..., exports, project file (the Tabs layout is not an API output)
+EXPORTS = -3  # the export file list, third output from the end (layout-only components are not API outputs)
 
 
 @pytest.fixture(scope="module")
