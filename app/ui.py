@@ -15,7 +15,9 @@ from gradio_image_annotation import image_annotator
 
 from app import animating, exporting, handlers, views
 from app.motion_panel import MotionFields
+from app.replies import problem
 from app.session import SessionStore
+from engine.core.poster import PosterError
 from engine.motion.params import ParamSpec
 
 STORAGE_KEY = "poster-animator-session"
@@ -306,8 +308,12 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         options.setdefault("show_progress_on", [c["status"], c["canvas"], c["preview"]])
         event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
 
-    def startup(tok: str) -> list:
-        session, restored = store.open(tok)
+    def startup(tok: str, request: gr.Request) -> list:
+        client = request.client.host if request is not None and request.client is not None else None
+        try:
+            session, restored = store.open(tok, client)
+        except PosterError as error:  # too many new sessions from this address, or a full server
+            return [tok, *outputs.updates({"status": problem(str(error)), "error": True})]
         view = handlers.start(session, restored)
         return [session.token, *outputs.updates(view)]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
+from engine.core.budget import work_limits
 from engine.core.clip import LayerClip
 from engine.core.poster import Box, Layer, LayerKind, PosterError
 from engine.motion.params import ParamSpec
@@ -75,6 +76,9 @@ class MotionRequest:
             raise PosterError("Frames per second must be at least 1.")
         if self.start_offset < 0:
             raise PosterError("A start offset cannot be negative.")
+        limits = work_limits()
+        limits.check_timeline(self.fps, self.frames)
+        limits.check_work(self.box.w, self.box.h, self.frames, f"Animating '{self.layer.name}'")
 
 
 @runtime_checkable
