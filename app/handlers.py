@@ -20,10 +20,10 @@ from app.persist import autosave, state_for_poster
 from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
 from app.session import Session
 from app.state import frames_for
-from app.views import SAMPLES_DIR, canvas_view, full_view, panel_view, samples, selection_view
+from app.views import SAMPLES_DIR, canvas_view, full_view, md_text, panel_view, samples, selection_view
 from engine.core.budget import work_limits
 from engine.core.poster import Box, PosterError
-from engine.core.project import Timeline
+from engine.core.project import Timeline, check_prompt
 from engine.psd.load import load_psd
 
 DEFAULT_SAMPLE_HINT = "Select a layer (list or “Pick layers”), describe its motion, press ▶ Animate."
@@ -247,7 +247,7 @@ def apply_group_prompt(session: Session, prompt: str) -> View:
     """One prompt for all selected layers, animated together as a group."""
     state = session.state
     require_poster(state)
-    prompt = (prompt or "").strip()
+    prompt = check_prompt((prompt or "").strip())
     if len(state.selection) < 2:
         raise PosterError("Select two or more layers to give them one shared prompt.")
     if not prompt:
@@ -320,7 +320,7 @@ def plan(session: Session) -> View:
     who = " and ".join({"llm": "the LLM planner", "heuristic": "the offline heuristic"}.get(s, s) for s in sources)
     count = sum(len(p.layer_boxes) for p in plans)
     view["status"] = ok(f"Planned {count} motion box{'es' if count > 1 else ''} with {who}; drag them to adjust.")
-    notes = [p.message for p in plans if p.message]
+    notes = [md_text(p.message) for p in plans if p.message]  # they quote layer names and the LLM
     if notes:
         view["status"] += " " + " ".join(dict.fromkeys(notes))
     return view

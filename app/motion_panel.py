@@ -10,11 +10,12 @@ prompt": while one is, a new prompt re-suggests every parameter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from engine.core.poster import Box, Layer, PosterError
-from engine.core.project import AUTO_PRESET, Motion
+from engine.core.project import AUTO_PRESET, Motion, check_prompt
 from engine.motion.params import ParamSpec
 from engine.motion.presets.prompts import preset_for_prompt
 from engine.motion.presets.stage import is_full_bleed
@@ -140,13 +141,13 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
             offset = float(fields.start_offset_s or 0.0)
         except (TypeError, ValueError):
             raise PosterError("The start offset is a number of seconds, e.g. 0.5.") from None
-        if offset < 0:
+        if not math.isfinite(offset) or offset < 0:
             raise PosterError("The start offset cannot be negative: use 0 to start at once.")
         motion.start_offset = int(round(offset * fps))
     before = resolve(layer, motion)
     switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
-        prompt = (fields.prompt or "").strip()
+        prompt = check_prompt((fields.prompt or "").strip())
         if prompt != motion.prompt:
             motion.group = None  # an individual prompt takes the layer out of its group
             motion.prompt = prompt

@@ -23,6 +23,7 @@ from engine.motion.params import ParamSpec
 STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
+PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
@@ -355,7 +356,7 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
     listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
-           [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
+           [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
     listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
     listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
 

@@ -37,6 +37,18 @@ class Timeline:
         return self.frames / self.fps
 
 
+#: The longest motion prompt (characters): a sentence or two, never a document to plan from.
+MAX_PROMPT_CHARS = 1000
+
+
+def check_prompt(prompt: str) -> str:
+    """`prompt`, or PosterError when it is longer than MAX_PROMPT_CHARS."""
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise PosterError(f"A motion prompt may be at most {MAX_PROMPT_CHARS} characters (this one has "
+                          f"{len(prompt)}): describe the motion in a sentence or two.")
+    return prompt
+
+
 @dataclass
 class Motion:
     """What the designer asked for one animated layer, or one group of layers.
@@ -78,6 +90,7 @@ class Motion:
             raise PosterError(f"Loop mode must be one of {', '.join(LOOP_MODES)}; got {self.loop!r}.")
         if self.start_offset < 0:
             raise PosterError("A start offset cannot be negative.")
+        check_prompt(self.prompt)
 
     @property
     def preset(self) -> str:
