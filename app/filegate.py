@@ -7,12 +7,13 @@ the file's real type, for the first kind. That made the upload cache a stored-XS
 ran script from the editor's own origin, where the session token lives.
 
 This gate sits in front of Gradio (an ASGI middleware) and lets a file request through
-only when the path is one Gradio copied into its cache for an event's *output* (the
-blocks' `temp_file_sets`, less the upload set): previews, exports, layer pictures. Those
-paths carry a secret-seeded content hash, so a URL is known only to the session it was
-returned to. Uploads, the session folders, `browser-secret` and remote URLs get 404.
-Whatever passes is sent with `nosniff` and a sandboxing CSP, and HTML/SVG/XML types as
-downloads, so even a produced file can never run as a page.
+only for a path inside Gradio's cache that did not arrive as an upload: the copies Gradio
+makes of every file an event returns (previews, exports, layer pictures). Those paths
+carry a secret-seeded content hash, so a URL is known only to the session it was returned
+to. Uploads (the editor also moves them out of the cache at once), the session folders,
+`browser-secret` and remote URLs get 404. Whatever passes is sent with `nosniff` and a
+sandboxing CSP, and HTML/SVG/XML types as downloads, so even a produced file can never
+run as a page.
 """
 
 from __future__ import annotations
@@ -31,23 +32,18 @@ SAFE_HEADERS = [(b"x-content-type-options", b"nosniff"),
                 (b"content-security-policy", b"sandbox; default-src 'none'; media-src 'self'; img-src 'self'")]
 
 
-def produced_files(blocks: Any) -> set[str]:
-    """Every path Gradio copied into its cache for an event's output (uploads excluded)."""
-    uploads = blocks.upload_file_set
-    out: set[str] = set()
-    for files in list(blocks.temp_file_sets):
-        if files is uploads:
-            continue
-        out.update(os.path.realpath(p) for p in list(files))
-    return out - {os.path.realpath(p) for p in list(uploads)}
+def upload_paths(blocks: Any) -> set[str]:
+    """Every path Gradio's upload route has written (uploads are never served back)."""
+    return {os.path.realpath(p) for p in list(blocks.upload_file_set)}
 
 
 class FileGate:
     """ASGI middleware: file requests pass only for produced files (see module docstring)."""
 
-    def __init__(self, app: Callable, produced: Callable[[], Iterable[str]]) -> None:
+    def __init__(self, app: Callable, cache_dir: Path, uploads: Callable[[], Iterable[str]]) -> None:
         self.app = app
-        self.produced = produced
+        self.cache_dir = os.path.realpath(cache_dir)
+        self.uploads = uploads
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope.get("type") != "http":
@@ -59,15 +55,19 @@ class FileGate:
             await self.app(scope, receive, send)
             return
         wanted = unquote(path[len(route):])
-        if not self._allowed(wanted):
+        if not self.allowed(wanted):
             await _not_found(send)
             return
         await self.app(scope, receive, _safe_headers(send))
 
-    def _allowed(self, wanted: str) -> bool:
+    def allowed(self, wanted: str) -> bool:
+        """A produced file: inside Gradio's cache, one folder down, and not an upload."""
         if "://" in wanted or not wanted:
             return False  # the editor never proxies remote files
-        return os.path.realpath(Path(wanted)) in set(self.produced())
+        real = os.path.realpath(wanted)
+        if os.path.dirname(os.path.dirname(real)) != self.cache_dir:
+            return False
+        return os.path.isfile(real) and real not in set(self.uploads())
 
 
 def _safe_headers(send: Callable) -> Callable:

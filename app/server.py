@@ -14,7 +14,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from app.config import Settings
-from app.filegate import FileGate, produced_files
+from app.filegate import FileGate, upload_paths
 from app.persist import restore
 from app.session import SessionStore
 from app.ui import build
@@ -39,7 +39,7 @@ def create(settings: Settings) -> tuple[gr.Blocks, SessionStore]:
     """The editor app and its session store, ready to launch."""
     warm_up()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SessionStore(settings.data_dir, restore=restore, upload_cache=upload_cache(settings),
+    store = SessionStore(settings.data_dir, restore=restore, upload_cache=upload_cache(),
                          max_live=settings.max_sessions, new_per_minute=settings.new_sessions_per_minute)
     swept = store.sweep_leftovers()
     if swept:
@@ -51,9 +51,11 @@ def create(settings: Settings) -> tuple[gr.Blocks, SessionStore]:
     return demo, store
 
 
-def upload_cache(settings: Settings) -> Path:
-    """Where Gradio keeps uploads (app.py points GRADIO_TEMP_DIR into the data folder)."""
-    return Path(os.environ.get("GRADIO_TEMP_DIR") or settings.data_dir / "gradio-cache").resolve()
+def upload_cache() -> Path:
+    """Gradio's upload and output cache (app.py points GRADIO_TEMP_DIR into the data folder)."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()).resolve()
 
 
 def _cleanup_loop(store: SessionStore, stop: threading.Event) -> None:
@@ -71,7 +73,7 @@ def launch(settings: Settings, block: bool = True) -> tuple[gr.Blocks, SessionSt
     # Outputs are copied from the session folders into Gradio's cache, which is what the
     # page fetches; the gate (app.filegate) serves only those copies, never uploads, the
     # session folders or the browser secret.
-    gate = Middleware(FileGate, produced=lambda: produced_files(demo))
+    gate = Middleware(FileGate, cache_dir=upload_cache(), uploads=lambda: upload_paths(demo))
     demo.launch(
         server_name=settings.host,
         server_port=settings.port,
