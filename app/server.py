@@ -19,6 +19,7 @@ from app.persist import restore
 from app.session import SessionStore
 from app.ui import build
 from app.theme import CSS, editor_theme
+from engine.motion.result_cache import set_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def create(settings: Settings) -> tuple[gr.Blocks, SessionStore]:
     """The editor app and its session store, ready to launch."""
     warm_up()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    set_data_dir(settings.data_dir)  # generated clips are cached under it (unless POSTER_CACHE_DIR)
     store = SessionStore(settings.data_dir, restore=restore, upload_cache=upload_cache(),
                          max_live=settings.max_sessions, new_per_minute=settings.new_sessions_per_minute)
     swept = store.sweep_leftovers()

@@ -89,7 +89,8 @@ def run(repo: Path, poster: Path | None, layer: str) -> dict[str, float]:
             choices = result[5]["choices"]
             layer_id = next(value for label, value in choices if label.split(" — ")[0].split(" / ")[-1] == layer)
             client.predict(token, [layer_id], api_name="/select_layers")
-            status = client.predict(token, layer_id, 24, 2, "presets", "floats gently", 0.0, api_name="/animate")[0]
+            status = client.predict(token, layer_id, 24, 2, "presets", "floats gently", "auto", None, None,
+                                    api_name="/animate")[0]
             assert "Animated" in str(status), status
             animated = time.monotonic()
             status = client.predict(token, "mp4", api_name="/export")[0]
