@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from engine.core.clipstore import ENCODING, open_stored_clip, write_clip_frames
 from engine.core.poster import Box, Layer, Poster, PosterError
 from engine.core.project import Project
 from engine.psd.isolation import run_capped
-from engine.psd.limits import ImportLimits, PsdHeader, check_header, check_tree
+from engine.psd.limits import ImportLimits, check_tree
 
 #: The extension the editor offers; any name loads.
 PROJECT_SUFFIX = ".posterproj"
@@ -201,10 +200,13 @@ def check_manifest(manifest: schema.ProjectManifest, name: str, limits: ProjectL
     """The PSD import's ceilings and the work budget, applied to what the manifest declares."""
     poster = manifest.poster
     imports = limits.imports
-    header = PsdHeader(version=1, channels=4, height=poster.height, width=poster.width, depth=8, color_mode=3)
-    if poster.width < 1 or poster.height < 1:
-        raise PosterError(f"'{name}' declares an empty canvas ({poster.width}×{poster.height}): the file is damaged.")
-    check_header(_header_bytes(header), name, imports)
+    width, height = poster.width, poster.height
+    if width < 1 or height < 1:
+        raise PosterError(f"'{name}' declares an empty canvas ({width}×{height}): the file is damaged.")
+    if max(width, height) > imports.max_side or width * height / 1e6 > imports.max_megapixels:
+        raise PosterError(
+            f"'{name}' is a {width}×{height} px poster ({width * height / 1e6:.0f} MP); projects, like PSDs, may be "
+            f"at most {imports.max_side} px a side and {imports.max_megapixels:g} MP: open a smaller copy of the PSD.")
     check_tree(name, len(poster.layers), 0, imports)
     for layer in poster.layers:
         check_area(layer.box, f"layer '{layer.name}'", name, imports)
@@ -229,13 +231,6 @@ def check_area(box: Box, what: str, name: str, limits: ImportLimits) -> None:
         raise PosterError(
             f"In '{name}', {what} is {box.w}×{box.h} pixels, over the import limits "
             f"({limits.max_side} px a side, {limits.max_megapixels:g} MP): the file is damaged or not from this editor.")
-
-
-def _header_bytes(header: PsdHeader) -> bytes:
-    """A PSD header saying what the manifest declares, so one check (engine.psd.limits) judges both."""
-    return (b"8BPS" + struct.pack(">H", header.version) + bytes(6)
-            + struct.pack(">HIIHH", header.channels, min(header.height, 2**32 - 1), min(header.width, 2**32 - 1),
-                          header.depth, header.color_mode))
 
 
 def _read(archive: zipfile.ZipFile, member: str) -> bytes:
