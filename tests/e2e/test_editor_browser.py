@@ -182,7 +182,7 @@ def test_designer_session_in_chromium(editor_url: str, browser: Browser, artifac
     page.screenshot(path=str(artifacts / "02-box-drawn.png"), full_page=True)
 
     # The other designer meanwhile reads the import notice and picks a layer on the canvas.
-    expect(other.locator("#import-notice")).to_contain_text("not reproduced", timeout=STEP_MS)
+    expect(other.locator("#import-notice")).to_contain_text("cannot be reproduced", timeout=STEP_MS)
     other.get_by_role("tab", name="Pick layers").click()
     picture = other.locator("#pick-canvas img")
     expect(picture).to_be_visible(timeout=STEP_MS)
