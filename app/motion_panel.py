@@ -64,18 +64,22 @@ def store_params(motion: Motion, params: dict[str, Any]) -> None:
     motion.params = params
 
 
-def resolve(layer: Layer, motion: Motion) -> Resolved:
+def resolve(layer: Layer, motion: Motion, canvas: Box) -> Resolved:
     """The specs for the motion's settings and the checked values the next Animate uses.
 
     Values left over from other settings (the amplitude of a preset no longer chosen) are
     dropped, not refused; a value out of range is a PosterError naming the parameter.
+    Whether the layer covers the poster is decided here, with the canvas, so the widgets,
+    the "Understood…" line and Animate all read a full-bleed layer the same way (a
+    background that "drifts" pans: pan's widgets, not travel's).
     """
     engine = engine_of(motion.engine)
     params = engine_params(motion)
-    specs = engine.param_specs(params, prompt=motion.prompt, layer_kind=layer.kind)
+    bleed = is_full_bleed(layer.box, canvas)
+    specs = engine.param_specs(params, prompt=motion.prompt, layer_kind=layer.kind, full_bleed=bleed)
     names = {spec.name for spec in specs}
     values, notes = engine.resolve_params(
-        {k: v for k, v in params.items() if k in names}, prompt=motion.prompt, layer_kind=layer.kind
+        {k: v for k, v in params.items() if k in names}, prompt=motion.prompt, layer_kind=layer.kind, full_bleed=bleed
     )
     return Resolved(specs, values, notes)
 
@@ -85,7 +89,7 @@ def follows_prompt(resolved: Resolved) -> bool:
     return any(spec.kind == "choice" and resolved.values.get(spec.name) == AUTO for spec in resolved.specs)
 
 
-def preset_in_use(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any]]:
+def preset_in_use(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, dict[str, Any]]:
     """The preset and parameters the preset engine would use for this motion.
 
     Motion boxes are sized by the room a preset sweeps; a generative engine's motion is not
@@ -93,7 +97,8 @@ def preset_in_use(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any]]:
     """
     presets = engine_of("presets")
     params = engine_params(motion) if motion.engine == "presets" else {}
-    preset, values, _ = presets.choose(params, prompt=motion.prompt, layer_kind=layer.kind)
+    preset, values, _ = presets.choose(params, prompt=motion.prompt, layer_kind=layer.kind,
+                                       full_bleed=is_full_bleed(layer.box, canvas))
     return preset.name, values
 
 
@@ -118,7 +123,7 @@ TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "start_offset")
 
 
 def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
-                 only: Iterable[str] | None = None) -> tuple[bool, list[str]]:
+                 only: Iterable[str] | None = None, *, canvas: Box) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
     `only` names the widgets to take ("engine", "prompt", "start_offset" or a parameter
@@ -143,7 +148,7 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
         if offset < 0:
             raise PosterError("The start offset cannot be negative: use 0 to start at once.")
         motion.start_offset = int(round(offset * fps))
-    before = resolve(layer, motion)
+    before = resolve(layer, motion, canvas)
     switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
         prompt = (fields.prompt or "").strip()
@@ -158,20 +163,20 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     if reset or switched:
         kept = {name: value for name, value in {**current, **switched}.items() if name in switch_names}
         store_params(motion, kept)
-        resolved = resolve(layer, motion)
+        resolved = resolve(layer, motion, canvas)
         store_params(motion, resolved.values)
         notes.extend(resolved.notes)
         return True, notes
     if moved:
         names = {spec.name for spec in before.specs}
         store_params(motion, {**before.values, **{n: v for n, v in moved.items() if n in names}})
-        store_params(motion, resolve(layer, motion).values)  # checked: a bad value names its range
+        store_params(motion, resolve(layer, motion, canvas).values)  # checked: a bad value names its range
     return False, notes
 
 
-def fields_of(layer: Layer, motion: Motion, fps: int) -> tuple[MotionFields, list[ParamSpec]]:
+def fields_of(layer: Layer, motion: Motion, fps: int, canvas: Box) -> tuple[MotionFields, list[ParamSpec]]:
     """The panel values for `motion` and the specs of the parameter widgets to show."""
-    resolved = resolve(layer, motion)
+    resolved = resolve(layer, motion, canvas)
     fields = MotionFields(
         engine=motion.engine,
         prompt=motion.prompt,

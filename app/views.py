@@ -132,7 +132,7 @@ def panel_view(session: Session) -> View:
         return {"motion": None, "specs": [], "preset_note": "Select a layer to give it motion.", "box": None}
     layer = state.layer(state.active)
     motion = state.motion_of(state.active) or Motion(layer_ids=[state.active])
-    fields, specs = fields_of(layer, motion, state.fps)
+    fields, specs = fields_of(layer, motion, state.fps, state.poster.canvas)
     box = state.motion_box(state.active)
     if motion.engine == "presets":
         preset, picked, reading = prompt_reading(layer, motion, state.poster.canvas)

@@ -92,6 +92,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     from engine.motion import MotionRequest, get_engine
     from engine.planning import plan
     from engine.planning.geometry import fit_motion_box, fit_problem
+    from engine.motion.presets.stage import is_full_bleed
     from engine.render.compositor import poster_stream
 
     if not args.prompt and not args.preset:
@@ -146,9 +147,10 @@ def cmd_animate(args: argparse.Namespace) -> int:
         # The plan's parameters belong to the plan's preset: keep them only when it is used.
         params = dict(planned.get(layer.name, {})) if uses_presets and "preset" not in explicit else {}
         params.update(explicit)
-        engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind)  # a bad --param stops here
+        engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind,  # a bad --param stops here
+                              full_bleed=is_full_bleed(layer.box, poster.canvas))
         requests.append(MotionRequest(layer=layer, box=boxes[layer.name], prompt=prompt, params=params,
-                                      frames=frames, fps=args.fps, seed=args.seed))
+                                      frames=frames, fps=args.fps, seed=args.seed, canvas=poster.canvas))
     with console_progress(f"animating with {engine.name}", quiet=args.quiet) as update:
         clips = engine.animate(requests, group_prompt=group_prompt,
                                progress=lambda done, total, _message: update(done, total))

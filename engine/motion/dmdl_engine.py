@@ -107,7 +107,8 @@ class DMDLAnimator:
     # --- parameters ------------------------------------------------------------------
 
     def param_specs(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> list[ParamSpec]:
         return [
             ParamSpec("int", self.num_inference_steps, 1, 100, name="steps", label="Denoising steps",
@@ -119,7 +120,8 @@ class DMDLAnimator:
         ]
 
     def resolve_params(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
         return validate(self.param_specs(), params, OWNER), []
 

@@ -21,7 +21,7 @@ from engine.motion.params import ParamSpec
 from engine.motion.presets.catalog import PRESETS, Preset
 from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt
 from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
-from engine.motion.presets.stage import Stage, looks_full_bleed
+from engine.motion.presets.stage import Stage, is_full_bleed, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
 
 __all__ = ["AUTO", "PRESET_PARAM", "PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
@@ -84,18 +84,20 @@ class PresetAnimator:
         """Nothing is loaded: presets are code."""
 
     def param_specs(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> list[ParamSpec]:
         """`preset` first, then the parameters of the preset these settings use (under Auto:
-        the one the prompt picks)."""
-        preset, _, _ = self.choose(params, prompt=prompt, layer_kind=layer_kind, check=False)
+        the one the prompt picks; on a layer covering the poster, the in-place one)."""
+        preset, _, _ = self.choose(params, prompt=prompt, layer_kind=layer_kind, check=False, full_bleed=full_bleed)
         return [preset_spec(), *preset.params.values()]
 
     def resolve_params(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
         """`preset` as given ("auto" stays auto) plus the chosen preset's checked values."""
-        preset, values, notes = self.choose(params, prompt=prompt, layer_kind=layer_kind)
+        preset, values, notes = self.choose(params, prompt=prompt, layer_kind=layer_kind, full_bleed=full_bleed)
         return {PRESET_PARAM: _preset_name(params), **values}, notes
 
     def choose(
@@ -194,7 +196,7 @@ class PresetAnimator:
             timed = MotionRequest(
                 layer=request.layer, box=request.box, prompt=prompt,
                 params={PRESET_PARAM: preset.name, **layer_params}, frames=request.frames, fps=request.fps,
-                seed=lead.seed, start_offset=request.start_offset,
+                seed=lead.seed, start_offset=request.start_offset, canvas=request.canvas,
             )
             jobs.append((timed, preset, layer_params, list(messages)))
         return jobs
@@ -257,6 +259,9 @@ def animate(request: MotionRequest) -> LayerClip:
 
 
 def _full_bleed(request: MotionRequest) -> bool:
-    """The animator's guess that a layer covers the poster (it has no canvas to ask); the
-    planner and the editor, which know the canvas, decide with `stage.is_full_bleed`."""
+    """Whether the layer covers the poster: decided with the canvas when the request carries
+    it (the editor and the command line), as the panel and the planner decide it; without
+    one, the animator's guess from the motion box."""
+    if request.canvas is not None:
+        return is_full_bleed(request.layer.box, request.canvas)
     return looks_full_bleed(request.layer.box, request.box)
