@@ -111,7 +111,8 @@ def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         f"It travels {direction} out of its motion box and comes back in from the other side, "
         f"{params['cycles']} time(s) per loop: a slower crossing needs a longer clip."
     )
-    return FramePlan(len(u), source=source, still=offset == 0.0, notes=[note], reach=np.concatenate(reach))
+    wrap = (period, None) if horizontal else (None, period)
+    return FramePlan(len(u), source=source, still=offset == 0.0, notes=[note], reach=np.concatenate(reach), wrap=wrap)
 
 
 def _side(direction: str) -> str:
