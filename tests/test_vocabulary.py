@@ -151,21 +151,3 @@ def test_settings_kept_for_another_reading_of_an_auto_prompt_are_left_out_not_re
     assert preset.name == "pan" and "crop" not in values
     assert any("left out" in m and "crop" in m for m in messages), messages
 
-
-def test_a_wrapped_full_bleed_layer_shows_no_seam_where_it_wraps():
-    """The column where the picture leaves one edge and comes back at the other blends the
-    two edges: alpha stays full and no column differs from its neighbour more than the
-    picture's own columns do (counting its last and first, which the wrap puts side by side)."""
-    width, height = 96, 24
-    wave = (127.5 + 100 * np.sin(2 * np.pi * 2 * np.arange(width) / width)).astype(np.uint8)  # periodic: smooth wrap
-    pixels = np.dstack([np.tile(wave[None, :], (height, 1))] * 3 + [np.full((height, width), 255, np.uint8)])
-    sky = Layer(id=1, name="Sky", box=Box(0, 0, width, height), pixels=pixels)
-    clip = animate_one(sky, sky.box, "travel", {"mode": "wrap", "direction": "left"}, frames=7)
-    source = pixels[0, :, 0].astype(int)
-    worst = np.abs(np.diff(np.r_[source, source[0]])).max()
-    for frame in clip.frames[1:]:
-        assert (frame[..., 3] == 255).all()
-        row = frame[height // 2, :, 0].astype(int)
-        assert np.abs(np.diff(row)).max() <= worst + 1
-    moved = clip.frames[3, 0, :, 0].astype(int)
-    assert not np.array_equal(moved, source)  # it did travel
