@@ -95,3 +95,15 @@ def test_a_slow_swing_turns_at_each_end_and_swims_head_first_both_ways():
         if abs(velocity[k]) > 1.5:  # clearly on its way (not turning at an end): head first
             assert heading(clip.frames[k + 1]) == ("right" if velocity[k] > 0 else "left"), k
     assert any("turns at each end" in m for m in clip.messages), clip.messages
+
+
+@pytest.mark.parametrize("style", ["rain", "snow", "bubbles", "confetti", "sparkle"])
+def test_particle_loops_start_populated_and_loop_without_a_gap(style):
+    sky = Layer(id=1, name="Sky", box=Box(0, 0, 320, 200), pixels=np.full((200, 320, 4), (20, 40, 90, 255), np.uint8))
+    clip = animate_one(sky, sky.box, "particles", {"style": style, "density": 1.0}, frames=12, seed=3)
+    covered = (clip.frames[..., :3].astype(int) != (20, 40, 90)).any(axis=-1).sum(axis=(1, 2))
+    assert covered[0] > 0.5 * covered.mean() and covered.min() > 0.35 * covered.max(), covered  # even, from frame 0
+    frames = clip.frames.astype(int)
+    steps = np.abs(np.diff(np.concatenate((frames, frames[:1])), axis=0)).mean(axis=(1, 2, 3))
+    assert steps[-1] <= 1.5 * steps[:-1].max()  # the last frame flows into frame 0 like any other step
+    assert any("already there on frame 0" in m for m in clip.messages)

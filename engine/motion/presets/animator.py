@@ -5,7 +5,8 @@ that maps to one (engine.motion.presets.prompts), or neither (then a sensible de
 layer kind). The chosen preset turns its parameters
 into a FramePlan (engine.motion.presets.transforms / warps / reveal) which the sampler renders in
 premultiplied alpha. Frame 0, and every frame held before `start_offset`, is the static
-layer placed in the motion box, bit for bit.
+layer placed in the motion box, bit for bit; the one exception is drawn over the layer, not
+made of it: pre-rolled particles are already falling on frame 0 (engine.motion.presets.particles).
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ class PresetAnimator:
         elif times.size:
             motion: FramePlan = preset.build(stage, params, times)
             motion.still = motion.still_frames().copy()
-            motion.still[0] = True  # u = 0 is the rest pose by construction; keep it exact
+            if motion.rests_at_start:  # u = 0 is the rest pose by construction; keep it exact
+                motion.still[0] = True
             messages.extend(note for note in motion.notes if note not in messages)
             source = LazySource(request.frames, static, _MotionChunks(static, motion), hold=hold)
         else:

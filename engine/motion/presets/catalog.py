@@ -101,7 +101,7 @@ def waves(default: float = 1.0) -> ParamSpec:
 
 
 #: Labels the editor shows where the capitalised name would not say enough.
-LABELS = {"face": "Face the way it travels", "loop": "Seamless loop", "waves": "Wave crests", "depth": "Fade depth", "axis": "Shake axis"}
+LABELS = {"face": "Face the way it travels", "preroll": "Already falling at the start", "loop": "Seamless loop", "waves": "Wave crests", "depth": "Fade depth", "axis": "Shake axis"}
 
 
 def _common(**specific: ParamSpec) -> dict[str, ParamSpec]:
@@ -223,7 +223,9 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("particles", "Particles", "Rain, snow, bubbles, confetti or sparkles drawn over the layer's area.",
            _common(style=ParamSpec("choice", "snow", choices=tuple(particles.LOOKS), help="What falls or rises."),
                    density=ParamSpec("float", 0.5, 0.05, 1.0, help="How many particles."),
-                   direction=direction("down")),
+                   direction=direction("down"),
+                   preroll=ParamSpec("bool", True, help="Already falling on frame 0, drawn over the unchanged layer "
+                                                        "(off: frame 0 is the bare layer and they fade in).")),
            particles.particles),
 )
 

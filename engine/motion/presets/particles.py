@@ -2,9 +2,17 @@
 
 The layer itself stays put; particles are drawn on top of it inside its content box, so a
 full-bleed sky can snow without a larger box. Every particle lives for part of the loop
-(fading in, moving, fading out) and none is alive at u = 0 or u = 1, so frame 0 is the
-static layer and the loop closes; lives are spread so the density stays even in between.
-Positions come from the seed: a re-roll gives another fall of snow.
+(fading in, moving, fading out). Positions come from the seed: a re-roll gives another fall
+of snow.
+
+Frame 0 and the identity rule. The engine's rule is about the layer's content: frame 0
+shows the layer's own pixels exactly as designed. Particles are not the layer's content
+but an added layer drawn over it, so by default (`preroll`) the snow is already falling
+on frame 0: lives are placed on a circle of clip time (a life that starts near the end of
+the loop carries on at its start), the density is the same on every frame and frame N
+flows into frame 0. Frame 0 is then the layer exactly, with that instant's particles on
+top (nothing of the layer moves; particles only cover it). With `preroll` off, no particle
+is alive at u = 0 or u = 1: frame 0 is the bare layer bit for bit and the particles fade in.
 """
 
 from __future__ import annotations
@@ -63,7 +71,11 @@ def particles(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     radius = rng.uniform(*look.radius, count)
     colour = np.array(look.colours, dtype=np.float32)[rng.integers(0, len(look.colours), count)]
     wobble_phase = rng.uniform(0, 2 * np.pi, count)
-    age = (u[:, None] - born[None, :]) / life[None, :]  # (N, count), alive while in (0, 1)
+    if params["preroll"]:  # lives on a circle of clip time: already falling at u = 0, the same at u = 1
+        born = rng.uniform(0.0, 1.0, count)
+        age = np.mod(u[:, None] - born[None, :], 1.0) / life[None, :]
+    else:
+        age = (u[:, None] - born[None, :]) / life[None, :]  # (N, count), alive while in (0, 1)
     alive = (age > 0.0) & (age < 1.0)
     fade = np.where(alive, np.sin(np.pi * np.clip(age, 0.0, 1.0)), 0.0)
     if look.twinkle:
@@ -93,9 +105,13 @@ def particles(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
 
     still = ~np.any(opacity > 0.01, axis=1)
     notes = [f"{count} {params['style']} particles drawn over the layer's area, moving {direction}."]
+    if params["preroll"]:
+        notes.append("They are already there on frame 0 (drawn over the layer, which itself stays exactly as "
+                     "designed) and loop without a gap; set 'preroll' off to start from the bare layer.")
     pad = float(radius.max()) * (1.0 + look.streak) + 2.0  # a particle at the region's edge spills this far
     region = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-    return FramePlan(len(u), overlay=overlay, overlay_region=region, still=still, notes=notes)
+    return FramePlan(len(u), overlay=overlay, overlay_region=region, still=still, notes=notes,
+                     rests_at_start=not params["preroll"])
 
 
 def _splat(frame: torch.Tensor, cx: float, cy: float, radius: float, colour: np.ndarray, alpha: float,

@@ -66,6 +66,9 @@ class FramePlan:
     #: is taken modulo it and sampled circularly, so the column where the picture leaves
     #: one edge and re-enters at the other blends the two edges, never transparency (no seam).
     wrap: tuple[float | None, float | None] | None = None
+    #: Whether u = 0 is the rest pose, so frame 0 is the static layer (every motion of the
+    #: layer's own content); pre-rolled particles drawn over it are already falling there.
+    rests_at_start: bool = True
 
     def still_frames(self) -> np.ndarray:
         if self.still is None:
