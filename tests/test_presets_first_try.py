@@ -107,3 +107,35 @@ def test_particle_loops_start_populated_and_loop_without_a_gap(style):
     steps = np.abs(np.diff(np.concatenate((frames, frames[:1])), axis=0)).mean(axis=(1, 2, 3))
     assert steps[-1] <= 1.5 * steps[:-1].max()  # the last frame flows into frame 0 like any other step
     assert any("already there on frame 0" in m for m in clip.messages)
+
+
+@pytest.mark.parametrize("prompt, preset, params", [
+    ("the far cloud creeps leftwards very slowly", "travel", {"direction": "left"}),
+    ("the big fish zips quickly to the left", "travel", {"direction": "left", "mode": "wrap"}),
+    ("the butterfly flies across to the left", "travel", {"direction": "left", "mode": "wrap"}),
+    ("clouds move a little to the left and back", "travel", {"direction": "left", "mode": "swing"}),
+    ("fish swims back and forth", "travel", {"mode": "swing"}),
+    ("seaweed waves back n forth", "sway", {}),
+    ("badge rotates a quarter turn and back", "spin", {"angle": 90.0}),
+    ("the badge turns 45 degrees slowly", "spin", {"angle": 45.0, "cycles": 1}),
+    ("bubbles stream up through the water", "particles", {"style": "bubbles", "direction": "up"}),
+])
+def test_designer_wording_found_misread_in_the_new_prompt_rows(prompt, preset, params):
+    from engine.motion.presets.prompts import preset_for_prompt
+
+    match = preset_for_prompt(prompt, PIXEL)
+    assert match.preset == preset and params.items() <= match.params.items(), (match.preset, match.params)
+
+
+def test_a_layer_on_its_boxs_edge_slides_in_from_beyond_it_and_a_full_width_one_shakes_up_and_down():
+    band = Layer(id=1, name="Footer", box=Box(0, 60, 120, 20), pixels=np.full((20, 120, 4), 200, np.uint8))
+    box = Box(0, 0, 120, 80)  # the footer rests on the bottom edge and spans the width
+    slide = animate_one(band, box, "slide_in", {"direction": "up"}, frames=12)
+    assert not any("no room" in m for m in slide.messages) and any("from beyond" in m for m in slide.messages)
+    rows = [np.flatnonzero(f[..., 3].any(axis=1)) for f in slide.frames[2:6]]
+    assert any(r.size and r[0] > 60 for r in rows)  # part of the way in: its top is below where it rests
+    shake = animate_one(band, box, "shake", frames=12)
+    assert any("up and down" in m for m in shake.messages) and not any("no room" in m for m in shake.messages)
+    alpha = shake.frames[..., 3].astype(float)
+    ys = (alpha.sum(axis=2) * (np.arange(80) + 0.5)).sum(axis=1) / alpha.sum(axis=(1, 2))
+    assert np.ptp(ys) > 0.5 and (shake.frames[:, :, 0, 3] >= 190).any(axis=1).all()  # it rumbles; never lifts off a side

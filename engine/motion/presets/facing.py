@@ -10,6 +10,8 @@ measure is the column profile of the alpha (how much of each column is covered):
   one piece along the way (the waist still covers something: a row of letters has empty
   gaps and never counts), it is under half the tallest column, and it lies in the outer
   35 % at one end;
+- past the waist, toward that end, the silhouette widens again to at least 1.5 times the
+  waist (a tail fin); a shape that only tapers to its end (a cloud, a leaf) does not count;
 - the layer faces the other end: the head is away from the tail.
 
 Anything else (a balloon, a cloud, a ball, a title) faces nowhere and is never mirrored.
@@ -27,6 +29,8 @@ from engine.motion.presets.easing import loop_envelope
 WAIST_SHARE = 0.5
 #: ... and lie within this share of the width from one end.
 WAIST_END = 0.35
+#: Past the waist the silhouette must widen again to this many times the waist: a tail.
+TAIL_RISE = 1.5
 #: A turn-around takes this share of a cycle: the layer narrows to a sliver and widens mirrored.
 TURN = 0.08
 #: The narrowest a turning layer gets (a mirror map must stay invertible).
@@ -46,12 +50,16 @@ def facing(alpha: np.ndarray) -> str | None:
     waist = int(np.argmin(inner))
     if inner[waist] <= 0 or inner[waist] >= WAIST_SHARE * cover.max():
         return None
-    where = (waist + trim + 0.5) / width
+    at = x0 + trim + waist
+    where = (at - x0 + 0.5) / width
     if where <= WAIST_END:
-        return "right"
-    if where >= 1.0 - WAIST_END:
-        return "left"
-    return None
+        tail, faces = cover[x0:at], "right"
+    elif where >= 1.0 - WAIST_END:
+        tail, faces = cover[at + 1 : x1], "left"
+    else:
+        return None
+    # a tail fans out again past the waist; a cloud or a leaf only tapers to its end
+    return faces if tail.size and tail.max() >= TAIL_RISE * cover[at] else None
 
 
 def mirror_gain(u: np.ndarray, cycles: int) -> np.ndarray:
