@@ -24,7 +24,7 @@ HEAVY_LIMIT = 2
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
-SLOT_COUNTS = {"choice": 5, "number": 6, "bool": 2, "text": 1}
+SLOT_COUNTS = {"choice": 5, "number": 6, "bool": 3, "text": 1}
 PARAM_SLOTS = [f"param_{kind}_{i}" for kind, count in SLOT_COUNTS.items() for i in range(count)]
 
 
