@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.test_editor_browser import CORPUS_DIR, STEP_MS, select_layer, status, upload_psd, wait_status
+from tests.e2e.test_editor_browser import CORPUS_DIR, STEP_MS, select_layer, set_number, status, upload_psd, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +56,8 @@ def test_full_bleed_background_shows_the_widgets_of_the_motion_that_plays_and_an
     page.screenshot(path=str(artifacts / "presets-01-full-bleed-pan-widgets.png"), full_page=True)
 
     # Type a new prompt and press Animate at once: the typed words animate, nothing older.
+    set_number(page, "fps", 8)  # a short, small timeline keeps the check quick
+    set_number(page, "duration", 1)
     prompt.fill("")
     prompt.press_sequentially("the background zooms in slowly")
     page.locator("#animate-selected").click()
