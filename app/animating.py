@@ -10,20 +10,22 @@ Cancel button stops it between steps, leaving every clip as it was.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
 from app import canvas as cv
+from app.links import hidden_warnings
 from app.motion_panel import preset_in_use, resolve
-from app.persist import autosave, commit_clip, store_clip
+from app.persist import AUTOSAVE_NAME, autosave, clip_member, commit_clip, store_clip
 from app.replies import Report, View, guarded, ok, quiet, require_poster
 from app.session import Session
 from app.state import EditorState
 from app.views import engines_view, selection_view
 from engine.core.clip import LayerClip
-from engine.core.poster import Box, PosterError
+from engine.core.links import FOLLOWS_PARAM
+from engine.core.poster import Box, Layer, PosterError
 from engine.core.stream import FrameStream
 from engine.motion.base import Cancelled, MotionRequest
 
@@ -48,7 +50,8 @@ def _request(state: EditorState, layer_id: int) -> MotionRequest:
     return MotionRequest(
         layer=layer, box=state.motion_box(layer_id), prompt=motion.prompt,
         params=resolve(layer, motion, state.poster.canvas).values, frames=state.frames, fps=state.fps,
-        seed=motion.seed, start_offset=motion.start_offset, canvas=state.poster.canvas,
+        seed=motion.seed, phase=motion.phase, start=motion.start, duration=motion.duration,
+        canvas=state.poster.canvas,
     )
 
 
@@ -60,6 +63,8 @@ class Batch:
     engine: str
     requests: list[MotionRequest]
     group_prompt: str | None = None
+    #: owner id -> the linked layers that move with it (engine.motion.follow)
+    followers: dict[int, list[Layer]] = field(default_factory=dict)
 
 
 def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
@@ -107,19 +112,38 @@ def _batches(state: EditorState, ids: Sequence[int]) -> list[Batch]:
         else:
             joint[motion.engine] = Batch(motion.engine, [_request(state, layer_id)])
             batches.append(joint[motion.engine])
+    followers = state.project.followers() if state.project is not None else {}
+    for batch in batches:
+        batch.followers = {r.layer.id: [state.layer(f) for f in followers[r.layer.id]]
+                           for r in batch.requests if r.layer.id in followers}
     return batches
+
+
+def _leading(state: EditorState, ids: Sequence[int]) -> list[int]:
+    """`ids` without the linked layers whose owner is among them: those follow their owner
+    (a follower animated alone still moves after its own prompt)."""
+    project = state.project
+    chosen = set(ids)
+    return [i for i in ids if project is None or project.owner_of(i) not in chosen]
+
+
+def _following(state: EditorState) -> dict[int, int]:
+    """Layers whose clip was made by following another layer: follower id -> owner id."""
+    return {i: int(clip.params[FOLLOWS_PARAM]) for i, clip in state.clips.items()
+            if clip.params.get(FOLLOWS_PARAM) is not None}
 
 
 def _run(batches: Sequence[Batch], report: Report, cancel=None) -> tuple[list[LayerClip], list[str]]:
     """One engine call per batch, its steps on the progress bar; no session lock is held,
     so the rest of the page stays responsive. Cancelled stops between steps."""
-    from engine.motion.registry import get_engine
+    from engine.motion.follow import animate_with_followers
+    from engine.motion.service import get_service
 
     clips: list[LayerClip] = []
     total = sum(len(b.requests) for b in batches)
     for batch in batches:
         check_engine(batch.engine)
-        engine = get_engine(batch.engine)
+        engine = get_service(batch.engine)  # generative ones: cached, queued on their device, maybe on Ray
         names = ", ".join(r.layer.name for r in batch.requests)
         start, share = len(clips) / total, len(batch.requests) / total
         report(0.05 + 0.7 * start, f"Animating {names}")
@@ -127,8 +151,8 @@ def _run(batches: Sequence[Batch], report: Report, cancel=None) -> tuple[list[La
         def progress(done: int, steps: int, message: str, start=start, share=share) -> None:
             report(0.05 + 0.7 * (start + share * done / max(steps, 1)), message or f"Animating {names}")
 
-        clips.extend(engine.animate(batch.requests, group_prompt=batch.group_prompt, progress=progress,
-                                    cancel=cancel))
+        clips.extend(animate_with_followers(engine, batch.requests, batch.followers,
+                                            group_prompt=batch.group_prompt, progress=progress, cancel=cancel))
     notes = [message for clip in clips for message in clip.messages]
     return clips, list(dict.fromkeys(notes))
 
@@ -198,12 +222,20 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         ids = [reroll] if reroll is not None else _targets(state, which)
         if reroll is not None:
             state.motion(reroll).seed += 1
+        ids = _leading(state, ids)
+        following = _following(state)  # made by following: refreshed with their owner, never alone
         # Clips made for another timeline would loop out of step: refresh them too.
-        stale = [i for i, clip in state.clips.items() if clip.frame_count != state.frames and i not in ids]
+        stale = [i for i, clip in state.clips.items()
+                 if clip.frame_count != state.frames and i not in ids and i not in following]
         sized = _give_room(state, ids)
         batches = _batches(state, ids + stale)
         fps, frame_count = state.fps, state.frames
         loop_modes = {i: state.motion(i).loop for i in ids + stale}  # the project's Motion.loop
+        # a layer that followed one of these and no longer does (unlinked) goes back to still
+        moved = set(ids + stale)
+        still_again = [f for f, owner in following.items()
+                       if (owner in moved or state.clips[f].frame_count != state.frames)
+                       and state.project.owner_of(f) not in moved]
         cancel = session.cancel
         cancel.clear()
     try:
@@ -214,7 +246,8 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
                 state.motion(reroll).seed -= 1  # the take never happened
         return {**prepared, "status": f"{stopped} Nothing was changed.", "tab": "preview"}
     for clip in clips:
-        clip.loop_mode = loop_modes.get(clip.layer_id, clip.loop_mode)
+        owner = clip.params.get(FOLLOWS_PARAM)
+        clip.loop_mode = loop_modes.get(clip.layer_id if owner is None else int(owner), clip.loop_mode)
     # Each clip is rendered once, into its autosave file, and read back from there by the
     # preview and later exports: frames are never all in memory, nor rendered twice.
     report(0.75, "Saving the animated layers")
@@ -225,6 +258,9 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
                 path.unlink(missing_ok=True)
             raise PosterError("Another poster was opened while this one was animating; that result was dropped.")
         clips = [commit_clip(session, clip, path) for clip, path in pending]
+        for follower in still_again:
+            state.clips.pop(follower, None)
+            (session.dir(AUTOSAVE_NAME) / clip_member(follower)).unlink(missing_ok=True)
         state.clips.update({clip.layer_id: clip for clip in clips})
         poster = state.poster
         ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
@@ -245,6 +281,9 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
                    " adjust it on the canvas.")
     if notes:
         status += " " + " ".join(notes)
+    hidden = hidden_warnings(state, ids)
+    if hidden:
+        status += " " + " ".join(hidden)
     # The single-layer preview is made when its tab is opened: most takes never need it.
     view: View = {**prepared, "preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
     if sized:

@@ -15,6 +15,7 @@ from app import animating
 from app import canvas as cv
 from app.animating import check_engine
 from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve, store_params
+from app.links import link_note
 from app.persist import autosave, state_for_poster
 from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
 from app.session import Session
@@ -94,7 +95,35 @@ def set_selection(session: Session, ids: Sequence[int] | None) -> View:
     """The layer list's checkboxes; a layer just ticked becomes the one being edited."""
     ids = [int(i) for i in ids or []]
     added = [i for i in ids if i not in session.state.selection]
-    return _select(session, ids, active=added[-1] if added else None)
+    view = _select(session, ids, active=added[-1] if added else None)
+    note, _button = link_note(session.state, added[-1]) if added else ("", None)
+    if note:
+        view["status"] = note
+    return view
+
+
+@guarded
+def toggle_link(session: Session, layer_id: int | None) -> View:
+    """Unlink a linked layer (it stays still when its owner moves) or link it again.
+
+    The follower's current clip is left as it is until its owner is animated next: then it
+    moves with it again, or goes back to still."""
+    state = session.state
+    project = state.project
+    require_poster(state)
+    if layer_id is None:
+        raise PosterError("Select the linked layer (a shadow or glow) first.")
+    layer_id = int(layer_id)
+    linked = layer_id in project.unlinked
+    project.set_linked(layer_id, linked)
+    autosave(session)
+    name, owner = state.layer(layer_id).name, state.layer(project.links[layer_id]).name
+    view = selection_view(session)
+    if linked:
+        view["status"] = ok(f"{name} moves with {owner} again: animate {owner} to see it.")
+    else:
+        view["status"] = ok(f"{name} is unlinked from {owner}: it stays still the next time {owner} is animated.")
+    return view
 
 
 def _toggle(session: Session, layer_id: int | None) -> View:
@@ -162,7 +191,9 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields,
         view["preset_note"] = panel["preset_note"]
         if params_reset:
             view.update(motion=panel["motion"], specs=panel["specs"],
-                        motion_keep=("engine", "prompt", "start_offset"))
+                        motion_keep=TYPED_FIELDS)
+        else:  # what the timing fields left on auto now read as
+            view["timing_auto"] = panel["motion"].auto
     if params_reset:
         # The note of this prompt, or none: a note about a half-typed prompt must not linger.
         view["status"] = notes[0] if notes else ""

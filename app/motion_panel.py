@@ -5,7 +5,9 @@ for the current settings (the preset engine: `preset`, then that preset's amplit
 cycles, easing…; the generative engine: steps, guidance, resolution), so a new engine
 parameter appears in the editor without a change here, and a designer never moves a
 slider that does nothing. A choice parameter set to "auto" means "chosen from the
-prompt": while one is, a new prompt re-suggests every parameter.
+prompt": while one is, a new prompt re-suggests every parameter. The timing fields (phase,
+start, duration) work the same way: left on auto (empty), the prompt's words decide them,
+and the panel says what they will be.
 """
 
 from __future__ import annotations
@@ -13,24 +15,41 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from engine.core.clip import PHASES, Timing, check_phase
 from engine.core.poster import Box, Layer, PosterError
 from engine.core.project import AUTO_PRESET, Motion
 from engine.motion.params import ParamSpec
 from engine.motion.presets.prompts import preset_for_prompt
 from engine.motion.presets.stage import is_full_bleed
+from engine.motion.timing import resolve_timing, seconds
 
 AUTO = "auto"  # a choice value meaning "from the prompt"
 
 
+#: The phase menu: auto (the prompt decides) or one of the phases, in words.
+PHASE_LABELS = {"in": "In: an entrance, ends on the layer", "loop": "Loop", "out": "Out: an exit, starts on the layer"}
+
+
 @dataclass
 class MotionFields:
-    """What the motion panel sends: engine, prompt, start offset, and the parameter widgets'
-    values by parameter name, as Gradio hands them over."""
+    """What the motion panel sends: engine, prompt, timing (phase, or "auto"; start and
+    duration in seconds, None: from the prompt), and the parameter widgets' values by
+    parameter name, as Gradio hands them over. `auto` (sent to the panel, not back) says
+    what each timing field left on auto will be: {"phase": "in", "start": "0 s", …}."""
 
     engine: str = "presets"
     prompt: str = ""
-    start_offset_s: float = 0.0
+    phase: str = AUTO
+    start_s: float | None = None
+    duration_s: float | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    auto: dict[str, str] = field(default_factory=dict)
+
+
+def phase_choices(auto: str | None = None) -> list[tuple[str, str]]:
+    """The phase menu, its auto entry naming what the prompt reads as."""
+    said = f"Auto: {auto} (from the prompt)" if auto else "Auto (from the prompt)"
+    return [(said, AUTO), *((PHASE_LABELS[p], p) for p in PHASES)]
 
 
 @dataclass
@@ -117,22 +136,59 @@ def prompt_reading(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, bool
     return preset.name, picked, messages
 
 
+def timing_in_use(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> Timing:
+    """When the next Animate plays this motion: what the designer set, else the prompt's
+    reading (the presets engine's, the same call Animate makes), else a loop from 0."""
+    asked = _Asked(motion.phase, motion.start, motion.duration, frames, fps)
+    if motion.engine != "presets":
+        return resolve_timing(asked)
+    presets = engine_of("presets")
+    try:
+        preset, values, _ = presets.choose(engine_params(motion), prompt=motion.prompt, layer_kind=layer.kind,
+                                           full_bleed=is_full_bleed(layer.box, canvas))
+    except PosterError:  # a half-edited value: the panel shows its own error
+        return resolve_timing(asked)
+    return presets.timing(asked, preset, values, motion.prompt)
+
+
+@dataclass
+class _Asked:
+    phase: str | None
+    start: int | None
+    duration: int | None
+    frames: int
+    fps: int
+
+
+def _frames(value: Any, fps: int, what: str, least: int) -> int | None:
+    """A typed number of seconds -> frames; empty -> None (from the prompt)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        secs = float(value)
+    except (TypeError, ValueError):
+        raise PosterError(f"The {what} is a number of seconds, e.g. 0.5; leave it empty to follow the prompt.") from None
+    if secs < 0 or (least > 0 and secs <= 0):
+        raise PosterError(f"The {what} must be more than {'0 s' if least else 'or equal to 0 s'}; "
+                          "leave it empty to follow the prompt.")
+    return max(least, int(round(secs * fps)))
+
+
 #: The fields a designer types; a button press carries them because their own events may
 #: still be on the way (a slider or menu change arrives long before the click).
-TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "start_offset")
+TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "phase", "start", "motion_duration")
 
 
 def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
                  only: Iterable[str] | None = None, *, canvas: Box) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
-    `only` names the widgets to take ("engine", "prompt", "start_offset" or a parameter
-    name: each widget's own event sends just itself, so two events racing through the
+    `only` names the widgets to take (TYPED_FIELDS or a parameter name: each widget's own event sends just itself, so two events racing through the
     queue never undo each other); None takes them all. Another engine, a new prompt while
     a choice is on auto, or a new value of an auto-capable choice (the preset) resets the
     parameters to what the engine suggests; any other parameter is set and checked.
     """
-    take = set(only) if only is not None else {"engine", "prompt", "start_offset", *fields.params}
+    take = set(only) if only is not None else {*TYPED_FIELDS, *fields.params}
     notes: list[str] = []
     reset = False
     if "engine" in take and fields.engine and fields.engine != motion.engine:
@@ -140,14 +196,12 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
         motion.engine = fields.engine
         store_params(motion, {})
         reset = True
-    if "start_offset" in take:
-        try:
-            offset = float(fields.start_offset_s or 0.0)
-        except (TypeError, ValueError):
-            raise PosterError("The start offset is a number of seconds, e.g. 0.5.") from None
-        if offset < 0:
-            raise PosterError("The start offset cannot be negative: use 0 to start at once.")
-        motion.start_offset = int(round(offset * fps))
+    if "phase" in take:
+        motion.phase = None if fields.phase in (None, "", AUTO) else check_phase(str(fields.phase))
+    if "start" in take:
+        motion.start = _frames(fields.start_s, fps, "start", least=0)
+    if "motion_duration" in take:
+        motion.duration = _frames(fields.duration_s, fps, "duration", least=1)
     before = resolve(layer, motion, canvas)
     switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
@@ -174,13 +228,24 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     return False, notes
 
 
-def fields_of(layer: Layer, motion: Motion, fps: int, canvas: Box) -> tuple[MotionFields, list[ParamSpec]]:
+def fields_of(layer: Layer, motion: Motion, fps: int, frames: int, canvas: Box) -> tuple[MotionFields, list[ParamSpec]]:
     """The panel values for `motion` and the specs of the parameter widgets to show."""
     resolved = resolve(layer, motion, canvas)
+    fps = max(fps, 1)
     fields = MotionFields(
         engine=motion.engine,
         prompt=motion.prompt,
-        start_offset_s=round(motion.start_offset / max(fps, 1), 3),
+        phase=motion.phase or AUTO,
+        start_s=None if motion.start is None else round(motion.start / fps, 3),
+        duration_s=None if motion.duration is None else round(motion.duration / fps, 3),
         params=dict(resolved.values),
+        auto=timing_auto(layer, motion, frames, fps, canvas),
     )
     return fields, resolved.specs
+
+
+def timing_auto(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> dict[str, str]:
+    """What the timing fields will be when Animate runs, in the panel's words."""
+    timing = timing_in_use(layer, motion, frames, fps, canvas)
+    lasting = seconds(timing.duration, fps) if timing.duration is not None else "to the end"
+    return {"phase": timing.phase, "start": seconds(timing.start, fps), "motion_duration": lasting}

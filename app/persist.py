@@ -27,7 +27,7 @@ from app.session import AUTOSAVE_NAME, Session
 from app.state import EditorState
 from app.views import SAMPLES_DIR, samples
 from engine.core import schema
-from engine.core.clip import LayerClip
+from engine.core.clip import LayerClip, Timing
 from engine.core.clipstore import open_stored_clip, save_clip_file
 from engine.core.poster import Poster, PosterError
 from engine.core.project import Project
@@ -61,6 +61,7 @@ def manifest_of(state: EditorState) -> schema.AutosaveManifest:
         source=state.source_name, timeline=project.timeline, motions=project.motions,
         clips=[clip_entry(clip, clip_member(layer_id)) for layer_id, clip in project.clips.items()],
         selection=list(state.selection), active=state.active,
+        links=project.links, unlinked=project.unlinked,
     )
 
 
@@ -100,7 +101,7 @@ def commit_clip(session: Session, clip: LayerClip, pending: Path) -> LayerClip:
     target = session.dir(AUTOSAVE_NAME) / clip_member(clip.layer_id)
     os.replace(pending, target)
     return _stored(target, clip.layer_id, clip.box, clip.frame_count, engine=clip.engine, preset=clip.preset,
-                   params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode)
+                   params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode, timing=clip.timing)
 
 
 def _stored(path: Path, layer_id: int, box, frame_count: int, **meta: Any) -> LayerClip:
@@ -189,6 +190,9 @@ def restore(session: Session) -> bool:
     project.timeline = manifest.timeline
     project.motions = [m for m in manifest.motions if all(i in valid for i in m.layer_ids)]
     project.split_groups()
+    if manifest.links is not None:  # an older autosave keeps the links detected on opening
+        project.links = {f: o for f, o in manifest.links.items() if f in valid and o in valid}
+    project.unlinked = [i for i in manifest.unlinked if i in (project.links or {})]
     project.clips = {}
     for entry in manifest.clips:
         plain_name = entry.frames == Path(entry.frames).name and not entry.frames.startswith(".")
@@ -205,7 +209,7 @@ def restore(session: Session) -> bool:
             project.clips[entry.layer_id] = _stored(
                 folder / entry.frames, entry.layer_id, entry.box, entry.frame_count, engine=entry.engine,
                 preset=entry.preset, params=dict(entry.params), messages=list(entry.messages),
-                loop_mode=entry.loop_mode)
+                loop_mode=entry.loop_mode, timing=Timing.of(entry))
         except PosterError:
             continue  # a clip file that did not make it to disk: that layer is animated again
     state.selection = [i for i in manifest.selection if i in valid]

@@ -15,6 +15,7 @@ from app.persist import restore
 from app.session import SessionStore
 from app.ui import build
 from app.theme import CSS, editor_theme
+from engine.motion.result_cache import set_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def create(settings: Settings) -> tuple[gr.Blocks, SessionStore]:
     """The editor app and its session store, ready to launch."""
     warm_up()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    set_data_dir(settings.data_dir)  # generated clips are cached under it (unless POSTER_CACHE_DIR)
     store = SessionStore(settings.data_dir, restore=restore)
     store.cleanup()
     demo = build(store)

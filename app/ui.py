@@ -14,7 +14,7 @@ import gradio as gr
 from gradio_image_annotation import image_annotator
 
 from app import animating, exporting, handlers, views
-from app.motion_panel import MotionFields
+from app.motion_panel import AUTO, MotionFields, phase_choices
 from app.session import SessionStore
 from engine.motion.params import ParamSpec
 
@@ -57,6 +57,17 @@ def slider_step(spec: ParamSpec) -> float:
     return min((m * scale for m in (1, 2, 5, 10)), key=lambda step: abs(step - rough))
 
 
+def _timing_hints(auto: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Widget settings that say what the timing fields left on auto will be."""
+    if not auto:
+        return {}
+    return {
+        "phase": {"choices": phase_choices(auto.get("phase"))},
+        "start": {"info": f"Empty: from the prompt (now {auto.get('start')})"},
+        "motion_duration": {"info": f"Empty: from the prompt (now {auto.get('motion_duration')})"},
+    }
+
+
 def slot_update(spec: ParamSpec | None, value: Any, enabled: bool) -> Any:
     """The widget update that shows `spec` (hidden when the slot is unused)."""
     if spec is None:
@@ -74,13 +85,13 @@ class Outputs:
 
     def __init__(self, c: dict[str, Any]) -> None:
         self.c = c
-        self.motion_keys = ["engine", "prompt", "start_offset", *PARAM_SLOTS]
+        self.motion_keys = ["engine", "prompt", "phase", "start", "motion_duration", *PARAM_SLOTS]
         self.components = [
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
-            c["exports"], c["project_file"], c["tabs"],
+            c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
 
     def updates(self, view: dict[str, Any]) -> list[Any]:
@@ -105,10 +116,16 @@ class Outputs:
             put("active", gr.update(choices=choices, value=value, interactive=bool(choices)))
         if "motion" in view:
             self._motion(view["motion"], view.get("specs", []), put, view.get("motion_keep", ()))
+        elif "timing_auto" in view:
+            self._timing_auto(view["timing_auto"], put)
         if "engines" in view:
             self._engines(view["engines"], put)
         if "preset_note" in view:
             put("preset_note", view["preset_note"])
+        if "link" in view:
+            note, button = view["link"]
+            put("link_note", note)
+            put("link_toggle", gr.update(value=button or "Unlink", visible=button is not None))
         if "box" in view:
             box = view["box"]
             for key, value in zip(("box_x", "box_y", "box_w", "box_h"), box or (None,) * 4):
@@ -130,15 +147,24 @@ class Outputs:
         """Fill the panel from the engine's specs; `keep` names widgets being typed in, left alone."""
         enabled = fields is not None
         fields = fields or MotionFields()
-        typed = {"engine": fields.engine, "prompt": fields.prompt, "start_offset": fields.start_offset_s}
+        typed = {"engine": fields.engine, "prompt": fields.prompt, "phase": fields.phase,
+                 "start": fields.start_s, "motion_duration": fields.duration_s}
+        hints = _timing_hints(fields.auto)
         for key, value in typed.items():
             if key not in keep:
-                put(key, gr.update(value=value, interactive=enabled))
+                put(key, gr.update(value=value, interactive=enabled, **hints.get(key, {})))
+            elif key in hints:
+                put(key, gr.update(**hints[key]))
         slots = assign_slots(specs if enabled else [])
         for key in PARAM_SLOTS:
             spec = slots.get(key)
             put(key, slot_update(spec, None if spec is None else fields.params.get(spec.name), enabled))
         put("slot_names", [slots[key].name if key in slots else "" for key in PARAM_SLOTS])
+
+    def _timing_auto(self, auto: dict[str, str], put: Callable) -> None:
+        """Only the labels that say what the auto timing fields read as (values untouched)."""
+        for key, hint in _timing_hints(auto).items():
+            put(key, gr.update(**hint))
 
     def _engines(self, engines: dict[str, tuple[bool, str]], put: Callable) -> None:
         from engine.motion.registry import engine_label
@@ -213,6 +239,9 @@ def build(store: SessionStore) -> gr.Blocks:
                 c["prompt"] = gr.Textbox(label="Motion prompt", lines=2, elem_id="motion-prompt",
                                          placeholder="e.g. “the balloon drifts up gently”, “title waves”")
                 c["preset_note"] = gr.Markdown("", elem_id="preset-note")
+                with gr.Row(elem_id="link-row"):
+                    c["link_note"] = gr.Markdown("", elem_id="link-note")
+                    c["link_toggle"] = gr.Button("Unlink", size="sm", visible=False, elem_id="link-toggle")
                 # The engine's parameters: a fixed pool of widgets, shown and labelled from its specs.
                 c["slot_names"] = gr.State([""] * len(PARAM_SLOTS))
                 with gr.Group(elem_id="engine-params"):
@@ -226,7 +255,14 @@ def build(store: SessionStore) -> gr.Blocks:
                             c[key] = gr.Checkbox(value=False, visible=False, elem_id=elem_id)
                         else:
                             c[key] = gr.Textbox(value="", visible=False, elem_id=elem_id)
-                c["start_offset"] = gr.Number(value=0, minimum=0, step=0.1, label="Start offset (s)")
+                # When the motion plays; left on auto (empty), the prompt decides ("pops in", "at the end").
+                c["phase"] = gr.Dropdown(phase_choices(), value=AUTO, label="Phase", elem_id="motion-phase")
+                with gr.Row():
+                    c["start"] = gr.Number(value=None, minimum=0, step=0.1, label="Start (s)", min_width=90,
+                                           info="Empty: from the prompt", elem_id="motion-start")
+                    c["motion_duration"] = gr.Number(value=None, minimum=0, step=0.1, label="Duration (s)",
+                                                     min_width=90, info="Empty: from the prompt",
+                                                     elem_id="motion-duration")
                 with gr.Accordion("Motion box (poster pixels)", open=True):
                     with gr.Row():
                         c["box_x"] = gr.Number(label="x", precision=0, min_width=60, elem_id="box-x")
@@ -271,15 +307,15 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         *widgets, slot_names = values
         named = dict(zip(outputs.motion_keys, widgets))
         params = {name: named[key] for key, name in zip(PARAM_SLOTS, slot_names or ()) if name}
-        return MotionFields(engine=named["engine"], prompt=named["prompt"],
-                            start_offset_s=named["start_offset"], params=params)
+        return MotionFields(engine=named["engine"], prompt=named["prompt"], phase=named["phase"],
+                            start_s=named["start"], duration_s=named["motion_duration"], params=params)
 
-    typed_inputs = [c["engine"], c["prompt"], c["start_offset"]]
+    typed_inputs = [c["engine"], c["prompt"], c["phase"], c["start"], c["motion_duration"]]
 
     def typed(values: tuple) -> MotionFields:
         """What a button press carries: the typed fields only (see motion_panel.TYPED_FIELDS)."""
-        engine, prompt, start_offset = values
-        return MotionFields(engine=engine, prompt=prompt, start_offset_s=start_offset)
+        engine, prompt, phase, start, duration = values
+        return MotionFields(engine=engine, prompt=prompt, phase=phase, start_s=start, duration_s=duration)
 
     def only(key: str, slot_names: list[str] | None) -> tuple[str, ...]:
         """What one widget's event stores: itself, or for a parameter widget, its parameter."""
@@ -326,6 +362,7 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     listen(c["gallery"].select, gallery_clicked, [token], None)
     listen(c["pick"].select, canvas_clicked, [token], None)
     listen(c["active"].input, on(handlers.set_active), [token, c["active"]], "set_active")
+    listen(c["link_toggle"].click, on(handlers.toggle_link), [token, c["active"]], "toggle_link")
 
     def edit(key: str) -> Callable[..., list]:
         """Each widget's event stores that widget only (see motion_panel.apply_fields)."""

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from app import canvas as cv
+from app.links import follows_label, link_note
 from app.motion_panel import fields_of, prompt_reading
 from app.replies import View
 from app.session import Session
@@ -94,10 +95,11 @@ def layer_caption(layer) -> str:
     return " · ".join(parts)
 
 
-def layer_choice_label(layer) -> str:
+def layer_choice_label(layer, follows: str = "") -> str:
+    """"Title / Title Shadow — pixel ↳ follows Title": `follows` from app.links.follows_label."""
     hidden = " (hidden)" if not layer.visible else ""
     group = f"{layer.group} / " if layer.group else ""
-    return f"{group}{layer.name} — {layer.kind.value.replace('_', ' ')}{hidden}"
+    return f"{group}{layer.name} — {layer.kind.value.replace('_', ' ')}{hidden}{follows}"
 
 
 def selection_view(session: Session) -> View:
@@ -106,7 +108,8 @@ def selection_view(session: Session) -> View:
     poster = state.poster
     assert poster is not None
     view: View = {
-        "layers": ([(layer_choice_label(layer), layer.id) for layer in poster.layers[::-1]], list(state.selection)),
+        "layers": ([(layer_choice_label(layer, follows_label(state, layer.id)), layer.id)
+                    for layer in poster.layers[::-1]], list(state.selection)),
         "active": ([(poster.layer(i).name, i) for i in state.selection], state.active),
     }
     view.update(canvas_view(session))
@@ -128,11 +131,13 @@ def canvas_view(session: Session) -> View:
 def panel_view(session: Session) -> View:
     """The motion panel filled for the active layer (empty and disabled without one)."""
     state = session.state
+    link = link_note(state, state.active)
     if state.active is None:
-        return {"motion": None, "specs": [], "preset_note": "Select a layer to give it motion.", "box": None}
+        return {"motion": None, "specs": [], "preset_note": "Select a layer to give it motion.", "box": None,
+                "link": link}
     layer = state.layer(state.active)
     motion = state.motion_of(state.active) or Motion(layer_ids=[state.active])
-    fields, specs = fields_of(layer, motion, state.fps, state.poster.canvas)
+    fields, specs = fields_of(layer, motion, state.fps, state.frames, state.poster.canvas)
     box = state.motion_box(state.active)
     if motion.engine == "presets":
         preset, picked, reading = prompt_reading(layer, motion, state.poster.canvas)
@@ -150,7 +155,7 @@ def panel_view(session: Session) -> View:
     if motion.group:
         members = [state.layer(i).name for i in state.group_members(motion.group)]
         note += f" · animated as a group with {', '.join(members)}"
-    return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple()}
+    return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple(), "link": link}
 
 
 def plans_markdown(state: EditorState) -> str:

@@ -85,11 +85,21 @@ def _modes(args: argparse.Namespace) -> tuple[list[str], str | None]:
     return [prompt] * len(layers), (prompt if len(layers) > 1 else None)
 
 
+def _frames_of(seconds: float, fps: int, flag: str, least: int) -> int:
+    """Seconds on the command line -> whole frames at `fps` (at least `least`)."""
+    if seconds < 0:
+        raise PosterError(f"{flag} is in seconds and cannot be negative; got {seconds:g}.")
+    return max(least, round(seconds * fps))
+
+
 def cmd_animate(args: argparse.Namespace) -> int:
     from engine import load_psd
     from engine.core.progress import console_progress
     from engine.export import export, format_for_path
-    from engine.motion import MotionRequest, get_engine
+    from engine.core.links import detect_links
+    from engine.motion import MotionRequest
+    from engine.motion.follow import animate_with_followers
+    from engine.motion.service import get_service
     from engine.planning import plan
     from engine.planning.geometry import fit_motion_box, fit_problem
     from engine.motion.presets.stage import is_full_bleed
@@ -101,7 +111,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise PosterError("--box applies to one layer; animate layers one by one to give each a box.")
     out = Path(args.out)
     export_format = format_for_path(out, layered=True)  # a wrong extension fails before any work
-    engine = get_engine(args.engine)
+    engine = get_service(args.engine)  # generative engines: the result cache, the device queue, Ray
     ok, reason = engine.available()
     if not ok:
         raise PosterError(reason)
@@ -110,7 +120,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
     layers = [poster.layer(name) for name in args.layer]
     if len({layer.id for layer in layers}) != len(layers):
         raise PosterError("Each --layer may be named once.")
-    frames = args.frames or max(1, round(args.duration * args.fps))
+    frames = args.frames or max(1, round(args.length * args.fps))
+    start = None if args.start is None else _frames_of(args.start, args.fps, "--start", 0)
+    duration = None if args.duration is None else _frames_of(args.duration, args.fps, "--duration", 1)
     explicit = dict(_parse_param(text) for text in args.param)
     uses_presets = engine.name == "presets"
     if args.preset:
@@ -150,10 +162,17 @@ def cmd_animate(args: argparse.Namespace) -> int:
         engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind,  # a bad --param stops here
                               full_bleed=is_full_bleed(layer.box, poster.canvas))
         requests.append(MotionRequest(layer=layer, box=boxes[layer.name], prompt=prompt, params=params,
-                                      frames=frames, fps=args.fps, seed=args.seed, canvas=poster.canvas))
+                                      frames=frames, fps=args.fps, seed=args.seed,
+                                      phase=args.phase, start=start, duration=duration, canvas=poster.canvas))
+    followers: dict[int, list] = {}
+    if not args.no_links:  # a title's shadow moves with the title (engine.core.links)
+        chosen = {layer.id for layer in layers}
+        for follower_id, link in detect_links(poster).items():
+            if link.owner in chosen and follower_id not in chosen:
+                followers.setdefault(link.owner, []).append(poster.layer(follower_id))
     with console_progress(f"animating with {engine.name}", quiet=args.quiet) as update:
-        clips = engine.animate(requests, group_prompt=group_prompt,
-                               progress=lambda done, total, _message: update(done, total))
+        clips = animate_with_followers(engine, requests, followers, group_prompt=group_prompt,
+                                       progress=lambda done, total, _message: update(done, total))
     for clip in clips:
         clip.loop_mode = args.loop
         for message in clip.messages:
@@ -175,7 +194,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.core.clip import LOOP_MODES
+    from engine.core.clip import LOOP_MODES, PHASES
     from engine.export.formats import extensions_help
 
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0])
@@ -201,13 +220,24 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--box", help="motion box x,y,w,h in poster pixels (default: planned)")
     animate.add_argument("--engine", default="presets", help="motion engine: presets (default), i2v or dmdl")
     animate.add_argument("--fps", type=int, default=24)
-    animate.add_argument("--duration", type=float, default=2.0, help="seconds (default 2)")
-    animate.add_argument("--frames", type=int, help="frame count (overrides --duration)")
+    animate.add_argument("--length", type=float, default=2.0, help="timeline length in seconds (default 2)")
+    animate.add_argument("--frames", type=int, help="timeline frame count (overrides --length)")
+    animate.add_argument("--phase", choices=PHASES,
+                         help="in: an entrance that ends on the layer; loop; out: an exit that starts on it "
+                              "(default: what the prompt says, else loop)")
+    animate.add_argument("--start", type=float,
+                         help="seconds into the timeline the motion starts (default: what the prompt says, else 0)")
+    animate.add_argument("--duration", type=float,
+                         help="seconds the motion lasts (default: what the prompt says, else to the end for a "
+                              "loop, the motion's natural length for an entrance or exit)")
     animate.add_argument("--seed", type=int, default=0)
     animate.add_argument("--loop", choices=LOOP_MODES, default="loop",
                          help="how a clip shorter than the timeline continues (default: loop)")
     animate.add_argument("--out", required=True, help=f"output file; {extensions_help()}")
     animate.add_argument("--quiet", action="store_true", help="no progress bar")
+    animate.add_argument("--no-links", action="store_true",
+                         help="leave linked layers (a title's shadow, a sun's glow) still instead of "
+                              "moving them with the layer they belong to")
     animate.set_defaults(func=cmd_animate)
     return parser
 

@@ -43,9 +43,9 @@ def layer_ids(client: Client, token: str) -> dict[str, int]:
 
 
 def motion_inputs(prompt: str) -> list[Any]:
-    # engine, prompt, start offset (a button press carries what is typed; parameter widgets
-    # are stored by their own events)
-    return ["presets", prompt, 0.0]
+    # engine, prompt, phase, start and duration (auto: from the prompt); a button press
+    # carries what is typed; parameter widgets are stored by their own events
+    return ["presets", prompt, "auto", None, None]
 
 
 def test_a_client_animates_and_downloads_an_mp4(editor, tmp_path: Path) -> None:

@@ -238,7 +238,7 @@ def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     tweaked = MotionFields(prompt=motion.prompt, params={**chosen.params, "amplitude": 0.9})
     handlers.edit_motion(session, 3, tweaked)
     assert motion.params.get("amplitude") == 0.9
-    assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_offset_s=-1))["error"]
+    assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_s=-1))["error"]
     assert handlers.edit_motion(session, 3, MotionFields(engine="warp-drive"))["error"]
 
 
@@ -484,10 +484,11 @@ def test_the_motion_panel_shows_the_specs_of_the_selected_engine(session, monkey
     try:
         view = handlers.edit_motion(session, 2, MotionFields(engine="dmdl"), only=("engine",))
         assert not view.get("error"), view.get("status")
-        assert [s.name for s in view["specs"]] == ["steps", "guidance", "resolution"]
+        assert [s.name for s in view["specs"]] == ["steps", "guidance", "resolution", "offload"]
         assert session.state.motion(2).engine == "dmdl" and "Engine: **DMDL" in view["preset_note"]
         handlers.edit_motion(session, 2, MotionFields(engine="dmdl", params={"steps": 12}), only=("steps",))
-        assert views.panel_view(session)["motion"].params == {"steps": 12, "guidance": 6.0, "resolution": 512}
+        assert views.panel_view(session)["motion"].params == {"steps": 12, "guidance": 6.0, "resolution": 512,
+                                                              "offload": "none"}
         assert is_error(handlers.edit_motion(session, 2, MotionFields(engine="dmdl", params={"steps": 500}),
                                              only=("steps",)))
     finally:

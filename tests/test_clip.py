@@ -23,9 +23,9 @@ def sprite_layer() -> Layer:
     return Layer(id=5, name="Sprite", pixels=pixels, box=Box(30, 30, 40, 30))
 
 
-def preset_clip(preset: str = "sway", frames: int = 30, start_offset: int = 0) -> LayerClip:
+def preset_clip(preset: str = "sway", frames: int = 30, start: int = 0) -> LayerClip:
     request = preset_request(preset, layer=sprite_layer(), box=Box(0, 0, 100, 90), frames=frames,
-                             seed=2, start_offset=start_offset)
+                             seed=2, start=start)
     return animate_one(PresetAnimator(), request)
 
 
@@ -41,7 +41,7 @@ def test_a_preset_clip_is_lazy_and_reads_the_same_in_any_order():
 
 
 def test_held_frames_are_the_static_layer_itself():
-    clip = preset_clip(start_offset=4)
+    clip = preset_clip(start=4)
     static = place_static(sprite_layer(), Box(0, 0, 100, 90))
     for i in range(5):
         np.testing.assert_array_equal(clip.frame(i), static)

@@ -73,7 +73,7 @@ def test_animate_group_returns_clips_in_the_requested_boxes(tiny_animator, monke
     bar = solid_layer(3, "Title", Box(40, 30, 20, 6), (255, 255, 255, 255))
     requests = [
         MotionRequest(layer=sun, box=Box(18, 6, 20, 20), prompt="", frames=7, seed=1),
-        MotionRequest(layer=bar, box=Box(36, 28, 26, 10), prompt="", frames=7, seed=1, start_offset=2),
+        MotionRequest(layer=bar, box=Box(36, 28, 26, 10), prompt="", frames=7, seed=1, start=2),
     ]
     clips = tiny_animator.animate(requests, group_prompt="the sun rises")
     for clip, request in zip(clips, requests):

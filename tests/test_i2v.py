@@ -322,6 +322,13 @@ def test_the_editor_animates_with_i2v_reports_steps_and_cancels(editor_session, 
         clip = session.state.clips[2]
         assert clip.engine == "i2v" and clip.box == Box(4, 4, 30, 30) and clip.frame_count == 6
         assert [d for d in steps if "denoising step" in d] == [f"denoising step {k} of 3" for k in (1, 2, 3)]
+        steps.clear()
+        view = animating.animate(session, "selected", lambda fraction, desc="": steps.append(desc))
+        assert "Reused" in view["status"] and not [d for d in steps if "denoising step" in d], \
+            "the same inputs again come from the result cache"
+        handlers.edit_motion(session, 2, MotionFields(engine="i2v", prompt="the sun rises",
+                                                      params={"resolution": 32, "steps": 4}), only=("steps",))
+        clip = session.state.clips[2]
 
         def press_cancel(fraction, desc=""):
             if "denoising step 1" in desc:

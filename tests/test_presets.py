@@ -285,8 +285,8 @@ def test_rendering_in_bands_equals_rendering_whole_frames(preset, monkeypatch):
     np.testing.assert_array_equal(render_motion(static, motion), whole)
 
 
-def test_start_offset_holds_the_static_layer_first():
-    clip = PresetAnimator().animate([request("bob", start_offset=5)])[0]
+def test_a_late_start_holds_the_static_layer_first():
+    clip = PresetAnimator().animate([request("bob", start=5)])[0]
     static = place_static(title_layer(), MOTION_BOX)
     for i in range(6):
         np.testing.assert_array_equal(clip.frames[i], static)

@@ -45,7 +45,7 @@ def project(tiny_poster) -> Project:
     }
     motions = [
         Motion(layer_ids=[2], prompt="the sun bobs", params={"preset": "float", "amplitude": 4.5, "pivot": [0.5, 1.0]},
-               box=clip_box, seed=11, start_offset=2, loop="pingpong", planned_by="llm", rationale="room to bob",
+               box=clip_box, seed=11, start=2, loop="pingpong", planned_by="llm", rationale="room to bob",
                box_sized=True),
         Motion(layer_ids=[4, 7], engine="dmdl", prompt="clouds drift", group="Sky", seed=3),
     ]

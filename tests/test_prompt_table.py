@@ -4,9 +4,13 @@ corpus files, and the motion each prompt must produce, checked the way a reviewe
 Each row runs the command line in-process (`python -m engine animate POSTER --layer X
 --prompt "…" --frames 12 --out bundle.zip`, through `engine.__main__.main`), takes the
 animated layer's own transparent frames that go into the layered bundle, and measures
-them (tests.helpers.motion_metrics): the direction and distance of the alpha centroid,
-scale, rotation, visibility through the loop, and the phase (a loop closes, an entrance
-ends on the static layer, an exit ends gone). The bundle's encoders are skipped here to
+them (tests.helpers.motion_metrics) against the layer as it stands: the direction and
+distance of the alpha centroid, scale, rotation, visibility through the loop, and the
+phase the clip says it plays in (a loop closes, an entrance ends on the static layer, an
+exit ends gone). Timing rows also give the fps, the frame the motion starts at and the
+frame from which it is over: before it, an entrance's layer is invisible and a loop's or
+an exit's is the static layer; from `end` on an entrance or loop shows the static layer
+and an exit's layer is gone. The bundle's encoders are skipped here to
 keep the table fast; `test_the_bundle_holds_exactly_the_measured_frames` runs a few rows
 through the real bundle writer and checks its PNG sequence is what the table measured.
 """
@@ -28,7 +32,8 @@ import engine
 import engine.export
 from engine.__main__ import main
 from engine.core.stream import stack
-from engine.export.bundle import timeline_frames
+from engine.core.clip import place_static
+from engine.export.bundle import read_manifest, timeline_frames
 from engine.psd.load import load_psd
 from tests.helpers.motion_metrics import Measured, measure, rotation
 from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
@@ -49,6 +54,9 @@ class Row:
     scale: str  # 1 | grows | flap | any
     turn: str  # 0 | swing:lo-hi | full | any  (degrees)
     visible: float  # the least share of the layer's alpha mass visible in any frame
+    fps: int = 24
+    start: int | None = None  # the frame the motion starts at (timing rows)
+    end: int | None = None  # the first frame at which it is over (timing rows)
 
     @property
     def path(self) -> Path:
@@ -64,7 +72,12 @@ class Row:
 def read_table() -> list[Row]:
     with TABLE.open(newline="") as handle:
         rows = [line for line in handle if line.strip() and not line.startswith("#")]
-    return [Row(**{**r, "visible": float(r["visible"])}) for r in csv.DictReader(rows)]
+    def number(text: str | None) -> int | None:
+        return int(text) if text not in (None, "") else None
+
+    return [Row(**{**r, "visible": float(r["visible"]), "fps": number(r.get("fps")) or 24,
+                   "start": number(r.get("start")), "end": number(r.get("end"))})
+            for r in csv.DictReader(rows)]
 
 
 ROWS = read_table()
@@ -87,7 +100,7 @@ def animate_through_cli(row: Row, out: Path, monkeypatch, capsys, encode: bool =
     monkeypatch.setattr(engine, "load_psd", lambda path, *a, **k: poster_of(Path(path)))
     monkeypatch.setattr(engine.export, "export", export)
     code = main(["animate", str(row.path), "--layer", row.layer, "--prompt", row.prompt,
-                 "--frames", str(FRAMES), "--out", str(out), "--quiet"])
+                 "--frames", str(FRAMES), "--fps", str(row.fps), "--out", str(out), "--quiet"])
     said = capsys.readouterr().err
     assert code == 0, said
     (clip,) = captured["clips"].values()
@@ -171,13 +184,35 @@ def check_phase(row: Row, m: Measured) -> None:
         raise AssertionError(f"unknown phase {row.phase!r}")
 
 
+def check_timing(row: Row, m: Measured) -> None:
+    """Before `start` and from `end` on, the layer is hidden, static or gone as its phase says."""
+    static = m.change <= 0.01
+    if row.start is not None:
+        before = slice(0, row.start) if row.phase == "in" else slice(0, row.start + 1)
+        if row.phase == "in":
+            assert (m.visible[before] <= 0.02).all(), f"it should be invisible before frame {row.start}: {m.visible.round(2)}"
+            assert m.visible[row.start + 1] > 0.02, f"it should be entering by frame {row.start + 1}: {m.visible.round(2)}"
+        else:
+            assert static[before].all(), f"it should be the static layer until frame {row.start}: {m.change.round(3)}"
+            assert not static[row.start + 1], f"it should move from frame {row.start}: {m.change.round(3)}"
+    if row.end is not None:
+        if row.phase == "out":
+            assert (m.visible[row.end:] <= 0.02).all(), f"it should be gone from frame {row.end}: {m.visible.round(2)}"
+            assert m.visible[row.end - 1] > 0.02, f"it should still be leaving at frame {row.end - 1}: {m.visible.round(2)}"
+        else:
+            assert static[row.end:].all(), f"it should be the static layer from frame {row.end}: {m.change.round(3)}"
+            assert not static[row.end - 1], f"it should still be moving at frame {row.end - 1}: {m.change.round(3)}"
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_prompt_produces_the_motion_it_asks_for(row, tmp_path, monkeypatch, capsys):
     clip, said = animate_through_cli(row, tmp_path / "bundle.zip", monkeypatch, capsys)
     assert clip.preset == row.preset, f"{row.prompt!r} played {clip.preset}; the command said:\n{said}"
+    assert clip.timing.phase == row.phase, f"{row.prompt!r} plays as {clip.timing}; the command said:\n{said}"
     frames = stack(timeline_frames(clip, FRAMES))  # the bundle writes a stream; measure the whole clip
-    m = measure(frames)
+    m = measure(frames, place_static(poster_of(row.path).layer(row.layer), clip.box))
     check_phase(row, m)
+    check_timing(row, m)
     assert m.visible.min() >= row.visible, f"it fades to {m.visible.min():.2f} of itself (rows want {row.visible})"
     check_move(row, m, clip.params.get("cycles", 1))
     check_scale(row, m)
@@ -191,6 +226,8 @@ def test_the_table_is_big_and_covers_the_samples_and_the_corpus():
     assert {"balloon", "flower", "ocean"} <= posters and len(posters - {"balloon", "flower", "ocean"}) >= 2
     assert {row.phase for row in ROWS} == {"loop", "in", "out"}
     assert len({row.preset for row in ROWS}) >= 20
+    timed = [row for row in ROWS if row.start is not None or row.end is not None]
+    assert len(timed) >= 15 and {row.phase for row in timed} == {"loop", "in", "out"}
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.id in (
@@ -203,3 +240,6 @@ def test_the_bundle_holds_exactly_the_measured_frames(row, tmp_path, monkeypatch
         names = sorted(n for n in bundle.namelist() if "/frame_" in n)
         frames = np.stack([np.array(Image.open(io.BytesIO(bundle.read(n))).convert("RGBA")) for n in names])
     np.testing.assert_array_equal(frames, stack(timeline_frames(clip, FRAMES)))
+    (motion,) = [layer.motion for layer in read_manifest(out).layers if layer.animated]
+    assert (motion.phase, motion.start, motion.duration) == (clip.timing.phase, clip.timing.start, clip.timing.duration)
+    assert motion.phase == row.phase

@@ -12,7 +12,8 @@ from tests.helpers.layers import solid_layer
 from engine.core.poster import Box, LayerKind, PosterError
 from engine.dmdl import DMDLPipeline
 from engine.motion import Animator, Cancelled, MotionRequest, ParamSpec, registry
-from engine.motion.dmdl_engine import DMDLAnimator, scaled_boxes
+from engine.dmdl.scale import scale_boxes
+from engine.motion.dmdl_engine import DMDLAnimator
 
 
 @pytest.fixture
@@ -127,14 +128,16 @@ def test_dmdl_joint_mode_hands_each_layer_its_own_prompt(tiny_checkpoint, monkey
 
 def test_dmdl_parameters_are_checked_and_big_boxes_generate_at_the_resolution(tiny_checkpoint):
     engine = DMDLAnimator()
-    assert [spec.name for spec in engine.param_specs()] == ["steps", "guidance", "resolution"]
+    assert [spec.name for spec in engine.param_specs()] == ["steps", "guidance", "resolution", "offload"]
     with pytest.raises(PosterError, match="Parameter 'steps' of the dmdl engine must be a whole number from 1"):
         engine.animate([sun_request(params={"steps": 0})])
     with pytest.raises(PosterError, match="has no parameter 'amplitude'"):
         engine.animate([sun_request(params={"amplitude": 0.5})])
-    scale, boxes = scaled_boxes([Box(0, 0, 1024, 512), Box(512, 512, 256, 256)], 512)
-    assert scale == 0.5 and boxes == [Box(0, 0, 512, 256), Box(256, 256, 128, 128)]
-    assert scaled_boxes([Box(16, 16, 64, 32)], 512) == (1.0, [Box(16, 16, 64, 32)])
+    scaled = scale_boxes([Box(0, 0, 1024, 512), Box(512, 512, 256, 256)], 512)
+    assert [s.scale for s in scaled] == [0.5, 0.5]
+    assert [Box(*s.generated) for s in scaled] == [Box(0, 0, 512, 256), Box(256, 256, 128, 128)]
+    [alone] = scale_boxes([Box(16, 16, 64, 32)], 512)
+    assert (alone.scale, Box(*alone.generated)) == (1.0, Box(16, 16, 64, 32))
     big = sun_request(params={"steps": 1, "resolution": 64})
     big.box = Box(0, 0, 128, 64)  # generated at 64 x 32, then scaled back up
     clip = engine.animate([big])[0]

@@ -52,8 +52,8 @@ def test_a_schema_1_project_opens_with_motions_boxes_presets_and_clips():
     assert (sun.opacity, sun.blend_mode) == (0.8, "screen") and sun.pixels.shape == (8, 8, 4)
     assert project.motions == [
         Motion(layer_ids=[2], prompt="the sun floats", params={"preset": "float", "amplitude": 0.4, "cycles": 1},
-               box=Box(2, 2, 12, 12), seed=5, start_offset=2, loop="loop"),
-        Motion(layer_ids=[3, 4], prompt="they wave together", group="Sky", seed=1),
+               box=Box(2, 2, 12, 12), seed=5, phase="loop", start=2, loop="loop"),
+        Motion(layer_ids=[3, 4], prompt="they wave together", group="Sky", seed=1, phase="loop", start=0),
     ]
     assert project.motions[0].preset == "float" and project.motions[1].preset == "auto"
     clip = project.clips[2]
@@ -72,7 +72,7 @@ def test_a_schema_1_autosave_restores_into_the_editor(tmp_path):
     assert (state.fps, state.frames, state.duration_s) == (12, 6, 0.5)
     assert state.selection == [2, 4] and state.active == 4
     sun, cloud, title = state.motion(2), state.motion(3), state.motion(4)
-    assert (sun.preset, sun.params, sun.box, sun.seed, sun.start_offset, sun.box_sized) == (
+    assert (sun.preset, sun.params, sun.box, sun.seed, sun.start, sun.box_sized) == (
         "float", {"preset": "float", "amplitude": 0.4, "cycles": 1}, Box(2, 2, 12, 12), 5, 2, True)
     assert (cloud.prompt, cloud.group, cloud.preset, cloud.box) == ("they wave together", "Sky", "auto", None)
     assert (title.prompt, title.preset, title.params, title.box, title.seed, title.group) == (
@@ -106,7 +106,7 @@ def every_field_set(layer_ids: list[int]) -> Motion:
     """A Motion with every field away from its default, whatever fields it has today."""
     values = {
         "layer_ids": layer_ids, "engine": "dmdl", "prompt": "drifts", "params": {"preset": "float", "cycles": 2},
-        "box": Box(0, 0, 30, 20), "seed": 9, "start_offset": 3, "loop": "pingpong", "group": "g",
+        "box": Box(0, 0, 30, 20), "seed": 9, "phase": "in", "start": 3, "duration": 12, "loop": "pingpong", "group": "g",
         "planned_by": "llm", "rationale": "room above", "box_sized": True,
     }
     missing = {f.name for f in dataclasses.fields(Motion)} - set(values)

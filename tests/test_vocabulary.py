@@ -71,7 +71,8 @@ def test_slow_words_keep_the_loop_seamless_by_swinging():
 def test_timing_words():
     assert preset_for_prompt("the title pops in then stays", TEXT).params["loop"] is False
     fade = preset_for_prompt("the title fades out at the end", TEXT)
-    assert fade.params == {"phase": 0.5, "shape": "out"}
+    assert fade.params == {"shape": "out"}  # "at the end" is when it plays (its timing), not a delay
+    assert (fade.timing.phase, fade.timing.at_end, fade.words["timing.start"]) == ("out", True, "at the end")
     assert preset_for_prompt("the ball bounces twice", PIXEL).params["cycles"] == 2
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
@@ -53,6 +54,77 @@ def clip_index(timeline_index: int, clip_frames: int, loop_mode: str = "loop") -
     raise PosterError(f"Loop mode must be one of {', '.join(LOOP_MODES)}; got {loop_mode!r}.")
 
 
+#: When a motion plays on the timeline: an entrance that ends on the static layer, a loop
+#: that starts on it, or an exit that starts on it and ends wherever the motion goes.
+PHASES = ("in", "loop", "out")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Where a motion sits on the timeline: its `phase`, the frame it `start`s at and the
+    frames its `duration` lasts (None: a loop runs to the end of the timeline).
+
+    This is the timing as it played (frames, resolved): a clip carries it so previews,
+    exports and the bundle manifest say the same thing. The designer's request, which
+    may leave parts to the prompt, is the Motion's (engine.core.project).
+    """
+
+    phase: str = "loop"
+    start: int = 0
+    duration: int | None = None
+
+    def __post_init__(self) -> None:
+        check_phase(self.phase)
+        if isinstance(self.start, bool) or not isinstance(self.start, int) or self.start < 0:
+            raise PosterError(f"A motion's start must be a frame number of 0 or more, got {self.start!r}.")
+        if self.duration is not None and (isinstance(self.duration, bool) or not isinstance(self.duration, int)
+                                          or self.duration < 1):
+            raise PosterError(f"A motion's duration must be at least one frame, got {self.duration!r}.")
+        if self.duration is None and self.phase != "loop":
+            raise PosterError(f"An '{self.phase}' motion needs a duration in frames.")
+
+    def fields(self) -> dict[str, Any]:
+        """phase, start and duration as the manifests name them."""
+        return {"phase": self.phase, "start": self.start, "duration": self.duration}
+
+    @classmethod
+    def of(cls, fields: Any) -> "Timing":
+        """The timing in a manifest entry or a dict with phase, start and duration (absent: a loop from 0)."""
+        get = fields.get if isinstance(fields, dict) else (lambda name, default=None: getattr(fields, name, default))
+        return cls(get("phase", "loop") or "loop", int(get("start", 0) or 0), get("duration", None))
+
+
+def timed_index(timeline_index: int, timing: Timing, motion_frames: int, loop_mode: str = "loop") -> int | None:
+    """The motion frame shown at `timeline_index`, or None for the static layer: the one
+    place the phases are defined (the loop modes are `clip_index`).
+
+    A motion's own frames are 0 … motion_frames-1. "in" ends on the static layer (its last
+    frame is it): before `start` the layer shows the entrance's first frame (hidden, for a
+    pop-in), afterwards the static layer. "loop" starts on the static layer (frame 0 is
+    it): static before `start`, looping per `loop_mode` for `duration` frames, static
+    again after. "out" starts on the static layer: static before `start`, then the motion
+    once, then its last frame held (gone, for a fade-out).
+    """
+    if motion_frames < 1:
+        raise PosterError("A motion needs at least one frame.")
+    local = timeline_index - timing.start
+    if timing.phase == "in":
+        return None if local >= motion_frames - 1 else max(local, 0)
+    if local < 0:
+        return None
+    if timing.phase == "out":
+        return min(local, motion_frames - 1)
+    if timing.duration is not None and local >= timing.duration:
+        return None
+    return clip_index(local, motion_frames, loop_mode)
+
+
+def check_phase(phase: str) -> str:
+    if phase not in PHASES:
+        raise PosterError(f"A motion's phase must be one of {', '.join(PHASES)}; got {phase!r}.")
+    return phase
+
+
 def check_loop_mode(loop_mode: str) -> str:
     if loop_mode not in LOOP_MODES:
         raise PosterError(f"Loop mode must be one of {', '.join(LOOP_MODES)}; got {loop_mode!r}.")
@@ -87,6 +159,29 @@ class ArraySource:
         return self.frames[index]
 
 
+class TimedSource:
+    """A motion placed on the timeline: `count` timeline frames, each the static layer
+    (`still`, shared) or a frame of `motion`, as `timed_index` says for `timing`."""
+
+    def __init__(self, count: int, still: np.ndarray, motion: FrameSource, timing: Timing,
+                 loop_mode: str = "loop") -> None:
+        if count < 1:
+            raise PosterError("A layer clip needs at least one frame.")
+        if (motion.height, motion.width) != still.shape[:2]:
+            raise PosterError("A motion's frames must be the size of its static layer.")
+        self.count = int(count)
+        self.height, self.width = int(still.shape[0]), int(still.shape[1])
+        self.still = still.view()
+        self.still.flags.writeable = False
+        self.motion = motion
+        self.timing = timing
+        self.loop_mode = check_loop_mode(loop_mode)
+
+    def frame(self, index: int) -> np.ndarray:
+        k = timed_index(index, self.timing, self.motion.count, self.loop_mode)
+        return self.still if k is None else self.motion.frame(k)
+
+
 #: Renders clip frames [start, stop) into `out` (stop - start, H, W, 4).
 ChunkRenderer = Callable[[int, int, np.ndarray], None]
 
@@ -96,8 +191,8 @@ class LazySource:
 
     Chunks are aligned (chunk k is frames [k·n, (k+1)·n)), so frame i is always rendered
     in the same company and comes out bit for bit the same whatever order frames are
-    asked in. Frames before `hold` are the `still` frame itself (frame 0 and the frames
-    held before a start offset), never rendered. Safe to read from several threads (the
+    asked in. Frames before `hold` are the `still` frame itself, never rendered (where a
+    motion sits on the timeline is TimedSource's job). Safe to read from several threads (the
     editor's preview and an export may read one clip at once); they take turns rendering.
     """
 
@@ -142,10 +237,12 @@ class LazySource:
 class LayerClip:
     """An animated layer: straight-alpha RGBA frames of (box.h, box.w, 4) uint8 in box space.
 
-    Frame 0 equals the static layer placed in its box. `messages` carries notes for the
+    Frame 0 equals the static layer placed in its box, unless the clip is an entrance
+    (`timing.phase` "in": hidden until it enters). `messages` carries notes for the
     designer (e.g. "unknown prompt, used float"). `frames` may be a (T, H, W, 4) array or
     any FrameSource. `loop_mode` (LOOP_MODES) says what the clip shows on a timeline
-    longer than itself.
+    longer than itself. `timing` is when its motion plays on the timeline, already in its
+    frames (see TimedSource): it is carried so the manifest and the editor can say so.
     """
 
     def __init__(
@@ -158,6 +255,7 @@ class LayerClip:
         params: dict[str, Any] | None = None,
         messages: list[str] | None = None,
         loop_mode: str = "loop",
+        timing: Timing | None = None,
     ) -> None:
         self.layer_id = layer_id
         self.box = box
@@ -167,6 +265,7 @@ class LayerClip:
         self.params = {} if params is None else params
         self.messages = [] if messages is None else messages
         self.loop_mode = check_loop_mode(loop_mode)
+        self.timing = Timing() if timing is None else timing
         if (self.source.height, self.source.width) != (box.h, box.w):
             raise PosterError(
                 f"Clip frames are {self.source.width}×{self.source.height} but the motion box is "
@@ -175,7 +274,7 @@ class LayerClip:
 
     def __repr__(self) -> str:
         return (f"LayerClip(layer_id={self.layer_id}, box={self.box}, frame_count={self.frame_count}, "
-                f"engine={self.engine!r}, preset={self.preset!r}, loop_mode={self.loop_mode!r})")
+                f"engine={self.engine!r}, preset={self.preset!r}, loop_mode={self.loop_mode!r}, timing={self.timing})")
 
     @property
     def frame_count(self) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.core.clip import LOOP_MODES, LayerClip
+from engine.core.clip import LOOP_MODES, LayerClip, check_phase
+from engine.core.links import active_followers, detect_links
 from engine.core.poster import Box, Poster, PosterError
 
 #: `params["preset"]` absent or this: the preset engine picks the preset from the prompt.
@@ -61,7 +62,9 @@ class Motion:
     params: dict[str, Any] = field(default_factory=dict)
     box: Box | None = None
     seed: int = 0
-    start_offset: int = 0
+    phase: str | None = None
+    start: int | None = None
+    duration: int | None = None
     loop: str = "loop"
     group: str | None = None
     planned_by: str = ""
@@ -76,8 +79,12 @@ class Motion:
             self.box = Box.from_any(self.box)
         if self.loop not in LOOP_MODES:
             raise PosterError(f"Loop mode must be one of {', '.join(LOOP_MODES)}; got {self.loop!r}.")
-        if self.start_offset < 0:
-            raise PosterError("A start offset cannot be negative.")
+        if self.phase is not None:
+            check_phase(self.phase)
+        if self.start is not None and self.start < 0:
+            raise PosterError("A motion cannot start before the first frame: give a start of 0 or more.")
+        if self.duration is not None and self.duration < 1:
+            raise PosterError("A motion must last at least one frame: give a longer duration.")
 
     @property
     def preset(self) -> str:
@@ -103,9 +110,17 @@ class Project:
     motions: list[Motion] = field(default_factory=list)
     clips: dict[int, LayerClip] = field(default_factory=dict)
     source: str | None = None
+    #: follower id -> owner id (engine.core.links); None: detected from the poster now.
+    links: dict[int, int] | None = None
+    #: followers the designer unlinked: they stay still when their owner moves.
+    unlinked: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         known = {layer.id for layer in self.poster.layers}
+        if self.links is None:
+            self.links = {f: link.owner for f, link in detect_links(self.poster).items()}
+        self.links = {int(f): int(o) for f, o in self.links.items() if int(f) in known and int(o) in known}
+        self.unlinked = sorted({int(i) for i in self.unlinked if int(i) in self.links})
         for motion in self.motions:
             missing = [i for i in motion.layer_ids if i not in known]
             if missing:
@@ -120,6 +135,26 @@ class Project:
             if int(layer_id) in motion.layer_ids:
                 return motion
         return None
+
+    def followers(self) -> dict[int, list[int]]:
+        """owner id -> the followers that move with it (unlinked ones left out)."""
+        return active_followers(self.links or {}, self.unlinked)
+
+    def owner_of(self, layer_id: int) -> int | None:
+        """The layer `layer_id` follows, or None (not linked, or unlinked by the designer)."""
+        layer_id = int(layer_id)
+        if layer_id in self.unlinked:
+            return None
+        return (self.links or {}).get(layer_id)
+
+    def set_linked(self, follower: int, linked: bool) -> None:
+        """Unlink a follower (it stays still when its owner moves) or link it back."""
+        follower = int(follower)
+        if follower not in (self.links or {}):
+            raise PosterError("That layer is not linked to another layer: there is nothing to unlink or relink.")
+        unlinked = set(self.unlinked)
+        (unlinked.discard if linked else unlinked.add)(follower)
+        self.unlinked = sorted(unlinked)
 
     def split_groups(self) -> None:
         """One Motion per layer, group members sharing the `group` name (the editor's form)."""

@@ -25,7 +25,7 @@ from PIL import Image
 
 from engine.core import schema
 from engine.core.atomic import atomic_output
-from engine.core.clip import LayerClip
+from engine.core.clip import LayerClip, Timing
 from engine.core.clipstore import ENCODING, open_stored_clip, write_clip_frames
 from engine.core.poster import Box, Layer, Poster, PosterError
 from engine.core.project import Project
@@ -54,6 +54,7 @@ def manifest_of(project: Project) -> schema.ProjectManifest:
         ),
         motions=project.motions,
         clips=[clip_entry(clip, _clip_member(clip.layer_id)) for clip in project.clips.values()],
+        links=project.links, unlinked=project.unlinked,
     )
 
 
@@ -63,7 +64,7 @@ def clip_entry(clip: LayerClip, member: str, encoding: str | None = ENCODING) ->
     return schema.ClipEntry(
         layer_id=clip.layer_id, box=clip.box, engine=clip.engine, preset=clip.preset,
         params=clip.params, messages=list(clip.messages), frames=member, frame_count=clip.frame_count,
-        encoding=encoding, loop_mode=clip.loop_mode,
+        encoding=encoding, loop_mode=clip.loop_mode, **clip.timing.fields(),
     )
 
 
@@ -181,7 +182,7 @@ def clip_from(entry: schema.ClipEntry, frames: np.ndarray | None, path: Path | N
     """The clip an entry describes: over `frames` in memory, or stored under `entry.frames`
     in the zip at `path` (read frame by frame, when the compositor asks)."""
     meta = dict(engine=entry.engine, preset=entry.preset, params=dict(entry.params),
-                messages=list(entry.messages), loop_mode=entry.loop_mode)
+                messages=list(entry.messages), loop_mode=entry.loop_mode, timing=Timing.of(entry))
     if frames is not None:
         return LayerClip(layer_id=entry.layer_id, box=entry.box, frames=frames, **meta)
     assert path is not None and entry.encoding is not None
@@ -200,4 +201,4 @@ def project_from(manifest: schema.ProjectManifest, payloads: _Payloads) -> Proje
                     name=poster_entry.name, unsupported=list(poster_entry.unsupported))
     clips = {entry.layer_id: payloads.clip(entry) for entry in manifest.clips}
     return Project(poster=poster, timeline=manifest.timeline, motions=list(manifest.motions), clips=clips,
-                   source=manifest.source)
+                   source=manifest.source, links=manifest.links, unlinked=list(manifest.unlinked))

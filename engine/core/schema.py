@@ -26,7 +26,7 @@ from engine.core.poster import Box, Layer, PosterError
 from engine.core.project import AUTO_PRESET, Motion, Timeline
 
 #: Bump when a manifest changes meaning, and add the step to MIGRATIONS.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 PROJECT_FORMAT = "poster-animator-project"
 AUTOSAVE_FORMAT = "poster-animator-autosave"
@@ -82,6 +82,10 @@ class ClipEntry(_Entry):
     #: frame under the folder `frames`); None: one .npy array, as schema 1 and 2 wrote.
     encoding: str | None = None
     loop_mode: str = "loop"
+    #: When the motion plays on the timeline (engine.core.clip.Timing), as it was rendered.
+    phase: Literal["in", "loop", "out"] = "loop"
+    start: int = Field(0, ge=0)
+    duration: int | None = Field(None, ge=1)
 
 
 class PosterEntry(_Entry):
@@ -105,6 +109,10 @@ class ProjectManifest(_Entry):
     poster: PosterEntry
     motions: list[Motion] = Field(default_factory=list)
     clips: list[ClipEntry] = Field(default_factory=list)
+    #: Linked layers (engine.core.links), follower id -> owner id; absent in files written
+    #: before links existed: then they are detected again from the poster.
+    links: dict[int, int] | None = None
+    unlinked: list[int] = Field(default_factory=list)
 
 
 class AutosaveManifest(_Entry):
@@ -119,6 +127,8 @@ class AutosaveManifest(_Entry):
     clips: list[ClipEntry] = Field(default_factory=list)
     selection: list[int] = Field(default_factory=list)
     active: int | None = None
+    links: dict[int, int] | None = None  # as in ProjectManifest
+    unlinked: list[int] = Field(default_factory=list)
 
 
 class BundleMotion(_Entry):
@@ -127,6 +137,11 @@ class BundleMotion(_Entry):
     params: dict[str, Any] = Field(default_factory=dict)
     clip_frames: int
     loop_mode: str = "loop"
+    #: When the motion plays: "in" ends on the layer's still image, "loop" and "out" start
+    #: on it; from frame `start` for `duration` frames (None: a loop to the end).
+    phase: Literal["in", "loop", "out"] = "loop"
+    start: int = Field(0, ge=0)
+    duration: int | None = Field(None, ge=1)
 
 
 class Size(_Entry):
@@ -167,6 +182,8 @@ class BundleManifest(_Entry):
     preview: str
     layers: list[BundleLayer]  # type: ignore[valid-type]
     groups: list[BundleGroup] = Field(default_factory=list)
+    #: Animated layers that move with another one (a title's shadow): follower id -> owner id.
+    links: dict[int, int] = Field(default_factory=dict)
 
 
 Document = TypeVar("Document", ProjectManifest, AutosaveManifest, BundleManifest)
@@ -246,11 +263,28 @@ def _v2(doc: dict[str, Any], _legacy: LegacyReader | None) -> dict[str, Any]:
     return {**doc, "schema_version": 3}
 
 
+def _motion_v3(entry: dict[str, Any]) -> dict[str, Any]:
+    """A schema-3 motion held the static layer for `start_offset` frames and then looped:
+    that is phase "loop" from `start` (the one name for when a motion begins)."""
+    entry = dict(entry)
+    start = entry.pop("start_offset", 0)
+    return {**entry, "phase": entry.get("phase", "loop"), "start": int(start or 0)}
+
+
+def _v3(doc: dict[str, Any], _legacy: LegacyReader | None) -> dict[str, Any]:
+    """Schema 4 gives motions a phase, start and duration (start_offset becomes start) and
+    clips and bundle layers the timing they played with (a schema-3 clip: a loop from 0)."""
+    out = {**doc, "schema_version": 4}
+    if "motions" in doc:
+        out["motions"] = [_motion_v3(m) for m in doc["motions"]]
+    return out
+
+
 #: format -> {version: the step from that version to the next}.
 MIGRATIONS: dict[str, dict[int, Callable[[dict[str, Any], LegacyReader | None], dict[str, Any]]]] = {
-    PROJECT_FORMAT: {1: _project_v1, 2: _v2},
-    AUTOSAVE_FORMAT: {1: _autosave_v1, 2: _v2},
-    BUNDLE_FORMAT: {1: _bundle_v1, 2: _v2},
+    PROJECT_FORMAT: {1: _project_v1, 2: _v2, 3: _v3},
+    AUTOSAVE_FORMAT: {1: _autosave_v1, 2: _v2, 3: _v3},
+    BUNDLE_FORMAT: {1: _bundle_v1, 2: _v2, 3: _v3},
 }
 
 _MODELS: dict[str, type[BaseModel]] = {

@@ -27,6 +27,8 @@ from PIL import Image
 from engine.core.poster import Box, PosterError
 
 FORMAT_VERSION = 1
+#: Optional at the root: {"val": [poster directory names], "train": [...]} (see `split_indices`).
+SPLITS_FILE = "splits.json"
 
 
 @dataclass
@@ -86,6 +88,14 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGBA")).copy()
 
 
+def init_root(root: str | Path) -> Path:
+    """Make `root` a TDL dataset folder (idempotent)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tdl.json").write_text(json.dumps({"format": "tdl", "version": FORMAT_VERSION}))
+    return root
+
+
 def write_poster(
     root: str | Path,
     poster: str,
@@ -93,11 +103,14 @@ def write_poster(
     height: int,
     samples: Sequence[TDLSample],
     group_prompt: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write the animated layers of one poster (overwriting that poster's directory)."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "tdl.json").write_text(json.dumps({"format": "tdl", "version": FORMAT_VERSION}))
+    """Write the animated layers of one poster (overwriting that poster's directory).
+
+    `extra` goes into poster.json beside the fixed fields (the builder's provenance:
+    source path, licence and hash; caption; every group prompt).
+    """
+    root = init_root(root)
     poster_dir = root / _safe_name(poster)
     poster_dir.mkdir(exist_ok=True)
     layer_dirs = []
@@ -129,9 +142,17 @@ def write_poster(
         "height": height,
         "group_prompt": group_prompt,
         "layers": [path.name for path in layer_dirs],
+        **(extra or {}),
     }
     (poster_dir / "poster.json").write_text(json.dumps(poster_record, indent=1))
     return layer_dirs
+
+
+def write_splits(root: str | Path, splits: dict[str, list[str]]) -> Path:
+    """Record which posters belong to which split (whole posters, so no layer leaks across)."""
+    path = Path(root) / SPLITS_FILE
+    path.write_text(json.dumps({name: sorted(posters) for name, posters in splits.items()}, indent=1))
+    return path
 
 
 def read_sample(layer_dir: str | Path, poster: str | None = None) -> TDLSample:
@@ -202,3 +223,30 @@ class TDLDataset:
         for index, ref in enumerate(self.refs):
             groups.setdefault(ref.poster, []).append(index)
         return groups
+
+    def split_indices(self, name: str) -> list[int]:
+        """Sample indices of split `name` ("all" for every sample).
+
+        Splits are whole posters, read from splits.json at the root. Without that file,
+        "val" is the last tenth of the posters in name order (at least one) and "train"
+        the rest: deterministic, so every engine and every run sees the same samples.
+        """
+        groups = self.poster_groups()
+        if name == "all":
+            return list(range(len(self)))
+        path = self.root / SPLITS_FILE
+        if path.exists():
+            splits = json.loads(path.read_text())
+            if name not in splits:
+                raise PosterError(f"{path} has no '{name}' split; it has: {', '.join(sorted(splits)) or 'none'}.")
+            posters = [p for p in splits[name] if p in groups]
+        elif name in ("val", "train"):
+            ordered = sorted(groups)
+            held = max(1, round(len(ordered) / 10))
+            posters = ordered[-held:] if name == "val" else ordered[:-held]
+        else:
+            raise PosterError(f"Unknown split '{name}': use val, train or all (or write {SPLITS_FILE}).")
+        indices = sorted(i for poster in posters for i in groups[poster])
+        if not indices:
+            raise PosterError(f"The '{name}' split of {self.root} holds no samples.")
+        return indices

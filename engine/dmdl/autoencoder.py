@@ -80,8 +80,11 @@ def tiny_vae(seed: int = 0) -> AutoencoderKLHunyuanVideo:
 class LayerEncoder:
     """The frozen HunyuanVideo VAE encoder, fed gray-background RGB, cropped to motion boxes."""
 
-    def __init__(self, vae: AutoencoderKLHunyuanVideo):
+    def __init__(self, vae: AutoencoderKLHunyuanVideo, device: torch.device | str | None = None):
+        """`device`: where the frames are sent, when it is not where the VAE's weights are
+        (an offloaded VAE's weights wait on the CPU, or on "meta", until its hook runs)."""
         self.vae = vae.eval().requires_grad_(False)
+        self._device = None if device is None else torch.device(device)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, subfolder: str | None = None, **kwargs) -> "LayerEncoder":
@@ -99,7 +102,7 @@ class LayerEncoder:
 
     @property
     def device(self) -> torch.device:
-        return self.vae.device
+        return self._device or self.vae.device
 
     @property
     def scaling_factor(self) -> float:

@@ -210,8 +210,13 @@ class LayerDecoder(ModelMixin, ConfigMixin):
         return video.permute(0, 1, 2, 4, 3, 5, 6).reshape(patches.shape[0], frames, rows * p, cols * p, c)
 
     @torch.no_grad()
-    def decode(self, latents: Sequence[torch.Tensor], boxes: Sequence[GridBox | tuple]) -> list[torch.Tensor]:
+    def decode(
+        self, latents: Sequence[torch.Tensor], boxes: Sequence[GridBox | tuple], device: torch.device | None = None
+    ) -> list[torch.Tensor]:
         """Decode the layers of one poster: one (16, T', h/8, w/8) latent and motion box each.
+
+        `device`: where the latents go, when it is not where the weights are (an offloaded
+        decoder's weights wait on the CPU, or on "meta", until its hook runs).
 
         Returns one (T, h, w, 4) straight-alpha RGBA float tensor in [0, 1] per layer, in
         order, T = 4(T'−1)+1. Layers of equal latent shape run as one batch.
@@ -225,7 +230,7 @@ class LayerDecoder(ModelMixin, ConfigMixin):
             groups[tuple(latent.shape)].append(index)
         results: list[torch.Tensor | None] = [None] * len(latents)
         for indices in groups.values():
-            batch = torch.stack([latents[i] for i in indices]).to(self.device, self.dtype)
+            batch = torch.stack([latents[i] for i in indices]).to(device or self.device, self.dtype)
             video = self(batch, [boxes[i] for i in indices]).clamp(0, 1).float()
             for index, clip in zip(indices, video):
                 results[index] = clip

@@ -16,6 +16,19 @@ import torch
 import torch.nn.functional as F
 
 
+#: The paper's background for RGBA layers seen as RGB (I2V input, evaluation, filtering).
+GRAY = 0.5
+
+
+def over_gray(frames) -> torch.Tensor:
+    """Straight-alpha RGBA uint8 (T, H, W, 4) array -> RGB float (T, H, W, 3) over 50 % gray."""
+    import numpy as np  # noqa: PLC0415
+
+    rgba = torch.from_numpy(np.ascontiguousarray(frames)).float() / 255.0
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + GRAY * (1.0 - alpha)
+
+
 def premultiply(rgba: torch.Tensor) -> torch.Tensor:
     """Straight-alpha (…, 4) → (…, 4) with RGB multiplied by alpha."""
     return torch.cat([rgba[..., :3] * rgba[..., 3:4], rgba[..., 3:4]], dim=-1)

@@ -21,6 +21,7 @@ from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 from diffusers.utils import BaseOutput
 
 from engine.dmdl.autoencoder import TEMPORAL_COMPRESSION, LayerEncoder, latent_frame_count
+from engine.dmdl.offload import place as place_pipeline
 from engine.dmdl.grid import LATENT_PIXELS, TOKEN_PIXELS
 from engine.dmdl.packing import LayerPlacement, PackedLayers, pack_layers
 from engine.dmdl.sampling import sample_layers
@@ -48,7 +49,9 @@ class DMDLPipelineOutput(BaseOutput):
 class DMDLPipeline(DiffusionPipeline):
     """Animate several static layers of one poster jointly."""
 
-    model_cpu_offload_seq = "text_encoder->text_encoder_2->transformer"
+    # In the order a call uses them: the VAE encodes the static layers, the text encoders
+    # the prompts, the transformer denoises, the RGBA decoder decodes.
+    model_cpu_offload_seq = "vae->text_encoder->text_encoder_2->transformer->layer_decoder"
     _optional_components = ["vae", "layer_decoder"]
 
     def __init__(
@@ -85,9 +88,17 @@ class DMDLPipeline(DiffusionPipeline):
         transformer = DMDLTransformer.from_pretrained(directory / "transformer", dtype=dtype, **kwargs)
         return cls.from_pretrained(directory, transformer=transformer, dtype=dtype)
 
+    def place(self, device: str | torch.device, offload: str = "none") -> "DMDLPipeline":
+        """On `device`, or offloaded (engine.dmdl.offload: "none", "model", "sequential")
+        when the GPU is smaller than the checkpoint; inputs are always built on
+        `_execution_device`, which the offload hooks know."""
+        return place_pipeline(self, device, offload)
+
     @property
     def prompt_encoder(self) -> PromptEncoder:
-        return PromptEncoder(self.tokenizer, self.text_encoder, self.tokenizer_2, self.text_encoder_2)
+        return PromptEncoder(
+            self.tokenizer, self.text_encoder, self.tokenizer_2, self.text_encoder_2, device=self._execution_device
+        )
 
     def encode_prompts(
         self, layer_prompts: Sequence[str] | None, num_layers: int, group_prompt: str | None = None
@@ -101,7 +112,7 @@ class DMDLPipeline(DiffusionPipeline):
         """Static layer (H, W, 4) RGBA, already drawn into its grid-snapped motion box -> (C, 1, H/8, W/8)."""
         if self.vae is None:
             raise ValueError("This checkpoint has no VAE: pass static latents instead of images.")
-        return LayerEncoder(self.vae).encode(torch.as_tensor(rgba)[None])
+        return LayerEncoder(self.vae, device=self._execution_device).encode(torch.as_tensor(rgba)[None])
 
     def build_condition(
         self, static_latents: Sequence[torch.Tensor], placements: Sequence[LayerPlacement], num_frames: int
@@ -116,7 +127,7 @@ class DMDLPipeline(DiffusionPipeline):
             static = static if static.ndim == 4 else static[:, None]
             video = static.new_zeros(static.shape[0], frames, *static.shape[2:])
             video[:, :1] = static[:, :1]
-            videos.append(video.to(self.transformer.device))
+            videos.append(video.to(self._execution_device))
         return pack_layers([videos], [list(placements)], cfg.patch_size, cfg.patch_size_t)
 
     @torch.no_grad()
@@ -144,36 +155,40 @@ class DMDLPipeline(DiffusionPipeline):
         """
         if len(static_latents) != len(placements) or not static_latents:
             raise ValueError("Give one placement per static layer, and at least one layer.")
-        condition = self.build_condition(static_latents, placements, num_frames)
-        prompt = self.encode_prompts(prompts, len(static_latents), group_prompt)
-        negative = None
-        if true_cfg_scale > 1.0:
-            negative = self.encode_prompts(None, len(static_latents), negative_prompt)
-        result = sample_layers(
-            self.transformer,
-            condition,
-            self._to_device(prompt),
-            self.scheduler,
-            num_inference_steps=num_inference_steps,
-            generator=generator,
-            negative_prompt=None if negative is None else self._to_device(negative),
-            true_cfg_scale=true_cfg_scale,
-            guidance_scale=guidance_scale,
-            step_callback=step_callback,
-        )
-        layers = result.unpack()[0]
-        if output_type == "rgba":
-            if self.layer_decoder is None:
-                raise ValueError("This checkpoint has no transparent-layer decoder: ask for output_type='latent'.")
-            layers = self.layer_decoder.decode(layers, [motion_box(p, x) for p, x in zip(placements, layers)])
-        elif output_type != "latent":
+        if output_type not in ("latent", "rgba"):
             raise ValueError(f"output_type must be 'latent' or 'rgba', not {output_type!r}.")
+        if output_type == "rgba" and self.layer_decoder is None:
+            raise ValueError("This checkpoint has no transparent-layer decoder: ask for output_type='latent'.")
+        try:
+            condition = self.build_condition(static_latents, placements, num_frames)
+            prompt = self.encode_prompts(prompts, len(static_latents), group_prompt)
+            negative = None
+            if true_cfg_scale > 1.0:
+                negative = self.encode_prompts(None, len(static_latents), negative_prompt)
+            result = sample_layers(
+                self.transformer,
+                condition,
+                self._to_device(prompt),
+                self.scheduler,
+                num_inference_steps=num_inference_steps,
+                generator=generator,
+                negative_prompt=None if negative is None else self._to_device(negative),
+                true_cfg_scale=true_cfg_scale,
+                guidance_scale=guidance_scale,
+                step_callback=step_callback,
+            )
+            layers = result.unpack()[0]
+            if output_type == "rgba":
+                boxes = [motion_box(p, x) for p, x in zip(placements, layers)]
+                layers = self.layer_decoder.decode(layers, boxes, device=self._execution_device)
+        finally:  # also after a cancel: an offloaded pipeline puts every model back in CPU memory
+            self.maybe_free_model_hooks()
         if not return_dict:
             return (layers,)
         return DMDLPipelineOutput(layers=layers)
 
     def _to_device(self, prompt: PromptEmbeddings) -> PromptEmbeddings:
-        device = self.transformer.device
+        device = self._execution_device
         return PromptEmbeddings(
             prompt.embeds.to(device), prompt.mask.to(device), prompt.owner.to(device), prompt.pooled.to(device)
         )

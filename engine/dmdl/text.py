@@ -73,7 +73,11 @@ class PromptEncoder:
         template: str = PROMPT_TEMPLATE,
         max_sequence_length: int = 256,
         num_hidden_layers_to_skip: int = 2,
+        device: torch.device | str | None = None,
     ) -> None:
+        """`device`: where the token ids go, when it is not where the encoders' weights are
+        (offloaded encoders wait on the CPU, or on "meta", until their hooks run)."""
+        self.device = None if device is None else torch.device(device)
         self.tokenizer, self.text_encoder = tokenizer, text_encoder
         self.tokenizer_2, self.text_encoder_2 = tokenizer_2, text_encoder_2
         self.template = template
@@ -85,7 +89,7 @@ class PromptEncoder:
     @torch.no_grad()
     def _llm_tokens(self, prompt: str) -> torch.Tensor:
         """(n, D): the prompt's LLM hidden states, template prefix and padding removed."""
-        device = self.text_encoder.device
+        device = self.device or self.text_encoder.device
         ids = self.tokenizer(
             self.template.format(prompt),
             max_length=self.max_sequence_length + self.crop_start,
@@ -107,7 +111,7 @@ class PromptEncoder:
             prompt, padding="max_length", max_length=self.tokenizer_2.model_max_length, truncation=True,
             return_tensors="pt",
         )["input_ids"]
-        return self.text_encoder_2(ids.to(self.text_encoder_2.device), output_hidden_states=False).pooler_output[0]
+        return self.text_encoder_2(ids.to(self.device or self.text_encoder_2.device), output_hidden_states=False).pooler_output[0]
 
     def encode(
         self,

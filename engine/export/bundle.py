@@ -36,6 +36,7 @@ from engine.export.sequence import add_png_sequence, png_bytes
 from engine.export.video import write_mp4, write_prores, write_webm
 from engine.core import schema
 from engine.core.clip import LayerClip
+from engine.core.links import FOLLOWS_PARAM
 from engine.core.poster import Layer, Poster, PosterError
 
 MANIFEST = "manifest.json"
@@ -76,8 +77,16 @@ def layer_entry(z: int, layer: Layer, clip: LayerClip | None, files: dict[str, s
         entry.webm_size = schema.Size(w=width, h=height)
         entry.motion = schema.BundleMotion(
             engine=clip.engine, preset=clip.preset, params=clip.params, clip_frames=clip.frame_count,
-            loop_mode=clip.loop_mode)
+            loop_mode=clip.loop_mode, **clip.timing.fields())
     return entry
+
+
+def _links(clips: Mapping[int, LayerClip]) -> dict[str, Any]:
+    """The manifest's `links` (follower -> owner) from the clips made by following a layer;
+    nothing at all when no clip follows another, so plain bundles keep their manifest."""
+    links = {int(layer_id): int(clip.params[FOLLOWS_PARAM]) for layer_id, clip in clips.items()
+             if clip.params.get(FOLLOWS_PARAM) is not None}
+    return {"links": links} if links else {}
 
 
 def read_manifest(path: str | os.PathLike) -> schema.BundleManifest:
@@ -154,6 +163,7 @@ def write_bundle(
                 preview="preview.mp4",
                 layers=entries,
                 groups=_groups(poster),
+                **_links(clips),
             )
             archive.writestr(MANIFEST, schema.dump(manifest, indent=2))
     return path

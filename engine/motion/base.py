@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
-from engine.core.clip import LayerClip
+from engine.core.clip import LayerClip, check_phase
 from engine.core.poster import Box, Layer, LayerKind, PosterError
 from engine.motion.params import ParamSpec
 
@@ -51,6 +51,10 @@ class MotionRequest:
     `params` are the engine's own parameters (JSON values, checked against the engine's
     `param_specs`; the preset engine reads the preset from `params["preset"]`, absent or
     "auto" meaning "chosen from the prompt"); engines ignore nothing silently.
+
+    `phase`, `start` and `duration` (frames) say when the motion plays on the timeline of
+    `frames` frames (engine.core.clip.timed_index); None leaves it to the prompt's words,
+    else a loop from frame 0 to the end (engine.motion.timing.resolve_timing).
     """
 
     layer: Layer
@@ -60,7 +64,9 @@ class MotionRequest:
     frames: int = 49
     fps: int = 24
     seed: int = 0
-    start_offset: int = 0  # frames to hold the static layer before the motion starts
+    phase: str | None = None
+    start: int | None = None
+    duration: int | None = None
     #: The poster's canvas, when the caller knows it (the editor and the command line do):
     #: whether the layer covers the poster is then decided once, with it, exactly as the
     #: motion panel and the planner decide it (engine.motion.presets.stage.is_full_bleed).
@@ -78,8 +84,12 @@ class MotionRequest:
             raise PosterError("An animation needs at least one frame.")
         if self.fps < 1:
             raise PosterError("Frames per second must be at least 1.")
-        if self.start_offset < 0:
-            raise PosterError("A start offset cannot be negative.")
+        if self.phase is not None:
+            check_phase(self.phase)
+        if self.start is not None and self.start < 0:
+            raise PosterError("A motion cannot start before the first frame: give a start of 0 or more.")
+        if self.duration is not None and self.duration < 1:
+            raise PosterError("A motion must last at least one frame: give a longer duration.")
 
 
 @runtime_checkable

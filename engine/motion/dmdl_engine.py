@@ -1,20 +1,24 @@
 """The generative engine behind the Animator interface: DMDL on a GPU with a local checkpoint.
 
-The adapter does the poster-side work the model does not: snap each motion box out to the
-16-pixel token grid, draw the static layer into it (the pipeline's LayerEncoder puts it over
-50 % gray and encodes it), hand latents and placements to `DMDLPipeline`, and cut the
-decoded RGBA frames back to the requested box and length. Frame 0 of every clip is the static layer itself, exactly.
+The adapter does the poster-side work the model does not: scale the layers of one call
+together to the <= 512 px the paper trains at (engine.dmdl.scale: the union of their boxes
+fits the `resolution` parameter, every box snapped out to the 16-pixel token grid, the
+layer kept undistorted inside it), draw each static layer into its generated box (the
+pipeline's LayerEncoder puts it over 50 % gray and encodes it), hand latents and
+placements to `DMDLPipeline`, and resize the decoded RGBA frames back to the requested box
+and cut them to its length. Frame 0 of every clip is the static layer itself, exactly.
 
 The pipeline is loaded lazily from `DMDL_CHECKPOINT` the first time a layer is animated, so
 the editor starts instantly and runs without it (the presets engine is the default). The
 registry keeps one instance per process, so the weights load once and every session shares
-them; generations run one at a time on the device, and `release()` frees the weights.
-Boxes larger than the `resolution` parameter are generated at that scale and resized back.
+them; generations run one at a time on the device, and `release()` frees the weights. For a
+GPU smaller than the checkpoint, the `offload` parameter (default `DMDL_OFFLOAD`) keeps the
+weights in CPU memory and moves one model, or one layer, at a time to the GPU.
 """
 
 from __future__ import annotations
 
-import math
+import gc
 import os
 import threading
 from contextlib import contextmanager
@@ -27,12 +31,17 @@ from engine.core.clip import LayerClip, place_static
 from engine.core.poster import Box, LayerKind, PosterError
 from engine.dmdl.errors import DMDLError
 from engine.dmdl.grid import TOKEN_PIXELS
+from engine.dmdl.offload import OFFLOAD_MODES
+from engine.dmdl.scale import TRAINED_SIDE, ScaledBox, scale_boxes
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
+from engine.motion.timing import place_generated
 
 CHECKPOINT_ENV = "DMDL_CHECKPOINT"
 DEVICE_ENV = "DMDL_DEVICE"  # default "cuda"; "cpu" runs (slowly) without a GPU
+OFFLOAD_ENV = "DMDL_OFFLOAD"  # none (default) | model | sequential: the `offload` parameter's default
 OWNER = "the dmdl engine"
+OFFLOAD_LABELS = {"none": "All on the GPU", "model": "Offload models", "sequential": "Offload layer by layer"}
 
 
 def frames_to_generate(frames: int) -> int:
@@ -50,33 +59,33 @@ def designer_errors() -> Iterator[None]:
         raise PosterError(str(error)) from error
 
 
-def scaled_boxes(boxes: Sequence[Box], resolution: int) -> tuple[float, list[Box]]:
-    """The scale at which the layers' grid boxes fit `resolution` pixels on their longer
-    side (never above 1), and each box at that scale, still on the token grid."""
-    longest = max(max(box.w, box.h) for box in boxes)
-    scale = min(1.0, resolution / longest)
-    if scale == 1.0:
-        return scale, list(boxes)
-    scaled = []
-    for box in boxes:
-        x, y = int(box.x * scale) // TOKEN_PIXELS * TOKEN_PIXELS, int(box.y * scale) // TOKEN_PIXELS * TOKEN_PIXELS
-        w = max(TOKEN_PIXELS, math.ceil(box.w * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
-        h = max(TOKEN_PIXELS, math.ceil(box.h * scale / TOKEN_PIXELS) * TOKEN_PIXELS)
-        scaled.append(Box(x, y, w, h))
-    return scale, scaled
-
-
-def resize_rgba(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(..., H, W, 4) uint8 RGBA resized to (..., height, width, 4); unchanged when it fits."""
-    if frames.shape[-3:-1] == (height, width):
-        return frames
+def resize_rgba(image: np.ndarray, width: int, height: int, region: tuple[float, float, float, float]) -> np.ndarray:
+    """(H, W, 4) uint8 RGBA: `region` (left, top, right, bottom, in pixels, may be fractional)
+    resized to (height, width, 4); PIL resamples RGBA premultiplied, so no colour bleeds
+    from transparent pixels. A whole-pixel region of the same size is cut, not resampled."""
+    left, top, right, bottom = region
+    if (right - left, bottom - top) == (width, height) and all(float(v).is_integer() for v in region):
+        x, y = int(left), int(top)
+        return image[y : y + height, x : x + width].copy()
     from PIL import Image
 
-    flat = frames.reshape((-1,) + frames.shape[-3:])
-    out = np.stack([
-        np.asarray(Image.fromarray(f, "RGBA").resize((width, height), Image.Resampling.BILINEAR)) for f in flat
-    ])
-    return out.reshape(frames.shape[:-3] + (height, width, 4))
+    resized = Image.fromarray(image, "RGBA").resize((width, height), Image.Resampling.BICUBIC, box=region)
+    return np.array(resized)  # writable: torch refuses read-only arrays
+
+
+def static_for_generation(layer, scaled: ScaledBox) -> np.ndarray:
+    """The static layer drawn into its generated box: at the generation scale, undistorted,
+    transparent round it (the box's snap to the token grid)."""
+    source = Box(*scaled.source)
+    g = scaled.generated
+    return resize_rgba(place_static(layer, source), g.w, g.h, scaled.source_region())
+
+
+def frames_to_box(frames: np.ndarray, scaled: ScaledBox) -> np.ndarray:
+    """Generated (T, h, w, 4) frames -> (T, box.h, box.w, 4): the motion box's part of each,
+    at poster scale."""
+    p = scaled.poster
+    return np.stack([resize_rgba(frame, p.w, p.h, scaled.poster_region()) for frame in frames])
 
 
 def rgba_frames(decoded, height: int, width: int) -> np.ndarray:
@@ -98,11 +107,31 @@ class DMDLAnimator:
 
     def __init__(self, pipeline=None, device: str | None = None, num_inference_steps: int = 50, dtype=None) -> None:
         self._pipeline = pipeline  # tests and scripts may hand in a ready pipeline
-        self.device = device or os.environ.get(DEVICE_ENV, "").strip() or "cuda"
+        self._pipeline_key: tuple[str, str, str] | None = None  # (folder, device, offload) it was loaded for
+        self._device = device
         self.num_inference_steps = num_inference_steps
         self.dtype = dtype  # default: bfloat16 on a GPU, float32 elsewhere
         self._load_lock = threading.Lock()  # two sessions asking at once still load once
         self._run_lock = threading.Lock()  # one generation at a time on the device
+
+    # --- configuration ---------------------------------------------------------------
+
+    @property
+    def device(self) -> str:
+        """The device given, else `DMDL_DEVICE` (read on every call, so a change is seen), else cuda."""
+        return self._device or os.environ.get(DEVICE_ENV, "").strip() or "cuda"
+
+    @staticmethod
+    def default_offload() -> str:
+        """`DMDL_OFFLOAD` as an offload mode ("1"/"true" mean "model"); a bad value is an error."""
+        value = os.environ.get(OFFLOAD_ENV, "").strip().lower()
+        if value in ("", "0", "false", "no", "off"):
+            return "none"
+        if value in ("1", "true", "yes", "on"):
+            return "model"
+        if value not in OFFLOAD_MODES:
+            raise PosterError(f"DMDL_OFFLOAD must be one of {', '.join(OFFLOAD_MODES)}; got {value!r}.")
+        return value
 
     # --- parameters ------------------------------------------------------------------
 
@@ -110,13 +139,22 @@ class DMDLAnimator:
         self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
         full_bleed: bool = False,
     ) -> list[ParamSpec]:
+        try:
+            offload = self.default_offload()
+        except PosterError:  # said by available(); the panel still shows the choices
+            offload = "none"
         return [
             ParamSpec("int", self.num_inference_steps, 1, 100, name="steps", label="Denoising steps",
                       help="More steps refine the motion; each one takes the same time."),
             ParamSpec("float", 6.0, 1.0, 15.0, name="guidance", label="Guidance",
                       help="How closely the motion follows the prompt; high values can look forced."),
-            ParamSpec("int", 512, 64, 1024, name="resolution", label="Resolution (px)",
-                      help="Longest side the layers are generated at; larger boxes are scaled down and back up."),
+            ParamSpec("int", TRAINED_SIDE, 64, 1024, name="resolution", label="Resolution (px)",
+                      help="Longest side of the canvas the layers are generated on (the model is trained "
+                           "within 512); larger motion boxes are scaled down together and back up."),
+            ParamSpec("choice", offload, choices=OFFLOAD_MODES, name="offload", label="GPU memory",
+                      help="For a GPU smaller than the checkpoint: keep weights in CPU memory, one model "
+                           "(or one layer) on the GPU at a time, VAE in tiles.",
+                      choice_labels=tuple(OFFLOAD_LABELS[mode] for mode in OFFLOAD_MODES)),
         ]
 
     def resolve_params(
@@ -128,8 +166,12 @@ class DMDLAnimator:
     # --- the model ---------------------------------------------------------------------
 
     def available(self) -> tuple[bool, str]:
-        if self._pipeline is not None:
+        if self._pipeline is not None and self._pipeline_key is None:
             return True, "The generative engine is loaded."
+        try:
+            self.default_offload()
+        except PosterError as error:
+            return False, str(error)
         folder = os.environ.get(CHECKPOINT_ENV, "").strip()
         if not folder:
             return False, (
@@ -146,14 +188,21 @@ class DMDLAnimator:
             return False, "The generative engine needs a GPU, and none was found on this machine: use the presets."
         return True, "The generative engine is ready."
 
-    def pipeline(self):
-        """The DMDL pipeline, loaded from DMDL_CHECKPOINT on first use (once, whoever asks)."""
+    def pipeline(self, offload: str = "none"):
+        """The DMDL pipeline from DMDL_CHECKPOINT, loaded on first use (once, whoever asks)
+        and kept; loaded again only when the folder, the device or the offload mode changes.
+        A pipeline handed in by the caller is used as it is."""
         with self._load_lock, designer_errors():
-            if self._pipeline is None:
-                self._pipeline = self._load()
+            if self._pipeline is not None and self._pipeline_key is None:
+                return self._pipeline
+            key = (os.environ.get(CHECKPOINT_ENV, "").strip(), self.device, offload)
+            if self._pipeline is None or self._pipeline_key != key:
+                self._drop()
+                self._pipeline = self._load(key[0], offload)
+                self._pipeline_key = key
             return self._pipeline
 
-    def _load(self):
+    def _load(self, folder: str, offload: str = "none"):
         ok, reason = self.available()
         if not ok:
             raise PosterError(reason)
@@ -162,32 +211,35 @@ class DMDLAnimator:
         from engine.dmdl.pipeline import DMDLPipeline
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        folder = os.environ[CHECKPOINT_ENV].strip()
         dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
-        pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype).to(self.device)
+        pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype)
         missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
         if missing:
             raise PosterError(
                 f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
                 "needs the video VAE and the transparent-layer decoder beside the transformer."
             )
-        return pipe
+        pipe.set_progress_bar_config(disable=True)
+        return pipe.place(self.device, offload)
 
     @property
     def loaded(self) -> bool:
         return self._pipeline is not None
 
+    def _drop(self) -> None:
+        if self._pipeline is None:
+            return
+        self._pipeline = self._pipeline_key = None
+        gc.collect()  # the pipeline's hooks hold references: free the weights now, not later
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
     def release(self) -> None:
         """Free the weights (and the GPU memory they hold); the next call loads them again."""
         with self._load_lock, self._run_lock:
-            self._pipeline = None
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:  # pragma: no cover - torch is a dependency of this engine
-            pass
+            self._drop()
 
     # --- animating ---------------------------------------------------------------------
 
@@ -231,21 +283,18 @@ class DMDLAnimator:
         ] if ignored else []
         steps = params["steps"]
         step(progress, cancel, 0, steps, "Loading the generative model")
-        pipe = self.pipeline()
-        grid_boxes = [r.box.snap_out(TOKEN_PIXELS) for r in requests]
-        scale, gen_boxes = scaled_boxes(grid_boxes, params["resolution"])
+        pipe = self.pipeline(params["offload"])
+        scaled = scale_boxes([r.box for r in requests], params["resolution"])
 
         def on_step(index: int, _t) -> None:
             step(progress, cancel, index + 1, steps, f"Denoising step {index + 1} of {steps}")
 
         with self._run_lock:
             statics, placements = [], []
-            for index, (request, grid_box, gen_box) in enumerate(zip(requests, grid_boxes, gen_boxes)):
-                static = resize_rgba(place_static(request.layer, grid_box), gen_box.h, gen_box.w)
-                statics.append(pipe.encode_static(static))
-                placements.append(
-                    LayerPlacement(index=index, top=gen_box.y // TOKEN_PIXELS, left=gen_box.x // TOKEN_PIXELS)
-                )
+            for index, (request, box) in enumerate(zip(requests, scaled)):
+                statics.append(pipe.encode_static(static_for_generation(request.layer, box)))
+                g = box.generated
+                placements.append(LayerPlacement(index=index, top=g.y // TOKEN_PIXELS, left=g.x // TOKEN_PIXELS))
             decoded = pipe(
                 statics,
                 placements,
@@ -259,24 +308,23 @@ class DMDLAnimator:
                 step_callback=on_step,
             ).layers
         return [
-            self._clip(r, b, resize_rgba(rgba_frames(d, g.h, g.w), b.h, b.w), params, notes)
-            for r, b, g, d in zip(requests, grid_boxes, gen_boxes, decoded)
+            self._clip(r, frames_to_box(rgba_frames(d, b.generated.h, b.generated.w), b), params, notes)
+            for r, b, d in zip(requests, scaled, decoded)
         ]
 
-    def _clip(self, request: MotionRequest, grid_box: Box, frames: np.ndarray, params: dict[str, Any],
+    def _clip(self, request: MotionRequest, frames: np.ndarray, params: dict[str, Any],
               notes: list[str]) -> LayerClip:
-        """Cut the generated grid-box frames back to the requested box, length and start offset."""
-        dx, dy = request.box.x - grid_box.x, request.box.y - grid_box.y
-        frames = frames[:, dy : dy + request.box.h, dx : dx + request.box.w]
+        """The motion-box frames placed on the request's timeline (engine.motion.timing);
+        the static layer exactly where the timing holds it."""
         static = place_static(request.layer, request.box)
-        hold = np.repeat(static[None], request.start_offset, axis=0)
-        frames = np.concatenate([hold, frames])[: request.frames].copy()
-        frames[0] = static
+        notes = list(notes)
+        source, timing = place_generated(static, frames, request, notes)
         return LayerClip(
             layer_id=request.layer.id,
             box=request.box,
-            frames=frames,
+            frames=source,
             engine=self.name,
             params={**params, "seed": request.seed},
-            messages=list(notes),
+            messages=notes,
+            timing=timing,
         )

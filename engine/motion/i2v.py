@@ -44,6 +44,7 @@ from engine.motion.i2v_frames import (
 )
 from engine.motion.matting import MATTING_METHODS, matte
 from engine.motion.params import ParamSpec, validate
+from engine.motion.timing import motion_frames, place_generated, resolve_timing
 
 MODEL_ENV = "I2V_MODEL"
 OFFLOAD_ENV = "I2V_OFFLOAD"
@@ -65,7 +66,7 @@ class _Plan:
     fit: Fit
     model_frames: int  # frames asked of the model (its frame rule)
     model_fps: int  # the rate the model's frames are spaced at
-    motion_frames: int  # poster frames of motion (after the start offset)
+    motion_frames: int  # poster frames of motion (its duration on the timeline)
     forward_frames: int  # frames of motion before any ping-pong
     passes: int  # denoising loops the call runs (FramePack: one per section)
     notes: list[str] = field(default_factory=list)
@@ -292,7 +293,7 @@ class I2VAnimator:
         params, _ = self.resolve_params(request.params)
         family = folder.family
         notes: list[str] = []
-        motion = max(1, request.frames - request.start_offset)
+        motion = motion_frames(resolve_timing(request), request.frames)
         forward = pingpong_length(motion) if params["loop"] == "pingpong" else motion
         model_fps = request.fps if family.takes_frame_rate else family.fps
         wanted = family.frames_for(frames_to_generate(forward, request.fps, model_fps))
@@ -368,15 +369,14 @@ class I2VAnimator:
         motion = list(matte(rgb, static, params["matting"]))
         if params["loop"] == "pingpong":
             motion = pingpong(motion, plan.motion_frames)
-        frames = [static] * request.start_offset + motion
         if params["loop"] == "crossfade":
-            frames = crossfade(frames)
-        frames = frames[: request.frames]
-        frames[0] = static
+            motion = crossfade(motion)
+        notes = list(plan.notes)
+        loop_mode = "hold" if params["loop"] == "none" else "loop"
+        source, timing = place_generated(static, motion, request, notes, loop_mode)
         return _layer_clip(
-            layer_id=request.layer.id, box=box, frames=np.stack(frames), engine=self.name,
-            params={**params, "seed": request.seed}, messages=list(plan.notes),
-            loop_mode="hold" if params["loop"] == "none" else "loop",
+            layer_id=request.layer.id, box=box, frames=source, engine=self.name,
+            params={**params, "seed": request.seed}, messages=notes, loop_mode=loop_mode, timing=timing,
         )
 
 

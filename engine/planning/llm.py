@@ -32,7 +32,9 @@ from engine.planning.geometry import allowed_region, box_from_bounds, fit_motion
 from engine.motion.presets import PRESETS
 from engine.motion.presets.catalog import parameter_text
 from engine.planning.heuristic import checked_params, with_placement_defaults
+from engine.core.links import centroid, detect_links
 from engine.core.poster import Box, Poster, PosterError
+from engine.motion.presets.stage import is_full_bleed
 
 if TYPE_CHECKING:  # the openai package takes a second to import; offline planning never needs it
     import openai
@@ -126,7 +128,13 @@ Rules for every box:
 - it is as large as the motion needs and no larger: a jump needs room above, a sway needs
   room to the sides of the top, a spin needs the rotated extent, an exit needs the way to
   the edge;
-- layers planned together share one prompt and move together: expand them coherently.
+- layers planned together share one prompt and move together: expand them coherently;
+- a layer marked "full_bleed" covers the whole canvas (a sky, water, a paper texture): it
+  moves inside its own frame (ripple, push-in, pan, drift) and whatever leaves the canvas
+  is cropped, so its box is the canvas itself; never refuse it for want of room;
+- a layer marked "follows" (a shadow, glow or outline) is linked to the layer whose id it
+  gives: it moves with that layer automatically, with the same motion. Never plan it on
+  its own: it is not in request.layer_ids, and an answer may not give it a box.
 
 Choose the preset that fits the prompt best and its parameters (null keeps the preset's
 default). Presets:
@@ -194,6 +202,9 @@ def request_payload(poster: Poster, layer_ids: Sequence[int], prompt: str, thumb
     planned = [poster.layer(i) for i in layer_ids]
     others = [layer for layer in poster.layers if layer.visible and layer.id not in set(layer_ids)]
     described = planned + others[: max(0, MAX_LAYERS_DESCRIBED - len(planned))]
+    links = {follower: link.owner for follower, link in detect_links(poster).items()}
+    riding = linked_followers(poster, layer_ids)
+    asked = [i for i in layer_ids if i not in riding]
     return {
         "canvas": {"width": poster.width, "height": poster.height},
         "thumbnail": {"width": thumbnail_size[0], "height": thumbnail_size[1]},
@@ -203,13 +214,31 @@ def request_payload(poster: Poster, layer_ids: Sequence[int], prompt: str, thumb
                 "name": layer.name,
                 "kind": layer.kind.value,
                 "static_box": list(layer.box.as_tuple()),
-                "to_plan": layer.id in set(layer_ids),
+                "to_plan": layer.id in set(asked),
+                **({"full_bleed": True} if is_full_bleed(layer.box, poster.canvas) else {}),
+                **({"follows": links[layer.id]} if layer.id in links else {}),
                 **({"text": layer.text[:200]} if layer.text else {}),
             }
             for layer in described
         ],
-        "request": {"layer_ids": list(layer_ids), "prompt": prompt},
+        "request": {"layer_ids": asked, "prompt": prompt},
     }
+
+
+def linked_followers(poster: Poster, layer_ids: Sequence[int]) -> dict[int, int]:
+    """Requested layers that follow another requested layer (follower id -> owner id):
+    the LLM does not plan them; their box follows their owner's (`follower_box`)."""
+    chosen = set(layer_ids)
+    return {f: link.owner for f, link in detect_links(poster).items() if f in chosen and link.owner in chosen}
+
+
+def follower_box(poster: Poster, follower: int, owner: int, owner_box: Box) -> Box:
+    """A follower's motion box: its owner's, shifted by the offset between their alpha
+    centroids, grown to hold the follower and fitted by the one box rule."""
+    (ox, oy), (fx, fy) = centroid(poster.layer(owner)), centroid(poster.layer(follower))
+    static = poster.layer(follower).box
+    shifted = Box(owner_box.x + int(round(fx - ox)), owner_box.y + int(round(fy - oy)), owner_box.w, owner_box.h)
+    return fit_motion_box(shifted.union(static), static, poster.canvas, grid=TOKEN_PIXELS)
 
 
 def chat_messages(payload: dict[str, Any], picture_url: str) -> list[dict[str, Any]]:
@@ -249,7 +278,8 @@ def ask_llm(
     payload = request_payload(poster, layer_ids, prompt, thumbnail_size)
     try:
         response = client.chat.completions.parse(
-            model=settings.model, messages=chat_messages(payload, picture_url), response_format=answer_model(layer_ids)
+            model=settings.model, messages=chat_messages(payload, picture_url),
+            response_format=answer_model(payload["request"]["layer_ids"]),
         )
     except openai.LengthFinishReasonError:
         raise PlanRejected("its answer was cut off before the JSON was complete") from None
@@ -309,7 +339,8 @@ def _schema_problem(error: pydantic.ValidationError) -> str:
         if where == ("preset",):
             return f"it suggested an unknown preset {value!r}"
         if where[:1] == ("boxes",) and where[-1] == "layer_id":
-            return f"it answered for layer id {value!r}, which was not asked for"
+            return (f"it answered for layer id {value!r}, which was not asked for "
+                    "(a linked layer moves with the layer it follows and is never planned on its own)")
         if where[:1] == ("boxes",) and where[-1] in BOX_FIELDS:
             return f"box {int(where[1]) + 1} of its answer was not four finite numbers"
     return "its answer did not follow the schema"
@@ -323,15 +354,21 @@ def check_answer(answer: BaseModel, poster: Poster, layer_ids: Sequence[int]) ->
         params = with_placement_defaults(preset, checked_params(preset, chosen))
     except PosterError as error:
         raise PlanRejected(f"its parameters were out of range ({error})") from None
+    riding = linked_followers(poster, layer_ids)
     by_id: dict[int, Any] = {}
     for item in answer.boxes:
         if item.layer_id in by_id:
             raise PlanRejected(f"it gave two boxes for layer id {item.layer_id}")
+        if item.layer_id in riding:
+            raise PlanRejected(f"it planned layer id {item.layer_id} on its own, but that layer follows "
+                               f"layer id {riding[item.layer_id]}")
         by_id[item.layer_id] = item
-    missing = [i for i in layer_ids if i not in by_id]
+    missing = [i for i in layer_ids if i not in by_id and i not in riding]
     if missing:
         raise PlanRejected(f"it gave no box for layer id {', '.join(map(str, missing))}")
-    boxes = [_checked_box(by_id[i], poster, i) for i in layer_ids]
+    checked = {i: _checked_box(by_id[i], poster, i) for i in layer_ids if i not in riding}
+    boxes = [checked[i] if i not in riding else follower_box(poster, i, riding[i], checked[riding[i]])
+             for i in layer_ids]
     line = " ".join(answer.rationale.split())[:RATIONALE_CHARS] or f"{preset} chosen by the LLM."
     return LLMPlan(preset, params, boxes, line)
 

@@ -76,6 +76,6 @@ def scaled_poster(poster: Poster, clips: list[LayerClip], scale: float) -> tuple
         box = scaled_box(clip.box, scale)
         small_clips.append(LayerClip(
             clip.layer_id, box, _ScaledSource(clip, box.w, box.h), engine=clip.engine, preset=clip.preset,
-            params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode,
+            params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode, timing=clip.timing,
         ))
     return small, small_clips

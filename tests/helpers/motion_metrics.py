@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class Measured:
-    dx: np.ndarray  # centroid displacement from frame 0, per frame (px)
+    dx: np.ndarray  # centroid displacement from frame 0 (or the reference), per frame (px)
     dy: np.ndarray
     sx: np.ndarray  # alpha spread relative to frame 0, per frame (1 = same size)
     sy: np.ndarray
@@ -37,7 +37,15 @@ def _as_seen(frames: np.ndarray) -> np.ndarray:
     return np.concatenate((f[..., :3] * f[..., 3:] / 255.0, f[..., 3:]), axis=-1)
 
 
-def measure(frames: np.ndarray) -> Measured:
+def measure(frames: np.ndarray, reference: np.ndarray | None = None) -> Measured:
+    """Every measure against `reference`, the layer as it stands (default: frame 0, which is
+    the static layer for a loop or an exit; an entrance starts hidden and ends on it)."""
+    if reference is not None:
+        frames = np.concatenate((reference[None], frames))
+        whole = measure(frames)
+        return Measured(whole.dx[1:], whole.dy[1:], whole.sx[1:], whole.sy[1:], whole.visible[1:],
+                        whole.change[1:], float(np.abs(_as_seen(frames[1:2, ::2, ::2]) - _as_seen(frames[-1:, ::2, ::2])).mean()),
+                        whole.steps[1:])
     alpha = frames[..., 3].astype(np.float64)
     mass = alpha.sum(axis=(1, 2))
     ys = np.arange(alpha.shape[1]) + 0.5

@@ -4,9 +4,13 @@ A request names a preset in `params["preset"]`, or leaves it "auto" and gives a 
 that maps to one (engine.motion.presets.prompts), or neither (then a sensible default by
 layer kind). The chosen preset turns its parameters
 into a FramePlan (engine.motion.presets.transforms / warps / reveal) which the sampler renders in
-premultiplied alpha. Frame 0, and every frame held before `start_offset`, is the static
-layer placed in the motion box, bit for bit; the one exception is drawn over the layer, not
-made of it: pre-rolled particles are already falling on frame 0 (engine.motion.presets.particles).
+premultiplied alpha. The motion is placed on the timeline by its timing (phase, start,
+duration: engine.motion.timing): a loop's first frame and an entrance's last frame are the
+static layer placed in the motion box, bit for bit, and so is every frame the timing holds
+it (engine.core.clip.timed_index). An entrance or exit plays its preset once over its
+duration (catalog.Preset.span), never a loop that blinks the layer away. The one exception
+is drawn over the layer, not made of it: pre-rolled particles are already falling on a
+loop's first frame (engine.motion.presets.particles).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from engine.core.clip import LayerClip, LazySource, place_static
+from engine.core.clip import LayerClip, LazySource, TimedSource, Timing, place_static
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
+from engine.motion.presets.easing import delayed
+from engine.motion.timing import TimingCue, motion_frames, resolve_timing, seconds
 from engine.motion.params import ParamSpec
 from engine.motion.presets.catalog import PRESETS, Preset
-from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt
+from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt, read_timing
 from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
 from engine.motion.presets.stage import Stage, is_full_bleed, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
@@ -31,18 +37,42 @@ PRESET_PARAM = "preset"  # the engine parameter that names the preset
 AUTO = "auto"  # ... when the prompt (or the layer kind) should choose it
 
 
-def motion_times(frames: int, start_offset: int, loop: bool) -> np.ndarray:
-    """Clip time u of each frame after the hold; u = 0 is the rest pose.
+def motion_times(frames: int, start: int, loop: bool) -> np.ndarray:
+    """Clip time u of each frame from `start` on; u = 0 is the rest pose.
 
     A loop spreads its frames over [0, 1) so the frame after the last would be frame 0
     again; a one-shot spreads them over [0, 1] so its last frame lands on the end pose.
     """
-    count = frames - min(start_offset, frames)
+    count = frames - min(start, frames)
     if count <= 0:
         return np.zeros(0)
     if loop or count == 1:
         return np.arange(count) / count
     return np.arange(count) / (count - 1)
+
+
+def phase_times(preset: Preset, params: dict[str, Any], phase: str, count: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Clip times of the `count` motion frames of `phase`, and the settings to build them with.
+
+    A loop is the preset's loop (or one-shot, with `loop` off). An entrance or exit plays
+    the preset's own stretch of its one-shot motion once (Preset.span), after the preset's
+    delay if it has one (a group's stagger); a preset with no such stretch plays one
+    cycle, which starts and ends on the static layer.
+    """
+    if phase == "loop":
+        return motion_times(count, 0, params.get("loop", True)), params
+    build = {**params, **preset.phase_params.get(phase, {})}
+    s = np.linspace(0.0, 1.0, count) if count > 1 else np.array([0.0 if phase == "in" else 1.0])
+    if preset.phase_is_delay:
+        s, build["phase"] = delayed(s, params.get("phase", 0.0)), 0.0
+    span = preset.span(phase)
+    if span is None:
+        return s, build
+    build["loop"] = False
+    if "cycles" in build:
+        build["cycles"] = 1
+    begin, end = span
+    return begin + (end - begin) * s, build
 
 
 def _lookup(name: str) -> Preset:
@@ -100,6 +130,12 @@ class PresetAnimator:
         """`preset` as given ("auto" stays auto) plus the chosen preset's checked values."""
         preset, values, notes = self.choose(params, prompt=prompt, layer_kind=layer_kind, full_bleed=full_bleed)
         return {PRESET_PARAM: _preset_name(params), **values}, notes
+
+    def timing(self, request: MotionRequest, preset: Preset, values: dict[str, Any], prompt: str) -> Timing:
+        """When this request's motion plays: what it sets, else what the prompt says (the
+        preset's own phase when the prompt picked or named it), else a loop from frame 0."""
+        cue, _ = read_timing(prompt, preset.name, values) if prompt.strip() else (TimingCue(), {})
+        return resolve_timing(request, cue)
 
     def choose(
         self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
@@ -165,15 +201,15 @@ class PresetAnimator:
                     request.params, prompt=request.prompt, layer_kind=request.layer.kind,
                     full_bleed=_full_bleed(request),
                 )
-                jobs.append((request, preset, params, messages))
+                jobs.append((request, preset, params, messages, self.timing(request, preset, params, request.prompt)))
         clips = []
         step(None, cancel, 0, len(jobs), "")
-        for index, (request, preset, params, messages) in enumerate(jobs):
-            clips.append(self._render(request, preset, params, messages))
+        for index, (request, preset, params, messages, timing) in enumerate(jobs):
+            clips.append(self._render(request, preset, params, messages, timing))
             step(progress, cancel, index + 1, len(jobs), f"Animated {request.layer.name} ({preset.name})")
         return clips
 
-    def _group(self, requests: list[MotionRequest], prompt: str) -> list[tuple[MotionRequest, Preset, dict, list]]:
+    def _group(self, requests: list[MotionRequest], prompt: str) -> list[tuple[MotionRequest, Preset, dict, list, Timing]]:
         lead = requests[0]
         kinds = {r.layer.kind for r in requests}
         kind = kinds.pop() if len(kinds) == 1 else None
@@ -197,33 +233,41 @@ class PresetAnimator:
             timed = MotionRequest(
                 layer=request.layer, box=request.box, prompt=prompt,
                 params={PRESET_PARAM: preset.name, **layer_params}, frames=request.frames, fps=request.fps,
-                seed=lead.seed, start_offset=request.start_offset, canvas=request.canvas,
+                seed=lead.seed, phase=request.phase, start=request.start, duration=request.duration,
+                canvas=request.canvas,
             )
-            jobs.append((timed, preset, layer_params, list(messages)))
+            jobs.append((timed, preset, layer_params, list(messages), self.timing(timed, preset, params, prompt)))
         return jobs
 
-    def _render(self, request: MotionRequest, preset: Preset, params: dict[str, Any], messages: list[str]) -> LayerClip:
+    def _render(self, request: MotionRequest, preset: Preset, params: dict[str, Any], messages: list[str],
+                timing: Timing) -> LayerClip:
         """A lazy clip: the preset's FramePlan is built now (cheap, and it carries the notes);
-        its frames are resampled only when read (see LazySource)."""
+        its frames are resampled only when read (see LazySource), and placed on the
+        timeline by `timing` (TimedSource)."""
         static = place_static(request.layer, request.box)
-        times = motion_times(request.frames, request.start_offset, params.get("loop", True))
-        hold = request.frames - times.size
+        count = motion_frames(timing, request.frames)
+        times, build = phase_times(preset, params, timing.phase, count)
         stage = Stage.from_static(static, request.seed)
         if stage.is_empty:
             messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
             source = LazySource(request.frames, static, _never, hold=request.frames)
-        elif times.size:
-            motion: FramePlan = preset.build(stage, params, times)
-            motion.still = motion.still_frames().copy()
-            if motion.rests_at_start:  # u = 0 is the rest pose by construction; keep it exact
-                motion.still[0] = True
-            messages.extend(note for note in motion.notes if note not in messages)
-            source = LazySource(request.frames, static, _MotionChunks(static, motion), hold=hold)
         else:
-            source = LazySource(request.frames, static, _never, hold=request.frames)
+            motion: FramePlan = preset.build(stage, build, times)
+            motion.still = motion.still_frames().copy()
+            # the ends the timing rule needs are the static layer by construction; keep them exact
+            # (pre-rolled particles, drawn over the layer, are already falling on a loop's first frame)
+            if timing.phase == "in" or motion.rests_at_start:
+                motion.still[-1 if timing.phase == "in" else 0] = True
+            messages.extend(note for note in motion.notes if note not in messages)
+            moving = LazySource(count, static, _MotionChunks(static, motion), hold=0)
+            # a loop over the whole timeline is its own placement: no wrapper to read through
+            source = moving if count == request.frames and timing == Timing() else TimedSource(
+                request.frames, static, moving, timing)
+        if timing != Timing():
+            messages.append(_when(timing, request.fps))
         return LayerClip(
             layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
-            preset=preset.name, params=params, messages=messages,
+            preset=preset.name, params=params, messages=messages, timing=timing,
         )
 
 
@@ -247,6 +291,13 @@ class _MotionChunks:
             if image.numel() * image.element_size() <= _KEEP_PREMULTIPLIED_BYTES:
                 self._image = image
         render_motion(self.static, self.motion, out=out, start=start, stop=stop, image=image)
+
+
+def _when(timing: Timing, fps: int) -> str:
+    """The timing in a sentence: "Plays as an entrance from 0.5 s, lasting 0.75 s."."""
+    what = {"in": "an entrance", "out": "an exit", "loop": "a loop"}[timing.phase]
+    lasting = f", lasting {seconds(timing.duration, fps)}" if timing.duration is not None else ", to the end"
+    return f"Plays as {what} from {seconds(timing.start, fps)}{lasting}."
 
 
 def _never(start: int, stop: int, out: np.ndarray) -> None:  # pragma: no cover - every frame is held

@@ -31,6 +31,16 @@ class Preset:
     params: dict[str, ParamSpec]
     build: Builder = field(repr=False, compare=False)
     for_text: bool = False  # a text-first effect: the prompt mapper prefers it for type layers
+    #: The phase a prompt that picks this preset plays it in (an entrance is "in") ...
+    default_phase: str = "loop"
+    #: ... or, where a setting decides it, the phase per setting: {"in": {"shape": "in"}};
+    #: playing the preset in that phase also applies the setting.
+    phase_params: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    #: The stretch of the one-shot motion's clip time (loop off) that is the preset's
+    #: entrance (hidden .. static) or exit (static .. gone). The other phase plays it
+    #: backwards; a preset with neither plays one cycle of its loop, which starts and
+    #: ends on the static layer.
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False)
 
     @property
     def placement_params(self) -> tuple[str, ...]:
@@ -41,6 +51,25 @@ class Preset:
     def phase_is_delay(self) -> bool:
         """Whether `phase` delays a one-shot motion rather than shifting a repeating one."""
         return self.params.get("phase") == DELAY
+
+    def natural_phase(self, params: dict[str, Any] | None = None) -> str:
+        """The phase these settings play in when nothing else says (a fade "in" enters)."""
+        params = params or {}
+        for phase, wanted in self.phase_params.items():
+            if all(params.get(name) == value for name, value in wanted.items()):
+                return phase
+        return self.default_phase
+
+    def span(self, phase: str) -> tuple[float, float] | None:
+        """Clip time (from, to) of the one-shot motion that plays `phase` ("in" or "out"):
+        an entrance ends on the static layer, an exit starts on it; None: no such stretch."""
+        if phase in self.spans:
+            return self.spans[phase]
+        other = {"in": "out", "out": "in"}[phase]
+        if other in self.spans:
+            start, end = self.spans[other]
+            return end, start
+        return None
 
     def defaults(self) -> dict[str, Any]:
         return {name: spec.default for name, spec in self.params.items()}
@@ -125,18 +154,19 @@ _PRESET_LIST: tuple[Preset, ...] = (
            _common(cycles=cycles(1), easing=easing("linear"),
                    direction=direction("right", help="Reading direction of the reveal: right = left to right."),
                    phase=DELAY),
-           reveal.typewriter, for_text=True),
+           reveal.typewriter, for_text=True, default_phase="in", spans={"in": (0.07, 0.8)}),
     Preset("fade", "Fade out and in", "The layer fades away and comes back (or only fades in, or out).",
            _common(depth=ParamSpec("float", 1.0, 0.0, 1.0, help="How far it fades: 1 vanishes completely."),
                    cycles=cycles(1), easing=easing(), phase=DELAY,
                    shape=ParamSpec("choice", "out_in", choices=("out_in", "in", "out"),
                                    help="out_in fades away and back; in is an entrance that stays; out an exit at the end.")),
-           reveal.fade),
+           reveal.fade, phase_params={"in": {"shape": "in"}, "out": {"shape": "out"}},
+           spans={"in": (0.06, 0.45), "out": (0.55, 1.0)}),
     Preset("slide_in", "Slide in", "Enters from the motion box's edge and settles in place.",
            _common(amplitude=amplitude(), easing=easing("ease_out"),
                    direction=direction("right", help="Which way the layer travels: right = enters from the left."),
                    phase=DELAY),
-           transforms.slide_in),
+           transforms.slide_in, default_phase="in", spans={"in": (0.14, 1.0)}),
     Preset("float", "Float", "Drifts gently up and down with a slight lazy tilt.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), phase=phase()),
            transforms.float_),
@@ -179,7 +209,7 @@ _PRESET_LIST: tuple[Preset, ...] = (
            transforms.zoom),
     Preset("fly_away", "Fly away", "Accelerates toward an edge of the motion box and fades out; in a loop it pops back.",
            _common(amplitude=amplitude(), easing=easing("ease_in"), direction=direction("up"), phase=DELAY),
-           transforms.fly_away),
+           transforms.fly_away, default_phase="out", spans={"out": (0.06, 1.0)}),
     Preset("travel", "Travel (loops)", "Drifts, swims, rises or flies along a direction and loops: swings back, or wraps around its box.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), direction=direction("right"),
                    mode=ParamSpec("choice", "swing", choices=("swing", "wrap"),
@@ -219,7 +249,7 @@ _PRESET_LIST: tuple[Preset, ...] = (
            camera.pan),
     Preset("pop_in", "Pop in", "An entrance: pops up from small with a little overshoot, then stays.",
            _common(amplitude=amplitude(0.3), pivot=pivot("center"), phase=DELAY),
-           transforms.pop_in),
+           transforms.pop_in, default_phase="in", spans={"in": (0.08, 0.4)}),
     Preset("particles", "Particles", "Rain, snow, bubbles, confetti or sparkles drawn over the layer's area.",
            _common(style=ParamSpec("choice", "snow", choices=tuple(particles.LOOKS), help="What falls or rises."),
                    density=ParamSpec("float", 0.5, 0.05, 1.0, help="How many particles."),

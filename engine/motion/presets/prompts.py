@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.motion.presets.catalog import PRESETS
+from engine.motion.timing import TimingCue
 from engine.core.poster import LayerKind
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -46,6 +47,9 @@ class PromptMatch:
     in_place: bool = False  # a full-bleed layer: the motion was swapped for one inside its own frame
     needs_generative: bool = False
     chosen: bool = False  # the preset was chosen (menu or plan), the prompt only tuned it
+    #: When it plays, as the words say (phase, start, duration); their words are in
+    #: `words` under "timing.phase", "timing.start" and "timing.duration".
+    timing: TimingCue = field(default_factory=TimingCue)
 
     @property
     def understood(self) -> str:
@@ -63,6 +67,7 @@ class PromptMatch:
             said = self.words.get(name)
             parts.append(f"{name} {shown} from '{said}'" if said else f"{name} {shown}")
         tail = f"; {', '.join(parts)}" if parts else "; default settings"
+        tail += _timing_text(self.timing, self.words)
         where = ("; the layer covers the poster, so it moves inside its own frame (edges are cropped)"
                  if self.in_place else "")
         return f"{head}{tail}{where}."
@@ -234,6 +239,98 @@ _DIRECTION_WORDS = {"left": "left", "right": "right", "top": "up", "bottom": "do
 _OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
 
 
+_PHASE_NAMES = {"in": "an entrance (phase in)", "out": "an exit (phase out)", "loop": "a loop"}
+
+
+def _timing_text(cue: TimingCue, words: dict[str, str]) -> str:
+    """"; plays as an entrance (phase in) from 'pops in', starting at the end from 'at
+    the end', lasting 1 s from 'over 1 second'" — only what the words set."""
+    parts = []
+    if cue.phase:
+        said = words.get("timing.phase")
+        parts.append(f"plays as {_PHASE_NAMES[cue.phase]}" + (f" from '{said}'" if said else ""))
+    start = ("at the end" if cue.at_end else f"after {cue.start_seconds:g} s" if cue.start_seconds
+             else "at the start" if cue.start_seconds == 0 else
+             f"{cue.start_share:.0%} into the timeline" if cue.start_share is not None else "")
+    if start:
+        parts.append(f"starting {start} from '{words.get('timing.start', '')}'")
+    if cue.duration_seconds is not None:
+        parts.append(f"lasting {cue.duration_seconds:g} s from '{words.get('timing.duration', '')}'")
+    return f"; {', '.join(parts)}" if parts else ""
+
+
+_SECONDS = (r"(?:(?P<n>\d+(?:\.\d+)?|an?|one|two|three|four|five|six|ten|half an?|a quarter of an?)(?P<half> and a half)? "
+            r"(?:seconds?|secs?|s)\b|(?P<ms>\d+) ?(?:ms|milliseconds?)\b)")
+_SECOND_WORDS = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
+                 "ten": 10.0, "half a": 0.5, "half an": 0.5, "a quarter of a": 0.25, "a quarter of an": 0.25}
+#: Words that keep a motion going: a loop even when the preset is an entrance or exit.
+_LOOP_WORDS = re.compile(r"\bloops?\b|\blooping\b|\bforever\b|\bagain and again\b|\bover and over\b|\brepeated\w*|"
+                         r"\bcontinuous\w*|\bendless\w*|\bthe whole time\b|\ball the time\b|\bkeeps? \w+ing\b")
+_STAYS_WORDS = re.compile(r"\b(and|then) (stays?|holds?|rests?|settles?|stops)\b|\bstays? (there|put|in place)\b|\bfor good\b")
+
+
+def _seconds_of(m: re.Match) -> float:
+    if m.group("ms"):
+        return int(m.group("ms")) / 1000.0
+    word = m.group("n")
+    value = float(word) if word[0].isdigit() else _SECOND_WORDS[word]
+    return value + (0.5 if m.group("half") else 0.0)
+
+
+def read_timing(prompt: str, preset: str, params: dict[str, Any], *, natural: bool = True) -> tuple[TimingCue, dict[str, str]]:
+    """When a prompt says the motion plays, and the words that said it.
+
+    The phase comes from words that keep it going ("forever", "over and over": a loop),
+    else (with `natural`: the prompt chose or named this motion) from the preset itself:
+    "pops in", "slides in", "types itself out" are entrances, "fades out" and "flies
+    away" exits (catalog.Preset.natural_phase). A start: "after half a second", "after a
+    moment", "halfway", "at the end"; a duration: "over 1 second", "for the first second".
+    """
+    text = _clean(prompt or "")
+    words: dict[str, str] = {}
+    phase = None
+    if m := _LOOP_WORDS.search(text):
+        phase, words["timing.phase"] = "loop", m.group(0).strip()
+    elif natural and text.strip():
+        natural_phase = PRESETS[preset].natural_phase(params)
+        if natural_phase != "loop":
+            setting = PRESETS[preset].phase_params.get(natural_phase, {})
+            said_by = _candidates(text)[1]
+            cue = (" ".join(said_by[name] for name in setting if said_by.get(name))  # "fades out", not "fades"
+                   or _scores(text, None)[1].get(preset) or _scores(text, LayerKind.TEXT)[1].get(preset, ""))
+            stays = _STAYS_WORDS.search(text)
+            said = " … ".join(w for w in (cue, stays.group(0).strip() if stays else "") if w)
+            phase = natural_phase
+            if said:
+                words["timing.phase"] = said
+    start_seconds = start_share = duration = None
+    at_end = False
+    m = (re.search(r"\bfor (the )?(?P<which>first|last|final|opening|closing) " + _SECONDS, text)
+         or re.search(r"\bfor (the )?(?P<which>first|last|final|opening|closing) (?P<one>second)\b", text))
+    if m:
+        duration = 1.0 if "one" in m.groupdict() else _seconds_of(m)
+        words["timing.duration"] = m.group(0).strip()
+        if m.group("which") in ("first", "opening"):
+            start_seconds, words["timing.start"] = 0.0, m.group(0).strip()
+        else:
+            at_end, words["timing.start"] = True, m.group(0).strip()
+    elif m := re.search(r"\b(over|in|within|during|taking|lasting|across|for) (about |around |roughly )?" + _SECONDS, text):
+        duration, words["timing.duration"] = _seconds_of(m), m.group(0).strip()
+    if "timing.start" not in words:
+        if m := re.search(r"\b(after|at|from) (about |around )?" + _SECONDS, text):
+            start_seconds, words["timing.start"] = _seconds_of(m), m.group(0).strip()
+        elif m := re.search(r"\bafter a (short |little )?(moment|beat|while|pause|bit|wait)\b|\bdelayed\b|\bwith a delay\b", text):
+            start_share, words["timing.start"] = 0.25, m.group(0).strip()
+        elif m := re.search(r"\bhalfway( through)?\b|\bin the middle\b|\bmidway\b", text):
+            start_share, words["timing.start"] = 0.5, m.group(0).strip()
+        elif m := re.search(r"\bat the (very )?end\b|\bin the end\b|\bat the last moment\b|\btowards? the end\b|"
+                            r"\bbefore the end\b|\bto finish\b|\bfinally\b|\bat the close\b", text):
+            at_end, words["timing.start"] = True, m.group(0).strip()
+        elif m := re.search(r"\bat (the )?(start|beginning)\b|\bright away\b|\bimmediately\b|\bfrom the (start|beginning)\b", text):
+            start_seconds, words["timing.start"] = 0.0, m.group(0).strip()
+    return TimingCue(phase, start_seconds, start_share, at_end, duration), words
+
+
 def default_preset(kind: LayerKind | None, full_bleed: bool = False) -> str:
     """The motion used when nothing says otherwise: text bobs, a full-bleed layer pushes
     in slowly inside its frame, everything else floats."""
@@ -374,10 +471,7 @@ def _candidates(text: str) -> tuple[dict[str, Any], dict[str, str]]:
                       r"\bnever (comes|come) back\b|\bdoes(n't| not) come back\b|\bwithout (coming back|returning)\b|"
                       r"\bjust once\b|\bonly once\b|\bno loop\b|\band stops\b|\bstays? (there|put|in place)\b", text):
         put("loop", False, m.group(0).strip())
-    if m := re.search(r"\bat the end\b|\bin the end\b|\bat the last moment\b|\blate\b", text):
-        put("phase", 0.5, m.group(0).strip())
-    elif m := re.search(r"\bafter a (moment|second|beat|while|pause)\b|\bafter a short (pause|wait)\b", text):
-        put("phase", 0.25, m.group(0).strip())
+    # "at the end", "after a moment": when the motion starts is its timing (read_timing), not a delay
     if m := re.search(r"\bzooms? out\b|\bshrink\w*|\brecede\w*|away from the (camera|viewer)", text):
         put("mode", "out", m.group(0).strip())
     if m := re.search(r"\band back\b|\bback and forth\b|\bto and fro\b|\bthere and back\b|\bleft and right\b", text):
@@ -403,6 +497,10 @@ def _candidates(text: str) -> tuple[dict[str, Any], dict[str, str]]:
         put("shape", "in", m.group(0).strip())
     elif m := re.search(r"\bfades? (\w+ ){0,3}(out|away)\b|\bfading (out|away)\b", text):
         put("shape", "out", m.group(0).strip())
+    elif m := re.search(r"\bdisappears?\b|\bvanish(es)?\b|\bdissolves?( away)?\b", text):
+        put("shape", "out", m.group(0).strip())
+    elif m := re.search(r"\bappears?\b|\bcomes? into view\b|\bmaterialis\w*|\bmaterializ\w*", text):
+        put("shape", "in", m.group(0).strip())
     style, said = _first(_STYLE_WORDS, text)
     if style:
         put("style", style, said)
@@ -541,7 +639,9 @@ def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = Fa
     if m := _GENERATIVE.search(text):
         needs_generative = True
         message = _generative_message(m.group(0).strip(), preset)
-    return PromptMatch(preset, params, message, cue, said, suggestions, in_place, needs_generative)
+    timing, timing_words = read_timing(prompt, preset, params)
+    return PromptMatch(preset, params, message, cue, {**said, **timing_words}, suggestions, in_place,
+                       needs_generative, timing=timing)
 
 
 def explain(prompt: str, preset: str, kind: LayerKind | None = None, full_bleed: bool = False) -> PromptMatch:
@@ -562,5 +662,7 @@ def explain(prompt: str, preset: str, kind: LayerKind | None = None, full_bleed:
         message, chosen = _no_motion_message((prompt or "").strip(), preset, reading.suggestions), False
     elif m := _GENERATIVE.search(text):
         message = _generative_message(m.group(0).strip(), preset)
-    return PromptMatch(preset, params, message, cue, said, reading.suggestions,
-                       reading.in_place and reading.preset == preset, reading.needs_generative, chosen=chosen)
+    timing, timing_words = read_timing(prompt, preset, params)
+    return PromptMatch(preset, params, message, cue, {**said, **timing_words}, reading.suggestions,
+                       reading.in_place and reading.preset == preset, reading.needs_generative, chosen=chosen,
+                       timing=timing)
