@@ -103,7 +103,9 @@ def animate_through_cli(row: Row, out: Path, monkeypatch, capsys, encode: bool =
                  "--frames", str(FRAMES), "--fps", str(row.fps), "--out", str(out), "--quiet"])
     said = capsys.readouterr().err
     assert code == 0, said
-    (clip,) = captured["clips"].values()
+    # the row's own layer: a linked shadow follows it into the bundle as a clip of its own
+    layer_id = poster_of(row.path).layer(row.layer).id
+    clip = captured["clips"][layer_id]
     return clip, said
 
 
