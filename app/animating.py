@@ -286,7 +286,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         status += " " + " ".join(hidden)
     # The single-layer preview is made when its tab is opened: most takes never need it.
     view: View = {**prepared, "preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
-    if sized:
+    if sized or reroll is not None:  # a new box, or the re-rolled layer's new seed, shows in the panel
         with session.lock:
             view.update(selection_view(session))
     return view
@@ -313,14 +313,23 @@ def preview_layer(session: Session, layer_id: int | None) -> View:
     require_poster(state)
     if layer_id is None or int(layer_id) not in state.clips:
         raise PosterError("That layer has no animation yet: select an animated layer, or animate this one first.")
-    name = state.layer(int(layer_id)).name
-    return {"layer_preview": _layer_video(session, state.clips[int(layer_id)], state.fps), "tab": "layer",
+    layer = state.layer(int(layer_id))
+    from engine.render.effects import styled_clip  # noqa: PLC0415
+
+    clip = styled_clip(state.clips[int(layer_id)], layer.style, state.poster.canvas)  # its style, alive per frame
+    name = layer.name
+    return {"layer_preview": _layer_video(session, clip, state.fps), "tab": "layer",
             "status": f"{name} alone, over a checkerboard where it is transparent."}
 
 
 @guarded(lock=False)
 def cancel(session: Session) -> View:
-    """The Cancel button: a running Animate or Re-roll of this session stops after its current step."""
+    """The Cancel button: a running Animate or Re-roll of this session stops after its current step.
+
+    This reply and the Animate's own ("Animation cancelled…") reach the page in either
+    order (on a busy server this one can come last), so it says what stays true after the
+    stop, never "cancelling…", which would be left standing once the run has ended.
+    """
     session.cancel.set()
-    return {"status": "Cancelling: the animation stops after its current step."}
+    return {"status": "Cancelled: the animation stops after its current step; the layers keep their previous clips."}
 

@@ -42,6 +42,7 @@ class MotionFields:
     phase: str = AUTO
     start_s: float | None = None
     duration_s: float | None = None
+    seed: int | None = None  # the motion's own seed (every engine takes one; Re-roll adds 1)
     params: dict[str, Any] = field(default_factory=dict)
     auto: dict[str, str] = field(default_factory=dict)
 
@@ -188,7 +189,7 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     a choice is on auto, or a new value of an auto-capable choice (the preset) resets the
     parameters to what the engine suggests; any other parameter is set and checked.
     """
-    take = set(only) if only is not None else {*TYPED_FIELDS, *fields.params}
+    take = set(only) if only is not None else {*TYPED_FIELDS, "seed", *fields.params}
     notes: list[str] = []
     reset = False
     if "engine" in take and fields.engine and fields.engine != motion.engine:
@@ -202,6 +203,8 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
         motion.start = _frames(fields.start_s, fps, "start", least=0)
     if "motion_duration" in take:
         motion.duration = _frames(fields.duration_s, fps, "duration", least=1)
+    if "seed" in take and fields.seed is not None:
+        motion.seed = check_seed(fields.seed)
     before = resolve(layer, motion, canvas)
     switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
@@ -228,6 +231,17 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     return False, notes
 
 
+def check_seed(value: Any) -> int:
+    """The seed as a whole number from 0, or a PosterError saying so."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not number.is_integer() or not 0 <= number < 2**63:
+        raise PosterError(f"The seed is a whole number from 0 (each gives another take); got {value!r}.")
+    return int(number)
+
+
 def fields_of(layer: Layer, motion: Motion, fps: int, frames: int, canvas: Box) -> tuple[MotionFields, list[ParamSpec]]:
     """The panel values for `motion` and the specs of the parameter widgets to show."""
     resolved = resolve(layer, motion, canvas)
@@ -238,6 +252,7 @@ def fields_of(layer: Layer, motion: Motion, fps: int, frames: int, canvas: Box) 
         phase=motion.phase or AUTO,
         start_s=None if motion.start is None else round(motion.start / fps, 3),
         duration_s=None if motion.duration is None else round(motion.duration / fps, 3),
+        seed=motion.seed,
         params=dict(resolved.values),
         auto=timing_auto(layer, motion, frames, fps, canvas),
     )

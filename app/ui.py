@@ -85,7 +85,7 @@ class Outputs:
 
     def __init__(self, c: dict[str, Any]) -> None:
         self.c = c
-        self.motion_keys = ["engine", "prompt", "phase", "start", "motion_duration", *PARAM_SLOTS]
+        self.motion_keys = ["engine", "prompt", "phase", "start", "motion_duration", "seed", *PARAM_SLOTS]
         self.components = [
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
@@ -148,7 +148,7 @@ class Outputs:
         enabled = fields is not None
         fields = fields or MotionFields()
         typed = {"engine": fields.engine, "prompt": fields.prompt, "phase": fields.phase,
-                 "start": fields.start_s, "motion_duration": fields.duration_s}
+                 "start": fields.start_s, "motion_duration": fields.duration_s, "seed": fields.seed}
         hints = _timing_hints(fields.auto)
         for key, value in typed.items():
             if key not in keep:
@@ -263,6 +263,8 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["motion_duration"] = gr.Number(value=None, minimum=0, step=0.1, label="Duration (s)",
                                                      min_width=90, info="Empty: from the prompt",
                                                      elem_id="motion-duration")
+                    c["seed"] = gr.Number(value=0, minimum=0, precision=0, label="Seed", min_width=90,
+                                          info="Another seed, another take (Re-roll adds 1)", elem_id="seed")
                 with gr.Accordion("Motion box (poster pixels)", open=True):
                     with gr.Row():
                         c["box_x"] = gr.Number(label="x", precision=0, min_width=60, elem_id="box-x")
@@ -308,7 +310,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         named = dict(zip(outputs.motion_keys, widgets))
         params = {name: named[key] for key, name in zip(PARAM_SLOTS, slot_names or ()) if name}
         return MotionFields(engine=named["engine"], prompt=named["prompt"], phase=named["phase"],
-                            start_s=named["start"], duration_s=named["motion_duration"], params=params)
+                            start_s=named["start"], duration_s=named["motion_duration"], seed=named["seed"],
+                            params=params)
 
     typed_inputs = [c["engine"], c["prompt"], c["phase"], c["start"], c["motion_duration"]]
 

@@ -28,6 +28,21 @@ def tiny_poster() -> Poster:
     )
 
 
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray (2 CPUs) for every test that needs one (Ray Serve, the TDL builder's
+    Ray Data stages): starting it costs tens of seconds, so it starts once. Never one found
+    running on the machine; workers import this checkout."""
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}})
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
 _caches = itertools.count()
 
 

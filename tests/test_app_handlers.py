@@ -527,3 +527,18 @@ def test_cancel_stops_animate_and_keeps_the_old_clips(session, monkeypatch) -> N
     view = animating.animate(session, "selected")  # the next Animate runs normally
     assert not view.get("error"), view["status"]
     assert session.state.clips[2] is not before[2]
+
+
+def test_the_seed_is_set_in_the_panel_and_a_reroll_shows_the_next(session) -> None:
+    handlers.set_selection(session, [3])
+    view = handlers.edit_motion(session, 3, MotionFields(seed=7), only=("seed",))
+    assert not is_error(view) and session.state.motion(3).seed == 7
+    for bad in (-2, 1.5, "seven"):
+        view = handlers.edit_motion(session, 3, MotionFields(seed=bad), only=("seed",))
+        assert is_error(view) and "seed is a whole number" in view["status"]
+    assert session.state.motion(3).seed == 7
+    handlers.edit_motion(session, 3, MotionFields(prompt="the title bobs"), only=("prompt",))
+    handlers.edit_box(session, 3, 18, 26, 34, 14)
+    view = animating.reroll(session, 3)
+    assert not is_error(view), view["status"]
+    assert session.state.motion(3).seed == 8 and view["motion"].seed == 8, "the panel shows the new seed"

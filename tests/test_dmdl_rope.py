@@ -50,12 +50,33 @@ def overlapping_twins(model):
 
 
 def test_4d_rope_tells_overlapping_identical_layers_apart():
-    assert overlapping_twins(dmdl_tiny(rope_axes_dim=(4, 4, 4, 4))) > 1e-3
+    assert overlapping_twins(dmdl_tiny()) > 1e-3  # the shared frame band (the default)
+    assert overlapping_twins(dmdl_tiny(rope_axes_dim=(4, 4, 4, 4), rope_layer_spacing=0)) > 1e-3  # a separate band
 
 
 def test_3d_rope_baseline_confuses_them():
     """The ablation's failure mode: without a layer axis the twins are indistinguishable."""
-    assert overlapping_twins(dmdl_tiny(rope_axes_dim=(0, 4, 6, 6))) < 1e-5
+    assert overlapping_twins(dmdl_tiny(rope_layer_spacing=0)) < 1e-5
+
+
+def test_layer_zero_rotates_exactly_as_hunyuan_video_and_frame_frequencies_stay():
+    """Frequency preserving: layer 0 is HunyuanVideo's 3D-RoPE bit for bit, and another layer
+    differs from it only on the frame band, by its spacing times the frame frequencies."""
+    from engine.dmdl.rope import LayoutRotaryEmbedding
+
+    rope = LayoutRotaryEmbedding((16, 56, 56), (256.0,) * 4, layer_spacing=64)
+    plain = LayoutRotaryEmbedding((16, 56, 56), (256.0,) * 4)
+    grid = torch.stack(torch.meshgrid(torch.zeros(1), torch.arange(3.0), torch.arange(2.0), torch.arange(2.0),
+                                      indexing="ij"), dim=-1).reshape(1, -1, 4)
+    assert all(torch.equal(a, b) for a, b in zip(rope(grid), plain(grid)))
+    shifted = grid.clone()
+    shifted[..., 0] = 2  # layer 2
+    cos, _ = rope(shifted)
+    cos0, _ = plain(grid)
+    assert torch.equal(cos[..., 16:], cos0[..., 16:]), "y and x bands untouched"
+    frequencies = 1.0 / 256.0 ** (torch.arange(0, 16, 2).double() / 16)
+    expected = torch.cos((grid[..., 1:2].double() + 128) * frequencies).repeat_interleave(2, dim=-1)
+    assert torch.allclose(cos[..., :16].double(), expected, atol=1e-5)
 
 
 def layer_a_output(model, layer_b_seed: int, owner) -> torch.Tensor:
@@ -67,10 +88,10 @@ def layer_a_output(model, layer_b_seed: int, owner) -> torch.Tensor:
 
 def test_isolation_mask_keeps_layer_b_out_of_layer_a():
     owner = torch.tensor([[0, 0, 0, 1, 1, 1]])  # each layer its own copy of the prompt
-    isolated = dmdl_tiny(rope_axes_dim=(0, 4, 6, 6), layer_isolation=True)
+    isolated = dmdl_tiny(rope_layer_spacing=0, layer_isolation=True)
     change = (layer_a_output(isolated, 2, owner) - layer_a_output(isolated, 9, owner)).abs().max().item()
     assert change <= 1e-6
-    joint = dmdl_tiny(rope_axes_dim=(0, 4, 6, 6), layer_isolation=False)
+    joint = dmdl_tiny(rope_layer_spacing=0, layer_isolation=False)
     assert (layer_a_output(joint, 2, owner) - layer_a_output(joint, 9, owner)).abs().max().item() > 1e-4
 
 

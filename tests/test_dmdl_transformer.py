@@ -34,7 +34,8 @@ def i2v_dir(tmp_path):
 def test_single_full_canvas_layer_equals_hunyuan_video_i2v(i2v_dir):
     directory, reference = i2v_dir
     model = DMDLTransformer.from_pretrained(directory).eval()
-    assert tuple(model.config.rope_axes_dim) == (4, 6, 6)  # no layer band: 3D-RoPE, as the checkpoint
+    assert tuple(model.config.rope_axes_dim) == (4, 6, 6)  # the checkpoint's bands, kept
+    assert model.config.rope_layer_spacing > 0  # 4D-RoPE on the shared frame band: layer 0 is the checkpoint
     video = latent(frames=3, rows=8, cols=6, seed=1)
     prompt = random_prompt(length=7)
     prompt.mask[:, 5:] = 0  # padded text, as the real pipeline produces
@@ -59,11 +60,22 @@ def test_loading_i2v_checkpoint_keeps_every_weight(i2v_dir):
         assert torch.equal(ours[name], tensor), name
 
 
-def test_layer_band_switched_on_when_loading_for_finetuning(i2v_dir):
+def test_a_separate_layer_band_can_still_be_asked_for(i2v_dir):
     directory, _ = i2v_dir
-    model = DMDLTransformer.from_pretrained(directory, rope_axes_dim=(4, 4, 4, 4))
+    model = DMDLTransformer.from_pretrained(directory, rope_axes_dim=(4, 4, 4, 4), rope_layer_spacing=0)
     assert tuple(model.config.rope_axes_dim) == (4, 4, 4, 4)
-    assert model.rope.axes_dim == (4, 4, 4, 4)
+    assert model.rope.axes_dim == (4, 4, 4, 4) and model.rope.layer_spacing == 0
+
+
+def test_a_loaded_checkpoint_tells_two_stacked_layers_apart(i2v_dir):
+    """The 4D model loaded from HunyuanVideo-I2V (no config change) tells identical layers
+    stacked on one box apart; with one layer it is the checkpoint (the test above)."""
+    directory, reference = i2v_dir
+    model = DMDLTransformer.from_pretrained(directory).eval()
+    twin = latent(frames=2, rows=4, cols=4, seed=3)
+    packed = pack_layers([[twin, twin.clone()]], [[place(0, 1, 1), place(1, 1, 1)]])
+    a, b = packed.unpack(run(model, packed, random_prompt()))[0]
+    assert (a - b).abs().max().item() > 1e-3
 
 
 def test_save_and_reload_round_trip(tmp_path):
@@ -107,3 +119,21 @@ def test_batch_of_different_sizes_matches_each_sample_alone():
         for got, want in zip(together[b], alone):
             assert got.shape == want.shape == (CHANNELS, 3, *want.shape[2:])
             assert (got - want).abs().max().item() <= 1e-5
+
+
+def test_the_timestep_reaches_the_model_in_fp32_whatever_the_weights():
+    """As diffusers' HunyuanVideo-I2V loop does: in bf16, timesteps near 1000 collide (two
+    of the 50 at shift 7), so the same noise level would be told to the model twice."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    from engine.dmdl.sampling import predict_flow
+
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
+    scheduler.set_timesteps(50)
+    assert len(set(scheduler.timesteps.to(torch.bfloat16).tolist())) < 50 == len(set(scheduler.timesteps.tolist()))
+    model = dmdl_tiny().to(torch.bfloat16)
+    seen: list[torch.dtype] = []
+    model.register_forward_pre_hook(lambda _m, _args, kwargs: seen.append(kwargs["timestep"].dtype), with_kwargs=True)
+    packed = pack_layers([[latent(2, 4, 4, 1)]], [[place(0, 0, 0)]])
+    predict_flow(model, packed, torch.tensor([0.987654]), random_prompt(), guidance=torch.tensor([6000.0]))
+    assert seen == [torch.float32]

@@ -30,13 +30,12 @@ ENV = ("RAY_ADDRESS", "I2V_MODEL", "I2V_DEVICE", "I2V_OFFLOAD", "POSTER_CACHE_MB
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A local Ray (2 CPUs), the tiny model, and the variables pointing at both."""
+def cluster(tmp_path_factory, local_ray):
+    """The session's local Ray (2 CPUs), the tiny model, and the variables pointing at both."""
     from ray import serve
 
     saved = {key: os.environ.get(key) for key in ENV}
     folder = i2v_tiny.ltx_i2v(tmp_path_factory.mktemp("ray-model") / "ltx")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # never one found running
     os.environ.update({"RAY_ADDRESS": ray.get_runtime_context().gcs_address, "I2V_MODEL": str(folder),
                        "I2V_DEVICE": "cpu", "POSTER_CACHE_MB": "0"})  # every call reaches the cluster
     os.environ.pop("I2V_OFFLOAD", None)
@@ -44,7 +43,6 @@ def cluster(tmp_path_factory):
         yield folder
     finally:
         serve.shutdown()
-        ray.shutdown()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

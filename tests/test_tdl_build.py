@@ -182,18 +182,11 @@ def _placed_alpha(sample) -> np.ndarray:
     return out
 
 
-def test_ray_and_loop_build_the_same_dataset(tmp_path, chat, models, i2v_model):
-    """The Ray executor (a local Ray with 2 CPUs) runs the same stages as the loop: same samples, same pixels."""
-    import ray
-
+def test_ray_and_loop_build_the_same_dataset(tmp_path, chat, models, i2v_model, local_ray):
+    """The Ray executor (the session's local Ray, 2 CPUs) runs the same stages as the loop:
+    same samples, same pixels. The model folder reaches the workers through the config."""
     sources = find_sources([prism_poster(tmp_path / "prism" / name, extra_objects=2) for name in ("kites", "boats")])
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ASSETS_DIR.parent), "I2V_MODEL": str(models[0]),
-                                       "OMP_NUM_THREADS": "1"}})
-    try:
-        on_ray = build(sources, config_for(tmp_path / "ray", chat, models), executor="ray")
-    finally:
-        ray.shutdown()
+    on_ray = build(sources, config_for(tmp_path / "ray", chat, models), executor="ray")
     in_loop = build(sources, config_for(tmp_path / "loop", chat, models), executor="loop")
     assert on_ray["executor"] == "ray" and on_ray["counts"] == in_loop["counts"]
     assert on_ray["counts"]["stage III accepted"] == 8, "per poster: one text layer, one object, a group of two"

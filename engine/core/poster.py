@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from engine.core.style import LayerStyle
 
 
 class PosterError(Exception):
@@ -169,7 +170,11 @@ class Layer:
 
     `pixels` is straight-alpha RGBA uint8 of shape (box.h, box.w, 4) in sRGB. `opacity`
     already folds in fill opacity and every enclosing group's opacity, and `visible`
-    every enclosing group's visibility, so consumers never walk the group tree.
+    every enclosing group's visibility, so consumers never walk the group tree. A layer
+    with a `style` keeps its pixels unstyled and its fill opacity in the style (which
+    fades the pixels but not the effects); the compositor draws the style from the
+    pixels, or from each frame of the layer's clip, so motion moves the content and the
+    style follows.
     """
 
     id: int
@@ -184,6 +189,7 @@ class Layer:
     text: str | None = None
     fonts: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()  # features of this layer the render cannot reproduce
+    style: LayerStyle | None = None  # effects drawn from `pixels` by the compositor (engine.render.effects)
 
     def __post_init__(self) -> None:
         if self.pixels.dtype != np.uint8 or self.pixels.ndim != 3 or self.pixels.shape[2] != 4:

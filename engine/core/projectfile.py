@@ -196,6 +196,7 @@ def project_from(manifest: schema.ProjectManifest, payloads: _Payloads) -> Proje
     for entry in poster_entry.layers:
         fields = entry.model_dump(exclude={"pixels"})
         fields["box"] = entry.box
+        fields["style"] = entry.style  # a dataclass again, not the dict model_dump makes
         layers.append(Layer(**fields, pixels=payloads.pixels(entry.pixels, entry.box)))
     poster = Poster(width=poster_entry.width, height=poster_entry.height, layers=layers,
                     name=poster_entry.name, unsupported=list(poster_entry.unsupported))

@@ -27,7 +27,7 @@ def predict_flow(
     dtype = transformer.dtype
     return transformer(
         packed.with_tokens(packed.tokens.to(dtype)),
-        timestep=(sigma * 1000.0).to(dtype),
+        timestep=(sigma * 1000.0).float(),  # fp32 as diffusers keeps it: in bf16, timesteps near 1000 collide
         encoder_hidden_states=prompt.embeds.to(dtype),
         encoder_attention_mask=prompt.mask,
         pooled_projections=prompt.pooled.to(dtype),

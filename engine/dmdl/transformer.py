@@ -11,12 +11,13 @@ so the loaded model starts exactly as the pretrained one. What changes is the fo
 3. attention runs group-wise (`AttentionGroups`), which both drops batch padding and gives
    the optional layer-isolation mask of eq. 9 without an N x N mask.
 
-Config additions: `rope_axes_dim` may have four entries (layer, frame, y, x); a HunyuanVideo
-checkpoint's three entries mean a zero-dimension layer band, i.e. the 3D-RoPE baseline.
-Switch 4D on when fine-tuning with e.g.
-`DMDLTransformer.from_pretrained(dir, rope_axes_dim=(8, 8, 56, 56))`.
-`rope_layer_theta` sets the layer band's base (default: `rope_theta`); `layer_isolation`
-turns eq. 9 on (ablation only: it stops layers from moving together).
+Config additions: `rope_layer_spacing` (default 64) gives layers their axis by sharing
+HunyuanVideo's frame band at its own frequencies (engine.dmdl.rope), so loading a
+HunyuanVideo-I2V checkpoint gives 4D-RoPE in which layer 0 is the pretrained model
+exactly. The paper's ablations (Table 4) are configurations: 3D-RoPE is
+`rope_layer_spacing=0`, 3D-RoPE + mask adds `layer_isolation=True` (eq. 9). `rope_axes_dim`
+may instead carve a separate layer band out of the head, (layer, frame, y, x), for models
+trained from scratch; `rope_layer_theta` sets that band's base (default: `rope_theta`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ from diffusers.utils import BaseOutput
 from engine.dmdl.attention import AttentionGroups, DMDLAttnProcessor
 from engine.dmdl.packing import PackedLayers
 from engine.dmdl.rope import LayoutRotaryEmbedding, split_axes_dim
+
+#: Frame positions between consecutive layers on the shared frame band (engine.dmdl.rope):
+#: more than the 33 latent frames of HunyuanVideo's longest clips, so no two frames of
+#: different layers share a position. A HunyuanVideo-I2V checkpoint has no such key, so
+#: loading one gives the frequency-preserving 4D-RoPE; 0 is the 3D-RoPE ablation.
+DEFAULT_LAYER_SPACING = 64.0
 
 
 # diffusers' pipeline loader checks a passed component against the base classes it finds in
@@ -68,10 +75,11 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
         text_embed_dim: int = 4096,
         pooled_projection_dim: int = 768,
         rope_theta: float = 256.0,
-        rope_axes_dim: tuple[int, ...] = (8, 8, 56, 56),
+        rope_axes_dim: tuple[int, ...] = (16, 56, 56),
         image_condition_type: str | None = "token_replace",
         rope_layer_theta: float | None = None,
         layer_isolation: bool = False,
+        rope_layer_spacing: float = DEFAULT_LAYER_SPACING,
     ) -> None:
         if image_condition_type != "token_replace":
             raise ValueError(
@@ -101,7 +109,7 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
             image_condition_type=image_condition_type,
         )
         layer_theta = rope_theta if rope_layer_theta is None else rope_layer_theta
-        self.rope = LayoutRotaryEmbedding(axes, (layer_theta, rope_theta, rope_theta, rope_theta))
+        self.rope = LayoutRotaryEmbedding(axes, (layer_theta, rope_theta, rope_theta, rope_theta), rope_layer_spacing)
         for block in (*self.transformer_blocks, *self.single_transformer_blocks):
             block.attn.set_processor(DMDLAttnProcessor())
 

@@ -16,6 +16,10 @@ The WebM of a layer with an odd width or height has one extra transparent column
 Animated layers are written for the whole timeline (a shorter clip continues per its
 loop mode, as in the preview), so every file lines up frame for frame with preview.mp4.
 Everything is written frame by frame from streams: the bundle never holds a whole video.
+A styled layer (drop shadow, stroke, overlays…) is written with its style drawn in, on
+every frame from that frame's alpha; its entry's `box` / `motion_box` are where those
+files sit and its `style` carries the parameters, so a tool can use the styled files or
+redraw the style itself.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import re
 import tempfile
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -38,6 +43,7 @@ from engine.core import schema
 from engine.core.clip import LayerClip
 from engine.core.links import FOLLOWS_PARAM
 from engine.core.poster import Layer, Poster, PosterError
+from engine.render.effects import styled_clip, styled_layer
 
 MANIFEST = "manifest.json"
 
@@ -141,9 +147,14 @@ def write_bundle(
             write_mp4(scratch / "preview.mp4", frames, fps, background=background)
             archive.write(scratch / "preview.mp4", "preview.mp4", compress_type=zipfile.ZIP_STORED)
             step()
-            for z, layer in enumerate(poster.layers):
-                slug = f"layers/{layer_slug(z, layer.name)}"
-                clip = clips.get(layer.id)
+            for z, unstyled in enumerate(poster.layers):
+                slug = f"layers/{layer_slug(z, unstyled.name)}"
+                clip = clips.get(unstyled.id)
+                if unstyled.style is not None:
+                    layer = replace(styled_layer(unstyled, poster.canvas), style=unstyled.style)
+                    clip = styled_clip(clip, unstyled.style, poster.canvas) if clip is not None else None
+                else:
+                    layer = unstyled
                 if clip is None and layer.box.is_empty:
                     files = {}  # an empty layer has no pixels to write
                 elif clip is None:

@@ -42,7 +42,7 @@ from engine.motion.i2v_families import FAMILIES, Family, ModelFolder, choose_can
 from engine.motion.i2v_frames import (
     LOOP_CHOICES, Fit, crossfade, frames_to_generate, from_canvas, pingpong, pingpong_length, retime, to_canvas,
 )
-from engine.motion.matting import MATTING_METHODS, matte
+from engine.motion.matting import available_methods, matte
 from engine.motion.params import ParamSpec, validate
 from engine.motion.timing import motion_frames, place_generated, resolve_timing
 
@@ -164,6 +164,7 @@ class I2VAnimator:
             offload = self.default_offload()
         except PosterError:
             offload = "none"
+        mattes = available_methods()  # a learned matte only where its model is configured
         specs = [
             ParamSpec("int", family.steps if family else 50, 1, 200, name="steps", label="Denoising steps",
                       help="More steps refine the motion; each one takes the same time."),
@@ -172,9 +173,9 @@ class I2VAnimator:
             ParamSpec("int", family.native_side if family else 768, 16, 2048, name="resolution",
                       label="Resolution (px)",
                       help="Longest side of the canvas the model draws on; the motion box is scaled to fit it."),
-            ParamSpec("choice", next(iter(MATTING_METHODS)), choices=tuple(MATTING_METHODS), name="matting",
+            ParamSpec("choice", next(iter(mattes)), choices=tuple(mattes), name="matting",
                       label="Matting", help="How the gray background is taken out of the generated video.",
-                      choice_labels=tuple(m.replace("_", " ").capitalize() for m in MATTING_METHODS)),
+                      choice_labels=tuple(info.label for info in mattes.values())),
             ParamSpec("choice", "none", choices=LOOP_CHOICES, name="loop", label="Loop",
                       help="A generated clip plays once and holds, unless its tail cross-fades or ping-pongs back.",
                       choice_labels=("Play once and hold", "Cross-fade the tail", "Ping-pong")),

@@ -14,7 +14,13 @@ equations, four unknowns. Two closed-form answers, one table (`MATTING_METHODS`)
   the alpha that colour implies; where no palette colour explains it (the model drew
   something new: a splash, a spark), it falls back to ``color_to_alpha``.
 
-In both, colour is un-premultiplied from the gray (F = G + (C - G) / a), codec noise around
+A third, ``vitmatte``, is offered when a learned model is configured (`I2V_MATTING_MODEL`,
+engine.motion.matting_model): the palette matte's sure foreground and sure background,
+each shrunk by `TRIMAP_BAND` pixels, make a trimap; ViTMatte, fed the frame over gray,
+decides the unknown band between them (soft edges, blur, new shapes) and the sure regions
+keep the closed-form alpha, which is exact there.
+
+In all, colour is un-premultiplied from the gray (F = G + (C - G) / a), codec noise around
 the gray is treated as background, and frame 0 is the static layer itself, bit for bit: the
 model's first frame is only a re-encoding of it. Quality against ground truth is measured by
 `matte_quality` (tests/test_matting.py, benchmarks/matting.py).
@@ -22,13 +28,16 @@ model's first frame is only a re-encoding of it. Quality against ground truth is
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 from scipy.cluster.vq import kmeans2
+from scipy.ndimage import binary_erosion
 
 from engine.core.poster import PosterError
+from engine.motion import matting_model
 
 #: The background the layer is composited on before generation, as a fraction of white.
 GRAY = 0.5
@@ -40,6 +49,12 @@ MIN_CONTRAST = 0.06
 FIT_TOLERANCE = 0.05
 #: At most this many palette colours: enough for a poster layer, cheap per pixel.
 PALETTE_SIZE = 32
+#: Alpha at or above this is sure foreground, at or below 1 - this sure background (trimap).
+SURE_ALPHA = 0.95
+#: Pixels each sure region loses at its edge: the unknown band a learned matte decides.
+TRIMAP_BAND = 3
+#: Pixels of context the learned model sees round the unknown band (its crop of the frame).
+MODEL_CONTEXT = 32
 
 
 def over_gray(rgba: np.ndarray, background: float = GRAY) -> np.ndarray:
@@ -144,13 +159,78 @@ def matte_palette(frames: Iterable[np.ndarray], static: np.ndarray, background: 
     return _matte_frames(frames, static, background, lambda d: palette.matte(d, background))
 
 
+def trimap(alpha: np.ndarray, band: int = TRIMAP_BAND) -> np.ndarray:
+    """A matting trimap (H, W) uint8 from an alpha (H, W): 255 sure foreground, 0 sure
+    background, each eroded by `band` pixels, and 128 for the unknown band between them."""
+    out = np.full(alpha.shape, 128, np.uint8)
+    if band > 0:
+        out[binary_erosion(alpha >= SURE_ALPHA, iterations=band, border_value=1)] = 255
+        out[binary_erosion(alpha <= 1.0 - SURE_ALPHA, iterations=band, border_value=1)] = 0
+    else:
+        out[alpha >= SURE_ALPHA] = 255
+        out[alpha <= 1.0 - SURE_ALPHA] = 0
+    return out
+
+
+def matte_vitmatte(
+    frames: Iterable[np.ndarray], static: np.ndarray, background: float = GRAY, folder: str | None = None
+) -> Iterator[np.ndarray]:
+    """The palette matte with its unsure band decided by the learned model (RGB -> RGBA uint8).
+
+    The model (`folder`, default `I2V_MATTING_MODEL`) is loaded before the first frame is
+    asked for, so a missing or broken one is reported at once, not mid-stream.
+    """
+    model = matting_model.matting_model(folder)
+    palette = Palette.of_layer(static, background)
+
+    def alpha_of(difference: np.ndarray) -> np.ndarray:
+        alpha = palette.matte(difference, background)
+        regions = trimap(alpha)
+        unknown = regions == 128
+        if not unknown.any():
+            return alpha
+        # the model sees the band and some context round it, not the whole (mostly gray) box
+        rows, cols = np.nonzero(unknown)
+        y0, y1 = max(rows.min() - MODEL_CONTEXT, 0), rows.max() + 1 + MODEL_CONTEXT
+        x0, x1 = max(cols.min() - MODEL_CONTEXT, 0), cols.max() + 1 + MODEL_CONTEXT
+        crop = (slice(y0, y1), slice(x0, x1))
+        over_gray_rgb = np.clip((difference[crop] + background) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        alpha = alpha.copy()
+        alpha[crop] = np.where(unknown[crop], model.alpha(over_gray_rgb, regions[crop]), alpha[crop])
+        return alpha
+
+    return _matte_frames(frames, static, background, alpha_of)
+
+
 MattingMethod = Callable[[Iterable[np.ndarray], np.ndarray, float], Iterator[np.ndarray]]
 
-#: name -> (function, one line for menus and --help). The first is the default.
-MATTING_METHODS: dict[str, tuple[MattingMethod, str]] = {
-    "palette": (matte_palette, "Known gray background, foreground colours taken from the static layer (default)."),
-    "color_to_alpha": (matte_color_to_alpha, "Known gray background, least alpha per pixel: exact for saturated colours."),
+
+class MethodInfo(NamedTuple):
+    """One matting method: the function, its menu label, one line of help, and the
+    variable that configures it (None: always available)."""
+
+    function: MattingMethod
+    label: str
+    help: str
+    needs: str | None = None
+
+
+#: The matting methods, for the engine parameter, the CLI and the docs. The first is the default.
+MATTING_METHODS: dict[str, MethodInfo] = {
+    "palette": MethodInfo(matte_palette, "Palette",
+                          "Known gray background, foreground colours taken from the static layer (default)."),
+    "color_to_alpha": MethodInfo(matte_color_to_alpha, "Color to alpha",
+                                 "Known gray background, least alpha per pixel: exact for saturated colours."),
+    "vitmatte": MethodInfo(matte_vitmatte, "ViTMatte (learned)",
+                           "The palette matte with its uncertain edges decided by a ViTMatte model.",
+                           needs=matting_model.MODEL_ENV),
 }
+
+
+def available_methods() -> dict[str, MethodInfo]:
+    """The methods that can run here: those needing a model only when its variable is set."""
+    return {name: info for name, info in MATTING_METHODS.items()
+            if info.needs is None or os.environ.get(info.needs, "").strip()}
 
 
 def matte(
@@ -163,7 +243,7 @@ def matte(
     """
     if method not in MATTING_METHODS:
         raise PosterError(f"There is no matting method called '{method}'. Methods: {', '.join(MATTING_METHODS)}.")
-    return MATTING_METHODS[method][0](frames, static, background)
+    return MATTING_METHODS[method].function(frames, static, background)
 
 
 def matte_quality(truth: Iterable[np.ndarray], matted: Iterable[np.ndarray]) -> dict[str, float]:

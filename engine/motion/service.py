@@ -37,11 +37,19 @@ class Generative:
     model_env: str  # the variable naming its model folder (part of the model's identity)
     env: tuple[str, ...]  # the variables it reads, handed to a Ray replica
     per_layer: bool  # each layer generated on its own (cached per layer), or jointly (per call)
+    helper_envs: tuple[str, ...] = ()  # other model folders it may use (the learned matte): part of the identity
+
+    def model(self) -> str:
+        """The identity of every model folder configured for the engine, for the cache key."""
+        main = model_identity(os.environ.get(self.model_env, "").strip() or None)
+        helpers = [os.environ.get(name, "").strip() for name in self.helper_envs]
+        return "+".join([main, *(model_identity(folder) for folder in helpers if folder)])
 
 
 #: The engines that go through the cache and the device queue; every other one is handed out as is.
 GENERATIVE: dict[str, Generative] = {
-    "i2v": Generative("I2V_MODEL", ("I2V_MODEL", "I2V_OFFLOAD", "I2V_DEVICE"), per_layer=True),
+    "i2v": Generative("I2V_MODEL", ("I2V_MODEL", "I2V_OFFLOAD", "I2V_DEVICE", "I2V_MATTING_MODEL"), per_layer=True,
+                      helper_envs=("I2V_MATTING_MODEL",)),
     "dmdl": Generative("DMDL_CHECKPOINT", ("DMDL_CHECKPOINT", "DMDL_DEVICE"), per_layer=False),
 }
 
@@ -59,7 +67,7 @@ class CachedAnimator(ForwardingAnimator):
 
     def _keys(self, requests: Sequence[MotionRequest], group_prompt: str | None) -> list[str]:
         """One key per request: its own (per-layer engines) or the call's, numbered (joint ones)."""
-        model = model_identity(os.environ.get(self.spec.model_env, "").strip() or None)
+        model = self.spec.model()
         parts = []
         for request in requests:
             params, _ = self.engine.resolve_params(request.params, prompt=request.prompt,

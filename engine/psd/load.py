@@ -2,7 +2,11 @@
 
 Every leaf layer is rasterised by psd-tools' own compositor (masks, vector masks, fills,
 shapes, the effects it draws, clipping) with its opacity lifted out, so our compositor can
-put it back and the static render matches psd-tools' composite of the whole file. What
+put it back and the static render matches psd-tools' composite of the whole file. A layer
+(or baked group) with a layer style is rasterised with its effects switched off and keeps
+them as a LayerStyle (engine.psd.effects), which the compositor draws from its pixels, and
+from every frame once it is animated; only a clipping base whose effects psd-tools draws
+itself keeps psd-tools' rendering, where the overlays sit under the clipped layers. What
 cannot stay a separate layer without changing the picture is baked:
 
 * a clipping stack becomes one layer (the base with its clipped layers applied),
@@ -27,6 +31,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine.psd.color import SrgbConverter
+from engine.psd.effects import effects_descriptor, enabled_entries, read_style
 from engine.core.poster import BLEND_MODES, Box, Layer, LayerKind, Poster, PosterError
 from engine.psd.failures import describe_failure
 from engine.psd.isolation import run_isolated
@@ -172,8 +177,13 @@ class _Importer:
         if reason is None:
             self._walk(group, inner)
             return
-        pixels, box = self._rasterise(group, as_group=True)
-        unsupported = self._effect_notes(group)
+        style, unsupported = read_style(group, self.psd)
+        if style is not None:  # the group's style is drawn from the merged group's alpha, like a layer's
+            with _effects_off(group):
+                pixels, box = self._rasterise(group, as_group=True)
+        else:
+            pixels, box = self._rasterise(group, as_group=True)
+            unsupported = self._effect_notes(group)
         self.layers.append(
             Layer(
                 id=group.layer_id,
@@ -186,6 +196,7 @@ class _Importer:
                 blend_mode=blend_mode_name(group.blend_mode),
                 visible=True,
                 unsupported=tuple(unsupported),
+                style=style,
             )
         )
         self._list_hidden_inside(group, inner)
@@ -199,7 +210,7 @@ class _Importer:
             return "blend mode"
         if group.has_mask() or group.has_vector_mask():
             return "mask"
-        if group.has_effects():
+        if group.has_effects() or enabled_entries(effects_descriptor(group)):
             return "effects"
         if group.has_clip_layers(visible=True):
             return "clipping"
@@ -271,14 +282,29 @@ class _Importer:
             return
         kind = LEAF_KINDS.get(layer.kind, LayerKind.PIXEL)
         clipped = layer.has_clip_layers(visible=True)
-        keep_fill = layer.has_effects()
-        opacity = layer.opacity / 255.0 * (1.0 if keep_fill else layer.fill_opacity / 255.0)
-        pixels, box = self._rasterise(layer, keep_fill=keep_fill)
-        unsupported = self._effect_notes(layer)
+        style, unsupported = read_style(layer, self.psd)
+        if style is not None and clipped and _psd_tools_draws(layer, style):
+            style = None  # psd-tools paints the base's overlays under its clipped layers, as Photoshop does
+        if style is not None:
+            # Our renderer draws every effect from the unstyled pixels, live per frame;
+            # psd-tools draws none of them here, and fill opacity moves into the style.
+            opacity = layer.opacity / 255.0
+            with _effects_off(layer):
+                pixels, box = self._rasterise(layer, keep_fill=False)
+        else:
+            keep_fill = layer.has_effects()
+            opacity = layer.opacity / 255.0 * (1.0 if keep_fill else layer.fill_opacity / 255.0)
+            pixels, box = self._rasterise(layer, keep_fill=keep_fill)
+            unsupported = self._effect_notes(layer)
         if layer.kind == "smartobject" and _is_linked(layer):
             unsupported.append(
                 f"'{layer.name}' is a linked smart object; its linked file was not opened and the preview "
                 "stored in the PSD is used. Embed it in Photoshop to be sure it is current."
+            )
+        if _channel_restricted(layer):
+            unsupported.append(
+                f"'{layer.name}' blends into only some colour channels (Blending Options ▸ Channels); it is "
+                "shown blending into all of them. Merge it in Photoshop to keep the look."
             )
         text, fonts = _text_of(layer)
         self.layers.append(
@@ -295,6 +321,7 @@ class _Importer:
                 text=text,
                 fonts=fonts,
                 unsupported=tuple(unsupported),
+                style=style,
             )
         )
 
@@ -434,6 +461,27 @@ class _opaque:
             self.target._record.tagged_blocks.set_data(Tag.BLEND_FILL_OPACITY, self.saved_fill)
 
 
+class _effects_off:
+    """Temporarily switch a layer's effects off (the master switch) while psd-tools rasterises it.
+
+    The descriptor is edited in place and restored, like `_opaque`, so psd-tools neither
+    draws the effects nor grows the layer's box for them.
+    """
+
+    def __init__(self, layer) -> None:
+        self.data = effects_descriptor(layer)
+        self.saved = None
+
+    def __enter__(self) -> None:
+        if self.data is not None:
+            self.saved = self.data.get(b"masterFXSwitch", True)
+            self.data[b"masterFXSwitch"] = False
+
+    def __exit__(self, *exc) -> None:
+        if self.data is not None:
+            self.data[b"masterFXSwitch"] = self.saved
+
+
 def _crop_to_alpha(rgba: np.ndarray, x0: int, y0: int) -> tuple[np.ndarray, Box]:
     """Crop to the pixels that show, so a small layer on a big canvas stays small."""
     alpha = rgba[..., 3]
@@ -472,6 +520,24 @@ def _painted_box(layer) -> tuple[int, int, int, int]:
         return everywhere
 
 
+#: Our effect kinds that psd-tools' compositor draws itself (its names).
+_PSD_TOOLS_KINDS = {"color_overlay": "coloroverlay", "gradient_overlay": "gradientoverlay",
+                    "pattern_overlay": "patternoverlay", "stroke": "stroke"}
+
+
+def _psd_tools_draws(layer, style) -> bool:
+    """Whether psd-tools draws every effect of `style` itself (it lists them and knows how).
+
+    Used for a clipping base: there the overlays belong under the clipped layers, which
+    psd-tools' own compositing of the stack gets right and one styled buffer cannot.
+    """
+    try:
+        listed = {effect.name.lower() for effect in layer.effects if effect.enabled}
+    except Exception:  # noqa: BLE001
+        return False
+    return all(_PSD_TOOLS_KINDS.get(kind) in listed for kind in style.kinds)
+
+
 def _ink_channels(color_mode) -> int:
     """Colour channels a mode needs; more channels than this are spot inks or selections."""
     return {"BITMAP": 1, "GRAYSCALE": 1, "INDEXED": 1, "RGB": 3, "CMYK": 4, "LAB": 3, "DUOTONE": 1}.get(
@@ -490,6 +556,16 @@ def _knockout(layer) -> bool:
 
     try:
         return bool(layer.tagged_blocks.get_data(Tag.KNOCKOUT_SETTING, 0))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _channel_restricted(layer) -> bool:
+    """Whether the layer is kept out of some colour channels (Photoshop's Advanced Blending)."""
+    from psd_tools.constants import Tag  # noqa: PLC0415
+
+    try:
+        return bool(layer.tagged_blocks.get_data(Tag.CHANNEL_BLENDING_RESTRICTIONS_SETTING, []))
     except Exception:  # noqa: BLE001
         return False
 

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from engine.render.blend import composite_blend, composite_normal
+from engine.render.effects import styled_clip, styled_layer
 from engine.core.clip import LayerClip
 from engine.core.poster import Box, Layer, Poster, PosterError
 from engine.core.stream import FrameStream
@@ -328,6 +329,9 @@ class _Plan:
     def __init__(self, poster: Poster, clips: ClipsArgument, frames: int | None) -> None:
         self.clips = _normalise_clips(poster, clips)
         self.frame_count = _resolve_frame_count(self.clips, frames)
+        # A styled animated layer's style is drawn on each frame from that frame's alpha.
+        self.clips = {layer_id: styled_clip(clip, poster.layer(layer_id).style, poster.canvas)
+                      for layer_id, clip in self.clips.items()}
         drawn = _drawn_layers(poster)
         animated_at = [i for i, layer in enumerate(drawn) if layer.id in self.clips]
         self.canvas_type = _canvas_type(drawn)
@@ -445,8 +449,8 @@ def _faded(pixels: np.ndarray, opacity: float) -> np.ndarray:
 
 
 def _drawn_layers(poster: Poster) -> list[Layer]:
-    """Layers that put pixels on the canvas, in paint order."""
-    return [layer for layer in poster.layers if layer.visible and layer.opacity > 0]
+    """Layers that put pixels on the canvas, in paint order, each with its style drawn in."""
+    return [styled_layer(layer, poster.canvas) for layer in poster.layers if layer.visible and layer.opacity > 0]
 
 
 def _normalise_clips(poster: Poster, clips: ClipsArgument) -> dict[int, LayerClip]:

@@ -9,6 +9,8 @@ still touch.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PIL import Image
 
@@ -69,7 +71,10 @@ def scaled_poster(poster: Poster, clips: list[LayerClip], scale: float) -> tuple
     layers = []
     for layer in poster.layers:
         box = scaled_box(layer.box, scale)
-        layers.append(layer.with_pixels(resize(layer.pixels, box.w, box.h), box))
+        scaled = layer.with_pixels(resize(layer.pixels, box.w, box.h), box)
+        if layer.style is not None:
+            scaled = replace(scaled, style=layer.style.scaled(scale))  # shadows and strokes shrink too
+        layers.append(scaled)
     small = Poster(width, height, layers, name=poster.name, unsupported=list(poster.unsupported))
     small_clips = []
     for clip in clips:

@@ -26,7 +26,9 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def editor_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[str]:
-    with running_editor(tmp_path_factory.mktemp("editor-data"), artifacts / "editor.log") as url:
+    # No generative model configured: the editor a designer gets on a fresh machine.
+    unconfigured = {"I2V_MODEL": None, "I2V_MATTING_MODEL": None}
+    with running_editor(tmp_path_factory.mktemp("editor-data"), artifacts / "editor.log", unconfigured) as url:
         yield url
 
 

@@ -62,7 +62,8 @@ def hunyuan_i2v_tiny(seed: int = 0) -> HunyuanVideoTransformer3DModel:
 
 
 def dmdl_tiny(seed: int = 0, **overrides) -> DMDLTransformer:
-    config = {**HUNYUAN_I2V_TINY, "rope_axes_dim": (4, 4, 4, 4), **overrides}
+    """A tiny DMDL as fine-tuning starts it: HunyuanVideo-I2V's shape, 4D-RoPE on the shared frame band."""
+    config = {**HUNYUAN_I2V_TINY, **overrides}
     torch.manual_seed(seed)
     return perturb(DMDLTransformer(**config), seed)
 

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from tests.helpers.paths import REPO_ROOT
 STARTUP_TIMEOUT_S = 90
@@ -23,11 +23,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_editor(data_dir: Path, log_path: Path) -> Iterator[str]:
-    """The editor as a designer starts it, in a subprocess; yields its URL, stops it after."""
+def running_editor(data_dir: Path, log_path: Path, env_overrides: Mapping[str, str | None] | None = None) -> Iterator[str]:
+    """The editor as a designer starts it, in a subprocess; yields its URL, stops it after.
+
+    `env_overrides` sets variables for the editor (None removes one): how a test starts it
+    with a model configured, or makes sure none is.
+    """
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("POSTER_PORT", None)
+    for name, value in (env_overrides or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,15 @@ from engine.data.build.synthesis import group_clips, object_clip, text_clip
 from engine.planning.llm import LLMSettings
 
 
+#: The variables stage II's engines read (engine.motion.i2v, engine.motion.dmdl_engine).
+ENGINE_VARIABLES = ("I2V_MODEL", "I2V_DEVICE", "I2V_OFFLOAD", "I2V_MATTING_MODEL",
+                    "DMDL_CHECKPOINT", "DMDL_DEVICE", "DMDL_OFFLOAD")
+
+
+def engine_environment() -> tuple[tuple[str, str], ...]:
+    return tuple((key, os.environ[key]) for key in ENGINE_VARIABLES if os.environ.get(key))
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     """Everything a stage needs; picklable, so Ray can ship it to workers."""
@@ -36,6 +46,9 @@ class BuildConfig:
     attempts: int = 2
     encoder: str | None = None  # local CLIP/SigLIP folder for the consistency filter
     thresholds: Thresholds = field(default_factory=Thresholds)
+    #: The engines' variables (I2V_MODEL, …) as the driver has them, set again in each
+    #: worker: a Ray worker does not inherit the shell that started the build.
+    engine_env: tuple[tuple[str, str], ...] = field(default_factory=lambda: engine_environment())
 
     @property
     def staging(self) -> Path:
@@ -94,6 +107,7 @@ class Synthesizer:
     def __init__(self, config: BuildConfig) -> None:
         from engine.motion.registry import get_engine  # noqa: PLC0415
 
+        os.environ.update(dict(config.engine_env))
         self.config = config
         self.engine = get_engine(config.engine)
         self.presets = get_engine("presets")
