@@ -21,6 +21,8 @@ class Settings:
     host: str
     port: int
     data_dir: Path
+    max_sessions: int = 64  # POSTER_MAX_SESSIONS: live sessions in memory (app.session)
+    new_sessions_per_minute: int = 20  # POSTER_NEW_SESSIONS_PER_MINUTE: per client address
 
 
 def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,4 +48,12 @@ def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str]
             parser.error(f"POSTER_PORT must be a port number, got {raw!r}.")
     if not 0 < port < 65536:
         parser.error(f"The port must be between 1 and 65535, got {port}.")
-    return Settings(host=args.host, port=port, data_dir=Path(args.data_dir).expanduser().resolve())
+    limits = {}
+    for name, field_name in (("POSTER_MAX_SESSIONS", "max_sessions"),
+                             ("POSTER_NEW_SESSIONS_PER_MINUTE", "new_sessions_per_minute")):
+        raw = environ.get(name)
+        if raw is not None:
+            if not raw.strip().isdigit() or int(raw) < 1:
+                parser.error(f"{name} must be a whole number of at least 1, got {raw!r}.")
+            limits[field_name] = int(raw)
+    return Settings(host=args.host, port=port, data_dir=Path(args.data_dir).expanduser().resolve(), **limits)

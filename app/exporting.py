@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from app.persist import autosave, save_clip, state_for_project
+from app.persist import autosave, commit_clip, state_for_project, store_clip
 from app.replies import Report, View, guarded, ok, quiet
 from app.session import Session
 from app.views import export_files, full_view
@@ -92,11 +92,26 @@ def open_project(session: Session, uploaded: str | None) -> View:
     """Open a saved project file; it replaces the current poster only once it loaded."""
     if not uploaded:
         raise PosterError("No file arrived: choose a project file (.posterproj) to open.")
-    stored = session.adopt_upload(uploaded, Path(uploaded).name)
-    state = state_for_project(load_project(stored), f"project:{stored.name}", session.state)
+    staged = session.stage_upload(uploaded, Path(uploaded).name)
+    try:
+        project = load_project(staged.temp)  # every limit checked, in a capped child, before anything changes
+    except BaseException:
+        staged.discard()
+        raise
+    pending = []
+    try:  # the clips are copied beside the autosave under private names first...
+        for clip in project.clips.values():
+            pending.append((clip, store_clip(session, clip)))
+    except BaseException:
+        for _, path in pending:
+            path.unlink(missing_ok=True)
+        staged.discard()
+        raise
+    stored = staged.keep()  # the clips keep reading the file they opened (POSIX keeps it)
+    state = state_for_project(project, f"project:{stored.name}", session.state)
+    # ...and only now, with everything read, does the session change.
+    state.project.clips = {clip.layer_id: commit_clip(session, clip, path) for clip, path in pending}
     session.state = state
     session.clear_previews()
-    for clip in state.clips.values():
-        save_clip(session, clip)
     autosave(session)
     return full_view(session, ok(f"Opened the project {stored.name}."))

@@ -8,6 +8,7 @@ lives in app.animating, downloads and projects in app.exporting.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -20,9 +21,10 @@ from app.persist import autosave, state_for_poster
 from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
 from app.session import Session
 from app.state import frames_for
-from app.views import SAMPLES_DIR, canvas_view, full_view, panel_view, samples, selection_view
+from app.views import SAMPLES_DIR, canvas_view, full_view, md_text, panel_view, samples, selection_view
+from engine.core.budget import work_limits
 from engine.core.poster import Box, PosterError
-from engine.core.project import Timeline
+from engine.core.project import Timeline, check_prompt
 from engine.psd.load import load_psd
 
 DEFAULT_SAMPLE_HINT = "Select a layer (list or “Pick layers”), describe its motion, press ▶ Animate."
@@ -34,6 +36,11 @@ def start(session: Session, restored: bool) -> View:
         if session.state.poster is not None:
             what = "Restored your work" if restored else "Welcome back"
             return full_view(session, ok(f"{what}: {session.state.poster.name}. {DEFAULT_SAMPLE_HINT}"))
+        if session.restore_problem:
+            # Nothing opens over it: editor.json stays as it was until a poster is opened.
+            return full_view(session, problem(
+                f"Your autosaved work could not be restored: {session.restore_problem} It is kept on the "
+                "server; open a poster or project to start again."))
         names = samples()
         if not names:
             return full_view(session)
@@ -67,8 +74,16 @@ def open_psd(session: Session, uploaded: str | None, original_name: str | None =
     name = original_name or Path(uploaded).name
     if Path(name).suffix.lower() not in {".psd", ".psb"}:
         raise PosterError(f"'{Path(name).name}' is not a Photoshop file: upload a .psd or .psb poster.")
-    stored = session.adopt_upload(uploaded, name)
-    load_poster(session, stored, f"upload:{stored.name}")
+    staged = session.stage_upload(uploaded, name)
+    try:
+        poster = load_psd(staged.temp)
+    except BaseException:
+        staged.discard()  # a refused upload leaves no trace, and the stored one of its name stays
+        raise
+    stored = staged.keep()
+    session.state = state_for_poster(poster, f"upload:{stored.name}", session.state)
+    session.clear_previews()
+    autosave(session)
     return full_view(session, ok(f"Opened {stored.name}."))
 
 
@@ -264,7 +279,7 @@ def apply_group_prompt(session: Session, prompt: str) -> View:
     """One prompt for all selected layers, animated together as a group."""
     state = session.state
     require_poster(state)
-    prompt = (prompt or "").strip()
+    prompt = check_prompt((prompt or "").strip())
     if len(state.selection) < 2:
         raise PosterError("Select two or more layers to give them one shared prompt.")
     if not prompt:
@@ -288,10 +303,11 @@ def set_timeline(session: Session, fps: Any, duration_s: Any) -> View:
         fps_i, duration = int(fps), float(duration_s)
     except (TypeError, ValueError):
         raise PosterError("Frames per second and duration must be numbers.") from None
-    if not 1 <= fps_i <= 60:
-        raise PosterError("Frames per second must be between 1 and 60.")
-    if not 0.1 <= duration <= 30:
-        raise PosterError("The duration must be between 0.1 and 30 seconds.")
+    limits = work_limits()
+    if not 1 <= fps_i <= limits.max_fps:
+        raise PosterError(f"Frames per second must be between 1 and {limits.max_fps}.")
+    if not (math.isfinite(duration) and 0.1 <= duration <= limits.max_seconds):
+        raise PosterError(f"The duration must be between 0.1 and {limits.max_seconds:g} seconds.")
     state.timeline = Timeline(fps=fps_i, frames=frames_for(fps_i, duration))
     autosave(session)
     return {"status": f"Timeline: {state.frames} frames at {fps_i} fps ({duration:g} s). Animate again to apply."}
@@ -336,7 +352,7 @@ def plan(session: Session) -> View:
     who = " and ".join({"llm": "the LLM planner", "heuristic": "the offline heuristic"}.get(s, s) for s in sources)
     count = sum(len(p.layer_boxes) for p in plans)
     view["status"] = ok(f"Planned {count} motion box{'es' if count > 1 else ''} with {who}; drag them to adjust.")
-    notes = [p.message for p in plans if p.message]
+    notes = [md_text(p.message) for p in plans if p.message]  # they quote layer names and the LLM
     if notes:
         view["status"] += " " + " ".join(dict.fromkeys(notes))
     return view

@@ -12,12 +12,13 @@ and the panel says what they will be.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from engine.core.clip import PHASES, Timing, check_phase
 from engine.core.poster import Box, Layer, PosterError
-from engine.core.project import AUTO_PRESET, Motion
+from engine.core.project import AUTO_PRESET, Motion, check_prompt
 from engine.motion.params import ParamSpec
 from engine.motion.presets.prompts import preset_for_prompt
 from engine.motion.presets.stage import is_full_bleed
@@ -169,7 +170,7 @@ def _frames(value: Any, fps: int, what: str, least: int) -> int | None:
         secs = float(value)
     except (TypeError, ValueError):
         raise PosterError(f"The {what} is a number of seconds, e.g. 0.5; leave it empty to follow the prompt.") from None
-    if secs < 0 or (least > 0 and secs <= 0):
+    if not math.isfinite(secs) or secs < 0 or (least > 0 and secs <= 0):
         raise PosterError(f"The {what} must be more than {'0 s' if least else 'or equal to 0 s'}; "
                           "leave it empty to follow the prompt.")
     return max(least, int(round(secs * fps)))
@@ -208,7 +209,7 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     before = resolve(layer, motion, canvas)
     switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
-        prompt = (fields.prompt or "").strip()
+        prompt = check_prompt((fields.prompt or "").strip())
         if prompt != motion.prompt:
             motion.group = None  # an individual prompt takes the layer out of its group
             motion.prompt = prompt

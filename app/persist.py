@@ -31,7 +31,7 @@ from engine.core.clip import LayerClip, Timing
 from engine.core.clipstore import open_stored_clip, save_clip_file
 from engine.core.poster import Poster, PosterError
 from engine.core.project import Project
-from engine.core.projectfile import checked, clip_entry, clip_from, load_project
+from engine.core.projectfile import ProjectLimits, check_clip_entry, checked, clip_entry, clip_from, load_project
 from engine.psd.load import load_psd
 
 MANIFEST = "editor.json"
@@ -183,6 +183,8 @@ def restore(session: Session) -> bool:
         return False
     manifest = schema.load(path.read_bytes(), schema.AutosaveManifest, legacy=_legacy_clip_settings(folder),
                            name="autosave")
+    limits = ProjectLimits()
+    limits.work.check_timeline(manifest.timeline.fps, manifest.timeline.frames)
     state = open_source(session, manifest.source)
     project = state.project
     assert project is not None
@@ -198,6 +200,10 @@ def restore(session: Session) -> bool:
         plain_name = entry.frames == Path(entry.frames).name and not entry.frames.startswith(".")
         if not plain_name or entry.layer_id not in valid:
             continue
+        try:
+            check_clip_entry(entry, "autosave", limits)
+        except PosterError:
+            continue  # a clip no editor would have written: that layer is animated again
         if entry.encoding is None:  # a schema-1/2 autosave: the whole clip in one .npz
             frames = _clip_frames(folder / entry.frames, entry)
             if frames is not None:

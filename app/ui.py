@@ -15,12 +15,15 @@ from gradio_image_annotation import image_annotator
 
 from app import animating, exporting, handlers, views
 from app.motion_panel import AUTO, MotionFields, phase_choices
+from app.replies import problem
 from app.session import SessionStore
+from engine.core.poster import PosterError
 from engine.motion.params import ParamSpec
 
 STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
+PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
@@ -345,8 +348,12 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         options.setdefault("show_progress_on", [c["status"], c["canvas"], c["preview"]])
         event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
 
-    def startup(tok: str) -> list:
-        session, restored = store.open(tok)
+    def startup(tok: str, request: gr.Request) -> list:
+        client = request.client.host if request is not None and request.client is not None else None
+        try:
+            session, restored = store.open(tok, client)
+        except PosterError as error:  # too many new sessions from this address, or a full server
+            return [tok, *outputs.updates({"status": problem(str(error)), "error": True})]
         view = handlers.start(session, restored)
         return [session.token, *outputs.updates(view)]
 
@@ -394,7 +401,7 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
     listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
-           [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=HEAVY, concurrency_limit=HEAVY_LIMIT)
+           [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
     listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
     listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
 

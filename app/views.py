@@ -5,6 +5,8 @@ Handlers call these to say what the page should now show; each returns part of a
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from pathlib import Path
 from typing import Sequence
@@ -158,12 +160,22 @@ def panel_view(session: Session) -> View:
     return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple(), "link": link}
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def md_text(text: str) -> str:
+    """`text` (a layer name, an LLM's sentence) shown as itself in Markdown: no links,
+    no emphasis, no HTML, whatever the PSD's author or the model wrote."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
 def plans_markdown(state: EditorState) -> str:
     rows = []
     for motion in state.motions:
         if motion.rationale:
             who = {"llm": "LLM planner", "heuristic": "offline heuristic"}.get(motion.planned_by, motion.planned_by)
-            rows.extend(f"- **{state.layer(i).name}** ({who}): {motion.rationale}" for i in motion.layer_ids)
+            rows.extend(f"- **{md_text(state.layer(i).name)}** ({who}): {md_text(motion.rationale)}"
+                        for i in motion.layer_ids)
     return "\n".join(rows)
 
 

@@ -10,11 +10,12 @@ import imageio.v3 as iio
 import pytest
 from gradio_client import Client, handle_file
 
+from tests.helpers.attacks import get, project_file, upload
 from tests.helpers.paths import ASSETS_DIR
 from tests.helpers.editor_server import REPO_ROOT, running_editor
 
 OUTPUT_ORDER = ("status", "notice", "poster_title", "samples", "gallery", "layers")  # app.ui.Outputs
-EXPORTS = -2  # ..., exports, project file (the Tabs layout is not an API output)
+EXPORTS = -3  # the export file list, third output from the end (layout-only components are not API outputs)
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,48 @@ def test_generation_and_previews_use_separate_queues(tmp_path: Path) -> None:
     light = {by_name[name].concurrency_id for name in ("preview_layer", "select_layers", "set_prompt")}
     assert len(heavy) == 1 and not heavy & light and len(light) == 3
     assert all(by_name[name].concurrency_limit == 2 for name in ("animate", "reroll", "export"))
+
+
+# --------------------------------------------------------------------------- issue 10: attacks through the API
+
+
+def test_uploads_the_secret_and_session_files_are_never_served(editor) -> None:
+    url, data = editor
+    client = Client(url, verbose=False, download_files=False)
+    token, _, _, _, _, gallery, *_ = client.predict("", api_name="/start")
+    for name, payload in [("evil.html", b"<html><script>alert(document.domain)</script></html>"),
+                          ("evil.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+                          ("poster.psd", (REPO_ROOT / "assets" / "samples" / "balloon.psd").read_bytes()[:4096])]:
+        stored = upload(url, name, payload)
+        code, headers, body = get(f"{url}/gradio_api/file={stored}")
+        assert code == 404 and b"script" not in body, (name, code, headers.get("content-type"))
+    for private in [data / "browser-secret", *sorted((data / "sessions" / token).rglob("*.*"))[:3]]:
+        assert get(f"{url}/gradio_api/file={private}")[0] == 404, private
+    assert get(f"{url}/gradio_api/file=https://example.com/evil.html")[0] == 404
+    # What the editor made for this session (a layer thumbnail) is served, and never sniffed.
+    code, headers, body = get(f"{url}/gradio_api/file={gallery[0]['image']['path']}")
+    assert code == 200 and body and headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in headers["content-security-policy"] and "html" not in headers["content-type"]
+
+
+HOSTILE_PROJECTS = [  # (what the file does, a word of the sentence that refuses it)
+    (lambda doc: doc["poster"].update(width=20000, height=20000), "12000"),  # 549 bytes, 13 GB once opened
+    (lambda doc: doc["timeline"].update(fps=240, frames=100000), "Frames per second"),
+    (lambda doc: doc["poster"]["layers"][0].update(opacity="NaN"), "damaged"),
+]
+
+
+def test_hostile_projects_are_refused_without_touching_the_session(editor, tmp_path: Path, tiny_poster) -> None:
+    url, data = editor
+    client = Client(url, verbose=False, download_files=False)
+    token, *_ = client.predict("", api_name="/start")
+    client.predict(token, 12, 1, api_name="/set_timeline")  # any edit: an autosave exists
+    autosave = data / "sessions" / token / "autosave" / "editor.json"
+    before = autosave.read_bytes()
+    for attack, expected in HOSTILE_PROJECTS:
+        hostile = project_file(tmp_path / "work.posterproj", tiny_poster, attack)
+        result = client.predict(token, handle_file(str(hostile)), api_name="/open_project")
+        assert result[0]["value"].startswith("⚠") and expected in result[0]["value"], result[0]["value"]
+        assert autosave.read_bytes() == before
+        assert not list((data / "sessions" / token / "uploads").glob("*")), "a refused upload is deleted"
+    assert "Balloon" in json.dumps(client.predict(token, [], api_name="/select_layers"))

@@ -38,6 +38,18 @@ class Timeline:
         return self.frames / self.fps
 
 
+#: The longest motion prompt (characters): a sentence or two, never a document to plan from.
+MAX_PROMPT_CHARS = 1000
+
+
+def check_prompt(prompt: str) -> str:
+    """`prompt`, or PosterError when it is longer than MAX_PROMPT_CHARS."""
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise PosterError(f"A motion prompt may be at most {MAX_PROMPT_CHARS} characters (this one has "
+                          f"{len(prompt)}): describe the motion in a sentence or two.")
+    return prompt
+
+
 @dataclass
 class Motion:
     """What the designer asked for one animated layer, or one group of layers.
@@ -85,6 +97,7 @@ class Motion:
             raise PosterError("A motion cannot start before the first frame: give a start of 0 or more.")
         if self.duration is not None and self.duration < 1:
             raise PosterError("A motion must last at least one frame: give a longer duration.")
+        check_prompt(self.prompt)
 
     @property
     def preset(self) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +26,21 @@ from PIL import Image
 
 from engine.core import schema
 from engine.core.atomic import atomic_output
+from engine.core.budget import WorkLimits
 from engine.core.clip import LayerClip, Timing
 from engine.core.clipstore import ENCODING, open_stored_clip, write_clip_frames
 from engine.core.poster import Box, Layer, Poster, PosterError
 from engine.core.project import Project
+from engine.psd.isolation import run_capped
+from engine.psd.limits import ImportLimits, check_tree
 
 #: The extension the editor offers; any name loads.
 PROJECT_SUFFIX = ".posterproj"
 MANIFEST = "project.json"
 #: Refuse members that claim more than this once unpacked (a hostile zip could claim TBs).
 MAX_MEMBER_BYTES = 4 << 30
+#: What a project's members may unpack to in all (POSTER_MAX_PROJECT_GB overrides).
+DEFAULT_MAX_UNPACKED_GB = 16.0
 
 
 # ---------------------------------------------------------------- saving
@@ -107,14 +113,58 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 # ---------------------------------------------------------------- loading
 
 
-def load_project(path: str | os.PathLike) -> Project:
+@dataclass(frozen=True)
+class ProjectLimits:
+    """What opening a project file may cost: the PSD import's ceilings (side, megapixels,
+    layers, file size, the capped child's memory and time), the work budget (fps, length,
+    pixel-frames) and the bytes its members may unpack to (a zip bomb claims little on disk)."""
+
+    imports: ImportLimits = field(default_factory=ImportLimits)
+    work: WorkLimits = field(default_factory=WorkLimits.from_env)
+    max_unpacked_gb: float = field(default_factory=lambda: _unpacked_setting(os.environ))
+    max_manifest_mb: float = 16.0
+
+
+def _unpacked_setting(environ) -> float:
+    text = environ.get("POSTER_MAX_PROJECT_GB", "").strip()
+    try:
+        value = float(text) if text else DEFAULT_MAX_UNPACKED_GB
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise PosterError(f"POSTER_MAX_PROJECT_GB must be a positive number, got '{text}'; fix or unset it.")
+    return value
+
+
+def load_project(path: str | os.PathLike, limits: ProjectLimits | None = None) -> Project:
     """Read a project saved by `save_project` (any schema version up to ours).
 
-    A bad file raises PosterError, never worse, and nothing half-read escapes.
+    The file is first read and checked as a whole (every limit, every layer's pixels) in a
+    child process capped like a PSD import, so a hostile file costs that child, not the
+    editor; then it is opened here, where it can no longer surprise. A bad file raises
+    PosterError, never worse, and nothing half-read escapes.
     """
     path = Path(path)
+    limits = ProjectLimits() if limits is None else limits
     if not path.is_file():
         raise PosterError(f"There is no project file at '{path}'.")
+    size_mb = path.stat().st_size / 1024 / 1024
+    if size_mb > limits.imports.max_file_mb:
+        raise PosterError(
+            f"The project file '{path.name}' is {size_mb:.0f} MB, over the {limits.imports.max_file_mb:.0f} MB "
+            "limit: remove animations you do not need, save it again, and try again.")
+    if limits.imports.isolate:
+        run_capped(_check_project_file, (path, limits), path.name, limits.imports)
+    return _open_project(path, limits)
+
+
+def _check_project_file(path: Path, limits: ProjectLimits) -> None:
+    """Everything `_open_project` does, plus decoding every payload; returns nothing (runs in the child)."""
+    project = _open_project(path, limits)
+    del project
+
+
+def _open_project(path: Path, limits: ProjectLimits) -> Project:
     damaged = (
         f"The project file '{path.name}' is damaged or incomplete and cannot be opened; "
         "use an earlier copy or start again from the PSD."
@@ -123,14 +173,64 @@ def load_project(path: str | os.PathLike) -> Project:
         with zipfile.ZipFile(path) as archive:
             if MANIFEST not in archive.namelist():
                 raise PosterError(f"'{path.name}' is not a poster project (it has no {MANIFEST}).")
+            _check_unpacked(archive, path.name, limits)
+            if archive.getinfo(MANIFEST).file_size > limits.max_manifest_mb * 1024 * 1024:
+                raise PosterError(damaged)
             manifest = schema.load(_read(archive, MANIFEST), schema.ProjectManifest, name=path.name)
-            project = project_from(manifest, _Payloads(archive, path))
+            check_manifest(manifest, path.name, limits)
+            project = project_from(manifest, _Payloads(archive, path, limits))
     except PosterError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, TypeError,
-            ValueError, AttributeError, IndexError, Image.DecompressionBombError):
+            ValueError, AttributeError, IndexError, RecursionError, Image.DecompressionBombError):
         raise PosterError(damaged) from None
     return project
+
+
+def _check_unpacked(archive: zipfile.ZipFile, name: str, limits: ProjectLimits) -> None:
+    """Refuse a file whose members claim more bytes than `max_unpacked_gb` once unpacked."""
+    total = sum(info.file_size for info in archive.infolist())
+    if total > limits.max_unpacked_gb * 1e9:
+        raise PosterError(
+            f"'{name}' unpacks to {total / 1e9:.1f} GB, over the {limits.max_unpacked_gb:g} GB a project may hold: "
+            "it is not a project this editor saved, or its animations are far too long; open the PSD instead.")
+
+
+def check_manifest(manifest: schema.ProjectManifest, name: str, limits: ProjectLimits) -> None:
+    """The PSD import's ceilings and the work budget, applied to what the manifest declares."""
+    poster = manifest.poster
+    imports = limits.imports
+    width, height = poster.width, poster.height
+    if width < 1 or height < 1:
+        raise PosterError(f"'{name}' declares an empty canvas ({width}×{height}): the file is damaged.")
+    if max(width, height) > imports.max_side or width * height / 1e6 > imports.max_megapixels:
+        raise PosterError(
+            f"'{name}' is a {width}×{height} px poster ({width * height / 1e6:.0f} MP); projects, like PSDs, may be "
+            f"at most {imports.max_side} px a side and {imports.max_megapixels:g} MP: open a smaller copy of the PSD.")
+    check_tree(name, len(poster.layers), 0, imports)
+    for layer in poster.layers:
+        check_area(layer.box, f"layer '{layer.name}'", name, imports)
+    timeline = manifest.timeline
+    limits.work.check_timeline(timeline.fps, timeline.frames)
+    limits.work.check_work(poster.width, poster.height, timeline.frames, f"'{name}'")
+    for clip in manifest.clips:
+        check_clip_entry(clip, name, limits)
+
+
+def check_clip_entry(entry: schema.ClipEntry, name: str, limits: ProjectLimits) -> None:
+    """A stored clip's box and length within the limits (its frames are read one at a time)."""
+    check_area(entry.box, f"the clip of layer {entry.layer_id}", name, limits.imports)
+    if entry.frame_count > limits.work.max_frames:
+        raise PosterError(f"'{name}' holds a clip of {entry.frame_count} frames, over the {limits.work.max_frames} "
+                          "a timeline may have: the file is damaged or not from this editor.")
+    limits.work.check_work(entry.box.w, entry.box.h, entry.frame_count, f"The clip of layer {entry.layer_id} in '{name}'")
+
+
+def check_area(box: Box, what: str, name: str, limits: ImportLimits) -> None:
+    if max(box.w, box.h) > limits.max_side or box.w * box.h / 1e6 > limits.max_megapixels:
+        raise PosterError(
+            f"In '{name}', {what} is {box.w}×{box.h} pixels, over the import limits "
+            f"({limits.max_side} px a side, {limits.max_megapixels:g} MP): the file is damaged or not from this editor.")
 
 
 def _read(archive: zipfile.ZipFile, member: str) -> bytes:
@@ -143,14 +243,19 @@ def _read(archive: zipfile.ZipFile, member: str) -> bytes:
 class _Payloads:
     """Pixel arrays out of the archive, each checked against the shape the manifest promises."""
 
-    def __init__(self, archive: zipfile.ZipFile, path: Path) -> None:
+    def __init__(self, archive: zipfile.ZipFile, path: Path, limits: ProjectLimits) -> None:
         self.archive = archive
         self.path = path
+        self.limits = limits
 
     def pixels(self, member: str, box: Box) -> np.ndarray:
+        if self.archive.getinfo(member).file_size > box.w * box.h * 4 + (1 << 20) + box.h * 8:
+            raise ValueError(f"{member} is larger than its layer")  # raw pixels plus PNG framing, at most
         data = _read(self.archive, member)
         if member.endswith(".png"):
             with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+                if image.size != (box.w, box.h):
+                    raise ValueError(f"{member} is {image.size}, expected {(box.w, box.h)}")
                 if image.mode != "RGBA":
                     raise ValueError(f"{member} is not RGBA")
                 array = np.asarray(image).copy()
@@ -160,7 +265,10 @@ class _Payloads:
 
     def clip(self, entry: schema.ClipEntry) -> LayerClip:
         """A clip read lazily from the project file (a schema-1/2 file's .npy at once)."""
-        if entry.encoding is None:
+        if entry.encoding is None:  # the whole clip in memory: held to one import's memory budget
+            if entry.frame_count * entry.box.w * entry.box.h * 4 > self.limits.imports.max_memory_mb * 1024 * 1024:
+                raise PosterError(f"'{self.path.name}' holds an old-style clip too large to open; "
+                                  "open it in the editor version that saved it and save it again.")
             frames = checked(npy_array(_read(self.archive, entry.frames)),
                              (entry.frame_count, entry.box.h, entry.box.w, 4), entry.frames)
             return clip_from(entry, frames)

@@ -336,7 +336,7 @@ def load(data: bytes | str, model: type[Document], legacy: LegacyReader | None =
     fmt = model.model_fields["format"].default
     what = _KIND_NAMES[fmt]
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, parse_constant=_not_a_number, parse_float=_finite)
         if isinstance(doc, dict) and doc.get("format", fmt) != fmt:
             raise _Foreign()
         return model.model_validate(migrate(doc, legacy))  # type: ignore[return-value]
@@ -351,6 +351,19 @@ def load(data: bytes | str, model: type[Document], legacy: LegacyReader | None =
             f"The {what} '{name}' is damaged or incomplete and cannot be opened; "
             "use an earlier copy or start again from the PSD."
         ) from None
+
+
+def _not_a_number(text: str) -> float:
+    """NaN and ±Infinity are not JSON; Python's reader accepts them unless told not to."""
+    raise ValueError(f"{text} is not a number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float, refusing ones too large to be finite (1e999)."""
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def dump(document: BaseModel, *, indent: int | None = 1) -> str:

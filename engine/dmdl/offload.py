@@ -19,6 +19,19 @@ from engine.dmdl.errors import DMDLError
 OFFLOAD_MODES = ("none", "model", "sequential")
 
 
+def offload_from_env(variable: str, value: str | None) -> str:
+    """An offload variable's text as a mode: empty or "0"/"false" mean "none", "1"/"true"
+    mean "model"; anything else must be one of OFFLOAD_MODES (a DMDLError naming `variable`)."""
+    text = (value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return "none"
+    if text in ("1", "true", "yes", "on"):
+        return "model"
+    if text not in OFFLOAD_MODES:
+        raise DMDLError(f"{variable} must be one of {', '.join(OFFLOAD_MODES)}; got {text!r}.")
+    return text
+
+
 def check_offload(mode: str) -> str:
     """`mode` if it is one of OFFLOAD_MODES, else a DMDLError saying which are."""
     if mode not in OFFLOAD_MODES:

@@ -35,6 +35,18 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+#: Above this many pixels a frame (a 4K UHD frame is 8.3 MP) the encoders keep few frames in
+#: flight: ffmpeg queues 8 raw frames between its threads by default, and x264's lookahead
+#: and frame threads hold dozens more: 2.57 GB for a 26 MP print poster's MP4 on its own
+#: (docs/benchmarks.md, "x264 child").
+HUGE_FRAME_PIXELS = 8_300_000
+
+
+def input_queue_args(width: int, height: int) -> list[str]:
+    """ffmpeg input options that bound its queue of raw frames for huge frames."""
+    return ["-thread_queue_size", "1"] if width * height > HUGE_FRAME_PIXELS else []
+
+
 def encode(
     frames: Iterable[np.ndarray],
     total: int,
@@ -56,7 +68,7 @@ def encode(
     command = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-f", "rawvideo", "-pix_fmt", pixel_format, "-s", f"{width}x{height}",
-        "-framerate", _rate(fps), "-i", "pipe:0",
+        "-framerate", _rate(fps), *input_queue_args(width, height), "-i", "pipe:0",
     ]
     if filter_complex:
         command += ["-filter_complex", filter_complex]

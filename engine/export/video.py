@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from engine.core.atomic import atomic_output
-from engine.export.ffmpeg import encode
+from engine.export.ffmpeg import HUGE_FRAME_PIXELS, encode
 from engine.core.stream import FrameStream
 from engine.export.frames import (
     Progress,
@@ -48,6 +48,18 @@ MP4_QUALITIES: dict[str, tuple[str, int]] = {
     "final": ("medium", 18),
     "preview": ("veryfast", 18),
 }
+
+
+#: x264 settings for huge frames: a short lookahead, no sync-lookahead buffer, and
+#: slice threads (they split one frame; frame threads each hold frames of their own).
+HUGE_FRAME_X264 = "rc-lookahead=4:sync-lookahead=0:sliced-threads=1:threads=2"
+
+
+def x264_memory_args(width: int, height: int) -> list[str]:
+    """x264 options that bound the encoder's memory for a frame of width × height."""
+    if width * height <= HUGE_FRAME_PIXELS:
+        return []
+    return ["-x264-params", HUGE_FRAME_X264]
 
 
 def _write(
@@ -108,6 +120,7 @@ def write_mp4(
         "-vf", f"scale={resize}out_color_matrix=bt709:out_range=tv,format=yuv420p",
         "-c:v", "libx264", "-preset", preset,
         "-crf", str(int(default_crf if crf is None else crf)), *_BT709,
+        *x264_memory_args(*(scaled or (width, height))),
         "-movflags", "+faststart", "-f", "mp4",
     ]
     if scaled:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
+from engine.core.budget import work_limits
 from engine.core.clip import LayerClip, check_phase
 from engine.core.poster import Box, Layer, LayerKind, PosterError
 from engine.motion.params import ParamSpec
@@ -90,6 +91,9 @@ class MotionRequest:
             raise PosterError("A motion cannot start before the first frame: give a start of 0 or more.")
         if self.duration is not None and self.duration < 1:
             raise PosterError("A motion must last at least one frame: give a longer duration.")
+        limits = work_limits()
+        limits.check_timeline(self.fps, self.frames)
+        limits.check_work(self.box.w, self.box.h, self.frames, f"Animating '{self.layer.name}'")
 
 
 @runtime_checkable

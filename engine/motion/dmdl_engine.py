@@ -31,7 +31,7 @@ from engine.core.clip import LayerClip, place_static
 from engine.core.poster import Box, LayerKind, PosterError
 from engine.dmdl.errors import DMDLError
 from engine.dmdl.grid import TOKEN_PIXELS
-from engine.dmdl.offload import OFFLOAD_MODES
+from engine.dmdl.offload import OFFLOAD_MODES, offload_from_env
 from engine.dmdl.scale import TRAINED_SIDE, ScaledBox, scale_boxes
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
@@ -124,14 +124,10 @@ class DMDLAnimator:
     @staticmethod
     def default_offload() -> str:
         """`DMDL_OFFLOAD` as an offload mode ("1"/"true" mean "model"); a bad value is an error."""
-        value = os.environ.get(OFFLOAD_ENV, "").strip().lower()
-        if value in ("", "0", "false", "no", "off"):
-            return "none"
-        if value in ("1", "true", "yes", "on"):
-            return "model"
-        if value not in OFFLOAD_MODES:
-            raise PosterError(f"DMDL_OFFLOAD must be one of {', '.join(OFFLOAD_MODES)}; got {value!r}.")
-        return value
+        try:
+            return offload_from_env(OFFLOAD_ENV, os.environ.get(OFFLOAD_ENV))
+        except DMDLError as error:
+            raise PosterError(str(error)) from None
 
     # --- parameters ------------------------------------------------------------------
 

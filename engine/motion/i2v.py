@@ -37,6 +37,8 @@ import numpy as np
 
 from engine.core.clip import LayerClip, place_static
 from engine.core.poster import LayerKind, PosterError
+from engine.dmdl.errors import DMDLError
+from engine.dmdl.offload import OFFLOAD_MODES, offload_from_env
 from engine.motion.base import Cancelled, CancelToken, MotionRequest, Progress, step
 from engine.motion.i2v_families import FAMILIES, Family, ModelFolder, choose_canvas, read_model_folder
 from engine.motion.i2v_frames import (
@@ -52,7 +54,7 @@ DEVICE_ENV = "I2V_DEVICE"  # default: cuda when torch sees a GPU, else cpu
 OWNER = "the i2v engine"
 #: none: every weight on the device; model: one model at a time on the GPU (about half the
 #: memory, little slower); sequential: one layer at a time (smallest, many times slower).
-OFFLOAD_CHOICES = ("none", "model", "sequential")
+OFFLOAD_CHOICES = OFFLOAD_MODES  # the same modes, applied by diffusers/accelerate in both engines
 _FAMILY_NAMES = "HunyuanVideo-I2V, FramePack, Wan 2.x I2V, LTX-Video or CogVideoX-I2V"
 
 
@@ -122,14 +124,10 @@ class I2VAnimator:
     @staticmethod
     def default_offload() -> str:
         """`I2V_OFFLOAD` as an offload choice ("1"/"true" mean "model"); a bad value is an error."""
-        value = os.environ.get(OFFLOAD_ENV, "").strip().lower()
-        if value in ("", "0", "false", "no", "off"):
-            return "none"
-        if value in ("1", "true", "yes", "on"):
-            return "model"
-        if value not in OFFLOAD_CHOICES:
-            raise PosterError(f"I2V_OFFLOAD must be one of {', '.join(OFFLOAD_CHOICES)}; got {value!r}.")
-        return value
+        try:
+            return offload_from_env(OFFLOAD_ENV, os.environ.get(OFFLOAD_ENV))
+        except DMDLError as error:
+            raise PosterError(str(error)) from None
 
     def available(self) -> tuple[bool, str]:
         try:

@@ -24,7 +24,7 @@ from typing import Sequence
 from engine.core.clip import LayerClip
 from engine.motion.base import Animator, CancelToken, MotionRequest, Progress
 from engine.motion.queued import ForwardingAnimator, QueuedAnimator
-from engine.motion.registry import get_engine
+from engine.motion import registry
 from engine.motion.result_cache import current_cache, layer_part, model_identity, result_key
 
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
@@ -120,7 +120,7 @@ def ray_address() -> str:
 def get_service(name: str) -> Animator:
     """Engine `name` as the editor and the CLI use it: cached, queued and, with RAY_ADDRESS,
     served by Ray; the preset engine as it is."""
-    engine = get_engine(name)
+    engine = registry.get_engine(name)  # looked up at call time: the registry owns the instances
     spec = GENERATIVE.get(engine.name)
     if spec is None:
         return engine

@@ -25,6 +25,7 @@ configured the heuristic plans everything: deterministic, instant, no network.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence, Union
 
@@ -38,6 +39,9 @@ __all__ = ["Plan", "PlanRequest", "LLMSettings", "plan", "planner_status", "boxe
 
 #: Several requests are asked concurrently: a designer planning five layers waits for one answer, not five.
 MAX_PARALLEL_REQUESTS = 4
+#: LLM requests run on their own small pool, shared by every caller in the process, so a
+#: slow server ties up these threads and nothing else (animation and export have theirs).
+_LLM_POOL = ThreadPoolExecutor(MAX_PARALLEL_REQUESTS, thread_name_prefix="llm-planner")
 
 LayerKey = Union[int, str]
 
@@ -127,11 +131,16 @@ def plan(
             report(len(plans), len(resolved))
         return plans
     base = poster_thumbnail(poster)
-    with settings.client() as client, ThreadPoolExecutor(min(MAX_PARALLEL_REQUESTS, len(resolved))) as pool:
-        futures = [pool.submit(_llm_plan, poster, item, client, settings, base) for item in resolved]
-        for done, _ in enumerate(as_completed(futures), start=1):
-            report(done, len(resolved))
-        return [future.result() for future in futures]
+    with settings.client() as client:
+        futures = [_LLM_POOL.submit(_llm_plan, poster, item, client, settings, base) for item in resolved]
+        try:
+            for done, _ in enumerate(as_completed(futures, timeout=settings.deadline), start=1):
+                report(done, len(resolved))
+        except FuturesTimeout:
+            pass  # the client's transport ends the stragglers; their requests are planned offline
+        late = f"did not answer within {settings.deadline:g} s"
+        return [future.result() if future.done() else _heuristic_plan(poster, item, _llm_note(settings, late))
+                for future, item in zip(futures, resolved)]
 
 
 def planner_status(settings: LLMSettings | None = None) -> tuple[str, str]:
@@ -195,10 +204,14 @@ def _llm_plan(poster: Poster, item: _Resolved, client: Any, settings: LLMSetting
     try:
         answer = ask_llm(client, settings, poster, item.layer_ids, item.request.prompt, png_data_url(picture), picture.size)
     except PlanRejected as reason:
-        note = f"The LLM planner ({settings.display_name}) could not plan this: {reason}; the offline heuristic planned it instead."
-        return _heuristic_plan(poster, item, note)
+        return _heuristic_plan(poster, item, _llm_note(settings, str(reason)))
     answer, note = _with_room_for_motion(poster, item.layer_ids, answer)
     return _plan_from(poster, item, answer, "llm", note)
+
+
+def _llm_note(settings: LLMSettings, reason: str) -> str:
+    return (f"The LLM planner ({settings.display_name}) could not plan this: {reason}; "
+            "the offline heuristic planned it instead.")
 
 
 def _with_room_for_motion(poster: Poster, layer_ids: Sequence[int], answer: LLMPlan) -> tuple[LLMPlan, str | None]:

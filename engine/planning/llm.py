@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
+import httpx
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
@@ -43,6 +45,10 @@ DEFAULT_MODEL = "gpt-4o"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_RETRIES = 2
+#: The whole plan (every attempt, every byte) must be in within this many seconds.
+DEFAULT_DEADLINE_S = 20.0
+#: A chat answer with a few boxes is a few KB; anything far larger is not a plan.
+DEFAULT_MAX_REPLY_KB = 256
 MAX_LAYERS_DESCRIBED = 60
 RATIONALE_CHARS = 240
 
@@ -60,6 +66,8 @@ class LLMSettings:
     model: str = DEFAULT_MODEL
     timeout: float = DEFAULT_TIMEOUT_S
     max_retries: int = DEFAULT_MAX_RETRIES
+    deadline: float = DEFAULT_DEADLINE_S
+    max_reply_kb: int = DEFAULT_MAX_REPLY_KB
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "LLMSettings":
@@ -75,6 +83,8 @@ class LLMSettings:
             model=value("OPENAI_MODEL") or DEFAULT_MODEL,
             timeout=_number_setting("OPENAI_TIMEOUT", value("OPENAI_TIMEOUT"), DEFAULT_TIMEOUT_S, float, 0.001),
             max_retries=_number_setting("OPENAI_MAX_RETRIES", value("OPENAI_MAX_RETRIES"), DEFAULT_MAX_RETRIES, int, 0),
+            deadline=_number_setting("OPENAI_PLAN_DEADLINE", value("OPENAI_PLAN_DEADLINE"), DEFAULT_DEADLINE_S, float, 0.001),
+            max_reply_kb=_number_setting("OPENAI_MAX_REPLY_KB", value("OPENAI_MAX_REPLY_KB"), DEFAULT_MAX_REPLY_KB, int, 1),
         )
 
     @property
@@ -93,14 +103,65 @@ class LLMSettings:
         return f"{model} at {self.host}"
 
     def client(self) -> "openai.OpenAI":
+        """A client whose every request ends by `deadline` seconds from now and reads at most
+        `max_reply_kb` (openai's own timeout applies per read, so a server dripping a byte a
+        second would otherwise hold a plan for ever)."""
         import openai
 
+        transport = BoundedTransport(time.monotonic() + self.deadline, self.max_reply_kb * 1024)
         return openai.OpenAI(
             api_key=self.api_key or "no-key-needed",
             base_url=self.base_url or DEFAULT_BASE_URL,
-            timeout=self.timeout,
+            timeout=min(self.timeout, self.deadline),
             max_retries=self.max_retries,
+            http_client=httpx.Client(transport=transport, timeout=min(self.timeout, self.deadline)),
         )
+
+
+class BoundedTransport(httpx.BaseTransport):
+    """An httpx transport that ends every request at one deadline and caps reply bytes.
+
+    Wraps httpx's own HTTPTransport; the reply body is checked as it streams in, so
+    neither a slow drip nor a 200 MB answer ever reaches openai's JSON parser whole.
+    """
+
+    def __init__(self, deadline: float, max_bytes: int) -> None:
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if time.monotonic() >= self.deadline:
+            raise httpx.ConnectTimeout("the planning deadline has passed", request=request)
+        response = self._inner.handle_request(request)
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            response.close()
+            raise httpx.ReadError(f"the reply passed {self.max_bytes} bytes", request=request)
+        return httpx.Response(status_code=response.status_code, headers=response.headers,
+                              stream=_BoundedStream(response.stream, self, request),
+                              extensions=response.extensions)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _BoundedStream(httpx.SyncByteStream):
+    def __init__(self, stream, transport: BoundedTransport, request) -> None:
+        self.stream, self.transport, self.request = stream, transport, request
+
+    def __iter__(self):
+        received = 0
+        for chunk in self.stream:
+            received += len(chunk)
+            if received > self.transport.max_bytes:
+                raise httpx.ReadError(f"the reply passed {self.transport.max_bytes} bytes", request=self.request)
+            if time.monotonic() >= self.transport.deadline:
+                raise httpx.ReadTimeout("the planning deadline has passed", request=self.request)
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 def _number_setting(name: str, text: str | None, default: float, kind: type, minimum: float) -> Any:
@@ -288,14 +349,18 @@ def ask_llm(
     except pydantic.ValidationError as error:
         raise PlanRejected(_schema_problem(error)) from None
     except openai.APITimeoutError:
-        raise PlanRejected(f"it did not answer within {settings.timeout:g} s") from None
+        raise PlanRejected(f"it did not answer within {min(settings.timeout, settings.deadline):g} s") from None
     except openai.AuthenticationError:
         raise PlanRejected("the server refused the API key (HTTP 401); check OPENAI_API_KEY") from None
     except openai.RateLimitError:
         raise PlanRejected("the server kept answering 'too many requests' (HTTP 429)") from None
     except openai.APIStatusError as error:
         raise PlanRejected(f"the server answered HTTP {error.status_code}") from None
-    except openai.APIConnectionError:
+    except openai.APIConnectionError as error:
+        if "passed" in str(error.__cause__ or ""):
+            raise PlanRejected(f"its reply was longer than {settings.max_reply_kb} KB") from None
+        if "deadline" in str(error.__cause__ or ""):
+            raise PlanRejected(f"it did not answer within {settings.deadline:g} s") from None
         raise PlanRejected(f"the server at {settings.host} could not be reached") from None
     except openai.OpenAIError as error:
         raise PlanRejected(f"the request failed ({type(error).__name__})") from None

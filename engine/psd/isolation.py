@@ -23,11 +23,13 @@ import multiprocessing
 import os
 import resource
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from engine.core.poster import Poster, PosterError
 from engine.psd.failures import describe_failure
 from engine.psd.limits import ImportLimits, PsdHeader, memory_message
+
+T = TypeVar("T")
 
 
 def _context():
@@ -50,15 +52,28 @@ def run_isolated(
     if multiprocessing.current_process().daemon:
         return load(path, header, limits)
     _warm_imports()
+    return run_capped(load, (path, header, limits), path.name, limits)
+
+
+def run_capped(work: Callable[..., T], args: tuple, name: str, limits: ImportLimits) -> T:
+    """`work(*args)` in a forked child capped to `limits.max_memory_mb` and `limits.timeout_s`.
+
+    The child's result comes back pickled, so `work` should return something small (a
+    Poster, or None for a check); a PosterError in the child comes back as one. `name` is
+    the file's name for the sentences. Used for PSD imports and for project files
+    (engine.core.projectfile), the two files a designer brings from elsewhere.
+    """
+    if multiprocessing.current_process().daemon:
+        return work(*args)
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child_main, args=(sender, load, path, header, limits), daemon=True)
+    child = context.Process(target=_child_main, args=(sender, work, args, name, limits), daemon=True)
     child.start()
     sender.close()
     try:
         if not receiver.poll(limits.timeout_s):
             raise PosterError(
-                f"Opening '{path.name}' took longer than {limits.timeout_s:g} seconds and was stopped: "
+                f"Opening '{name}' took longer than {limits.timeout_s:g} seconds and was stopped: "
                 "the file may be damaged or far too complex; save a flattened copy and try again."
             )
         try:
@@ -66,7 +81,7 @@ def run_isolated(
         except (EOFError, OSError):
             child.join(timeout=5)
             raise PosterError(
-                f"Opening '{path.name}' stopped unexpectedly (exit code {child.exitcode}); it most likely "
+                f"Opening '{name}' stopped unexpectedly (exit code {child.exitcode}); it most likely "
                 f"needed more than the {limits.max_memory_mb} MB of memory an import may use. Reduce the "
                 "image size or merge layers in Photoshop, then try again."
             ) from None
@@ -88,21 +103,21 @@ def _warm_imports() -> None:
     from PIL import ImageCms  # noqa: F401, PLC0415
 
 
-def _child_main(sender, load, path: Path, header: PsdHeader, limits: ImportLimits) -> None:
-    """Cap this process, parse, and send back ("ok", poster) or ("error", sentence)."""
+def _child_main(sender, work, args: tuple, name: str, limits: ImportLimits) -> None:
+    """Cap this process, run, and send back ("ok", result) or ("error", sentence)."""
     _cap_address_space(limits.max_memory_mb * 1024 * 1024)
     try:
-        result = ("ok", load(path, header, limits))
+        result = ("ok", work(*args))
     except PosterError as error:
         result = ("error", str(error))
     except MemoryError:
-        result = ("error", memory_message(path.name, limits))
+        result = ("error", memory_message(name, limits))
     except BaseException as error:  # noqa: BLE001 - the parent must get a sentence, not a traceback
-        result = ("error", describe_failure(path.name, error))
+        result = ("error", describe_failure(name, error))
     try:
         sender.send(result)
     except MemoryError:
-        sender.send(("error", memory_message(path.name, limits)))
+        sender.send(("error", memory_message(name, limits)))
     finally:
         sender.close()
 

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from engine.render.blend import composite_blend, composite_normal
+from engine.core.budget import work_limits
 from engine.render.effects import styled_clip, styled_layer
 from engine.core.clip import LayerClip
 from engine.core.poster import Box, Layer, Poster, PosterError
@@ -84,6 +85,7 @@ def poster_stream(
         width, height = poster.width, poster.height
     else:
         width, height = max(1, round(poster.width * scale)), max(1, round(poster.height * scale))
+    work_limits().check_work(width, height, count, "This poster")
     return FrameStream(lambda: plan().frames(), count, width, height, fps, opaque=lambda: plan().always_opaque)
 
 
