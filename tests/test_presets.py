@@ -231,7 +231,7 @@ def test_no_dark_halo_after_sub_pixel_motion(preset):
     clip = PresetAnimator().animate([request(preset, layer=white_layer(), params=params)])[0]
     visible = clip.frames[..., 3] > 0
     if preset in FRAMED_PRESETS:  # cropped at its own frame: no partly covered edge to check
-        if preset not in {"shimmer", "caustics"}:  # light darkens white on purpose
+        if preset not in {"shimmer", "caustics", "particles"}:  # light darkens white on purpose; so does snow on white
             assert clip.frames[..., :3][visible].min() >= 254
         assert (clip.frames[..., :3][~visible] == 0).all()
         return

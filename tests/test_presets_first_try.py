@@ -139,3 +139,10 @@ def test_a_layer_on_its_boxs_edge_slides_in_from_beyond_it_and_a_full_width_one_
     alpha = shake.frames[..., 3].astype(float)
     ys = (alpha.sum(axis=2) * (np.arange(80) + 0.5)).sum(axis=1) / alpha.sum(axis=(1, 2))
     assert np.ptp(ys) > 0.5 and (shake.frames[:, :, 0, 3] >= 190).any(axis=1).all()  # it rumbles; never lifts off a side
+
+
+def test_snow_on_a_light_layer_is_drawn_darker_so_it_shows():
+    paper = Layer(id=1, name="Paper", box=Box(0, 0, 160, 120), pixels=np.full((120, 160, 4), 250, np.uint8))
+    clip = animate_one(paper, paper.box, "particles", {"style": "snow", "density": 1.0}, frames=6, seed=2)
+    changed = np.abs(clip.frames[..., :3].astype(int) - 250).max(axis=-1) > 30
+    assert changed.any(axis=(1, 2)).all() and any("darker" in m for m in clip.messages)

@@ -52,6 +52,8 @@ LOOKS: dict[str, Look] = {
     "sparkle": Look(((255, 250, 220),), (2.0, 5.0), 0.0, 0.0, 1.0, twinkle=True),
 }
 
+#: Above this brightness (0..255) a layer is light, and so is a palette that would vanish on it.
+LIGHT_LAYER = 180.0
 #: Particles per million pixels of region at density 1 (capped, so print sizes stay quick).
 PER_MEGAPIXEL = 900
 MAX_PARTICLES = 1500
@@ -69,7 +71,11 @@ def particles(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     born = rng.uniform(0.02, 0.98 - life)
     start_x, start_y = rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)
     radius = rng.uniform(*look.radius, count)
-    colour = np.array(look.colours, dtype=np.float32)[rng.integers(0, len(look.colours), count)]
+    palette = np.array(look.colours, dtype=np.float32)
+    on_light = stage.luma > LIGHT_LAYER and palette.min() > LIGHT_LAYER
+    if on_light:  # white snow on white paper would not show: a pale grey-blue does
+        palette = palette * np.array([0.64, 0.68, 0.78], dtype=np.float32)
+    colour = palette[rng.integers(0, len(look.colours), count)]
     wobble_phase = rng.uniform(0, 2 * np.pi, count)
     if params["preroll"]:  # lives on a circle of clip time: already falling at u = 0, the same at u = 1
         born = rng.uniform(0.0, 1.0, count)
@@ -108,6 +114,8 @@ def particles(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
 
     still = ~np.any(opacity > 0.01, axis=1)
     notes = [f"{count} {params['style']} particles drawn over the layer's area, moving {direction}."]
+    if on_light:
+        notes.append(f"The layer is light, so the {params['style']} is drawn a little darker to show on it.")
     if params["preroll"]:
         notes.append("They are already there on frame 0 (drawn over the layer, which itself stays exactly as "
                      "designed) and loop without a gap; set 'preroll' off to start from the bare layer.")
