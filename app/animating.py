@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from engine.motion.base import Cancelled, MotionRequest
 
 PREVIEW_MAX_SIDE = 960  # previews are for the eye; exports keep full resolution
 
+#: Stores what a button press carried, under the lock that then reads the requests (see _animate).
+Prepare = Callable[[], View]
+
 
 def check_engine(name: str) -> None:
     engines = engines_view()
@@ -46,8 +49,9 @@ def _request(state: EditorState, layer_id: int) -> MotionRequest:
     motion = state.motion(layer_id)
     return MotionRequest(
         layer=layer, box=state.motion_box(layer_id), prompt=motion.prompt,
-        params=resolve(layer, motion).values, frames=state.frames, fps=state.fps, seed=motion.seed,
-        phase=motion.phase, start=motion.start, duration=motion.duration,
+        params=resolve(layer, motion, state.poster.canvas).values, frames=state.frames, fps=state.fps,
+        seed=motion.seed, phase=motion.phase, start=motion.start, duration=motion.duration,
+        canvas=state.poster.canvas,
     )
 
 
@@ -80,7 +84,7 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
         motion = state.motion(layer_id)
         if motion.box is not None and not motion.box_sized:
             continue
-        preset, params = preset_in_use(state.layer(layer_id), motion)
+        preset, params = preset_in_use(state.layer(layer_id), motion, poster.canvas)
         box = boxes_for_preset(poster, [layer_id], preset, params)[layer_id]
         fitted = cv.fit_motion_box(box, state.layer(layer_id).box, poster.canvas)
         if fitted != motion.box:
@@ -196,13 +200,23 @@ def _targets(state: EditorState, which: str) -> list[int]:
     return list(state.selection)
 
 
-def _animate(session: Session, which: str, report: Report, reroll: int | None = None) -> View:
-    """Animate, recomposite, preview; the session lock is held only to read and to commit."""
+def _animate(session: Session, which: str, report: Report, reroll: int | None = None,
+             prepare: Prepare | None = None) -> View:
+    """Animate, recomposite, preview; the session lock is held only to read and to commit.
+
+    `prepare` stores what the button press carried (the typed prompt, the timeline) under
+    the same lock hold that reads the requests: an edit event of a keystroke still in the
+    queue (handled in another worker) can then never slip in between and replace the
+    typed prompt with an older one before the engine reads it.
+    """
     from engine.render.compositor import poster_stream
     from engine.render.scale import preview_scale
 
     started = time.perf_counter()
     with session.lock:
+        prepared = prepare() if prepare is not None else {}
+        if prepared.get("error"):
+            return prepared
         state = session.state
         require_poster(state)
         ids = [reroll] if reroll is not None else _targets(state, which)
@@ -230,7 +244,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         with session.lock:
             if reroll is not None:
                 state.motion(reroll).seed -= 1  # the take never happened
-        return {"status": f"{stopped} Nothing was changed.", "tab": "preview"}
+        return {**prepared, "status": f"{stopped} Nothing was changed.", "tab": "preview"}
     for clip in clips:
         owner = clip.params.get(FOLLOWS_PARAM)
         clip.loop_mode = loop_modes.get(clip.layer_id if owner is None else int(owner), clip.loop_mode)
@@ -271,7 +285,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
     if hidden:
         status += " " + " ".join(hidden)
     # The single-layer preview is made when its tab is opened: most takes never need it.
-    view: View = {"preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
+    view: View = {**prepared, "preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
     if sized or reroll is not None:  # a new box, or the re-rolled layer's new seed, shows in the panel
         with session.lock:
             view.update(selection_view(session))
@@ -279,17 +293,17 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
 
 
 @guarded(lock=False)
-def animate(session: Session, which: str = "selected", report: Report = quiet) -> View:
+def animate(session: Session, which: str = "selected", report: Report = quiet, prepare: Prepare | None = None) -> View:
     """Animate the selected layers (or "all" layers with a motion), recomposite, preview."""
-    return _animate(session, which, report)
+    return _animate(session, which, report, prepare=prepare)
 
 
 @guarded(lock=False)
-def reroll(session: Session, layer_id: int | None, report: Report = quiet) -> View:
+def reroll(session: Session, layer_id: int | None, report: Report = quiet, prepare: Prepare | None = None) -> View:
     """A new take of one layer (next seed), leaving every other clip exactly as it was."""
     if layer_id is None:
         raise PosterError("Select the layer to re-roll first.")
-    return _animate(session, "selected", report, reroll=int(layer_id))
+    return _animate(session, "selected", report, reroll=int(layer_id), prepare=prepare)
 
 
 @guarded

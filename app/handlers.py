@@ -197,7 +197,8 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields,
         raise PosterError("Select a layer first, then describe its motion.")
     check_engine(fields.engine)
     layer = state.layer(int(layer_id))
-    params_reset, notes = apply_fields(layer, state.motion(layer.id), fields, state.fps, only)
+    params_reset, notes = apply_fields(layer, state.motion(layer.id), fields, state.fps, only,
+                                       canvas=state.poster.canvas)
     autosave(session)
     view: View = {}
     if int(layer_id) == state.active:
@@ -288,7 +289,7 @@ def apply_group_prompt(session: Session, prompt: str) -> View:
         motion = state.motion(layer_id)
         motion.prompt, motion.group = prompt, group
         store_params(motion, {})
-        store_params(motion, resolve(state.layer(layer_id), motion).values)
+        store_params(motion, resolve(state.layer(layer_id), motion, state.poster.canvas).values)
     autosave(session)
     view = panel_view(session)
     view["status"] = ok(f"{len(state.selection)} layers share the prompt “{prompt}” and animate as a group.")
@@ -373,10 +374,15 @@ def run_action(session: Session, action: str, layer_id: int | None, fps: Any, du
     """A button press from the page: take the panel's current values, then act.
 
     The panel's values travel with the click, so a prompt typed a moment ago is used even
-    if its own change event has not been handled yet.
+    if its own edit event has not been handled yet; they are stored under the same lock
+    hold that reads the requests, so a queued edit of an older keystroke cannot replace
+    them in between (see animating._animate).
     """
-    view: View = {}
-    if session.state.poster is not None:
+
+    def prepare() -> View:
+        view: View = {}
+        if session.state.poster is None:
+            return view
         state = session.state
         if (int(fps), frames_for(int(fps), float(duration_s))) != (state.fps, state.frames):
             view.update(set_timeline(session, fps, duration_s))
@@ -384,10 +390,8 @@ def run_action(session: Session, action: str, layer_id: int | None, fps: Any, du
                 return view
         if layer_id is not None:
             view.update(edit_motion(session, layer_id, fields, only=TYPED_FIELDS))
-            if view.get("error"):
-                return view
+        return view
+
     if action == "reroll":
-        view.update(animating.reroll(session, layer_id, report))
-    else:
-        view.update(animating.animate(session, "all" if action == "animate_all" else "selected", report))
-    return view
+        return animating.reroll(session, layer_id, report, prepare=prepare)
+    return animating.animate(session, "all" if action == "animate_all" else "selected", report, prepare=prepare)

@@ -85,18 +85,22 @@ def store_params(motion: Motion, params: dict[str, Any]) -> None:
     motion.params = params
 
 
-def resolve(layer: Layer, motion: Motion) -> Resolved:
+def resolve(layer: Layer, motion: Motion, canvas: Box) -> Resolved:
     """The specs for the motion's settings and the checked values the next Animate uses.
 
     Values left over from other settings (the amplitude of a preset no longer chosen) are
     dropped, not refused; a value out of range is a PosterError naming the parameter.
+    Whether the layer covers the poster is decided here, with the canvas, so the widgets,
+    the "Understood…" line and Animate all read a full-bleed layer the same way (a
+    background that "drifts" pans: pan's widgets, not travel's).
     """
     engine = engine_of(motion.engine)
     params = engine_params(motion)
-    specs = engine.param_specs(params, prompt=motion.prompt, layer_kind=layer.kind)
+    bleed = is_full_bleed(layer.box, canvas)
+    specs = engine.param_specs(params, prompt=motion.prompt, layer_kind=layer.kind, full_bleed=bleed)
     names = {spec.name for spec in specs}
     values, notes = engine.resolve_params(
-        {k: v for k, v in params.items() if k in names}, prompt=motion.prompt, layer_kind=layer.kind
+        {k: v for k, v in params.items() if k in names}, prompt=motion.prompt, layer_kind=layer.kind, full_bleed=bleed
     )
     return Resolved(specs, values, notes)
 
@@ -106,7 +110,7 @@ def follows_prompt(resolved: Resolved) -> bool:
     return any(spec.kind == "choice" and resolved.values.get(spec.name) == AUTO for spec in resolved.specs)
 
 
-def preset_in_use(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any]]:
+def preset_in_use(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, dict[str, Any]]:
     """The preset and parameters the preset engine would use for this motion.
 
     Motion boxes are sized by the room a preset sweeps; a generative engine's motion is not
@@ -114,7 +118,8 @@ def preset_in_use(layer: Layer, motion: Motion) -> tuple[str, dict[str, Any]]:
     """
     presets = engine_of("presets")
     params = engine_params(motion) if motion.engine == "presets" else {}
-    preset, values, _ = presets.choose(params, prompt=motion.prompt, layer_kind=layer.kind)
+    preset, values, _ = presets.choose(params, prompt=motion.prompt, layer_kind=layer.kind,
+                                       full_bleed=is_full_bleed(layer.box, canvas))
     return preset.name, values
 
 
@@ -133,7 +138,7 @@ def prompt_reading(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, bool
     return preset.name, picked, messages
 
 
-def timing_in_use(layer: Layer, motion: Motion, frames: int, fps: int) -> Timing:
+def timing_in_use(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> Timing:
     """When the next Animate plays this motion: what the designer set, else the prompt's
     reading (the presets engine's, the same call Animate makes), else a loop from 0."""
     asked = _Asked(motion.phase, motion.start, motion.duration, frames, fps)
@@ -141,7 +146,8 @@ def timing_in_use(layer: Layer, motion: Motion, frames: int, fps: int) -> Timing
         return resolve_timing(asked)
     presets = engine_of("presets")
     try:
-        preset, values, _ = presets.choose(engine_params(motion), prompt=motion.prompt, layer_kind=layer.kind)
+        preset, values, _ = presets.choose(engine_params(motion), prompt=motion.prompt, layer_kind=layer.kind,
+                                           full_bleed=is_full_bleed(layer.box, canvas))
     except PosterError:  # a half-edited value: the panel shows its own error
         return resolve_timing(asked)
     return presets.timing(asked, preset, values, motion.prompt)
@@ -176,7 +182,7 @@ TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "phase", "start", "motion_d
 
 
 def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
-                 only: Iterable[str] | None = None) -> tuple[bool, list[str]]:
+                 only: Iterable[str] | None = None, *, canvas: Box) -> tuple[bool, list[str]]:
     """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
 
     `only` names the widgets to take (TYPED_FIELDS or a parameter name: each widget's own event sends just itself, so two events racing through the
@@ -200,7 +206,7 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
         motion.duration = _frames(fields.duration_s, fps, "duration", least=1)
     if "seed" in take and fields.seed is not None:
         motion.seed = check_seed(fields.seed)
-    before = resolve(layer, motion)
+    before = resolve(layer, motion, canvas)
     switch_names = {s.name for s in before.specs if s.kind == "choice" and AUTO in s.choices}
     if "prompt" in take:
         prompt = check_prompt((fields.prompt or "").strip())
@@ -215,14 +221,14 @@ def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
     if reset or switched:
         kept = {name: value for name, value in {**current, **switched}.items() if name in switch_names}
         store_params(motion, kept)
-        resolved = resolve(layer, motion)
+        resolved = resolve(layer, motion, canvas)
         store_params(motion, resolved.values)
         notes.extend(resolved.notes)
         return True, notes
     if moved:
         names = {spec.name for spec in before.specs}
         store_params(motion, {**before.values, **{n: v for n, v in moved.items() if n in names}})
-        store_params(motion, resolve(layer, motion).values)  # checked: a bad value names its range
+        store_params(motion, resolve(layer, motion, canvas).values)  # checked: a bad value names its range
     return False, notes
 
 
@@ -237,9 +243,9 @@ def check_seed(value: Any) -> int:
     return int(number)
 
 
-def fields_of(layer: Layer, motion: Motion, fps: int, frames: int) -> tuple[MotionFields, list[ParamSpec]]:
+def fields_of(layer: Layer, motion: Motion, fps: int, frames: int, canvas: Box) -> tuple[MotionFields, list[ParamSpec]]:
     """The panel values for `motion` and the specs of the parameter widgets to show."""
-    resolved = resolve(layer, motion)
+    resolved = resolve(layer, motion, canvas)
     fps = max(fps, 1)
     fields = MotionFields(
         engine=motion.engine,
@@ -249,13 +255,13 @@ def fields_of(layer: Layer, motion: Motion, fps: int, frames: int) -> tuple[Moti
         duration_s=None if motion.duration is None else round(motion.duration / fps, 3),
         seed=motion.seed,
         params=dict(resolved.values),
-        auto=timing_auto(layer, motion, frames, fps),
+        auto=timing_auto(layer, motion, frames, fps, canvas),
     )
     return fields, resolved.specs
 
 
-def timing_auto(layer: Layer, motion: Motion, frames: int, fps: int) -> dict[str, str]:
+def timing_auto(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> dict[str, str]:
     """What the timing fields will be when Animate runs, in the panel's words."""
-    timing = timing_in_use(layer, motion, frames, fps)
+    timing = timing_in_use(layer, motion, frames, fps, canvas)
     lasting = seconds(timing.duration, fps) if timing.duration is not None else "to the end"
     return {"phase": timing.phase, "start": seconds(timing.start, fps), "motion_duration": lasting}

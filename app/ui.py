@@ -27,7 +27,7 @@ PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never hold
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
-SLOT_COUNTS = {"choice": 5, "number": 6, "bool": 2, "text": 1}
+SLOT_COUNTS = {"choice": 5, "number": 6, "bool": 3, "text": 1}
 PARAM_SLOTS = [f"param_{kind}_{i}" for kind, count in SLOT_COUNTS.items() for i in range(count)]
 
 
@@ -382,6 +382,11 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     for key in outputs.motion_keys:
         listen(c[key].input, edit(key), [token, c["active"], *motion_inputs], f"set_{key}",
                trigger_mode="always_last", show_progress="hidden")
+    # Gradio's textbox sends `input` on key presses only: a pasted, cut or deleted prompt is
+    # stored (and its reading shown) when the designer leaves the field; a button press
+    # carries it anyway.
+    listen(c["prompt"].blur, edit("prompt"), [token, c["active"], *motion_inputs], None,
+           trigger_mode="always_last", show_progress="hidden")
 
     box_inputs = [token, c["active"], c["box_x"], c["box_y"], c["box_w"], c["box_h"]]
     for index, key in enumerate(("box_x", "box_y", "box_w", "box_h")):

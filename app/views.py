@@ -139,7 +139,7 @@ def panel_view(session: Session) -> View:
                 "link": link}
     layer = state.layer(state.active)
     motion = state.motion_of(state.active) or Motion(layer_ids=[state.active])
-    fields, specs = fields_of(layer, motion, state.fps, state.frames)
+    fields, specs = fields_of(layer, motion, state.fps, state.frames, state.poster.canvas)
     box = state.motion_box(state.active)
     if motion.engine == "presets":
         preset, picked, reading = prompt_reading(layer, motion, state.poster.canvas)

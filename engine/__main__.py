@@ -102,6 +102,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     from engine.motion.service import get_service
     from engine.planning import plan
     from engine.planning.geometry import fit_motion_box, fit_problem
+    from engine.motion.presets.stage import is_full_bleed
     from engine.render.compositor import poster_stream
 
     if not args.prompt and not args.preset:
@@ -158,10 +159,11 @@ def cmd_animate(args: argparse.Namespace) -> int:
         # The plan's parameters belong to the plan's preset: keep them only when it is used.
         params = dict(planned.get(layer.name, {})) if uses_presets and "preset" not in explicit else {}
         params.update(explicit)
-        engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind)  # a bad --param stops here
+        engine.resolve_params(params, prompt=prompt, layer_kind=layer.kind,  # a bad --param stops here
+                              full_bleed=is_full_bleed(layer.box, poster.canvas))
         requests.append(MotionRequest(layer=layer, box=boxes[layer.name], prompt=prompt, params=params,
                                       frames=frames, fps=args.fps, seed=args.seed,
-                                      phase=args.phase, start=start, duration=duration))
+                                      phase=args.phase, start=start, duration=duration, canvas=poster.canvas))
     followers: dict[int, list] = {}
     if not args.no_links:  # a title's shadow moves with the title (engine.core.links)
         chosen = {layer.id for layer in layers}

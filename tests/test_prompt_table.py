@@ -33,7 +33,7 @@ import engine.export
 from engine.__main__ import main
 from engine.core.stream import stack
 from engine.core.clip import place_static
-from engine.export.bundle import read_manifest, timeline_frames
+from engine.export.bundle import layer_slug, read_manifest, timeline_frames
 from engine.psd.load import load_psd
 from tests.helpers.motion_metrics import Measured, measure, rotation
 from tests.helpers.paths import ASSETS_DIR, CORPUS_DIR
@@ -103,7 +103,9 @@ def animate_through_cli(row: Row, out: Path, monkeypatch, capsys, encode: bool =
                  "--frames", str(FRAMES), "--fps", str(row.fps), "--out", str(out), "--quiet"])
     said = capsys.readouterr().err
     assert code == 0, said
-    (clip,) = captured["clips"].values()
+    # the row's own layer: a linked shadow follows it into the bundle as a clip of its own
+    layer_id = poster_of(row.path).layer(row.layer).id
+    clip = captured["clips"][layer_id]
     return clip, said
 
 
@@ -236,10 +238,13 @@ def test_the_table_is_big_and_covers_the_samples_and_the_corpus():
 def test_the_bundle_holds_exactly_the_measured_frames(row, tmp_path, monkeypatch, capsys):
     out = tmp_path / "bundle.zip"
     clip, _ = animate_through_cli(row, out, monkeypatch, capsys, encode=True)
+    poster = poster_of(row.path)
+    layer = poster.layer(row.layer)
+    slug = layer_slug(poster.layers.index(layer), layer.name)  # its own frames, not a linked shadow's
     with zipfile.ZipFile(out) as bundle:
-        names = sorted(n for n in bundle.namelist() if "/frame_" in n)
+        names = sorted(n for n in bundle.namelist() if n.startswith(f"layers/{slug}/frame_"))
         frames = np.stack([np.array(Image.open(io.BytesIO(bundle.read(n))).convert("RGBA")) for n in names])
     np.testing.assert_array_equal(frames, stack(timeline_frames(clip, FRAMES)))
-    (motion,) = [layer.motion for layer in read_manifest(out).layers if layer.animated]
+    (motion,) = [entry.motion for entry in read_manifest(out).layers if entry.animated and entry.name == layer.name]
     assert (motion.phase, motion.start, motion.duration) == (clip.timing.phase, clip.timing.start, clip.timing.duration)
     assert motion.phase == row.phase

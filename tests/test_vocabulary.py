@@ -124,7 +124,11 @@ def test_particles_follow_the_seed_and_leave_the_layer_itself_alone():
     np.testing.assert_array_equal(first.frames, again.frames)
     assert not np.array_equal(first.frames, other.frames)
     whiter = first.frames[..., :3].astype(int).sum(axis=-1) > 3 * 200
-    assert whiter[1:-1].any() and not whiter[0].any()  # flakes appear, frame 0 is the static layer
+    assert whiter.all(axis=(1, 2)).sum() == 0 and whiter.any(axis=(1, 2)).all()  # already snowing on frame 0
+    assert (first.frames[..., :3] >= np.array((20, 40, 90))).all()  # the sky is only covered, never moved
+    bare = animate_one(sea, sea.box, "particles", {"style": "snow", "preroll": False}, frames=8, seed=1)
+    bare_whiter = bare.frames[..., :3].astype(int).sum(axis=-1) > 3 * 200
+    assert bare_whiter[1:-1].any() and not bare_whiter[0].any()  # off: frame 0 is the bare layer
 
 
 def test_a_planned_preset_still_says_what_the_prompt_was_understood_as():
@@ -151,3 +155,4 @@ def test_settings_kept_for_another_reading_of_an_auto_prompt_are_left_out_not_re
     )
     assert preset.name == "pan" and "crop" not in values
     assert any("left out" in m and "crop" in m for m in messages), messages
+

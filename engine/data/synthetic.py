@@ -132,10 +132,11 @@ class DriftAnimator:
     def available(self) -> tuple[bool, str]:
         return True, "Procedural drift needs nothing."
 
-    def param_specs(self, params=None, *, prompt: str = "", layer_kind=None) -> list:
+    def param_specs(self, params=None, *, prompt: str = "", layer_kind=None, full_bleed: bool = False) -> list:
         return []  # nothing to set: the seed decides the drift
 
-    def resolve_params(self, params=None, *, prompt: str = "", layer_kind=None) -> tuple[dict, list[str]]:
+    def resolve_params(self, params=None, *, prompt: str = "", layer_kind=None,
+                       full_bleed: bool = False) -> tuple[dict, list[str]]:
         return {}, []
 
     def release(self) -> None:

@@ -68,9 +68,14 @@ class MotionRequest:
     phase: str | None = None
     start: int | None = None
     duration: int | None = None
+    #: The poster's canvas, when the caller knows it (the editor and the command line do):
+    #: whether the layer covers the poster is then decided once, with it, exactly as the
+    #: motion panel and the planner decide it (engine.motion.presets.stage.is_full_bleed).
+    canvas: Box | None = None
 
     def __post_init__(self) -> None:
         self.box = Box.from_any(self.box)
+        self.canvas = None if self.canvas is None else Box.from_any(self.canvas)
         if not self.box.contains(self.layer.box):
             raise PosterError(
                 f"The motion box of '{self.layer.name}' {self.box.as_tuple()} must contain the "
@@ -103,13 +108,16 @@ class Animator(Protocol):
         ...
 
     def param_specs(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> list[ParamSpec]:
-        """The parameters that apply to these settings (the preset engine's depend on the preset)."""
+        """The parameters that apply to these settings (the preset engine's depend on the
+        preset, which for a layer covering the poster, `full_bleed`, is one that moves in place)."""
         ...
 
     def resolve_params(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
         """The checked values the next `animate` will use (defaults < prompt < `params`), and notes."""
         ...

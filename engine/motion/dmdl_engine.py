@@ -132,7 +132,8 @@ class DMDLAnimator:
     # --- parameters ------------------------------------------------------------------
 
     def param_specs(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> list[ParamSpec]:
         try:
             offload = self.default_offload()
@@ -153,7 +154,8 @@ class DMDLAnimator:
         ]
 
     def resolve_params(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
         return validate(self.param_specs(), params, OWNER), []
 

@@ -153,7 +153,8 @@ class I2VAnimator:
     # --- parameters -------------------------------------------------------------------------
 
     def param_specs(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> list[ParamSpec]:
         """Defaults from the configured model's family; without one, neutral ones."""
         family = self._family()
@@ -187,7 +188,8 @@ class I2VAnimator:
         return specs
 
     def resolve_params(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
         return validate(self.param_specs(), params, OWNER), []
 

@@ -27,14 +27,16 @@ class ForwardingAnimator:
         return self.engine.available()
 
     def param_specs(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> list[ParamSpec]:
-        return self.engine.param_specs(params, prompt=prompt, layer_kind=layer_kind)
+        return self.engine.param_specs(params, prompt=prompt, layer_kind=layer_kind, full_bleed=full_bleed)
 
     def resolve_params(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
-        return self.engine.resolve_params(params, prompt=prompt, layer_kind=layer_kind)
+        return self.engine.resolve_params(params, prompt=prompt, layer_kind=layer_kind, full_bleed=full_bleed)
 
     def release(self) -> None:
         self.engine.release()

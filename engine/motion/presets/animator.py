@@ -8,7 +8,9 @@ premultiplied alpha. The motion is placed on the timeline by its timing (phase, 
 duration: engine.motion.timing): a loop's first frame and an entrance's last frame are the
 static layer placed in the motion box, bit for bit, and so is every frame the timing holds
 it (engine.core.clip.timed_index). An entrance or exit plays its preset once over its
-duration (catalog.Preset.span), never a loop that blinks the layer away.
+duration (catalog.Preset.span), never a loop that blinks the layer away. The one exception
+is drawn over the layer, not made of it: pre-rolled particles are already falling on a
+loop's first frame (engine.motion.presets.particles).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from engine.motion.params import ParamSpec
 from engine.motion.presets.catalog import PRESETS, Preset
 from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt, read_timing
 from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
-from engine.motion.presets.stage import Stage, looks_full_bleed
+from engine.motion.presets.stage import Stage, is_full_bleed, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
 
 __all__ = ["AUTO", "PRESET_PARAM", "PRESETS", "ParamSpec", "Preset", "PresetAnimator", "animate", "motion_times"]
@@ -113,18 +115,20 @@ class PresetAnimator:
         """Nothing is loaded: presets are code."""
 
     def param_specs(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> list[ParamSpec]:
         """`preset` first, then the parameters of the preset these settings use (under Auto:
-        the one the prompt picks)."""
-        preset, _, _ = self.choose(params, prompt=prompt, layer_kind=layer_kind, check=False)
+        the one the prompt picks; on a layer covering the poster, the in-place one)."""
+        preset, _, _ = self.choose(params, prompt=prompt, layer_kind=layer_kind, check=False, full_bleed=full_bleed)
         return [preset_spec(), *preset.params.values()]
 
     def resolve_params(
-        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
         """`preset` as given ("auto" stays auto) plus the chosen preset's checked values."""
-        preset, values, notes = self.choose(params, prompt=prompt, layer_kind=layer_kind)
+        preset, values, notes = self.choose(params, prompt=prompt, layer_kind=layer_kind, full_bleed=full_bleed)
         return {PRESET_PARAM: _preset_name(params), **values}, notes
 
     def timing(self, request: MotionRequest, preset: Preset, values: dict[str, Any], prompt: str) -> Timing:
@@ -230,6 +234,7 @@ class PresetAnimator:
                 layer=request.layer, box=request.box, prompt=prompt,
                 params={PRESET_PARAM: preset.name, **layer_params}, frames=request.frames, fps=request.fps,
                 seed=lead.seed, phase=request.phase, start=request.start, duration=request.duration,
+                canvas=request.canvas,
             )
             jobs.append((timed, preset, layer_params, list(messages), self.timing(timed, preset, params, prompt)))
         return jobs
@@ -250,7 +255,9 @@ class PresetAnimator:
             motion: FramePlan = preset.build(stage, build, times)
             motion.still = motion.still_frames().copy()
             # the ends the timing rule needs are the static layer by construction; keep them exact
-            motion.still[-1 if timing.phase == "in" else 0] = True
+            # (pre-rolled particles, drawn over the layer, are already falling on a loop's first frame)
+            if timing.phase == "in" or motion.rests_at_start:
+                motion.still[-1 if timing.phase == "in" else 0] = True
             messages.extend(note for note in motion.notes if note not in messages)
             moving = LazySource(count, static, _MotionChunks(static, motion), hold=0)
             # a loop over the whole timeline is its own placement: no wrapper to read through
@@ -305,6 +312,9 @@ def animate(request: MotionRequest) -> LayerClip:
 
 
 def _full_bleed(request: MotionRequest) -> bool:
-    """The animator's guess that a layer covers the poster (it has no canvas to ask); the
-    planner and the editor, which know the canvas, decide with `stage.is_full_bleed`."""
+    """Whether the layer covers the poster: decided with the canvas when the request carries
+    it (the editor and the command line), as the panel and the planner decide it; without
+    one, the animator's guess from the motion box."""
+    if request.canvas is not None:
+        return is_full_bleed(request.layer.box, request.canvas)
     return looks_full_bleed(request.layer.box, request.box)

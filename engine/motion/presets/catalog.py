@@ -130,7 +130,7 @@ def waves(default: float = 1.0) -> ParamSpec:
 
 
 #: Labels the editor shows where the capitalised name would not say enough.
-LABELS = {"loop": "Seamless loop", "waves": "Wave crests", "depth": "Fade depth", "axis": "Shake axis"}
+LABELS = {"face": "Face the way it travels", "preroll": "Already falling at the start", "loop": "Seamless loop", "waves": "Wave crests", "depth": "Fade depth", "axis": "Shake axis"}
 
 
 def _common(**specific: ParamSpec) -> dict[str, ParamSpec]:
@@ -216,6 +216,8 @@ _PRESET_LIST: tuple[Preset, ...] = (
                                   help="swing goes out and back; wrap leaves one edge of the box and re-enters at the other."),
                    crop=ParamSpec("bool", False, help="A swing may leave its box on the way it travels, cropped there "
                                                       "(set by the planner when that edge is the poster's edge)."),
+                   face=ParamSpec("bool", True, help="Mirror a layer drawn facing the other way (a fish, a bird: read "
+                                                     "from its silhouette) so it travels head first."),
                    phase=phase()),
            travel.travel),
     Preset("parallax", "Parallax drift", "A gentle sideways drift; far layers (depth 1) move less than near ones.",
@@ -251,7 +253,9 @@ _PRESET_LIST: tuple[Preset, ...] = (
     Preset("particles", "Particles", "Rain, snow, bubbles, confetti or sparkles drawn over the layer's area.",
            _common(style=ParamSpec("choice", "snow", choices=tuple(particles.LOOKS), help="What falls or rises."),
                    density=ParamSpec("float", 0.5, 0.05, 1.0, help="How many particles."),
-                   direction=direction("down")),
+                   direction=direction("down"),
+                   preroll=ParamSpec("bool", True, help="Already falling on frame 0, drawn over the unchanged layer "
+                                                        "(off: frame 0 is the bare layer and they fade in).")),
            particles.particles),
 )
 

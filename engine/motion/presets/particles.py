@@ -2,9 +2,17 @@
 
 The layer itself stays put; particles are drawn on top of it inside its content box, so a
 full-bleed sky can snow without a larger box. Every particle lives for part of the loop
-(fading in, moving, fading out) and none is alive at u = 0 or u = 1, so frame 0 is the
-static layer and the loop closes; lives are spread so the density stays even in between.
-Positions come from the seed: a re-roll gives another fall of snow.
+(fading in, moving, fading out). Positions come from the seed: a re-roll gives another fall
+of snow.
+
+Frame 0 and the identity rule. The engine's rule is about the layer's content: frame 0
+shows the layer's own pixels exactly as designed. Particles are not the layer's content
+but an added layer drawn over it, so by default (`preroll`) the snow is already falling
+on frame 0: lives are placed on a circle of clip time (a life that starts near the end of
+the loop carries on at its start), the density is the same on every frame and frame N
+flows into frame 0. Frame 0 is then the layer exactly, with that instant's particles on
+top (nothing of the layer moves; particles only cover it). With `preroll` off, no particle
+is alive at u = 0 or u = 1: frame 0 is the bare layer bit for bit and the particles fade in.
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ LOOKS: dict[str, Look] = {
     "sparkle": Look(((255, 250, 220),), (2.0, 5.0), 0.0, 0.0, 1.0, twinkle=True),
 }
 
+#: Above this brightness (0..255) a layer is light, and so is a palette that would vanish on it.
+LIGHT_LAYER = 180.0
 #: Particles per million pixels of region at density 1 (capped, so print sizes stay quick).
 PER_MEGAPIXEL = 900
 MAX_PARTICLES = 1500
@@ -61,9 +71,20 @@ def particles(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     born = rng.uniform(0.02, 0.98 - life)
     start_x, start_y = rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)
     radius = rng.uniform(*look.radius, count)
-    colour = np.array(look.colours, dtype=np.float32)[rng.integers(0, len(look.colours), count)]
+    palette = np.array(look.colours, dtype=np.float32)
+    on_light = stage.luma > LIGHT_LAYER and palette.min() > LIGHT_LAYER
+    if on_light:  # white snow on white paper would not show: a pale grey-blue does
+        palette = palette * np.array([0.64, 0.68, 0.78], dtype=np.float32)
+    colour = palette[rng.integers(0, len(look.colours), count)]
     wobble_phase = rng.uniform(0, 2 * np.pi, count)
-    age = (u[:, None] - born[None, :]) / life[None, :]  # (N, count), alive while in (0, 1)
+    if params["preroll"]:  # lives on a circle of clip time: already falling at u = 0, the same at u = 1
+        born = rng.uniform(0.0, 1.0, count)
+        # twice as long: the even fall shows as many at once as the busiest moment of the
+        # unrolled one (whose lives bunch in the middle of the loop), at the same cost
+        life = np.minimum(2.0 * life, 1.0)
+        age = np.mod(u[:, None] - born[None, :], 1.0) / life[None, :]
+    else:
+        age = (u[:, None] - born[None, :]) / life[None, :]  # (N, count), alive while in (0, 1)
     alive = (age > 0.0) & (age < 1.0)
     fade = np.where(alive, np.sin(np.pi * np.clip(age, 0.0, 1.0)), 0.0)
     if look.twinkle:
@@ -93,9 +114,15 @@ def particles(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
 
     still = ~np.any(opacity > 0.01, axis=1)
     notes = [f"{count} {params['style']} particles drawn over the layer's area, moving {direction}."]
+    if on_light:
+        notes.append(f"The layer is light, so the {params['style']} is drawn a little darker to show on it.")
+    if params["preroll"]:
+        notes.append("They are already there on frame 0 (drawn over the layer, which itself stays exactly as "
+                     "designed) and loop without a gap; set 'preroll' off to start from the bare layer.")
     pad = float(radius.max()) * (1.0 + look.streak) + 2.0  # a particle at the region's edge spills this far
     region = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-    return FramePlan(len(u), overlay=overlay, overlay_region=region, still=still, notes=notes)
+    return FramePlan(len(u), overlay=overlay, overlay_region=region, still=still, notes=notes,
+                     rests_at_start=not params["preroll"])
 
 
 def _splat(frame: torch.Tensor, cx: float, cy: float, radius: float, colour: np.ndarray, alpha: float,

@@ -106,6 +106,8 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                  r"\bbuzz\w*|\bshudder\w*|\bquiver\w*|\bnervous\w*|\bearthquake\b"),
     ("spin", 4, r"\bspin\w*|\bspun\b|\brotat\w*|\btwirl\w*|\bwhirl\w*|\brevolv\w*|\bpirouette\w*|turns? around|"
                 r"\bcartwheel\w*|\b(counter|anti)?-?clockwise\b"),
+    ("spin", 5, r"\b(turn|rotat|tilt|swivel|pivot)\w* (\w+ ){0,2}(\d{1,3} ?(degrees?|deg)\b|(a |one )?(quarter|half|full|whole)( a)? turn\b)|"
+                r"\b(a |one )?(quarter|half)( a)? turn\b"),
     ("spin", 1, r"\bwheels?\b|\bgears?\b|\bfans?\b|\bpropellers?\b|\bpinwheels?\b|\bvinyl\b|\brecords?\b"),
     ("jelly", 4, r"\bjell(y|o)\b|\bwobbl\w*|\bwiggl\w*|\bjiggl\w*|\bsquish\w*|\bgelatin\w*|\bblobs?\b|\bgooey\b"),
     ("zoom", 3, r"\bpops?\b|\bpopping\b"),
@@ -119,12 +121,15 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                     r"(to(wards?)? (the )?(left|right)\b|(left|right)wards?\b)"),
     # Travel that loops: a layer that drifts, swims or rises somewhere swings there and back
     # (or wraps around), instead of flying off and vanishing for part of every loop.
-    ("travel", 7, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr)\w*"
+    ("travel", 7, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr|creep|crept|inch|zip|zipp|whiz|shoot|shot|streak|rush|slither|waddl|scoot|pac)\w*"
                   r"( \w+){0,3} (to(wards?)? (the )?(left|right|top|bottom)\b|(left|right)wards?\b|across\b)|"
                   r"\bacross the (sky|poster|screen|frame|page|picture|sea|water|canvas)\b|\bfl(y|ies|ying|ew) across\b"),
     ("travel", 7, r"\b(rises?|rising|climbs?|climbing|ascend\w*|floats? up|drifts? up)( \w+){0,2} (into|up into|up to|to|toward|towards) "
                   r"(the )?(sky|clouds?|heavens|top|surface)\b|\b(sinks?|sinking|descend\w*) (slowly )?(to|toward|towards) the (bottom|floor|ground)\b"),
     ("travel", 5, r"\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b"),
+    # Going somewhere and coming back is a travel swing ("swims back and forth"), not a sway about a base.
+    ("travel", 8, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr|creep|crept|inch|zip|zipp|whiz|shoot|shot|streak|rush|slither|waddl|scoot|pac|roll|ran|run|rid|rode|fl(y|ies|ew))\w*( \w+){0,2} (back and forth|to and fro|"
+                  r"left and right|there and back|(to the )?(left|right|up|down) and back)\b"),
     ("fly_away", 4, r"\bfalls?\b|\bfalling\b|\bfell\b|\bdrops?\b(?! in\b)|\bdropping\b|\bsink(s|ing)?\b|"
                     r"\brain(s|ing)? down\b|\bdescend\w*|\bplummet\w*"),
     ("fly_away", 2, r"\bfl(y|ies|ying|ew)\b|\brockets?\b|\bsoar\w*"),
@@ -152,7 +157,7 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     ("particles", 8, r"\b(it )?(snows|snowing|rains|raining)\b|\bsnow ?(falls?|falling|flakes?|storm)\b|\bsnowflakes?\b|"
                      r"\brain ?(falls?|falling|pours?|pouring|storm|fall|drops fall)\b|\bconfetti\b|\bglitter\w*|"
                      r"\bsparkles?\b|\bsparkling\b|\b(add|with) (some |a few |lots of )?(rain|snow|bubbles|sparkles?|confetti)\b|"
-                     r"\bstreams? of bubbles\b|\bbubbles (rise|rising|stream|streaming) (from|out of|over|through)\b|\bfizz\w*"),
+                     r"\bstreams? of bubbles\b|\bbubbles (rise|rising|stream|streaming)( up)? (from|out of|over|through|in)\b|\bfizz\w*"),
 )
 
 #: Words whose motion depends on what moves: (pattern, preset for type, preset for artwork).
@@ -336,6 +341,7 @@ def default_preset(kind: LayerKind | None, full_bleed: bool = False) -> str:
 
 def _clean(prompt: str) -> str:
     text = prompt.lower().replace("’", "'")
+    text = re.sub(r"\s*&\s*|\s+'?n'?\s+", " and ", text)  # "up n down", "back 'n' forth", "rock & roll"
     text = re.sub(r"[^a-z0-9' -]+", " ", text)
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
@@ -353,6 +359,9 @@ def _scores(text: str, kind: LayerKind | None) -> tuple[dict[str, float], dict[s
     for preset, weight, pattern in _VOCABULARY:
         if m := re.search(pattern, text):
             add(preset, weight, m.group(0))
+    if "travel" in scores and re.search(r"\bacross\b", text) and not re.search(r"\b(away|off)\b|\bout of\b", text):
+        scores.pop("fly_away", None)  # "flies across to the left" crosses and comes round; it does not leave
+        cues.pop("fly_away", None)
     texty = kind == LayerKind.TEXT or bool(_TEXT_NOUNS.search(text))
     for pattern, for_text, for_art in _BY_KIND:
         if m := pattern.search(text):
@@ -441,6 +450,9 @@ def _candidates(text: str) -> tuple[dict[str, Any], dict[str, str]]:
     direction, said = _direction(text)
     if direction:
         put("direction", direction, said)
+    if m := re.search(r"\b(a |one )?(quarter|half|full|whole)( a)? turn\b|\b(\d{1,3}) ?(degrees?|deg)\b", text):
+        turn = {"quarter": 90.0, "half": 180.0, "full": 360.0, "whole": 360.0}.get(m.group(2) or "")
+        put("angle", float(min(360, max(5, int(m.group(4))))) if m.group(4) else turn, m.group(0).strip())
     if m := re.search(r"(counter|anti)-? ?clockwise", text):
         put("direction", "left", m.group(0))
     elif m := re.search(r"\bclockwise\b", text):
@@ -462,10 +474,13 @@ def _candidates(text: str) -> tuple[dict[str, Any], dict[str, str]]:
     # "at the end", "after a moment": when the motion starts is its timing (read_timing), not a delay
     if m := re.search(r"\bzooms? out\b|\bshrink\w*|\brecede\w*|away from the (camera|viewer)", text):
         put("mode", "out", m.group(0).strip())
-    if m := re.search(r"\bacross\b|\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b|"
+    if m := re.search(r"\band back\b|\bback and forth\b|\bto and fro\b|\bthere and back\b|\bleft and right\b", text):
+        put("mode_travel", "swing", m.group(0).strip())  # it comes back the way it went
+    elif m := re.search(r"\bacross\b|\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b|"
                       r"\bscroll\w*|\bround and round\b|\bcomes? back (in )?from the other side\b", text):
         put("mode_travel", "wrap", m.group(0).strip())
-    elif m := re.search(r"\b(swim|swam|sail|walk|run|ran|fl(y|ies|ew)|travel|mov|cruis|crawl|march|scroll|dart|dash|scurr)\w*( \w+){0,3} "
+    elif m := re.search(r"\b(swim|swam|sail|walk|run|ran|fl(y|ies|ew)|travel|mov|cruis|crawl|march|scroll|dart|dash|scurr|"
+                        r"zip|whiz|shoot|shot|streak|rush|rac|speed|scoot)\w*( \w+){0,3} "
                         r"(to(wards?)? (the )?(left|right)\b|(left|right)wards?\b)", text):
         if _first(_SPEED_WORDS, text)[0] is None or _first(_SPEED_WORDS, text)[0] > 1:
             # a swim or a flight with somewhere to go keeps going: it wraps around its box
@@ -525,7 +540,8 @@ def _tuned(found: dict[str, Any], words: dict[str, str], preset: str) -> tuple[d
         slower_than_one = cycles is not None and speed < 1 and round(cycles.default * speed) < 1
         if preset == "spin" and speed < 1 and "cycles" not in found:
             # a slow whole turn cannot loop in a short clip: turn part of the way and back
-            found["angle"], words["angle"] = (45.0 if speed < 0.4 else 90.0), speed_words
+            if "angle" not in found:  # "a quarter turn slowly" keeps its quarter
+                found["angle"], words["angle"] = (45.0 if speed < 0.4 else 90.0), speed_words
             found["cycles"], words["cycles"] = 1, speed_words
         elif preset in ("travel", "parallax") and speed < 1 and found.get("mode") != "wrap":
             base = found.get("amplitude", spec["amplitude"].default)

@@ -62,6 +62,13 @@ class FramePlan:
     #: scale for the frames and region asked; `overlay_region` (x0, y0, x1, y1) bounds it.
     overlay: "OverlayFn | None" = None
     overlay_region: tuple[float, float, float, float] | None = None
+    #: A wrap-around (travel "wrap"): the box's period (px) along x and/or y. The source map
+    #: is taken modulo it and sampled circularly, so the column where the picture leaves
+    #: one edge and re-enters at the other blends the two edges, never transparency (no seam).
+    wrap: tuple[float | None, float | None] | None = None
+    #: Whether u = 0 is the rest pose, so frame 0 is the static layer (every motion of the
+    #: layer's own content); pre-rolled particles drawn over it are already falling there.
+    rests_at_start: bool = True
 
     def still_frames(self) -> np.ndarray:
         if self.still is None:
@@ -277,10 +284,14 @@ def _sample_chunk(
         frames = image[:, :, rows, cols].expand(n, -1, -1, -1).clone()
     else:
         to_unit = torch.tensor([2.0 / width, 2.0 / height])
-        grid = torch.addcmul(torch.tensor(-1.0), motion.source(index, rows, cols), to_unit)
-        frames = F.grid_sample(
-            image.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False
-        )
+        points = motion.source(index, rows, cols)
+        if motion.wrap is None:
+            grid = torch.addcmul(torch.tensor(-1.0), points, to_unit)
+            frames = F.grid_sample(
+                image.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+            )
+        else:
+            frames = _sample_wrapped(image.expand(n, -1, -1, -1), points, motion.wrap, to_unit)
     if motion.shade is not None:
         frames[:, :3] *= motion.shade(index, rows, cols).unsqueeze(1)
         frames[:, :3] = torch.minimum(frames[:, :3], frames[:, 3:4])
@@ -291,4 +302,31 @@ def _sample_chunk(
     if motion.overlay is not None:
         top = motion.overlay(index, rows, cols)
         frames = top + frames * (1.0 - top[:, 3:4] / 255.0)  # "over", premultiplied
+    return frames
+
+
+def _sample_wrapped(
+    image: torch.Tensor, points: torch.Tensor, periods: tuple[float | None, float | None], to_unit: torch.Tensor
+) -> torch.Tensor:
+    """Bilinear sampling that wraps around `periods` (x, y): circular, with no copy of the image.
+
+    Each wrapped coordinate is brought into [0.5, P + 0.5), where only its last half pixel
+    reaches past the picture (its right tap is the zero padding); sampling again one period
+    back puts that tap on the picture's first row or column, with the same weight, and
+    everything else on the padding. The two zero-padded samples add up to the circular one.
+    Travel wraps along one axis; both at once would also need the corner's sample.
+    """
+    points = points.clone()
+    shifted = []
+    for axis, period in enumerate(periods):
+        if period:
+            points[..., axis] = torch.remainder(points[..., axis] - 0.5, period) + 0.5
+            back = points.clone()
+            back[..., axis] -= period
+            shifted.append(back)
+    frames = F.grid_sample(image, torch.addcmul(torch.tensor(-1.0), points, to_unit),
+                           mode="bilinear", padding_mode="zeros", align_corners=False)
+    for back in shifted:
+        frames += F.grid_sample(image, torch.addcmul(torch.tensor(-1.0), back, to_unit),
+                                mode="bilinear", padding_mode="zeros", align_corners=False)
     return frames

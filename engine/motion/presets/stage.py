@@ -36,13 +36,17 @@ class Stage:
     seed: int
     alpha: np.ndarray  # (H, W) uint8 alpha of the placed layer, for content analysis
     grid: PixelGrid
+    luma: float = 0.0  # mean brightness (0..255) of the visible content: light particles darken on a light layer
 
     @classmethod
     def from_static(cls, static: np.ndarray, seed: int) -> "Stage":
         """Measure the placed static layer. An empty layer gets a zero-size content box."""
         height, width = static.shape[:2]
         x0, y0, x1, y1 = content_bounds(static)
-        return cls(width, height, x0, y0, x1, y1, seed, static[..., 3], PixelGrid(height, width))
+        sample = static[::4, ::4]
+        seen = sample[..., 3] > 0
+        luma = float((sample[seen][:, :3] @ np.array([0.299, 0.587, 0.114])).mean()) if seen.any() else 0.0
+        return cls(width, height, x0, y0, x1, y1, seed, static[..., 3], PixelGrid(height, width), luma)
 
     @classmethod
     def for_content(cls, width: int, height: int, content: tuple[int, int, int, int], seed: int = 0) -> "Stage":

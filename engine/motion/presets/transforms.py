@@ -193,23 +193,31 @@ def shake(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     reach = params["amplitude"] * 0.15 * min(stage.content_w, stage.content_h)
     horizontal = params["axis"] in ("horizontal", "both")
     vertical = params["axis"] in ("vertical", "both")
+    notes = []
+    spans_width = stage.margin("left") < 1.0 and stage.margin("right") < 1.0
+    if horizontal and spans_width:  # sand, a table, a band of hills: no room sideways, so it rumbles up and down
+        horizontal, vertical = False, True
+        notes.append("It spans its box from side to side, so it shakes up and down instead.")
+    # a layer resting on its box's edge (the poster's: the sand on the bottom) may shake past it, cropped there
+    open_side = next((side for side in ("down", "up") if vertical and stage.margin(side) < 1.0), None)
     tx = reach * jitter_x * burst * horizontal
     ty = reach * jitter_y * burst * (1.0 if vertical else 0.15)
-    angle = np.radians(2.0) * params["amplitude"] * jitter_r * burst
+    tilt = 0.0 if spans_width else np.radians(2.0) * params["amplitude"]  # a tilt would lift its ends off the sides
+    angle = tilt * jitter_r * burst
 
     def forward(g: float) -> np.ndarray:
         return affine_forward(stage.center, angle=g * angle, tx=g * tx, ty=g * ty)
 
     corners = stage.outline()
-    gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners))
+    gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners), open_side=open_side)
     # Another seed jitters differently (re-rolling a take changes it), so the room a shake
     # takes is every corner of its jitter range, not only the path this seed draws.
     peak = float(np.max(burst, initial=0.0)) * gain
     extremes = [np.array([-1.0, 1.0]) * peak * limit for limit in (
-        reach * horizontal, reach * (1.0 if vertical else 0.15), np.radians(2.0) * params["amplitude"])]
+        reach * horizontal, reach * (1.0 if vertical else 0.15), tilt)]
     ex, ey, ea = (v.ravel() for v in np.meshgrid(*extremes))
     reach_points = moved(affine_forward(stage.center, angle=ea, tx=ex, ty=ey), corners)
-    return affine_motion(stage, forward(gain), notes=room_note("shake", gain), reach=reach_points)
+    return affine_motion(stage, forward(gain), notes=notes + room_note("shake", gain), reach=reach_points)
 
 
 
@@ -276,6 +284,9 @@ def slide_in(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     entry_side = OPPOSITE[direction]
     along = stage.content_w if direction in ("left", "right") else stage.content_h
     distance = min(stage.margin(entry_side), 2.0 * params["amplitude"] * along)
+    from_beyond = stage.margin(entry_side) < 1.0  # resting on its box's edge (a footer on the poster's bottom)
+    if from_beyond:  # it enters from beyond that edge, cropped there, as a video editor crops at the frame
+        distance = min(along, 2.0 * params["amplitude"] * along)
     enter_at, settle_at = (0.15, 0.7) if params["loop"] else (0.14, 1.0)
     leaving = t < enter_at
     travel = ease(params["easing"], segment(t, enter_at, settle_at))
@@ -283,7 +294,11 @@ def slide_in(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     opacity = np.where(leaving, 1.0 - smoothstep(segment(t, 0.0, 0.12)), smoothstep(segment(t, enter_at, enter_at + 0.25)))
     side = _side_word(entry_side)
     no_room = f"There is no room in the motion box to slide in from the {side}, so the layer only fades in: extend the box on the {side}."
-    return _travel(stage, direction, distance, offset, 1.0, opacity, no_room)
+    plan = _travel(stage, direction, distance, offset, 1.0, opacity, no_room)
+    if from_beyond:
+        plan.reach = np.clip(plan.reach, 0.0, [stage.width, stage.height])  # the room it takes ends at the edge
+        plan.notes.append(f"It rests on the {side} edge of its box, so it slides in from beyond it, cropped there.")
+    return plan
 
 
 def fly_away(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:

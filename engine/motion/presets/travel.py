@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from engine.motion.presets.easing import ease, periodic_clock
+from engine.motion.presets.facing import facing, swing_heads, turn_scale
 from engine.motion.presets.resample import FramePlan
 from engine.motion.presets.stage import Stage, room_note
 from engine.motion.presets.transforms import DIRECTIONS, affine_forward, affine_motion, moved
@@ -54,9 +55,13 @@ def _swing_travel(stage: Stage, params: Params, u: np.ndarray, distance: float, 
     along = _swing(p, params["easing"]) * envelope
     dx, dy = DIRECTIONS[params["direction"]]
     corners = stage.outline()
+    drawn = _drawn_facing(stage, params)
+    sx = 1.0
+    if drawn is not None:  # heading out the way it faces, or mirrored for it; back the other way
+        sx = turn_scale(swing_heads(p, forward=drawn == params["direction"]), u, params["cycles"])
 
     def forward(g: float) -> np.ndarray:
-        return affine_forward(stage.center, tx=g * distance * dx * along, ty=g * distance * dy * along)
+        return affine_forward(stage.center, sx=sx, tx=g * distance * dx * along, ty=g * distance * dy * along)
 
     # A layer already touching its box on the way it travels hangs at the poster's edge
     # (a cloud cut by the canvas): it may travel out through that edge, cropped there.
@@ -74,7 +79,23 @@ def _swing_travel(stage: Stage, params: Params, u: np.ndarray, distance: float, 
             f"It travels {round(distance * gain)} px {params['direction']} and swings back, "
             f"{params['cycles']} time(s) per loop, so the clip loops without a jump."
         )
+        if drawn is not None:
+            notes.append(
+                f"It faces {drawn} in the picture, so it is mirrored for the way {_back_or_out(drawn, params)} "
+                "and turns at each end of the swing, head first both ways (set 'face' off to keep it as drawn)."
+            )
     return affine_motion(stage, forward(gain), notes=notes)
+
+
+def _back_or_out(drawn: str, params: Params) -> str:
+    return "back" if drawn == params["direction"] else "out"
+
+
+def _drawn_facing(stage: Stage, params: Params) -> str | None:
+    """The way the layer faces when it travels sideways with `face` on (see facing.py), else None."""
+    if not params.get("face", False) or params["direction"] not in ("left", "right"):
+        return None
+    return facing(stage.alpha)
 
 
 def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
@@ -87,6 +108,13 @@ def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     offset = np.where(np.abs(np.mod(offset, period)) < 1e-9, 0.0, offset)
     grid = stage.grid
     shifts = torch.as_tensor(offset, dtype=torch.float32)
+    drawn = _drawn_facing(stage, params)
+    cx, half = stage.center[0], 0.5 * stage.content_w + 2.0
+    if drawn is not None and (stage.x0 < 3.0 or stage.x1 > period - 3.0):
+        drawn = None  # a layer across the whole box has no room to turn in place
+    mirrored = drawn is not None and drawn != direction
+    scale = turn_scale(np.full(len(u), -1.0), u, params["cycles"]) if mirrored else np.ones(len(u))
+    scales = torch.as_tensor(scale, dtype=torch.float32)
 
     def source(index: np.ndarray, rows: slice, cols: slice) -> torch.Tensor:
         x, y = grid.coords(rows, cols)
@@ -94,6 +122,9 @@ def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         out = torch.empty((index.size, y.shape[1], x.shape[2], 2))
         if horizontal:
             out[..., 0] = torch.remainder(x - shift, period)
+            if mirrored:  # turned about its own middle, wherever the wrap has carried it
+                sx = scales[torch.as_tensor(index)].view(-1, 1, 1)
+                out[..., 0] = cx + ((out[..., 0] - cx) / sx).clamp(-half, half)
             out[..., 1] = y.expand_as(out[..., 1])
         else:
             out[..., 0] = x.expand_as(out[..., 0])
@@ -107,11 +138,18 @@ def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         moved_corners = corners.copy()
         moved_corners[:, 0 if horizontal else 1] = end
         reach.append(moved_corners)
-    note = (
+    notes = [
         f"It travels {direction} out of its motion box and comes back in from the other side, "
         f"{params['cycles']} time(s) per loop: a slower crossing needs a longer clip."
-    )
-    return FramePlan(len(u), source=source, still=offset == 0.0, notes=[note], reach=np.concatenate(reach))
+    ]
+    if mirrored:
+        notes.append(
+            f"It faces {drawn} in the picture, so it is mirrored to travel {direction} head first: it turns at the "
+            "start of the loop and back at its end, so frame 0 is the layer as drawn (set 'face' off to keep it as drawn)."
+        )
+    wrap = (period, None) if horizontal else (None, period)
+    still = (offset == 0.0) & (scale == 1.0)
+    return FramePlan(len(u), source=source, still=still, notes=notes, reach=np.concatenate(reach), wrap=wrap)
 
 
 def _side(direction: str) -> str:
