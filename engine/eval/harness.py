@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import torch
 from PIL import Image
 from tqdm import tqdm
 
@@ -192,7 +191,6 @@ def evaluate(
 
 def load_metric_networks(lpips_path: str | Path | None, i3d_path: str | Path | None) -> tuple[LPIPS | None, I3DFeatures | None]:
     """The feature networks from local files; a metric whose file is not given is left out (said in the table)."""
-    torch.set_grad_enabled(False)
     lpips = LPIPS.from_file(lpips_path) if lpips_path else None
     i3d = I3DFeatures(i3d_path) if i3d_path else None
     return lpips, i3d

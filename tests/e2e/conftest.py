@@ -24,7 +24,7 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def editor_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[str]:
     # No generative model configured: the editor a designer gets on a fresh machine.
     unconfigured = {"I2V_MODEL": None, "I2V_MATTING_MODEL": None}
@@ -32,8 +32,11 @@ def editor_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Ite
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory, monkeypatch_session_home: None) -> Iterator[Browser]:
+    """One Chromium for the browser tests, closed when they are done: Playwright's sync API
+    keeps an asyncio loop marked running in this thread while it is open, which code run by
+    later tests (Ray Serve's sync calls) rightly refuses."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -42,7 +45,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory, monkeypatch_session_home: 
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def monkeypatch_session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Chromium writes caches and crash reports under HOME: give it a throw-away one."""
     mp = pytest.MonkeyPatch()
