@@ -48,7 +48,7 @@ def test_phase_and_start_in_the_panel_change_the_bundle(editor_url: str, browser
     bundle = steps.download(page, "-layers.zip", tmp_path)
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("manifest.json"))
-        (title,) = [entry for entry in manifest["layers"] if entry.get("animated")]
+        title = next(entry for entry in manifest["layers"] if entry["name"] == "Title")  # (its shadow follows it)
         names = sorted(n for n in archive.namelist() if n.startswith(title["files"]["png_sequence"]) and n.endswith(".png"))
         alpha = [np.array(Image.open(io.BytesIO(archive.read(n))).convert("RGBA"))[..., 3].sum() for n in names]
     assert title["name"] == "Title"
