@@ -81,6 +81,7 @@ def open_psd(session: Session, uploaded: str | None, original_name: str | None =
         staged.discard()  # a refused upload leaves no trace, and the stored one of its name stays
         raise
     stored = staged.keep()
+    poster.name = stored.stem  # it was read under its staging name
     session.state = state_for_poster(poster, f"upload:{stored.name}", session.state)
     session.clear_previews()
     autosave(session)

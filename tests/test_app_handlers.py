@@ -174,6 +174,7 @@ def test_import_notices_from_a_real_psd_are_listed_once(session) -> None:
     psd = CORPUS_DIR / "psd-tools__psd-tools" / "tests" / "psd_files" / "layer_effects.psd"
     view = handlers.open_psd(session, str(psd), psd.name)
     assert not view.get("error"), view["status"]
+    assert session.state.poster.name == "layer_effects"  # not the staging name it was read under
     notes = session.state.notices
     assert notes and len(notes) == len(set(notes))
     assert "cannot be reproduced exactly" in view["notice"] and "inner glow" in view["notice"].lower()  # styles are drawn now; this one is not exact

@@ -106,7 +106,7 @@ def direction(default: str, choices: tuple[str, ...] = ("up", "down", "left", "r
 
 
 def phase(help: str = "Where in its cycle the motion starts (0..1); in a group, layers differ by the stagger.") -> ParamSpec:
-    return ParamSpec("float", 0.0, 0.0, 1.0, help=help)
+    return ParamSpec("float", 0.0, 0.0, 1.0, help=help, label="Cycle offset")  # not the timeline's Phase
 
 
 #: One-shot motions (reveals, entrances, a spin) read `phase` as a delay, not a cycle shift.
