@@ -18,7 +18,7 @@ from engine.data.build.filtering import ImageEncoder, Thresholds, judge
 from engine.data.build.pipeline import build
 from engine.data.build.sources import file_sha256, find_sources
 from engine.data.build import stages
-from engine.data.build.stages import BuildConfig, Synthesizer
+from engine.data.build.stages import BuildConfig, Filter, Synthesizer
 from engine.data.build.synthesis import split_by_propagation
 from engine.data.tdl import TDLDataset
 from engine.planning.llm import LLMSettings
@@ -200,3 +200,34 @@ def test_ray_and_loop_build_the_same_dataset(tmp_path, chat, models, i2v_model, 
 
     assert train_decoder(["--data", str(tmp_path / "ray"), "--out", str(tmp_path / "decoder"), "--tiny-vae",
                           "--steps", "1", "--batch-size", "1", "--log-every", "1"]) == 0, "the decoder trainer reads it"
+
+
+def test_the_vlm_alignment_judge_rejects_a_clip_that_does_not_match_its_prompt(tmp_path, chat, models):
+    """Stage III's optional text–video alignment: the vision LLM rates the clip 1–5 against
+    its prompt through the same API; a low rating rejects it with the reason, a broken
+    answer leaves the clip to its other scores and says so."""
+    base = np.zeros((FRAMES, 32, 32, 4), np.uint8)
+    base[:, 8:24, 8:24] = (30, 160, 90, 255)
+    moving = np.stack([np.roll(base[t], t, axis=1) for t in range(FRAMES)])
+    np.savez_compressed(tmp_path / "clip.npz", frames=moving)
+
+    def judge_server(received: Received, attempt: int) -> Reply:
+        assert received.body["response_format"]["json_schema"]["name"] == "AlignmentAnswer"
+        prompt = json.loads(received.body["messages"][1]["content"][0]["text"])["motion_prompt"]
+        if "garbled" in prompt:
+            return Reply(body=completion("{not json"))
+        score = 1 if "spins" in prompt else 4
+        return Reply(body=completion(json.dumps({"score": score, "reason": f"rated {score}"})))
+
+    chat.responder = judge_server
+    try:
+        judge = Filter(config_for(tmp_path / "out", chat, models, align=True))
+        rows = {p: judge({"failed": None, "clip": str(tmp_path / "clip.npz"), "prompt": p})
+                for p in ("it slides to the right", "it spins", "garbled")}
+    finally:
+        chat.responder = plausible_vlm
+    assert rows["it slides to the right"]["accepted"] and rows["it slides to the right"]["scores"]["alignment"] == 4
+    assert not rows["it spins"]["accepted"] and "does not match its prompt" in rows["it spins"]["reasons"][0]
+    garbled = rows["garbled"]
+    assert garbled["accepted"] and garbled["scores"]["alignment"] is None
+    assert "alignment judge" in garbled["scores"]["alignment_note"]

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a stage II engine parameter, e.g. steps=30 (repeatable)")
     parser.add_argument("--license", default="unknown", help="licence for sources whose folder has no LICENSE file")
     parser.add_argument("--encoder", help="local CLIP/SigLIP folder for the semantic-consistency filter")
+    parser.add_argument("--vlm-alignment", action="store_true",
+                        help="ask the vision LLM to rate each clip 1-5 against its prompt and reject low ratings")
     parser.add_argument("--executor", choices=EXECUTORS, default="ray",
                         help="ray (local Ray, or the cluster in RAY_ADDRESS) or loop (one process)")
     parser.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs per stage-II actor on Ray")
@@ -61,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = BuildConfig(
             out=args.out, frames=args.frames, seed=args.seed, engine=args.engine,
             engine_params=tuple(sorted(dict(_param(p) for p in args.param).items())),
-            llm=LLMSettings.from_env(), encoder=args.encoder,
+            llm=LLMSettings.from_env(), encoder=args.encoder, align=args.vlm_alignment,
             thresholds=Thresholds(args.still_above, args.flicker_below, args.consistency_min),
         )
         if not config.llm.enabled:

@@ -17,12 +17,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import json
 
 import numpy as np
+import pydantic
 import torch
+from PIL import Image
+from pydantic import BaseModel, ConfigDict
 
 from engine.dmdl.metrics import over_gray, ssim
+
+if TYPE_CHECKING:
+    from engine.planning.llm import LLMSettings
+
+#: Frames the alignment judge sees, side by side over gray: first, middle, last.
+ALIGNMENT_FRAMES = 3
+ALIGNMENT_PROMPT = """You check a dataset of animated transparent layers. The picture shows the first, middle and
+last frame of one layer's clip, left to right, over gray. Rate from 1 (not at all) to 5 (exactly) how well the
+motion between them matches the motion prompt, and say why in one short sentence. Answer with JSON only."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,46 @@ def consistency(encoder: ImageEncoder, frames: np.ndarray) -> float:
     """Lowest cosine similarity between the first frame and any later frame."""
     embeddings = encoder(frames)
     return float((embeddings[1:] @ embeddings[0]).min())
+
+
+class AlignmentAnswer(BaseModel):
+    """The judge's answer (sent as a strict Structured Outputs schema)."""
+
+    model_config = ConfigDict(extra="forbid")
+    score: int
+    reason: str
+
+
+def alignment(frames: np.ndarray, prompt: str, settings: "LLMSettings") -> tuple[int | None, str]:
+    """The vision LLM's 1–5 rating of how well the clip shows `prompt`, and its reason.
+
+    A failed or out-of-range answer gives (None, why): the clip is then judged on its
+    other scores, and the manifest says the alignment could not be measured.
+    """
+    import openai  # noqa: PLC0415 (slow import)
+
+    from engine.planning.thumbnail import png_data_url  # noqa: PLC0415
+
+    picks = np.linspace(0, len(frames) - 1, ALIGNMENT_FRAMES).round().astype(int)
+    strip = (over_gray(frames[picks]).numpy() * 255).round().astype(np.uint8)
+    picture = Image.fromarray(np.concatenate(list(strip), axis=1))
+    picture.thumbnail((768, 768))
+    messages = [
+        {"role": "system", "content": ALIGNMENT_PROMPT},
+        {"role": "user", "content": [
+            {"type": "text", "text": json.dumps({"motion_prompt": prompt}, ensure_ascii=False)},
+            {"type": "image_url", "image_url": {"url": png_data_url(picture), "detail": "low"}},
+        ]},
+    ]
+    try:
+        response = settings.client().chat.completions.parse(
+            model=settings.model, messages=messages, response_format=AlignmentAnswer)
+        answer = response.choices[0].message.parsed if response.choices else None
+    except (openai.OpenAIError, pydantic.ValidationError, ValueError, TypeError) as error:
+        return None, f"the alignment judge failed ({type(error).__name__})"
+    if answer is None or not 1 <= answer.score <= 5:
+        return None, "the alignment judge gave no score from 1 to 5"
+    return answer.score, answer.reason[:200]
 
 
 def judge(frames: np.ndarray, thresholds: Thresholds, encoder: ImageEncoder | None = None,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.core.poster import Box, Poster, PosterError
-from engine.data.build.filtering import ImageEncoder, Thresholds, judge
+from engine.data.build.filtering import ImageEncoder, Thresholds, alignment, judge
 from engine.data.build.selection import SelectionFailed, select
 from engine.data.build.sources import SourcePoster, load_source
 from engine.data.build.synthesis import group_clips, object_clip, text_clip
@@ -45,6 +45,7 @@ class BuildConfig:
     llm: LLMSettings = field(default_factory=LLMSettings)
     attempts: int = 2
     encoder: str | None = None  # local CLIP/SigLIP folder for the consistency filter
+    align: bool = False  # ask the stage-I LLM to rate each clip against its prompt (stage III)
     thresholds: Thresholds = field(default_factory=Thresholds)
     #: The engines' variables (I2V_MODEL, …) as the driver has them, set again in each
     #: worker: a Ray worker does not inherit the shell that started the build.
@@ -159,7 +160,10 @@ class Filter:
             return {**row, "accepted": False, "scores": {}, "reasons": [row["failed"]]}
         with np.load(row["clip"]) as stored:
             frames = stored["frames"]
-        verdict = judge(frames, self.config.thresholds, self.encoder)
+        score, why = alignment(frames, row["prompt"], self.config.llm) if self.config.align else (None, "")
+        verdict = judge(frames, self.config.thresholds, self.encoder, score)
+        if why:
+            verdict.scores["alignment_note"] = why
         return {**row, "accepted": verdict.accepted, "scores": verdict.scores, "reasons": verdict.reasons}
 
 
