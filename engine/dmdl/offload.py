@@ -32,6 +32,18 @@ def offload_from_env(variable: str, value: str | None) -> str:
     return text
 
 
+def free_memory() -> None:
+    """Return a dropped pipeline's memory now: its offload hooks keep references until a
+    collection, and CUDA keeps freed blocks cached until asked to give them back."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def check_offload(mode: str) -> str:
     """`mode` if it is one of OFFLOAD_MODES, else a DMDLError saying which are."""
     if mode not in OFFLOAD_MODES:

@@ -18,7 +18,6 @@ weights in CPU memory and moves one model, or one layer, at a time to the GPU.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from engine.core.clip import LayerClip, place_static
 from engine.core.poster import Box, LayerKind, PosterError
 from engine.dmdl.errors import DMDLError
 from engine.dmdl.grid import TOKEN_PIXELS
-from engine.dmdl.offload import OFFLOAD_MODES, offload_from_env
+from engine.dmdl.offload import OFFLOAD_MODES, free_memory, offload_from_env
 from engine.dmdl.scale import TRAINED_SIDE, ScaledBox, scale_boxes
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
@@ -226,11 +225,7 @@ class DMDLAnimator:
         if self._pipeline is None:
             return
         self._pipeline = self._pipeline_key = None
-        gc.collect()  # the pipeline's hooks hold references: free the weights now, not later
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        free_memory()
 
     def release(self) -> None:
         """Free the weights (and the GPU memory they hold); the next call loads them again."""

@@ -27,7 +27,6 @@ the flag and raises `Cancelled` from the callback itself: the call stops within 
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import numpy as np
 from engine.core.clip import LayerClip, place_static
 from engine.core.poster import LayerKind, PosterError
 from engine.dmdl.errors import DMDLError
-from engine.dmdl.offload import OFFLOAD_MODES, offload_from_env
+from engine.dmdl.offload import OFFLOAD_MODES, free_memory, offload_from_env
 from engine.motion.base import Cancelled, CancelToken, MotionRequest, Progress, step
 from engine.motion.i2v_families import FAMILIES, Family, ModelFolder, choose_canvas, read_model_folder
 from engine.motion.i2v_frames import (
@@ -242,11 +241,7 @@ class I2VAnimator:
         if self._pipe is None:
             return
         self._pipe = self._pipe_key = None
-        gc.collect()
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        free_memory()
 
     def release(self) -> None:
         """Free the weights (and the GPU memory they hold); the next call loads them again."""
