@@ -105,9 +105,11 @@ def place(index: int, top: int, left: int) -> LayerPlacement:
 WORDS = ["[PAD]", "[UNK]", "<s>", "</s>", "a", "the", "flag", "waves", "sun", "rises", "title", "floats", "gently"]
 
 
-def tiny_tokenizer(max_length: int, append_eos: bool) -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over a toy vocabulary, built offline with `tokenizers`."""
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+def tiny_tokenizer(max_length: int, append_eos: bool, words: list[str] = WORDS) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over a toy vocabulary (WORDS, or WORDS' specials + `words`), built offline."""
+    if words is not WORDS:
+        words = WORDS[:4] + [w for w in words if w not in WORDS[:4]]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     if append_eos:
         tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 3)])
@@ -149,22 +151,23 @@ def hunyuan_i2v_checkpoint(directory: Path) -> Path:
     return directory
 
 
-def tiny_text_encoders(directory: Path) -> dict:
+def tiny_text_encoders(directory: Path, words: list[str] = WORDS) -> dict:
     """Tiny Llama (token sequence) + CLIP (pooled vector), saved and reloaded from `directory`."""
+    vocabulary = len(tiny_tokenizer(16, append_eos=False, words=words))
     torch.manual_seed(0)
     llama = LlamaModel(
-        LlamaConfig(vocab_size=len(WORDS), hidden_size=TEXT_DIM, intermediate_size=64, num_hidden_layers=3,
+        LlamaConfig(vocab_size=vocabulary, hidden_size=TEXT_DIM, intermediate_size=64, num_hidden_layers=3,
                     num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512, pad_token_id=0)
     )
     clip = CLIPTextModel(
-        CLIPTextConfig(vocab_size=len(WORDS), hidden_size=POOLED_DIM, intermediate_size=32, num_hidden_layers=1,
+        CLIPTextConfig(vocab_size=vocabulary, hidden_size=POOLED_DIM, intermediate_size=32, num_hidden_layers=1,
                        num_attention_heads=2, max_position_embeddings=16, projection_dim=POOLED_DIM,
                        pad_token_id=0, bos_token_id=2, eos_token_id=3)
     )
     parts = {
-        "tokenizer": tiny_tokenizer(512, append_eos=False),
+        "tokenizer": tiny_tokenizer(512, append_eos=False, words=words),
         "text_encoder": llama,
-        "tokenizer_2": tiny_tokenizer(16, append_eos=True),
+        "tokenizer_2": tiny_tokenizer(16, append_eos=True, words=words),
         "text_encoder_2": clip,
     }
     for name, part in parts.items():
@@ -177,9 +180,10 @@ def tiny_text_encoders(directory: Path) -> dict:
     }
 
 
-def tiny_dmdl_folder(directory: Path) -> Path:
-    """A whole DMDL checkpoint at toy size saved under `directory / "dmdl"`: the tiny
-    transformer, VAE, RGBA ViT decoder and text encoders, random weights, seed 0."""
+def tiny_dmdl_folder(directory: Path, name: str = "dmdl", **transformer_config) -> Path:
+    """A whole DMDL checkpoint at toy size saved under `directory / name`: the tiny
+    transformer (its config changed by `transformer_config`, e.g. an ablation's), VAE,
+    RGBA ViT decoder and text encoders, random weights, seed 0."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     from engine.dmdl import DMDLPipeline
@@ -189,8 +193,9 @@ def tiny_dmdl_folder(directory: Path) -> Path:
     torch.manual_seed(0)
     decoder = LayerDecoder(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8).eval()
     pipe = DMDLPipeline(
-        transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        transformer=dmdl_tiny(in_channels=16, out_channels=16, **transformer_config),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
         vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(directory),
     )
-    pipe.save_pretrained(directory / "dmdl")
-    return directory / "dmdl"
+    pipe.save_pretrained(directory / name)
+    return directory / name
