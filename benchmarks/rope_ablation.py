@@ -38,6 +38,7 @@ from engine.dmdl.training import TrainConfig, flow_matching_loss, train
 from engine.dmdl.transformer import DMDLTransformer
 from engine.eval.__main__ import main as eval_main
 from engine.eval.generate import paste
+from engine.eval.metrics import score_clip
 from engine.eval.rope_ablation import ROPE_VARIANTS, rope_transformer
 from engine.eval.stats import bootstrap_interval
 from tests.helpers.dmdl_tiny import POOLED_DIM, TEXT_DIM, tiny_text_encoders
@@ -151,7 +152,7 @@ def run_rope_ablation(data: Path, vae_dir: Path, decoder_dir: Path, work: Path, 
     for pair in checkpoints:
         argv += ["--checkpoint", pair]
     eval_main(argv)
-    table = (out / "tables.md").read_text()
+    table = (out / "tables.md").read_text() + reference_rows(tdl, tdl.split_indices("val"))
     table += ("\n#### The transformer alone: held-out flow-matching loss ↓ (validation posters, "
               "fixed noise; 95 % bootstrap over posters)\n\n| variant | loss |\n|---|---|\n" + "\n".join(flow_rows) + "\n")
     table += (f"\n{len(train_posters)} training posters, {len(val_posters_latents)} validation posters; "
@@ -159,6 +160,21 @@ def run_rope_ablation(data: Path, vae_dir: Path, decoder_dir: Path, work: Path, 
     (work / "table4.md").write_text(table)
     print(table)
     return work / "table4.md"
+
+
+def reference_rows(tdl: TDLDataset, indices: list[int]) -> str:
+    """What no model at all scores in the harness's metric (over gray), on the same samples:
+    the layer held still (its first frame repeated) and nothing drawn (all transparent)."""
+    still, empty = [], []
+    for index in indices:
+        frames = tdl.load(index).frames
+        still.append(score_clip(np.repeat(frames[:1], len(frames), axis=0), frames))
+        empty.append(score_clip(np.zeros_like(frames), frames))
+    lines = ["\n| reference (no model) | PSNR ↑ | SSIM ↑ |", "|---|---|---|"]
+    for name, scores in (("layer held still", still), ("all transparent", empty)):
+        psnr = bootstrap_interval([min(s.psnr, 100.0) for s in scores]).format(2)
+        lines.append(f"| {name} | {psnr} | {bootstrap_interval([s.ssim for s in scores]).format(3)} |")
+    return "\n".join(lines) + "\n"
 
 
 def _vocabulary(tdl: TDLDataset) -> list[str]:

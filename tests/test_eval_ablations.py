@@ -139,3 +139,6 @@ def test_decoder_ablation_runner_writes_means_intervals_and_the_transparent_base
     sm_row = next(line for line in text.splitlines() if line.startswith("| ViT+SM |"))
     assert "±" in sm_row and "29.83" in sm_row  # mean ± interval, paper column beside it
     assert verdict(result).startswith("inconclusive")  # two random-ish steps reconstruct nothing
+
+    again = run_decoder_ablation(tdl, vae_dir, tmp_path / "runs", ["SM"], [1], budget, log=pytest.fail)
+    assert again.runs["SM"][1].psnr == result.runs["SM"][1].psnr  # resumed: read back, not retrained

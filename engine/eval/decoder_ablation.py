@@ -45,6 +45,9 @@ PUBLISHED_DECODER_ABLATION: dict[str, dict[str, float]] = {
 }
 #: The paper's claimed ordering, checked pair by pair (better, worse).
 PAPER_ORDER = (("SM", "SE"), ("SE", "EE"))
+#: Below this gain of the encoder's own round trip over all-transparent (dB), the latents do
+#: not carry the layers and no decoder comparison can mean anything.
+MIN_ENCODER_GAIN = 1.0
 #: Reference rows scored on the same samples as the variants.
 TRANSPARENT, ROUND_TRIP = "all transparent", "encoder round trip"
 
@@ -111,8 +114,13 @@ def train_variant(data: Path, vae_dir: Path, out: Path, variant: str, seed: int,
     """Train one decoder; returns its folder and its last logged training-batch PSNR.
 
     The single place that knows the trainer's API: point it at `engine.dmdl.train`'s decoder
-    part once that lands.
+    part once that lands. A run whose decoder is already in `out` is not trained again (an
+    interrupted ablation resumes; parallel processes can split the variants and a last one
+    tabulates them all).
     """
+    folder, note = out / "decoder", out / "last_batch_psnr.txt"
+    if (folder / "config.json").exists() and note.exists():
+        return folder, float(note.read_text())
     history: list[str] = []
 
     def remember(line: str) -> None:
@@ -126,7 +134,9 @@ def train_variant(data: Path, vae_dir: Path, out: Path, variant: str, seed: int,
     )
     result = train(options, log=remember)
     batch = [float(line.split("batch PSNR ")[1].split(" dB")[0]) for line in history if "batch PSNR " in line]
-    return result.decoder_dir, batch[-1] if batch else float("nan")
+    last = batch[-1] if batch else float("nan")
+    note.write_text(f"{last}\n")
+    return result.decoder_dir, last
 
 
 @torch.no_grad()
@@ -178,7 +188,12 @@ def verdict(result: DecoderAblation) -> str:
     anything yet, so no ordering of such variants means anything; otherwise each of the
     paper's pairs must differ in its favour with an interval that excludes 0.
     """
+    floor = result.references[TRANSPARENT].mean_psnr
+    carried = result.references[ROUND_TRIP].mean_psnr - floor if ROUND_TRIP in result.references else math.inf
     idle = [v for v in result.runs if not (result.gain(v).low > 0)]
+    if carried < MIN_ENCODER_GAIN:
+        return (f"inconclusive: the frozen encoder's own round trip is only {carried:+.2f} dB above "
+                "all-transparent, so its latents carry too little of the layers for any decoder to reconstruct")
     if idle:
         return (f"inconclusive: {', '.join(idle)} do not beat all-transparent with 95 % confidence, "
                 "so the decoders have not learned to reconstruct unseen layers at this budget")
@@ -187,7 +202,7 @@ def verdict(result: DecoderAblation) -> str:
         return "inconclusive: the paper's pairs (SM, SE, EE) were not all run"
     differences = {pair: result.difference(*pair) for pair in pairs}
     against = [f"{b} < {w}" for (b, w), d in differences.items() if d.high < 0]
-    unresolved = [f"{b} vs {w}" for (b, w), d in differences.items() if d.excludes_zero() is False]
+    unresolved = [f"{b} vs {w}" for (b, w), d in differences.items() if not d.excludes_zero()]
     if against:
         return f"does not reproduce: {', '.join(against)} with 95 % confidence"
     if unresolved:
