@@ -306,6 +306,24 @@ def reroll(session: Session, layer_id: int | None, report: Report = quiet, prepa
     return _animate(session, "selected", report, reroll=int(layer_id), prepare=prepare)
 
 
+def poster_preview(session: Session) -> str | None:
+    """The poster preview made again from the layers' current clips (after an undo or redo);
+    None when no layer is animated. Called under the session lock."""
+    from engine.render.compositor import poster_stream
+    from engine.render.scale import preview_scale
+
+    state = session.state
+    poster = require_poster(state)
+    ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
+    if not ordered:  # nothing moves any more: no preview, on this page or after a reload
+        for old in session.dir("work").glob("preview-*.mp4"):
+            old.unlink(missing_ok=True)
+        return None
+    scale = preview_scale(poster.width, poster.height, PREVIEW_MAX_SIDE)
+    return _write_video(session, "preview", poster_stream(poster, ordered, state.frames, fps=state.fps, scale=scale),
+                        state.fps)
+
+
 @guarded
 def preview_layer(session: Session, layer_id: int | None) -> View:
     """One animated layer alone on a checkerboard, so its transparency is visible."""
