@@ -7,13 +7,14 @@ for the panels the handler did not touch).
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any, Callable
 
 import gradio as gr
 from gradio_image_annotation import image_annotator
 
-from app import animating, exporting, handlers, views
+from app import animating, exporting, handlers, history, undoing, views
 from app.motion_panel import AUTO, MotionFields, phase_choices
 from app.replies import problem
 from app.session import SessionStore
@@ -24,6 +25,42 @@ STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
 PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
+
+#: Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y press the ↶ ↷ buttons, except in a text field (the browser's
+#: own text undo applies there); the buttons' tooltips follow #history-hint (see `history_hint`).
+UNDO_KEYS_JS = """() => {
+  if (window.posterUndoKeys) return;
+  window.posterUndoKeys = true;
+  const typing = (el) => !!el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT"
+    || (el.tagName === "INPUT" && !["range", "checkbox", "radio", "button"].includes((el.type || "").toLowerCase())));
+  document.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || typing(document.activeElement)) return;
+    const key = event.key.toLowerCase();
+    const which = key === "z" ? (event.shiftKey ? "redo" : "undo") : (key === "y" && !event.shiftKey ? "redo" : null);
+    if (!which) return;
+    event.preventDefault();
+    const button = document.getElementById(which);
+    if (button && !button.disabled) button.click();
+  }, true);
+  const sync = () => {
+    const hint = document.querySelector("#history-hint [data-undo]");
+    for (const which of ["undo", "redo"]) {
+      const button = document.getElementById(which);
+      if (button && hint) button.title = hint.dataset[which];
+    }
+  };
+  const root = document.getElementById("history-hint");
+  if (root) new MutationObserver(sync).observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+  sync();
+}"""
+
+
+def history_hint(undo: str | None, redo: str | None) -> str:
+    """The buttons' tooltips ("Undo: prompt of Balloon"), carried to the page as data."""
+    texts = [f"Undo: {undo} (Ctrl+Z)" if undo else "Nothing to undo",
+             f"Redo: {redo} (Ctrl+Shift+Z)" if redo else "Nothing to redo"]
+    undo_text, redo_text = (html.escape(text, quote=True) for text in texts)
+    return f'<span data-undo="{undo_text}" data-redo="{redo_text}"></span>'
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
@@ -95,6 +132,7 @@ class Outputs:
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
+            c["undo"], c["redo"], c["history_hint"],
         ]
 
     def updates(self, view: dict[str, Any]) -> list[Any]:
@@ -144,6 +182,11 @@ class Outputs:
             put("duration", view["timeline"][1])
         if "tab" in view:
             put("tabs", gr.Tabs(selected=view["tab"]))
+        if "history" in view:
+            undo, redo = view["history"]
+            put("undo", gr.update(interactive=undo is not None))
+            put("redo", gr.update(interactive=redo is not None))
+            put("history_hint", history_hint(undo, redo))
         return [out.get(id(component), gr.skip()) for component in self.components]
 
     def _motion(self, fields: MotionFields | None, specs: list[ParamSpec], put: Callable, keep: tuple = ()) -> None:
@@ -189,6 +232,9 @@ def build(store: SessionStore) -> gr.Blocks:
             gr.Markdown("## Poster Animator", elem_id="brand")
             c["poster_title"] = gr.Markdown("", elem_id="poster-title")
             c["planner"] = gr.Markdown("", elem_id="planner-pill")
+            c["undo"] = gr.Button("↶", size="sm", interactive=False, scale=0, min_width=40, elem_id="undo")
+            c["redo"] = gr.Button("↷", size="sm", interactive=False, scale=0, min_width=40, elem_id="redo")
+            c["history_hint"] = gr.HTML(history_hint(None, None), visible="hidden", elem_id="history-hint")
         c["status"] = gr.Markdown("Loading the editor…", elem_id="status")
 
         with gr.Row(equal_height=False):
@@ -330,11 +376,16 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         name = (slot_names or [""] * len(PARAM_SLOTS))[PARAM_SLOTS.index(key)]
         return (name,) if name else ()
 
+    def reply(session: Any, view: dict) -> list:
+        """The component updates for a handler's view, with what Undo and Redo would do now."""
+        return outputs.updates({**view, "history": history.hint(session.state)})
+
     def on(fn: Callable[..., dict]) -> Callable[..., list]:
         """Adapt handler(session, *values) to a Gradio callback taking the token first."""
 
         def callback(tok: str, *values: Any) -> list:
-            return outputs.updates(fn(store.get(tok), *values))
+            session = store.get(tok)
+            return reply(session, fn(session, *values))
 
         return callback
 
@@ -355,19 +406,24 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         except PosterError as error:  # too many new sessions from this address, or a full server
             return [tok, *outputs.updates({"status": problem(str(error)), "error": True})]
         view = handlers.start(session, restored)
-        return [session.token, *outputs.updates(view)]
+        return [session.token, *reply(session, view)]
 
     demo.load(startup, inputs=[token], outputs=[token, *all_out], api_name="start")
+    demo.load(None, js=UNDO_KEYS_JS)
+    listen(c["undo"].click, on(undoing.undo), [token], "undo")
+    listen(c["redo"].click, on(undoing.redo), [token], "redo")
 
     listen(c["samples"].input, on(handlers.open_sample), [token, c["samples"]], "open_sample")
     listen(c["upload"].upload, on(handlers.open_psd), [token, c["upload"]], "open_psd")
     listen(c["layers"].input, on(handlers.set_selection), [token, c["layers"]], "select_layers")
 
     def gallery_clicked(tok: str, evt: gr.SelectData) -> list:
-        return outputs.updates(handlers.toggle_gallery(store.get(tok), evt.index))
+        session = store.get(tok)
+        return reply(session, handlers.toggle_gallery(session, evt.index))
 
     def canvas_clicked(tok: str, evt: gr.SelectData) -> list:
-        return outputs.updates(handlers.pick_at(store.get(tok), *evt.index))
+        session = store.get(tok)
+        return reply(session, handlers.pick_at(session, *evt.index))
 
     listen(c["gallery"].select, gallery_clicked, [token], None)
     listen(c["pick"].select, canvas_clicked, [token], None)
@@ -408,8 +464,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     def long_running(action: str) -> Callable[..., list]:
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
             report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
-            return outputs.updates(handlers.run_action(store.get(tok), action, layer, fps, duration,
-                                                       typed(values), report))
+            session = store.get(tok)
+            return reply(session, handlers.run_action(session, action, layer, fps, duration, typed(values), report))
 
         return callback
 
