@@ -128,11 +128,11 @@ class Outputs:
         self.motion_keys = ["engine", "prompt", "phase", "start", "motion_duration", "seed", *PARAM_SLOTS]
         self.components = [
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
+            c["undo"], c["redo"], c["history_hint"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
-            c["undo"], c["redo"], c["history_hint"],
         ]
 
     def updates(self, view: dict[str, Any]) -> list[Any]:
