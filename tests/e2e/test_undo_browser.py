@@ -5,6 +5,7 @@ panel and the saved project; after a reload, Ctrl+Z still undoes."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -40,9 +41,18 @@ def press(page: Page, keys: str, status: str) -> None:
 
 
 def saved_motion(page: Page, folder: Path) -> dict:
-    page.locator("#save-project").click()
+    """The edited motion as a saved project file has it (the project, not the panel)."""
+    save = page.locator("#save-project")
+    if not save.is_visible():  # the Project accordion starts closed
+        page.get_by_role("button", name=re.compile(r"^Project")).first.click()
+    save.click()
     steps.wait_status(page, r"Saved ")
-    path = steps.download(page, ".posterproj", folder)
+    link = page.locator('#project-file a[href$=".posterproj"]').first
+    expect(link).to_be_visible(timeout=steps.STEP_MS)
+    with page.expect_download(timeout=steps.STEP_MS) as info:
+        link.click()
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("project.json"))
     path.unlink()
@@ -62,16 +72,22 @@ def test_three_edits_undo_redo_and_survive_a_reload(editor_url: str, browser: Br
     shown = [panel(page)]
 
     steps.edit_layer(page, LAYER, "the balloon sways")  # typed key by key: one step
+    expect(page.locator("#preset-note")).to_contain_text("sway", timeout=steps.STEP_MS)
+    expect(page.locator("#undo")).to_have_attribute("title", f"Undo: prompt of {LAYER} (Ctrl+Z)", timeout=steps.STEP_MS)
+    page.wait_for_timeout(1000)  # the last keystrokes' replies (they reset the parameters) have landed
     expect(page.locator("#param-number-0")).to_contain_text("Amplitude", timeout=steps.STEP_MS)
     shown.append(panel(page))
-    amplitude = round(float(shown[-1][1]) / 2, 2)
-    steps.set_number(page, "param-number-0", amplitude)
+    amplitude = round(float(shown[-1][1]) + 0.1, 2)  # two steps of 0.05 with the keyboard on the slider
+    slider = page.locator("#param-number-0 input[type=range]")
+    slider.focus()
+    slider.press("ArrowRight")
+    slider.press("ArrowRight")
+    expect(page.locator("#param-number-0 input[type=number]")).to_have_value(str(amplitude), timeout=steps.STEP_MS)
     expect(page.locator("#undo")).to_have_attribute("title", f"Undo: amplitude of {LAYER} (Ctrl+Z)",
                                                     timeout=steps.STEP_MS)
     shown.append(panel(page))
     x, y, w, h = shown[-1][2]
-    steps.set_number(page, "box-x", max(0, x - 7))
-    steps.wait_status(page, r"Motion box of")
+    steps.set_number(page, "box-x", max(0, x - 7))  # widened to keep the layer inside: still one box edit
     expect(page.locator("#undo")).to_have_attribute("title", f"Undo: box of {LAYER} (Ctrl+Z)", timeout=steps.STEP_MS)
     shown.append(panel(page))
     assert len(set(shown)) == 4, shown
