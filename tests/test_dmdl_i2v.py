@@ -97,7 +97,9 @@ def test_dmdl_samples_one_layer_as_diffusers_hunyuan_video_i2v_does(encoders):
         transformer=reference.eval(), vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), **encoders
     )
     diffusers_pipe.set_progress_bar_config(disable=True)
-    dmdl = DMDLPipeline(transformer=ours.eval(), vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), **encoders)
+    dmdl = DMDLPipeline(
+        transformer=ours.eval(), vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0), **encoders
+    )
 
     rgba = layer_image(32, 48, seed=5, opaque=True)
     picture = PIL.Image.fromarray(rgba[..., :3].numpy(), "RGB")

@@ -1,10 +1,11 @@
 """`python -m engine.dmdl.assemble`: one DMDL checkpoint folder from HunyuanVideo-I2V and the trained parts.
 
 DMDL fine-tunes HunyuanVideo-I2V's transformer and adds the RGBA layer decoder; the text
-encoders (LLaVA with its image processor, CLIP), tokenizers, video VAE and scheduler are the base model's, unchanged (tens of
-gigabytes). So a DMDL checkpoint is assembled, not saved whole: this writes a diffusers
-folder whose `model_index.json` names `DMDLPipeline` with its transformer and layer decoder,
-and links (or, with --copy, copies) the base's shared parts beside them. The editor's
+encoders (LLaVA with its image processor, CLIP), tokenizers, video VAE and scheduler are
+the base model's, unchanged (tens of gigabytes). So a DMDL checkpoint is assembled, not
+saved whole: this writes a diffusers folder whose `model_index.json` names `DMDLPipeline`
+with its transformer and layer decoder, and links (or, with --copy, copies) the base's
+shared parts beside them. The editor's
 `dmdl` engine loads the result unchanged (`DMDL_CHECKPOINT=OUT`).
 
     python -m engine.dmdl.assemble --base HUNYUAN_I2V_DIR --transformer T_DIR \\

@@ -69,8 +69,9 @@ class DMDLPipeline(DiffusionPipeline):
         layer_decoder=None,
         image_processor=None,
     ) -> None:
-        """`image_processor`: LLaVA's CLIPImageProcessor, needed when `text_encoder` is
-        HunyuanVideo-I2V's LLaVA (a text-only encoder goes without)."""
+        """`text_encoder` is HunyuanVideo-I2V's LLaVA and `image_processor` its
+        CLIPImageProcessor: both needed to encode prompts (engine.dmdl.text); a folder
+        without the image processor still loads, for latent-level use."""
         super().__init__()
         self.register_modules(
             transformer=transformer,
@@ -167,7 +168,7 @@ class DMDLPipeline(DiffusionPipeline):
         """Generate every layer's motion jointly.
 
         `images`: each layer's static RGBA (H, W, 4) in its box, the picture LLaVA reads
-        (required with HunyuanVideo-I2V's LLaVA text encoder). True CFG's negative prompt
+        (required: LLaVA reads each layer as HunyuanVideo-I2V its frame). True CFG's negative prompt
         reads opaque black pictures, as diffusers' HunyuanVideo-I2V pipeline does.
         output_type "latent": per layer (C, T', h, w); "rgba" (needs layer_decoder): per layer
         (T, 8h, 8w, 4) straight-alpha float RGBA in [0, 1]. `step_callback(i, t)` runs after

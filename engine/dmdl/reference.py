@@ -38,7 +38,10 @@ def merged_over_gray(
     """
     if len(images) != len(placements) or not images:
         raise ValueError("Give one placement per layer image, and at least one layer.")
-    boxes = [(p.left * TOKEN_PIXELS, p.top * TOKEN_PIXELS, im.shape[1], im.shape[0]) for im, p in zip(images, placements)]
+    boxes = [
+        (place.left * TOKEN_PIXELS, place.top * TOKEN_PIXELS, image.shape[1], image.shape[0])
+        for image, place in zip(images, placements)
+    ]
     left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
     right, bottom = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
     canvas = PIL.Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))

@@ -22,7 +22,15 @@ DMDL's two modes (eq. 5) and what LLaVA sees in each:
 Every token records its owner layer slot (-1: shared). The transformer refines each
 owner's tokens on their own (engine.dmdl.transformer), so with isolation a layer's image
 tokens reach only its own layer's output. CLIP's pooled vector is one per sample (the mean
-over the layers' prompts in joint mode): it reads text only.
+over the layers' prompts in joint mode): it reads text only, so a layer's prompt still
+reaches the others' modulation, as before isolation; its picture does not.
+
+diffusers' encoding methods are called unbound with the encoder as `self` (it carries what
+they read: the tokenizers, encoders, image processor and `_execution_device`); diffusers is
+pinned, and tests/test_dmdl_i2v.py runs diffusers' whole I2V pipeline beside DMDL's, so a
+change there shows. One difference, chosen: diffusers encodes true CFG's negative prompt
+(with a black picture) at image_embed_interleave 2 whatever the checkpoint; here the
+negative keeps the checkpoint's interleave, like the positive.
 """
 
 from __future__ import annotations
@@ -191,7 +199,10 @@ class PromptEncoder:
                     raise ValueError("A group prompt reads the layers merged in place: give their placements.")
                 pieces = [(self._llm_tokens(group_prompt, merged_over_gray(list(images), list(placements))), -1)]
         else:
-            pieces = [(self._llm_tokens(p, over_gray(image)), slot) for slot, (p, image) in enumerate(zip(layer_prompts, images))]
+            pieces = [
+                (self._llm_tokens(prompt, over_gray(image)), slot)
+                for slot, (prompt, image) in enumerate(zip(layer_prompts, images))
+            ]
             pooled = torch.stack([self._pooled(p) for p in layer_prompts]).mean(dim=0)
         embeds = torch.cat([t for t, _ in pieces])
         owner = torch.cat([torch.full((t.shape[0],), slot, dtype=torch.long) for t, slot in pieces])

@@ -209,11 +209,12 @@ class DMDLAnimator:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
         pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype)
-        missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
+        missing = [name for name in ("vae", "layer_decoder", "image_processor") if getattr(pipe, name, None) is None]
         if missing:
             raise PosterError(
                 f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
-                "needs the video VAE and the transparent-layer decoder beside the transformer."
+                "needs the video VAE, the transparent-layer decoder and LLaVA's image processor beside the "
+                "transformer (python -m engine.dmdl.assemble builds a complete folder)."
             )
         pipe.set_progress_bar_config(disable=True)
         return pipe.place(self.device, offload)
