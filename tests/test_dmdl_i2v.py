@@ -24,6 +24,7 @@ from tests.helpers.dmdl_tiny import (  # noqa: F401 (one_thread: autouse fixture
 from engine.dmdl import DMDLPipeline, DMDLTransformer
 from engine.dmdl.autoencoder import tiny_vae
 from engine.dmdl.packing import pack_layers
+from engine.dmdl.reference import group_picture
 from engine.dmdl.sampling import sample_layers
 from engine.dmdl.text import IMAGE_EMBED_INTERLEAVE, PromptEncoder, i2v_template
 
@@ -53,6 +54,20 @@ def test_the_i2v_template_is_counted_on_the_tokenizer_and_image_tokens_come_firs
     gray = torch.full((32, 48, 4), 128, dtype=torch.uint8)
     gray[..., 3] = 255
     assert torch.equal(encoder.encode(["a"], 1, images=[clear]).embeds, encoder.encode(["a"], 1, images=[gray]).embeds)
+
+
+def test_a_group_prompt_reads_the_layers_merged_in_place_over_gray():
+    red, half_blue = torch.zeros(16, 32, 4, dtype=torch.uint8), torch.zeros(32, 16, 4, dtype=torch.uint8)
+    red[..., 0], red[..., 3] = 255, 255
+    half_blue[..., 2], half_blue[..., 3] = 255, 128
+    picture = np.asarray(group_picture([red, half_blue], [place(0, 1, 1), place(1, 1, 2)]))
+    assert picture.shape == (32, 32, 3)  # the union of the two boxes, from token cell (1, 1)
+    assert picture[0, 0].tolist() == [255, 0, 0] and picture[20, 8].tolist() == [128, 128, 128]  # gray around
+    a = 128 / 255
+    expected = {(20, 24): [127.5 * (1 - a)] * 2 + [255 * a + 127.5 * (1 - a)],  # half-transparent blue over gray
+                (8, 24): [255 * (1 - a), 0, 255 * a]}  # painted after the red: over it
+    for (y, x), want in expected.items():
+        assert np.abs(picture[y, x] - np.array(want)).max() <= 1.0
 
 
 def test_a_layers_image_tokens_change_only_its_own_output_under_isolation(encoders):

@@ -26,7 +26,7 @@ from engine.dmdl.autoencoder import TEMPORAL_COMPRESSION, LayerEncoder, latent_f
 from engine.dmdl.offload import place as place_pipeline
 from engine.dmdl.grid import LATENT_PIXELS, TOKEN_PIXELS
 from engine.dmdl.packing import LayerPlacement, PackedLayers, pack_layers
-from engine.dmdl.reference import black_like
+from engine.dmdl.reference import black_layers
 from engine.dmdl.sampling import sample_layers
 from engine.dmdl.text import PromptEmbeddings, PromptEncoder
 from engine.dmdl.transformer import DMDLTransformer
@@ -186,7 +186,7 @@ class DMDLPipeline(DiffusionPipeline):
             prompt = self.encode_prompts(prompts, count, group_prompt, images, placements)
             negative = None
             if true_cfg_scale > 1.0:
-                blacks = None if images is None else black_like(images)
+                blacks = None if images is None else black_layers(images)
                 negative = self.encode_prompts(None, count, negative_prompt, blacks, placements)
             result = sample_layers(
                 self.transformer,

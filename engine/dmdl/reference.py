@@ -22,13 +22,12 @@ from engine.dmdl.grid import TOKEN_PIXELS
 from engine.dmdl.packing import LayerPlacement
 
 
-def over_gray(rgba: np.ndarray | torch.Tensor) -> PIL.Image.Image:
+def layer_picture(rgba: np.ndarray | torch.Tensor) -> PIL.Image.Image:
     """One straight-alpha RGBA image (H, W, 4) -> the RGB picture over 50 % gray LLaVA reads."""
-    rgb = rgba_over_gray(torch.as_tensor(rgba)[None])[0]
-    return PIL.Image.fromarray((rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy(), "RGB")
+    return PIL.Image.fromarray(_bytes(rgba_over_gray(torch.as_tensor(rgba)[None])[0]), "RGB")
 
 
-def merged_over_gray(
+def group_picture(
     images: Sequence[np.ndarray | torch.Tensor], placements: Sequence[LayerPlacement]
 ) -> PIL.Image.Image:
     """The layers in their boxes on one canvas (their union), painted in the order given, over gray.
@@ -46,17 +45,21 @@ def merged_over_gray(
     right, bottom = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
     canvas = PIL.Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
     for image, (x, y, _, _) in zip(images, boxes):
-        rgba = (to_float_rgba(image).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
-        canvas.alpha_composite(PIL.Image.fromarray(rgba, "RGBA"), (x - left, y - top))
-    return over_gray(np.array(canvas))
+        canvas.alpha_composite(PIL.Image.fromarray(_bytes(to_float_rgba(image)), "RGBA"), (x - left, y - top))
+    return layer_picture(np.array(canvas))
 
 
-def black_like(images: Sequence[np.ndarray | torch.Tensor]) -> list[np.ndarray]:
-    """Opaque black images of the same sizes: the "no image" HunyuanVideo-I2V's pipeline pairs
-    with the negative prompt of true classifier-free guidance."""
+def black_layers(images: Sequence[np.ndarray | torch.Tensor]) -> list[np.ndarray]:
+    """Opaque black RGBA layers of the same sizes: their pictures are the "no image" that
+    HunyuanVideo-I2V's pipeline pairs with true classifier-free guidance's negative prompt."""
     out = []
     for image in images:
         black = np.zeros((*image.shape[:2], 4), np.uint8)
         black[..., 3] = 255
         out.append(black)
     return out
+
+
+def _bytes(values: torch.Tensor) -> np.ndarray:
+    """Float channels in [0, 1] -> uint8, rounded."""
+    return (values.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()

@@ -46,7 +46,7 @@ from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_image2video import
 )
 
 from engine.dmdl.packing import LayerPlacement
-from engine.dmdl.reference import merged_over_gray, over_gray
+from engine.dmdl.reference import group_picture, layer_picture
 
 #: HunyuanVideo-I2V's prompt template (with `<image>`), as diffusers ships it.
 I2V_TEMPLATE = DEFAULT_PROMPT_TEMPLATE["template"]
@@ -193,14 +193,16 @@ class PromptEncoder:
         if group_prompt is not None:
             pooled = self._pooled(group_prompt)
             if copy_per_layer:
-                pieces = [(self._llm_tokens(group_prompt, over_gray(image)), slot) for slot, image in enumerate(images)]
+                pieces = [
+                    (self._llm_tokens(group_prompt, layer_picture(image)), slot) for slot, image in enumerate(images)
+                ]
             else:
                 if placements is None or len(placements) != num_layers:
                     raise ValueError("A group prompt reads the layers merged in place: give their placements.")
-                pieces = [(self._llm_tokens(group_prompt, merged_over_gray(list(images), list(placements))), -1)]
+                pieces = [(self._llm_tokens(group_prompt, group_picture(list(images), list(placements))), -1)]
         else:
             pieces = [
-                (self._llm_tokens(prompt, over_gray(image)), slot)
+                (self._llm_tokens(prompt, layer_picture(image)), slot)
                 for slot, (prompt, image) in enumerate(zip(layer_prompts, images))
             ]
             pooled = torch.stack([self._pooled(p) for p in layer_prompts]).mean(dim=0)
