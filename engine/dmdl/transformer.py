@@ -9,7 +9,9 @@ so the loaded model starts exactly as the pretrained one. What changes is the fo
    sequence, frame-0 tokens first) instead of one video tensor;
 2. rotary positions come from the layout (layer, frame, y, x on the poster grid), eqs. 6-8;
 3. attention runs group-wise (`AttentionGroups`), which both drops batch padding and gives
-   the optional layer-isolation mask of eq. 9 without an N x N mask.
+   the optional layer-isolation mask of eq. 9 without an N x N mask;
+4. the token refiner reads each owner's conditioning (a layer's LLaVA image and prompt
+   tokens, or a shared group prompt) on its own, as HunyuanVideo-I2V refines one prompt.
 
 Config additions: `rope_layer_spacing` (default 64) gives layers their axis by sharing
 HunyuanVideo's frame band at its own frequencies (engine.dmdl.rope), so loading a
