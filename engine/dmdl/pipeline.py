@@ -133,9 +133,7 @@ class DMDLPipeline(DiffusionPipeline):
     def build_condition(
         self, static_latents: Sequence[torch.Tensor], placements: Sequence[LayerPlacement], num_frames: int
     ) -> PackedLayers:
-        """Pack every layer's static latent repeated over its frames, as HunyuanVideo-I2V's
-        pipeline prepares its image latents: frame 0 is the clean condition (token replace),
-        the later frames what the sampler's start mixes into the noise."""
+        """Pack clean first frames (later frames zero: the sampler fills them)."""
         if num_frames < 1 or (num_frames - 1) % TEMPORAL_COMPRESSION:
             raise ValueError(f"A DMDL clip has 4k+1 frames (e.g. 49), not {num_frames}.")
         frames = latent_frame_count(num_frames)
@@ -143,7 +141,8 @@ class DMDLPipeline(DiffusionPipeline):
         videos = []
         for static in static_latents:
             static = static if static.ndim == 4 else static[:, None]
-            video = static[:, :1].repeat(1, frames, 1, 1)
+            video = static.new_zeros(static.shape[0], frames, *static.shape[2:])
+            video[:, :1] = static[:, :1]
             videos.append(video.to(self._execution_device))
         return pack_layers([videos], [list(placements)], cfg.patch_size, cfg.patch_size_t)
 

@@ -7,9 +7,10 @@ the HunyuanVideo-I2V pipeline does), so each layer's first frame IS its static l
 
 The loop is diffusers' `HunyuanVideoImageToVideoPipeline` loop, step for step (a test runs
 both): noise drawn per layer in its video layout (C, T', h, w), in layer order, from the
-caller's generator; the start 0.999·noise + 0.001·static latent; sigmas linear from 1
-(shifted by the scheduler); the timestep the scheduler's, in fp32, on the 0-1000 scale;
-embedded guidance ×1000; true classifier-free guidance uncond + s·(cond − uncond).
+caller's generator; the start 0.999·noise + 0.001·static latent (repeated over the
+frames); sigmas linear from 1 (shifted by the scheduler); the timestep the scheduler's, in
+fp32, on the 0-1000 scale; embedded guidance ×1000; true classifier-free guidance
+uncond + s·(cond − uncond).
 """
 
 from __future__ import annotations
@@ -58,12 +59,10 @@ def sample_layers(
     guidance_scale: float = 6.0,
     step_callback=None,
 ) -> PackedLayers:
-    """Denoise every layer of `condition` jointly.
+    """Denoise every layer of `condition` jointly; only its frame-0 tokens are read.
 
-    `condition.tokens` holds clean static latents in the frame-0 section; the later-frame
-    section holds what the start mixes into the noise (the pipeline repeats the static
-    latent there, as HunyuanVideo-I2V does; zeros give pure noise). Returns the same
-    layout with the generated latents.
+    `condition.tokens` holds clean static latents in the frame-0 section (anything in the
+    later-frame section is ignored). Returns the same layout with the generated latents.
     """
     clean = condition.tokens.float()
     keep = condition.first_frame[..., None]
@@ -71,7 +70,8 @@ def sample_layers(
         [[torch.randn(shape, generator=generator, dtype=torch.float32, device="cpu") for shape in layers]
          for layers in condition.layer_shapes()]
     ).to(clean.device)
-    latents = torch.where(keep, clean, noise * START_NOISE + clean * (1.0 - START_NOISE))
+    static = condition.pack([[x[:, :1].expand_as(x) for x in layers] for layers in condition.unpack(clean)])
+    latents = torch.where(keep, clean, noise * START_NOISE + static * (1.0 - START_NOISE))
 
     sigmas = np.linspace(1.0, 0.0, num_inference_steps + 1)[:-1]
     scheduler.set_timesteps(sigmas=sigmas, device=clean.device)
