@@ -41,9 +41,10 @@ CLIP_FILES = "clip-*.zip"
 _SINGLE = ("source", "timeline", "links", "unlinked")
 
 #: What a changed motion field is called in "Undo: … of Balloon", most telling first: a
-#: prompt that also reset the parameters is an edit of the prompt.
+#: prompt that also reset the parameters is an edit of the prompt; a shared prompt given to
+#: several layers is the group prompt.
 _FIELD_WORDS = (
-    ("prompt", "prompt"), ("group", "group prompt"), ("engine", "engine"), ("planned_by", "plan"),
+    ("group", "group prompt"), ("prompt", "prompt"), ("engine", "engine"), ("planned_by", "plan"),
     ("rationale", "plan"), ("params", ""), ("phase", "phase"), ("start", "start"), ("duration", "duration"),
     ("loop", "loop mode"), ("box", "box"), ("box_sized", "box"), ("seed", "seed"),
 )

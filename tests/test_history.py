@@ -110,6 +110,11 @@ def test_a_change_is_described_by_what_changed() -> None:
         return {**before, "motion:2": json.dumps({**motion, **changes})}
 
     assert describe(before, after(prompt="x", params={"preset": "float"}), name) == ("prompt of Sun", "prompt of Sun")
+    grouped = {**before, "motion:3": json.dumps({**motion, "layer_ids": [3]})}
+    shared = {"prompt": "all wave", "group": "group-2-3"}
+    both = {**grouped, "motion:2": json.dumps({**motion, **shared}),
+            "motion:3": json.dumps({**motion, "layer_ids": [3], **shared})}
+    assert describe(grouped, both, name) == ("group prompt of Sun, Title", None)
     assert describe(before, after(params={"amplitude": 2}), name) == ("amplitude of Sun", "amplitude of Sun")
     assert describe(before, after(box=[1, 2, 3, 4]), name)[0] == "box of Sun"
     assert describe(before, {**before, "timeline": '{"fps":12}'}, name)[0] == "fps and length"
