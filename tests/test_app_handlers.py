@@ -243,6 +243,12 @@ def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     assert motion.params.get("amplitude") == 0.9
     assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_s=-1))["error"]
     assert handlers.edit_motion(session, 3, MotionFields(engine="warp-drive"))["error"]
+    # A refused value changes nothing: it must not reach the autosave, undo or a render.
+    stored = lambda: (session.state.motion(3).start, dict(session.state.motion(3).params))  # noqa: E731
+    before = stored()
+    refused = handlers.edit_motion(session, 3, MotionFields(prompt=motion.prompt, start_s=0.5,
+                                                           params={**chosen.params, "amplitude": 9.0}))
+    assert refused["error"] and stored() == before
 
 
 def test_a_button_press_takes_the_typed_prompt_but_not_stale_sliders(session) -> None:
