@@ -25,6 +25,10 @@ HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never
 HEAVY_LIMIT = 2
 PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
 
+#: Where an action's message shows besides the status line at the top of the page: an
+#: inline status under the buttons that caused it (see Outputs.updates).
+PLACES = {"action": "action_status", "export": "export_status", "project": "project_status"}
+
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
 SLOT_COUNTS = {"choice": 5, "number": 6, "bool": 3, "text": 1}
@@ -95,13 +99,22 @@ class Outputs:
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
+            *(c[key] for key in PLACES.values()),
         ]
 
-    def updates(self, view: dict[str, Any]) -> list[Any]:
+    def updates(self, view: dict[str, Any], place: str | None = None) -> list[Any]:
+        """The component updates for `view`; its status also shows under the buttons of
+        `place` (PLACES), where the designer is looking. A message stays until the next
+        one: each new status empties the other places, so none is left beside a button
+        it is not about."""
         out: dict[int, Any] = {}
         put = lambda key, value: out.__setitem__(id(self.c[key]), value)  # noqa: E731
         if "status" in view:  # problems are tinted so they are not missed
-            put("status", gr.update(value=view["status"], elem_classes=["status-problem"] if view.get("error") else []))
+            tint = ["status-problem"] if view.get("error") else []
+            put("status", gr.update(value=view["status"], elem_classes=tint))
+            for where, key in PLACES.items():
+                shown = view["status"] if where == place else ""
+                put(key, gr.update(value=shown, elem_classes=["inline-status", *tint] if shown else ["inline-status"]))
         if "notice" in view:
             put("notice", gr.update(value=view["notice"], visible=bool(view["notice"])))
         if "poster_title" in view:
@@ -230,6 +243,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["reroll"] = gr.Button("⟳ Re-roll", elem_id="reroll")
                     c["plan"] = gr.Button("✦ Plan boxes", elem_id="plan-boxes")
                     c["show_layer"] = gr.Button("Layer preview", elem_id="preview-layer")
+                c["action_status"] = gr.Markdown("", elem_id="action-status", elem_classes=["inline-status"])
                 c["plans"] = gr.Markdown("", elem_id="plans")
 
             with gr.Column(scale=2, min_width=320):
@@ -287,6 +301,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["format"] = gr.Dropdown(exporting.format_choices(), value=exporting.DEFAULT_FORMAT,
                                               label="Format", elem_id="export-format")
                     c["export"] = gr.Button("Export", variant="primary", size="sm", elem_id="export")
+                    c["export_status"] = gr.Markdown("", elem_id="export-status", elem_classes=["inline-status"])
                     c["exports"] = gr.File(label="Downloads", file_count="multiple", interactive=False,
                                            visible=False, elem_id="downloads")
                 with gr.Accordion("Project", open=False):
@@ -295,6 +310,7 @@ def build(store: SessionStore) -> gr.Blocks:
                         c["open_project"] = gr.UploadButton("Open project…", size="sm",
                                                             file_types=[exporting.PROJECT_SUFFIX],
                                                             elem_id="open-project")
+                    c["project_status"] = gr.Markdown("", elem_id="project-status", elem_classes=["inline-status"])
                     c["project_file"] = gr.File(label="Project file", interactive=False, visible=False,
                                                 elem_id="project-file")
 
@@ -330,11 +346,12 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         name = (slot_names or [""] * len(PARAM_SLOTS))[PARAM_SLOTS.index(key)]
         return (name,) if name else ()
 
-    def on(fn: Callable[..., dict]) -> Callable[..., list]:
-        """Adapt handler(session, *values) to a Gradio callback taking the token first."""
+    def on(fn: Callable[..., dict], place: str | None = None) -> Callable[..., list]:
+        """Adapt handler(session, *values) to a Gradio callback taking the token first;
+        its message also shows at `place` (PLACES)."""
 
         def callback(tok: str, *values: Any) -> list:
-            return outputs.updates(fn(store.get(tok), *values))
+            return outputs.updates(fn(store.get(tok), *values), place)
 
         return callback
 
@@ -400,16 +417,16 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
-    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
+    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values)), "action"),
            [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
-    listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
-    listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
+    listen(c["show_layer"].click, on(animating.preview_layer, "action"), [token, c["active"]], "preview_layer")
+    listen(c["layer_tab"].select, on(animating.preview_layer, "action"), [token, c["active"]], None)
 
     def long_running(action: str) -> Callable[..., list]:
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
             report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
             return outputs.updates(handlers.run_action(store.get(tok), action, layer, fps, duration,
-                                                       typed(values), report))
+                                                       typed(values), report), "action")
 
         return callback
 
@@ -419,13 +436,14 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
                concurrency_limit=HEAVY_LIMIT)
 
     # Cancel runs beside the heavy pool (never queued behind the Animate it stops).
-    listen(c["cancel"].click, on(animating.cancel), [token], "cancel", show_progress="hidden")
+    listen(c["cancel"].click, on(animating.cancel, "action"), [token], "cancel", show_progress="hidden")
 
     def export_callback(tok: str, fmt: str, progress=gr.Progress()) -> list:
         report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
-        return outputs.updates(exporting.export(store.get(tok), fmt, report))
+        return outputs.updates(exporting.export(store.get(tok), fmt, report), "export")
 
     listen(c["export"].click, export_callback, [token, c["format"]], "export", concurrency_id=HEAVY,
            concurrency_limit=HEAVY_LIMIT)
-    listen(c["save"].click, on(exporting.save_project), [token], "save_project")
-    listen(c["open_project"].upload, on(exporting.open_project), [token, c["open_project"]], "open_project")
+    listen(c["save"].click, on(exporting.save_project, "project"), [token], "save_project")
+    listen(c["open_project"].upload, on(exporting.open_project, "project"), [token, c["open_project"]],
+           "open_project")
