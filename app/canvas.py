@@ -181,6 +181,7 @@ def overview_image(static_rgba: np.ndarray, poster: Poster, view: CanvasView,
 LABEL_FONT_PX = 12
 LABEL_PAD = 3
 LABEL_GAP = 2  # between a label and its box
+INSIDE_PENALTY = 0.3  # a label inside its box hides part of the box's content: outside is preferred
 
 
 def _label_font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -193,8 +194,8 @@ def place_label(box: Mapping[str, int], size: tuple[int, int], art: np.ndarray,
 
     Above or below the box, left- or right-aligned with it, inside the picture; of those,
     the spot covering the least art (`art`: True where a layer other than a full-canvas
-    backdrop has pixels) and no other label (`taken`). A box as tall as the picture gets
-    its label just inside its top or bottom edge instead.
+    backdrop has pixels) and no other label (`taken`). Just inside the box's top or bottom
+    edge is the fallback: for a box as tall as the picture, or one hemmed in by art.
     """
     height, width = art.shape
     w, h = size
@@ -203,16 +204,18 @@ def place_label(box: Mapping[str, int], size: tuple[int, int], art: np.ndarray,
     inside = [(x, y) for y in (box["ymin"] + LABEL_GAP, box["ymax"] - h - LABEL_GAP) for x in lefts]
     fits = lambda spots: [(min(max(0, x), max(0, width - w)), y) for x, y in spots  # noqa: E731
                           if 0 <= y and y + h <= height]
-    spots = fits(outside) or fits(inside) or [(min(max(0, box["xmin"]), max(0, width - w)), 0)]
+    spots = [(spot, 0.0) for spot in fits(outside)] + [(spot, INSIDE_PENALTY) for spot in fits(inside)]
+    if not spots:
+        spots = [((min(max(0, box["xmin"]), max(0, width - w)), 0), 0.0)]
 
-    def cost(spot: tuple[int, int]) -> float:
-        x, y = spot
+    def cost(choice: tuple[tuple[int, int], float]) -> float:
+        (x, y), penalty = choice
         covered = float(art[y:y + h, x:x + w].mean()) if w > 0 and h > 0 else 0.0
         overlap = sum(max(0, min(x + w, r) - max(x, l)) * max(0, min(y + h, b) - max(y, t))
                       for l, t, r, b in taken) / max(1, w * h)
-        return covered + 2.0 * overlap
+        return covered + 2.0 * overlap + penalty
 
-    return min(spots, key=cost)
+    return min(spots, key=cost)[0]
 
 
 # Posters compare by value (unhashable): the cache is keyed by identity, a weak reference

@@ -57,7 +57,7 @@ CSS = """
 /* The layer preview plays at the layer's own size (small layers were blown up to fill the
    tab and blurred); only a layer wider than the tab is shrunk to fit. */
 #layer-preview video { width: auto !important; height: auto !important; max-width: 100%;
-                       max-height: 100%; margin: 0 auto; object-fit: none; }
+                       max-height: 100%; margin: 0 auto; }
 #layers-list .wrap { max-height: 330px; overflow-y: auto; flex-direction: column; flex-wrap: nowrap; }
 #layers-list label { font-size: 0.82rem; width: 100%; margin: 0; }
 #engine-note { opacity: 0.75; }
