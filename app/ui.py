@@ -98,8 +98,8 @@ class Outputs:
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
+            *(c[key] for key in PLACES.values()),  # mid-list: API clients count outputs from both ends
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
-            *(c[key] for key in PLACES.values()),
         ]
 
     def updates(self, view: dict[str, Any], place: str | None = None) -> list[Any]:
