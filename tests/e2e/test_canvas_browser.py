@@ -87,14 +87,15 @@ def test_canvas_marks_only_the_selection_and_messages_sit_by_their_buttons(edito
     assert wait_drawn(page, ids, 1) == both - title
 
     # Export with nothing animated: the refusal shows under Export, tinted, and stays there
-    # until the next message, which shows under its own button.
+    # (no toast that fades) until the next message, which shows under its own button.
+    edit_layer(page, "Small Balloon", "the small balloon drifts up")
+    set_number(page, "fps", 12)
+    set_number(page, "duration", 1)
     page.locator("#export").click()
     expect(page.locator("#export-status")).to_contain_text("Nothing is animated yet", timeout=STEP_MS)
     expect(page.locator("#export-status")).to_have_class(re.compile("status-problem"))
     just_under(page.locator("#export-status"), page.locator("#export"))
-    edit_layer(page, "Small Balloon", "the small balloon drifts up")
-    set_number(page, "fps", 12)
-    set_number(page, "duration", 1)
+    page.wait_for_timeout(2000)
     expect(page.locator("#export-status")).to_contain_text("Nothing is animated yet")
     page.locator("#animate-selected").click()
     expect(page.locator("#action-status")).to_contain_text("Animated Small Balloon", timeout=STEP_MS)
