@@ -62,6 +62,10 @@ def history_hint(undo: str | None, redo: str | None) -> str:
     undo_text, redo_text = (html.escape(text, quote=True) for text in texts)
     return f'<span data-undo="{undo_text}" data-redo="{redo_text}"></span>'
 
+#: Where an action's message shows besides the status line at the top of the page: an
+#: inline status under the buttons that caused it (see Outputs.updates).
+PLACES = {"action": "action_status", "export": "export_status", "project": "project_status"}
+
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
 SLOT_COUNTS = {"choice": 5, "number": 6, "bool": 3, "text": 1}
@@ -132,14 +136,23 @@ class Outputs:
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
+            *(c[key] for key in PLACES.values()),  # mid-list: API clients count outputs from both ends
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
 
-    def updates(self, view: dict[str, Any]) -> list[Any]:
+    def updates(self, view: dict[str, Any], place: str | None = None) -> list[Any]:
+        """The component updates for `view`; its status also shows under the buttons of
+        `place` (PLACES), where the designer is looking. A message stays until the next
+        one: each new status empties the other places, so none is left beside a button
+        it is not about."""
         out: dict[int, Any] = {}
         put = lambda key, value: out.__setitem__(id(self.c[key]), value)  # noqa: E731
         if "status" in view:  # problems are tinted so they are not missed
-            put("status", gr.update(value=view["status"], elem_classes=["status-problem"] if view.get("error") else []))
+            tint = ["status-problem"] if view.get("error") else []
+            put("status", gr.update(value=view["status"], elem_classes=tint))
+            for where, key in PLACES.items():
+                shown = view["status"] if where == place else ""
+                put(key, gr.update(value=shown, elem_classes=["inline-status", *tint] if shown else ["inline-status"]))
         if "notice" in view:
             put("notice", gr.update(value=view["notice"], visible=bool(view["notice"])))
         if "poster_title" in view:
@@ -276,6 +289,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["reroll"] = gr.Button("⟳ Re-roll", elem_id="reroll")
                     c["plan"] = gr.Button("✦ Plan boxes", elem_id="plan-boxes")
                     c["show_layer"] = gr.Button("Layer preview", elem_id="preview-layer")
+                c["action_status"] = gr.Markdown("", elem_id="action-status", elem_classes=["inline-status"])
                 c["plans"] = gr.Markdown("", elem_id="plans")
 
             with gr.Column(scale=2, min_width=320):
@@ -333,6 +347,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["format"] = gr.Dropdown(exporting.format_choices(), value=exporting.DEFAULT_FORMAT,
                                               label="Format", elem_id="export-format")
                     c["export"] = gr.Button("Export", variant="primary", size="sm", elem_id="export")
+                    c["export_status"] = gr.Markdown("", elem_id="export-status", elem_classes=["inline-status"])
                     c["exports"] = gr.File(label="Downloads", file_count="multiple", interactive=False,
                                            visible=False, elem_id="downloads")
                 with gr.Accordion("Project", open=False):
@@ -341,6 +356,7 @@ def build(store: SessionStore) -> gr.Blocks:
                         c["open_project"] = gr.UploadButton("Open project…", size="sm",
                                                             file_types=[exporting.PROJECT_SUFFIX],
                                                             elem_id="open-project")
+                    c["project_status"] = gr.Markdown("", elem_id="project-status", elem_classes=["inline-status"])
                     c["project_file"] = gr.File(label="Project file", interactive=False, visible=False,
                                                 elem_id="project-file")
 
@@ -376,16 +392,17 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         name = (slot_names or [""] * len(PARAM_SLOTS))[PARAM_SLOTS.index(key)]
         return (name,) if name else ()
 
-    def reply(session: Any, view: dict) -> list:
-        """The component updates for a handler's view, with what Undo and Redo would do now."""
-        return outputs.updates({**view, "history": history.hint(session.state)})
+    def reply(session: Any, view: dict, place: str | None = None) -> list:
+        """The component updates for a handler's view, with what Undo and Redo would do now;
+        its message also shows at `place` (PLACES)."""
+        return outputs.updates({**view, "history": history.hint(session.state)}, place)
 
-    def on(fn: Callable[..., dict]) -> Callable[..., list]:
+    def on(fn: Callable[..., dict], place: str | None = None) -> Callable[..., list]:
         """Adapt handler(session, *values) to a Gradio callback taking the token first."""
 
         def callback(tok: str, *values: Any) -> list:
             session = store.get(tok)
-            return reply(session, fn(session, *values))
+            return reply(session, fn(session, *values), place)
 
         return callback
 
@@ -456,16 +473,17 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
-    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
+    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values)), "action"),
            [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
-    listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
-    listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
+    listen(c["show_layer"].click, on(animating.preview_layer, "action"), [token, c["active"]], "preview_layer")
+    listen(c["layer_tab"].select, on(animating.preview_layer, "action"), [token, c["active"]], None)
 
     def long_running(action: str) -> Callable[..., list]:
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
             report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
             session = store.get(tok)
-            return reply(session, handlers.run_action(session, action, layer, fps, duration, typed(values), report))
+            return reply(session, handlers.run_action(session, action, layer, fps, duration, typed(values), report),
+                         "action")
 
         return callback
 
@@ -475,13 +493,15 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
                concurrency_limit=HEAVY_LIMIT)
 
     # Cancel runs beside the heavy pool (never queued behind the Animate it stops).
-    listen(c["cancel"].click, on(animating.cancel), [token], "cancel", show_progress="hidden")
+    listen(c["cancel"].click, on(animating.cancel, "action"), [token], "cancel", show_progress="hidden")
 
     def export_callback(tok: str, fmt: str, progress=gr.Progress()) -> list:
         report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
-        return outputs.updates(exporting.export(store.get(tok), fmt, report))
+        session = store.get(tok)
+        return reply(session, exporting.export(session, fmt, report), "export")
 
     listen(c["export"].click, export_callback, [token, c["format"]], "export", concurrency_id=HEAVY,
            concurrency_limit=HEAVY_LIMIT)
-    listen(c["save"].click, on(exporting.save_project), [token], "save_project")
-    listen(c["open_project"].upload, on(exporting.open_project), [token, c["open_project"]], "open_project")
+    listen(c["save"].click, on(exporting.save_project, "project"), [token], "save_project")
+    listen(c["open_project"].upload, on(exporting.open_project, "project"), [token, c["open_project"]],
+           "open_project")
