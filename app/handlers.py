@@ -59,12 +59,12 @@ def load_poster(session: Session, path: Path, source: str) -> None:
 
 @guarded
 def open_sample(session: Session, name: str) -> View:
+    if name and name == session.state.source_name:  # the picker's entry for the open upload or project
+        return {}
     if name not in samples():
         raise PosterError(f"There is no sample poster called '{name}'. Pick one from the list.")
     load_poster(session, SAMPLES_DIR / name, f"sample:{name}")
-    view = full_view(session, ok(f"Opened the sample poster {name}."))
-    view["samples"] = (samples(), name)
-    return view
+    return full_view(session, ok(f"Opened the sample poster {name}."))
 
 
 @guarded
@@ -243,7 +243,7 @@ def canvas_changed(session: Session, value: dict | None) -> View:
     if not value or not state.selection and not (value.get("boxes") or []):
         return {}
     view = cv.CanvasView.for_poster(poster)
-    if cv.drawing_in_progress(value):
+    if cv.drawing_in_progress(value, poster):
         return {}  # the widget reports a box the moment the mouse goes down; wait for the drag
     current = {layer_id: state.motion_box(layer_id) for layer_id in state.selection}
     edit = cv.read_annotation(value, poster, view, state.selection, state.active, current)
@@ -260,7 +260,7 @@ def canvas_changed(session: Session, value: dict | None) -> View:
         if motion is not None and motion.box is not None:
             motion.box, motion.box_sized = None, False
             changed = True
-    sent = {cv.label_layer_id(b.get("label")) for b in value.get("boxes") or []}
+    sent = {cv.widget_layer_id(b, poster, state.selection) for b in value.get("boxes") or []}
     relabel = None in sent or bool(edit.notes) or set(edit.boxes) - sent
     out: View = {}
     if changed:
@@ -268,6 +268,8 @@ def canvas_changed(session: Session, value: dict | None) -> View:
         out.update(panel_view(session))
     if relabel:
         out.update(selection_view(session))
+    elif changed:  # the layer's name is drawn beside its box: it follows the box
+        out.update(canvas_view(session))
     if edit.notes:
         out["status"] = problem(" ".join(edit.notes))
     elif changed and state.active is not None:

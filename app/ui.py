@@ -7,13 +7,14 @@ for the panels the handler did not touch).
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any, Callable
 
 import gradio as gr
 from gradio_image_annotation import image_annotator
 
-from app import animating, exporting, handlers, views
+from app import animating, exporting, handlers, history, undoing, views
 from app.motion_panel import AUTO, MotionFields, phase_choices
 from app.replies import problem
 from app.session import SessionStore
@@ -24,6 +25,46 @@ STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
 PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
+
+#: Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y press the ↶ ↷ buttons, except in a text field (the browser's
+#: own text undo applies there); the buttons' tooltips follow #history-hint (see `history_hint`).
+UNDO_KEYS_JS = """() => {
+  if (window.posterUndoKeys) return;
+  window.posterUndoKeys = true;
+  const typing = (el) => !!el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT"
+    || (el.tagName === "INPUT" && !["range", "checkbox", "radio", "button"].includes((el.type || "").toLowerCase())));
+  document.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || typing(document.activeElement)) return;
+    const key = event.key.toLowerCase();
+    const which = key === "z" ? (event.shiftKey ? "redo" : "undo") : (key === "y" && !event.shiftKey ? "redo" : null);
+    if (!which) return;
+    event.preventDefault();
+    const button = document.getElementById(which);
+    if (button && !button.disabled) button.click();
+  }, true);
+  const sync = () => {
+    const hint = document.querySelector("#history-hint [data-undo]");
+    for (const which of ["undo", "redo"]) {
+      const button = document.getElementById(which);
+      if (button && hint) button.title = hint.dataset[which];
+    }
+  };
+  const root = document.getElementById("history-hint");
+  if (root) new MutationObserver(sync).observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+  sync();
+}"""
+
+
+def history_hint(undo: str | None, redo: str | None) -> str:
+    """The buttons' tooltips ("Undo: prompt of Balloon"), carried to the page as data."""
+    texts = [f"Undo: {undo} (Ctrl+Z)" if undo else "Nothing to undo",
+             f"Redo: {redo} (Ctrl+Shift+Z)" if redo else "Nothing to redo"]
+    undo_text, redo_text = (html.escape(text, quote=True) for text in texts)
+    return f'<span data-undo="{undo_text}" data-redo="{redo_text}"></span>'
+
+#: Where an action's message shows besides the status line at the top of the page: an
+#: inline status under the buttons that caused it (see Outputs.updates).
+PLACES = {"action": "action_status", "export": "export_status", "project": "project_status"}
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
@@ -91,17 +132,27 @@ class Outputs:
         self.motion_keys = ["engine", "prompt", "phase", "start", "motion_duration", "seed", *PARAM_SLOTS]
         self.components = [
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
+            c["undo"], c["redo"], c["history_hint"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
             c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
+            *(c[key] for key in PLACES.values()),  # mid-list: API clients count outputs from both ends
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
 
-    def updates(self, view: dict[str, Any]) -> list[Any]:
+    def updates(self, view: dict[str, Any], place: str | None = None) -> list[Any]:
+        """The component updates for `view`; its status also shows under the buttons of
+        `place` (PLACES), where the designer is looking. A message stays until the next
+        one: each new status empties the other places, so none is left beside a button
+        it is not about."""
         out: dict[int, Any] = {}
         put = lambda key, value: out.__setitem__(id(self.c[key]), value)  # noqa: E731
         if "status" in view:  # problems are tinted so they are not missed
-            put("status", gr.update(value=view["status"], elem_classes=["status-problem"] if view.get("error") else []))
+            tint = ["status-problem"] if view.get("error") else []
+            put("status", gr.update(value=view["status"], elem_classes=tint))
+            for where, key in PLACES.items():
+                shown = view["status"] if where == place else ""
+                put(key, gr.update(value=shown, elem_classes=["inline-status", *tint] if shown else ["inline-status"]))
         if "notice" in view:
             put("notice", gr.update(value=view["notice"], visible=bool(view["notice"])))
         if "poster_title" in view:
@@ -144,6 +195,11 @@ class Outputs:
             put("duration", view["timeline"][1])
         if "tab" in view:
             put("tabs", gr.Tabs(selected=view["tab"]))
+        if "history" in view:
+            undo, redo = view["history"]
+            put("undo", gr.update(interactive=undo is not None))
+            put("redo", gr.update(interactive=redo is not None))
+            put("history_hint", history_hint(undo, redo))
         return [out.get(id(component), gr.skip()) for component in self.components]
 
     def _motion(self, fields: MotionFields | None, specs: list[ParamSpec], put: Callable, keep: tuple = ()) -> None:
@@ -189,6 +245,9 @@ def build(store: SessionStore) -> gr.Blocks:
             gr.Markdown("## Poster Animator", elem_id="brand")
             c["poster_title"] = gr.Markdown("", elem_id="poster-title")
             c["planner"] = gr.Markdown("", elem_id="planner-pill")
+            c["undo"] = gr.Button("↶", size="sm", interactive=False, scale=0, min_width=40, elem_id="undo")
+            c["redo"] = gr.Button("↷", size="sm", interactive=False, scale=0, min_width=40, elem_id="redo")
+            c["history_hint"] = gr.HTML(history_hint(None, None), visible="hidden", elem_id="history-hint")
         c["status"] = gr.Markdown("Loading the editor…", elem_id="status")
 
         with gr.Row(equal_height=False):
@@ -230,6 +289,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["reroll"] = gr.Button("⟳ Re-roll", elem_id="reroll")
                     c["plan"] = gr.Button("✦ Plan boxes", elem_id="plan-boxes")
                     c["show_layer"] = gr.Button("Layer preview", elem_id="preview-layer")
+                c["action_status"] = gr.Markdown("", elem_id="action-status", elem_classes=["inline-status"])
                 c["plans"] = gr.Markdown("", elem_id="plans")
 
             with gr.Column(scale=2, min_width=320):
@@ -287,6 +347,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["format"] = gr.Dropdown(exporting.format_choices(), value=exporting.DEFAULT_FORMAT,
                                               label="Format", elem_id="export-format")
                     c["export"] = gr.Button("Export", variant="primary", size="sm", elem_id="export")
+                    c["export_status"] = gr.Markdown("", elem_id="export-status", elem_classes=["inline-status"])
                     c["exports"] = gr.File(label="Downloads", file_count="multiple", interactive=False,
                                            visible=False, elem_id="downloads")
                 with gr.Accordion("Project", open=False):
@@ -295,6 +356,7 @@ def build(store: SessionStore) -> gr.Blocks:
                         c["open_project"] = gr.UploadButton("Open project…", size="sm",
                                                             file_types=[exporting.PROJECT_SUFFIX],
                                                             elem_id="open-project")
+                    c["project_status"] = gr.Markdown("", elem_id="project-status", elem_classes=["inline-status"])
                     c["project_file"] = gr.File(label="Project file", interactive=False, visible=False,
                                                 elem_id="project-file")
 
@@ -330,11 +392,17 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         name = (slot_names or [""] * len(PARAM_SLOTS))[PARAM_SLOTS.index(key)]
         return (name,) if name else ()
 
-    def on(fn: Callable[..., dict]) -> Callable[..., list]:
+    def reply(session: Any, view: dict, place: str | None = None) -> list:
+        """The component updates for a handler's view, with what Undo and Redo would do now;
+        its message also shows at `place` (PLACES)."""
+        return outputs.updates({**view, "history": history.hint(session.state)}, place)
+
+    def on(fn: Callable[..., dict], place: str | None = None) -> Callable[..., list]:
         """Adapt handler(session, *values) to a Gradio callback taking the token first."""
 
         def callback(tok: str, *values: Any) -> list:
-            return outputs.updates(fn(store.get(tok), *values))
+            session = store.get(tok)
+            return reply(session, fn(session, *values), place)
 
         return callback
 
@@ -355,19 +423,24 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         except PosterError as error:  # too many new sessions from this address, or a full server
             return [tok, *outputs.updates({"status": problem(str(error)), "error": True})]
         view = handlers.start(session, restored)
-        return [session.token, *outputs.updates(view)]
+        return [session.token, *reply(session, view)]
 
     demo.load(startup, inputs=[token], outputs=[token, *all_out], api_name="start")
+    demo.load(None, js=UNDO_KEYS_JS)
+    listen(c["undo"].click, on(undoing.undo), [token], "undo")
+    listen(c["redo"].click, on(undoing.redo), [token], "redo")
 
     listen(c["samples"].input, on(handlers.open_sample), [token, c["samples"]], "open_sample")
     listen(c["upload"].upload, on(handlers.open_psd), [token, c["upload"]], "open_psd")
     listen(c["layers"].input, on(handlers.set_selection), [token, c["layers"]], "select_layers")
 
     def gallery_clicked(tok: str, evt: gr.SelectData) -> list:
-        return outputs.updates(handlers.toggle_gallery(store.get(tok), evt.index))
+        session = store.get(tok)
+        return reply(session, handlers.toggle_gallery(session, evt.index))
 
     def canvas_clicked(tok: str, evt: gr.SelectData) -> list:
-        return outputs.updates(handlers.pick_at(store.get(tok), *evt.index))
+        session = store.get(tok)
+        return reply(session, handlers.pick_at(session, *evt.index))
 
     listen(c["gallery"].select, gallery_clicked, [token], None)
     listen(c["pick"].select, canvas_clicked, [token], None)
@@ -400,16 +473,17 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
-    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
+    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values)), "action"),
            [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
-    listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
-    listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
+    listen(c["show_layer"].click, on(animating.preview_layer, "action"), [token, c["active"]], "preview_layer")
+    listen(c["layer_tab"].select, on(animating.preview_layer, "action"), [token, c["active"]], None)
 
     def long_running(action: str) -> Callable[..., list]:
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
             report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
-            return outputs.updates(handlers.run_action(store.get(tok), action, layer, fps, duration,
-                                                       typed(values), report))
+            session = store.get(tok)
+            return reply(session, handlers.run_action(session, action, layer, fps, duration, typed(values), report),
+                         "action")
 
         return callback
 
@@ -419,13 +493,15 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
                concurrency_limit=HEAVY_LIMIT)
 
     # Cancel runs beside the heavy pool (never queued behind the Animate it stops).
-    listen(c["cancel"].click, on(animating.cancel), [token], "cancel", show_progress="hidden")
+    listen(c["cancel"].click, on(animating.cancel, "action"), [token], "cancel", show_progress="hidden")
 
     def export_callback(tok: str, fmt: str, progress=gr.Progress()) -> list:
         report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
-        return outputs.updates(exporting.export(store.get(tok), fmt, report))
+        session = store.get(tok)
+        return reply(session, exporting.export(session, fmt, report), "export")
 
     listen(c["export"].click, export_callback, [token, c["format"]], "export", concurrency_id=HEAVY,
            concurrency_limit=HEAVY_LIMIT)
-    listen(c["save"].click, on(exporting.save_project), [token], "save_project")
-    listen(c["open_project"].upload, on(exporting.open_project), [token, c["open_project"]], "open_project")
+    listen(c["save"].click, on(exporting.save_project, "project"), [token], "save_project")
+    listen(c["open_project"].upload, on(exporting.open_project, "project"), [token, c["open_project"]],
+           "open_project")

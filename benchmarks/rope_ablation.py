@@ -40,7 +40,7 @@ from engine.eval.__main__ import main as eval_main
 from engine.eval.generate import paste
 from engine.eval.metrics import score_clip
 from engine.eval.rope_ablation import ROPE_VARIANTS, rope_transformer
-from engine.eval.stats import bootstrap_interval
+from engine.eval.stats import bootstrap_interval, paired_difference
 from tests.helpers.dmdl_tiny import POOLED_DIM, TEXT_DIM, tiny_text_encoders
 
 #: The tiny transformer every variant shares (HunyuanVideo-I2V's architecture at toy width;
@@ -61,18 +61,20 @@ class PosterLatents:
     latents: list[torch.Tensor]
     placements: list[LayerPlacement]
     prompts: list[str]
+    images: list[np.ndarray]  # each layer's first frame in its generated box: what LLaVA reads
 
 
 def poster_latents(samples: list[TDLSample], encoder: LayerEncoder) -> PosterLatents:
     """Each layer's clip drawn into its generated (token-grid) box, as the dmdl engine generates it, encoded."""
     scaled = scale_boxes([s.motion_box for s in samples])
-    latents, placements = [], []
+    latents, placements, images = [], [], []
     for index, (sample, box) in enumerate(zip(samples, scaled)):
         g = box.generated
         frames = np.stack([paste(f, sample.motion_box, Box(g.x, g.y, g.w, g.h)) for f in sample.frames])
         latents.append(encoder.encode(frames))
         placements.append(LayerPlacement(index=index, top=g.y // TOKEN_PIXELS, left=g.x // TOKEN_PIXELS))
-    return PosterLatents(latents, placements, [s.prompt for s in samples])
+        images.append(frames[0])
+    return PosterLatents(latents, placements, [s.prompt for s in samples], images)
 
 
 def batches(posters: list[PosterLatents], prompts: PromptEncoder, isolate: bool) -> list[tuple[PackedLayers, PromptEmbeddings]]:
@@ -82,7 +84,8 @@ def batches(posters: list[PosterLatents], prompts: PromptEncoder, isolate: bool)
         group = posters[start : start + POSTERS_PER_BATCH]
         packed = pack_layers([p.latents for p in group], [p.placements for p in group])
         with torch.no_grad():
-            embeds = PromptEmbeddings.stack([prompts.encode(p.prompts, len(p.prompts), copy_per_layer=isolate)
+            embeds = PromptEmbeddings.stack([prompts.encode(p.prompts, len(p.prompts), copy_per_layer=isolate,
+                                                            images=p.images, placements=p.placements)
                                              for p in group])
         out.append((packed, embeds))
     return out
@@ -127,8 +130,9 @@ def run_rope_ablation(data: Path, vae_dir: Path, decoder_dir: Path, work: Path, 
     write_splits(data, {"train": names[: len(names) - val_posters], "val": names[len(names) - val_posters :]})
     train_idx, val_idx = split_by_poster(tdl, val_posters)
     encoder = LayerEncoder.from_pretrained(vae_dir)
-    parts = tiny_text_encoders(work / "text", words=_vocabulary(tdl))
-    prompts = PromptEncoder(parts["tokenizer"], parts["text_encoder"], parts["tokenizer_2"], parts["text_encoder_2"])
+    parts = tiny_text_encoders(work / "text", extra_words=_vocabulary(tdl))
+    prompts = PromptEncoder(parts["tokenizer"], parts["text_encoder"], parts["tokenizer_2"], parts["text_encoder_2"],
+                            image_processor=parts["image_processor"])
 
     def posters_of(indices: list[int]) -> list[PosterLatents]:
         wanted = set(indices)
@@ -137,11 +141,10 @@ def run_rope_ablation(data: Path, vae_dir: Path, decoder_dir: Path, work: Path, 
 
     train_posters, val_posters_latents = posters_of(train_idx), posters_of(val_idx)
     decoder = LayerDecoder.from_pretrained(decoder_dir, low_cpu_mem_usage=False).eval()
-    checkpoints, flow_rows = [], []
+    checkpoints, losses = [], {}
     for key, (row, _) in ROPE_VARIANTS.items():
         transformer = train_rope_variant(key, train_posters, prompts, steps, seed)
-        losses = held_out_losses(transformer, val_posters_latents, prompts, seed)
-        flow_rows.append(f"| {row} | {bootstrap_interval(losses).format(4)} |")
+        losses[row] = held_out_losses(transformer, val_posters_latents, prompts, seed)
         folder = work / f"dmdl-{key}"
         DMDLPipeline(transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=1.0),
                      vae=encoder.vae, layer_decoder=decoder, **parts).save_pretrained(folder)
@@ -153,13 +156,24 @@ def run_rope_ablation(data: Path, vae_dir: Path, decoder_dir: Path, work: Path, 
         argv += ["--checkpoint", pair]
     eval_main(argv)
     table = (out / "tables.md").read_text() + reference_rows(tdl, tdl.split_indices("val"))
-    table += ("\n#### The transformer alone: held-out flow-matching loss ↓ (validation posters, "
-              "fixed noise; 95 % bootstrap over posters)\n\n| variant | loss |\n|---|---|\n" + "\n".join(flow_rows) + "\n")
+    table += flow_loss_table(losses)
     table += (f"\n{len(train_posters)} training posters, {len(val_posters_latents)} validation posters; "
               f"{steps} training steps per variant, seed {seed}; {sampling_steps} denoising steps.\n")
     (work / "table4.md").write_text(table)
     print(table)
     return work / "table4.md"
+
+
+def flow_loss_table(losses: dict[str, list[float]]) -> str:
+    """The transformer alone: held-out loss per variant, and each variant minus 3D-RoPE paired by poster."""
+    baseline = losses[ROPE_VARIANTS["3d"][0]]
+    lines = ["\n#### The transformer alone: held-out flow-matching loss ↓ (validation posters, the same noise "
+             "for every variant)\n", "| variant | loss (95 % bootstrap over posters) | minus 3D-RoPE, paired by poster "
+             "(95 % t) |", "|---|---|---|"]
+    for row, values in losses.items():
+        paired = "—" if values is baseline else paired_difference(values, baseline).format(4)
+        lines.append(f"| {row} | {bootstrap_interval(values).format(4)} | {paired} |")
+    return "\n".join(lines) + "\n"
 
 
 def reference_rows(tdl: TDLDataset, indices: list[int]) -> str:
