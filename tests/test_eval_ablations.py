@@ -18,7 +18,8 @@ from engine.data.synthetic import generate as make_synthetic
 from engine.dmdl.autoencoder import tiny_vae
 from engine.eval.__main__ import main as eval_main
 from engine.eval.decoder_ablation import (
-    TRANSPARENT, DecoderBudget, decoder_table, run_decoder_ablation, verdict,
+    ROUND_TRIP, TRANSPARENT, DecoderAblation, DecoderBudget, SampleScores, decoder_table, run_decoder_ablation,
+    verdict,
 )
 from engine.eval.paper import PUBLISHED_ROPE_ABLATION
 from engine.eval.rope_ablation import ROPE_VARIANTS, parse_checkpoints, rope_transformer
@@ -142,3 +143,25 @@ def test_decoder_ablation_runner_writes_means_intervals_and_the_transparent_base
 
     again = run_decoder_ablation(tdl, vae_dir, tmp_path / "runs", ["SM"], [1], budget, log=pytest.fail)
     assert again.runs["SM"][1].psnr == result.runs["SM"][1].psnr  # resumed: read back, not retrained
+
+
+def _ablation(means: dict[str, list[float]], round_trip: float) -> DecoderAblation:
+    """A hand-made Table 5 result: per variant, one PSNR per seed (the same on both clips)."""
+    result = DecoderAblation([0, 1, 2], DecoderBudget(), samples=2)
+    result.references[TRANSPARENT] = SampleScores([14.0, 14.0], [0.7, 0.7])
+    result.references[ROUND_TRIP] = SampleScores([round_trip] * 2, [0.9, 0.9])
+    for variant, per_seed in means.items():
+        result.runs[variant] = {s: SampleScores([v, v], [0.8, 0.8]) for s, v in enumerate(per_seed)}
+    return result
+
+
+def test_the_verdict_needs_an_encoder_that_carries_the_layers_then_follows_the_paired_intervals():
+    ordered = {"SM": [20.0, 20.5, 21.0], "SE": [19.0, 19.4, 20.1], "EE": [18.0, 18.5, 19.0]}
+    assert verdict(_ablation(ordered, round_trip=14.04)).startswith("inconclusive: the frozen encoder")
+    assert verdict(_ablation(ordered, round_trip=22.0)) == "reproduces: SM > SE > EE with 95 % confidence"
+    swapped = {**ordered, "SM": [18.9, 19.3, 20.0]}
+    assert verdict(_ablation(swapped, round_trip=22.0)).startswith("does not reproduce: SM < SE")
+    noisy = {**ordered, "SM": [21.0, 18.0, 20.5]}
+    assert verdict(_ablation(noisy, round_trip=22.0)).startswith("inconclusive: SM vs SE")
+    idle = {**ordered, "EE": [13.5, 14.2, 14.1]}
+    assert "EE do not beat all-transparent" in verdict(_ablation(idle, round_trip=22.0))
