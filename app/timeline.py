@@ -9,14 +9,18 @@ through the same handler as typing the numbers (app.handlers.set_timing -> edit_
 
 from __future__ import annotations
 
+import json
 import math
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from app.motion_panel import timing_in_use
 from app.state import EditorState
-from engine.core.poster import PosterError
+from engine.core.clip import Timing
+from engine.core.poster import Box, Layer, PosterError
+from engine.core.project import Motion
 from engine.motion.timing import seconds
 
 SCRIPT = Path(__file__).resolve().parent / "static" / "timeline.js"
@@ -52,6 +56,24 @@ class Track:
         return self.follows is None
 
 
+#: Timings already read, by everything that decides them: reading a prompt costs ~5 ms, and
+#: the rows are rebuilt on every edit for every layer with a motion.
+_READ: OrderedDict[tuple, Timing] = OrderedDict()
+_READ_MAX = 1024
+
+
+def _timing(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> Timing:
+    """timing_in_use, remembered (it is a pure function of these values)."""
+    key = (layer.kind, layer.box, canvas, motion.engine, motion.prompt, json.dumps(motion.params, sort_keys=True,
+           default=str), motion.phase, motion.start, motion.duration, frames, fps)
+    timing = _READ.get(key)
+    if timing is None:
+        timing = _READ[key] = timing_in_use(layer, motion, frames, fps, canvas)
+        while len(_READ) > _READ_MAX:
+            _READ.popitem(last=False)
+    return timing
+
+
 def tracks(state: EditorState) -> list[Track]:
     """A row per layer with a motion set or a clip, top layer first (as the layer list)."""
     poster = state.poster
@@ -64,7 +86,7 @@ def tracks(state: EditorState) -> list[Track]:
         owner = state.project.owner_of(layer.id)
         if state.has_motion(layer.id):
             motion = state.motion(layer.id)
-            timing = timing_in_use(layer, motion, frames, fps, poster.canvas)
+            timing = _timing(layer, motion, frames, fps, poster.canvas)
             start_set, duration_set, follows = motion.start is not None, motion.duration is not None, None
         elif clip is not None:  # made by following its owner (or left from an earlier prompt)
             timing, start_set, duration_set = clip.timing, False, False
