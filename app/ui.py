@@ -94,8 +94,8 @@ class Outputs:
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
-            c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
-            c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"], c["tracks"],
+            c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"], c["tracks"],
+            c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
 
     def updates(self, view: dict[str, Any]) -> list[Any]:
