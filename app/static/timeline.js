@@ -5,7 +5,7 @@
 // checks it and answers with new rows. The playhead drives the poster preview's <video>.
 
 const PREVIEW = "#poster-preview video";
-const view = { frame: 0, drag: null, raf: 0 };
+const view = { frame: 0, dragging: false, redraw: false, raf: 0 };
 
 const data = () => props.value || { fps: 24, frames: 1, rows: [] };
 const video = () => document.querySelector(PREVIEW);
@@ -118,6 +118,7 @@ function bar(row) {
 }
 
 function draw() {
+  view.redraw = false;
   const { fps, frames, rows } = data();
   element.replaceChildren();
   const root = el("div", "tl");
@@ -164,6 +165,7 @@ function grab(event, node, row) {
   const x0 = event.clientX;
   node.setPointerCapture(event.pointerId);
   node.classList.add("tl-dragging");
+  view.dragging = true;
   const move = (e) => {
     const d = Math.round(((e.clientX - x0) / lane.width) * frames);
     if (mode === "move") {
@@ -183,6 +185,8 @@ function grab(event, node, row) {
     node.removeEventListener("pointermove", move);
     node.removeEventListener("pointerup", up);
     node.classList.remove("tl-dragging");
+    view.dragging = false;
+    if (view.redraw) draw();  // rows that arrived mid-drag
     if (start === row.start && span === row.span) return;
     const edit = { layer_id: row.layer_id, start };
     // a trim sets the duration; a move keeps it (a loop to the end stays open-ended)
@@ -224,5 +228,6 @@ for (const type of ["play", "pause", "seeked", "timeupdate", "loadedmetadata"]) 
   }, true);
 }
 
-watch("value", draw);
+// New rows from the server; one arriving mid-drag waits for the mouse to be released.
+watch("value", () => (view.dragging ? (view.redraw = true) : draw()));
 draw();
