@@ -9,9 +9,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e import test_editor_browser as steps
+from tests.e2e.conftest import OpenEditor
 
 pytestmark = pytest.mark.e2e
 
@@ -50,14 +51,9 @@ def preview_paused(page: Page) -> bool:
     return page.locator("#poster-preview video").evaluate("v => v.paused")
 
 
-def test_dragging_a_bar_reaches_the_bundle_and_keys_drive_the_preview(editor_url: str, browser: Browser,
-                                                                      artifacts: Path, tmp_path: Path) -> None:
-    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(editor_url)
-    steps.wait_status(page, r"Opened the sample poster")
+def test_dragging_a_bar_reaches_the_bundle_and_keys_drive_the_preview(sample_editor: OpenEditor, artifacts: Path,
+                                                                      tmp_path: Path) -> None:
+    page = sample_editor.page
     steps.set_number(page, "fps", FPS)  # the timeline's header: fps and length of the whole animation
     steps.wait_status(page, rf"Timeline: \d+ frames at {FPS} fps")
     steps.set_number(page, "duration", SECONDS)
@@ -125,5 +121,4 @@ def test_dragging_a_bar_reaches_the_bundle_and_keys_drive_the_preview(editor_url
     title = next(entry for entry in manifest["layers"] if entry["name"] == "Title")
     assert (title["motion"]["phase"], title["motion"]["start"], title["motion"]["duration"]) == ("loop", 3, 6), title
     assert manifest["frames"] == FRAMES
-    assert not errors, errors
-    context.close()
+    assert not sample_editor.errors, sample_editor.errors
