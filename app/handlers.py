@@ -176,6 +176,19 @@ def pick_at(session: Session, x: float, y: float) -> View:
 
 
 @guarded
+def focus_layer(session: Session, layer_id: Any) -> View:
+    """A click on a timeline row's name: that layer is selected (if it was not) and edited."""
+    state = session.state
+    require_poster(state)
+    try:
+        layer_id = int(layer_id)
+    except (TypeError, ValueError):
+        raise PosterError("That row names no layer; click the layer's name again.") from None
+    ids = state.selection if layer_id in state.selection else [*state.selection, layer_id]
+    return _select(session, ids, active=layer_id)
+
+
+@guarded
 def set_active(session: Session, layer_id: int | None) -> View:
     state = session.state
     require_poster(state)

@@ -416,6 +416,12 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
                                                    edit.get("duration")))
 
     listen(c["tracks"].timing, timeline_dragged, [token], "set_timing", show_progress="hidden")
+
+    def timeline_named(tok: str, evt: gr.EventData) -> list:
+        picked = evt._data if isinstance(evt._data, dict) else {}
+        return outputs.updates(handlers.focus_layer(store.get(tok), picked.get("layer_id")))
+
+    listen(c["tracks"].pick, timeline_named, [token], "focus_layer", show_progress="hidden")
     listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
            [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
     listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")

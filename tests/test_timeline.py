@@ -108,3 +108,14 @@ def test_a_linked_layer_rides_on_its_owner_and_cannot_be_dragged(session) -> Non
     assert (rows[follower]["start"], rows[follower]["span"]) == (rows[owner]["start"], rows[owner]["span"])
     refused = handlers.set_timing(session, follower, 1)
     assert refused["error"] and "drag Pot's bar instead" in refused["status"]
+
+
+def test_a_click_on_a_rows_name_edits_that_layer(session) -> None:
+    prompt(session, 2, "the sun floats")
+    prompt(session, 3, "the title waves")
+    session.state.selection = [3]
+    view = handlers.focus_layer(session, 2)
+    assert (session.state.selection, session.state.active) == ([3, 2], 2)
+    assert view["motion"].prompt == "the sun floats" and view["active"][1] == 2
+    assert handlers.focus_layer(session, 99)["error"]
+    assert handlers.focus_layer(session, None)["error"]

@@ -2,7 +2,7 @@
 // Run by gr.HTML's js_on_load with `element`, `trigger`, `props` and `watch` in scope.
 // props.value = {fps, frames, rows: [{layer_id, name, phase, start, span, open_end, editable, …}]}.
 // A drag reports frames with trigger('timing', {layer_id, start, duration?}); the server
-// checks it and answers with new rows. The playhead drives the poster preview's <video>.
+// checks it and answers with new rows. A click on a row's name edits that layer ('pick'). The playhead drives the poster preview's <video>.
 
 const PREVIEW = "#poster-preview video";
 const view = { frame: 0, dragging: false, redraw: false, raf: 0 };
@@ -142,7 +142,10 @@ function draw() {
     line.dataset.span = row.span;
     const lane = el("div", "tl-lane");
     lane.append(bar(row), el("div", "tl-playhead"));
-    line.append(el("div", "tl-name", row.name), lane);
+    const name = el("div", "tl-name", row.name);
+    name.title = `Edit ${row.name} in the motion panel`;
+    name.addEventListener("click", () => trigger("pick", { layer_id: row.layer_id }));
+    line.append(name, lane);
     root.appendChild(line);
   }
   if (!rows.length) root.appendChild(el("div", "tl-empty", "Layers with a motion prompt appear here, one row each."));

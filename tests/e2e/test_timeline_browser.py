@@ -121,4 +121,7 @@ def test_dragging_a_bar_reaches_the_bundle_and_keys_drive_the_preview(sample_edi
     title = next(entry for entry in manifest["layers"] if entry["name"] == "Title")
     assert (title["motion"]["phase"], title["motion"]["start"], title["motion"]["duration"]) == ("loop", 3, 6), title
     assert manifest["frames"] == FRAMES
+    # A click on a row's name edits that layer.
+    page.locator('#timeline .tl-row[data-name="Title Shadow"] .tl-name').click()
+    expect(page.locator("#active-layer input")).to_have_value("Title Shadow", timeout=steps.STEP_MS)
     assert not sample_editor.errors, sample_editor.errors
