@@ -22,6 +22,7 @@ from app.persist import AUTOSAVE_NAME, autosave, clip_member, commit_clip, store
 from app.replies import Report, View, guarded, ok, quiet, require_poster
 from app.session import Session
 from app.state import EditorState
+from app.timeline import tracks_value
 from app.views import canvas_view, engines_view, selection_view
 from engine.core.clip import LayerClip
 from engine.core.links import FOLLOWS_PARAM
@@ -286,7 +287,8 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         status += " " + " ".join(hidden)
     # The single-layer preview is made when its tab is opened: most takes never need it.
     view: View = {**prepared, "preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
-    with session.lock:  # a new box or the re-rolled layer's new seed shows in the panel; new trails on the canvas
+    with session.lock:  # the bars show what played; a new box or the re-rolled layer's new seed shows
+        view["tracks"] = tracks_value(state)  # in the panel; new trails on the canvas
         view.update(selection_view(session) if sized or reroll is not None else canvas_view(session))
     return view
 

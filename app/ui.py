@@ -18,6 +18,7 @@ from app import animating, exporting, handlers, history, undoing, views
 from app.motion_panel import AUTO, MotionFields, phase_choices
 from app.replies import problem
 from app.session import SessionStore
+from app.timeline import SCRIPT as TIMELINE_JS, STYLE as TIMELINE_CSS
 from engine.core.poster import PosterError
 from engine.motion.params import ParamSpec
 
@@ -135,7 +136,7 @@ class Outputs:
             c["undo"], c["redo"], c["history_hint"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
-            c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
+            c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"], c["tracks"],
             *(c[key] for key in PLACES.values()),  # mid-list: API clients count outputs from both ends
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
@@ -184,6 +185,8 @@ class Outputs:
             box = view["box"]
             for key, value in zip(("box_x", "box_y", "box_w", "box_h"), box or (None,) * 4):
                 put(key, gr.update(value=value, interactive=box is not None))
+        if "tracks" in view:
+            put("tracks", gr.update(value=view["tracks"]))
         for key in ("canvas", "pick", "plans", "planner", "preview", "layer_preview"):
             if key in view:
                 put(key, view[key])
@@ -282,6 +285,17 @@ def build(store: SessionStore) -> gr.Blocks:
                     with gr.Tab("Layer preview", id="layer") as c["layer_tab"]:
                         c["layer_preview"] = gr.Video(label="Animated layer on transparency", autoplay=True,
                                                       loop=True, interactive=False, elem_id="layer-preview")
+                # The timeline (app.timeline, app/static/timeline.js): its header holds the
+                # whole animation's fps and length.
+                with gr.Group(elem_id="timeline-panel"):
+                    with gr.Row():
+                        c["fps"] = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="fps")
+                        c["duration"] = gr.Slider(0.5, 10, value=2, step=0.5, label="Duration (s)",
+                                                  elem_id="duration")
+                    c["tracks"] = gr.HTML({"fps": 24, "frames": 48, "rows": []}, html_template="",
+                                          js_on_load=TIMELINE_JS.read_text(encoding="utf-8"),
+                                          css_template=TIMELINE_CSS.read_text(encoding="utf-8"),
+                                          elem_id="timeline")
                 with gr.Row(elem_id="action-bar"):
                     c["animate"] = gr.Button("▶ Animate", variant="primary", elem_id="animate-selected")
                     c["animate_all"] = gr.Button("Animate all", elem_id="animate-all")
@@ -338,11 +352,6 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["group_prompt"] = gr.Textbox(label="Shared prompt", lines=1, elem_id="group-prompt",
                                                    placeholder="e.g. “the letters bounce one after another”")
                     c["group_apply"] = gr.Button("Use for the selected layers", size="sm", elem_id="group-apply")
-                with gr.Accordion("Timeline", open=True):
-                    with gr.Row():
-                        c["fps"] = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="fps")
-                        c["duration"] = gr.Slider(0.5, 10, value=2, step=0.5, label="Duration (s)",
-                                                  elem_id="duration")
                 with gr.Accordion("Export", open=True):
                     c["format"] = gr.Dropdown(exporting.format_choices(), value=exporting.DEFAULT_FORMAT,
                                               label="Format", elem_id="export-format")
@@ -473,6 +482,20 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
+
+    def timeline_dragged(tok: str, evt: gr.EventData) -> list:
+        edit = evt._data if isinstance(evt._data, dict) else {}
+        session = store.get(tok)
+        return reply(session, handlers.set_timing(session, edit.get("layer_id"), edit.get("start"), edit.get("duration")))
+
+    listen(c["tracks"].timing, timeline_dragged, [token], "set_timing", show_progress="hidden")
+
+    def timeline_named(tok: str, evt: gr.EventData) -> list:
+        picked = evt._data if isinstance(evt._data, dict) else {}
+        session = store.get(tok)
+        return reply(session, handlers.focus_layer(session, picked.get("layer_id")))
+
+    listen(c["tracks"].pick, timeline_named, [token], "focus_layer", show_progress="hidden")
     listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values)), "action"),
            [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
     listen(c["show_layer"].click, on(animating.preview_layer, "action"), [token, c["active"]], "preview_layer")

@@ -20,6 +20,7 @@ from app.motion_panel import fields_of, prompt_reading
 from app.replies import View
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState
+from app.timeline import tracks_value
 from engine.core.project import Motion
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,7 @@ def full_view(session: Session, status: str | None = None) -> View:
         "engines": engines_view(),
         "planner": planner_line(),
         "timeline": (state.fps, state.duration_s),
+        "tracks": tracks_value(state),
         "samples": sample_picker(state),
         "tab": "boxes",
     }
@@ -157,7 +159,7 @@ def panel_view(session: Session) -> View:
     link = link_note(state, state.active)
     if state.active is None:
         return {"motion": None, "specs": [], "preset_note": "Select a layer to give it motion.", "box": None,
-                "link": link}
+                "link": link, "tracks": tracks_value(state)}
     layer = state.layer(state.active)
     motion = state.motion_of(state.active) or Motion(layer_ids=[state.active])
     fields, specs = fields_of(layer, motion, state.fps, state.frames, state.poster.canvas)
@@ -178,7 +180,8 @@ def panel_view(session: Session) -> View:
     if motion.group:
         members = [state.layer(i).name for i in state.group_members(motion.group)]
         note += f" · animated as a group with {', '.join(members)}"
-    return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple(), "link": link}
+    return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple(), "link": link,
+            "tracks": tracks_value(state)}
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
