@@ -1,8 +1,8 @@
 """The paper's ablations at small scale on this CPU: Table 4 (positional embedding) and
 Table 5 (decoder), on one synthetic TDL made here, with the same budget, data and seeds.
 
-    python -m benchmarks.ablations decoder --work out/ablations [--seeds 0 1 2] [--steps 300]
-    python -m benchmarks.ablations rope    --work out/ablations [--steps 400] [--seed 0]
+    python -m benchmarks.ablations decoder --work out/ablations [--seeds 0 1 2] [--steps 150]
+    python -m benchmarks.ablations rope    --work out/ablations [--rope-steps 300] [--seed 0]
     python -m benchmarks.ablations all     --work out/ablations
 
 Both share `prepare` (benchmarks.autoencoder): a synthetic shapes TDL and a small
@@ -65,12 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--animator", choices=["presets", "drift"], default="drift")
     parser.add_argument("--vae-steps", type=int, default=300)
     parser.add_argument("--val-posters", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=300, help="decoder training steps per run")
+    parser.add_argument("--steps", type=int, default=150, help="decoder training steps per run")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--config", default="tiny")
     parser.add_argument("--variants", nargs="+", default=["SM", "SE", "EE", "VIT"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--rope-steps", type=int, default=400, help="transformer training steps per Table 4 variant")
+    parser.add_argument("--rope-steps", type=int, default=300, help="transformer training steps per Table 4 variant")
     parser.add_argument("--sampling-steps", type=int, default=10, help="denoising steps when evaluating Table 4")
     parser.add_argument("--seed", type=int, default=0, help="data and stand-in VAE seed")
     parser.add_argument("--quiet", action="store_true")
