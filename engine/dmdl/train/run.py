@@ -269,10 +269,13 @@ def make_accelerator(options: TrainOptions):
     an FSDP config on a machine without one (the CPU test and benchmark: gloo), the processes
     join as CPU workers and the FSDP plugin is switched on by hand, so the same sharded path runs."""
     from accelerate import Accelerator, PartialState
+    from accelerate.state import AcceleratorState
     from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
 
     fsdp_on_cpu = (os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and not torch.cuda.is_available()
                    and int(os.environ.get("WORLD_SIZE", "1")) > 1)
+    if "WORLD_SIZE" not in os.environ:  # one process: a fresh state each run (tests train several in one process)
+        AcceleratorState._reset_state(reset_partial_state=True)
     accelerator = Accelerator(mixed_precision=options.mixed_precision, cpu=fsdp_on_cpu or None)
     if fsdp_on_cpu:
         accelerator.state.fsdp_plugin = FullyShardedDataParallelPlugin()
@@ -322,6 +325,13 @@ def train(options: TrainOptions) -> dict:
         f"rope {options.rope}, on {len(train_set)} samples ({len(val_set)} validation), "
         f"{accelerator.num_processes} process(es), steps {step}->{options.steps}")
 
+    last: dict = {}
+    if options.val_every and len(val_set) and step == 0:  # where the curve starts
+        transformer.eval()
+        last = {"step": 0, "val_loss": validation_loss(model, val_set, options, accelerator)}
+        log(f"validation loss {last['val_loss']:.4f}", **last)
+        transformer.train()
+
     # -- the loop
     rank, world = accelerator.process_index, accelerator.num_processes
     batches = TokenBucketBatches([s.tokens for s in train_specs], options.batch_size, options.bucket_tokens,
@@ -329,7 +339,6 @@ def train(options: TrainOptions) -> dict:
     loader = DataLoader(train_set, batch_sampler=batches.from_step(step), collate_fn=collate_units,
                         num_workers=options.num_workers)
     stream = iter(loader)
-    last: dict = {}
     started, tokens_seen = time.perf_counter(), 0
     transformer.train()
     while step < options.steps:
@@ -337,7 +346,7 @@ def train(options: TrainOptions) -> dict:
         sigma, noise = noise_for(units, step, options.seed, rank * options.batch_size, options.logit_normal_std)
         device = accelerator.device
         loss = flow_matching_loss(model, to(clean, device), to_prompt(prompt, device), sigma.to(device),
-                                  noise.to(device), options.guidance_scale)
+                                  noise.to(device), options.guidance_scale, per_sample=True)
         accelerator.backward(loss)
         if options.grad_clip:
             accelerator.clip_grad_norm_(transformer.parameters(), options.grad_clip)
