@@ -126,12 +126,12 @@ def test_lora_saves_only_the_adapter_and_the_folder_loads_merged(inputs, tmp_pat
 
 
 def test_two_processes_with_fsdp_match_one_process(inputs, tmp_path):
-    single = tmp_path / "single"
-    assert main(common(inputs, single, "--steps", "2", "--batch-size", "2", "--lr", "3e-3")) == 0
+    single, cache = tmp_path / "single", tmp_path / "cache"
+    assert main(common(inputs, single, "--steps", "2", "--batch-size", "2", "--lr", "3e-3", "--cache", str(cache))) == 0
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
               str(REPO_ROOT / "configs" / "accelerate" / "fsdp_cpu_2proc.yaml"), "-m", "engine.dmdl.train",
-              *common(inputs, tmp_path / "fsdp", "--steps", "2", "--batch-size", "1", "--lr", "3e-3")]
+              *common(inputs, tmp_path / "fsdp", "--steps", "2", "--batch-size", "1", "--lr", "3e-3", "--cache", str(cache))]
     result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 process(es)" in result.stdout

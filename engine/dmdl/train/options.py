@@ -38,6 +38,7 @@ class TrainOptions:
     base: Path
     out: Path
     layer_decoder: Path | None = None
+    cache: Path | None = None
     rope: str = "4d"
     lora_rank: int = 0  # 0: full fine-tune (FSDP / ZeRO-3 at scale); > 0: LoRA adapters on one GPU
     lora_alpha: float | None = None
@@ -73,6 +74,7 @@ HELP = {
     "out": "run folder: latent cache, checkpoints, log.jsonl, samples, the final DMDL folder in OUT/dmdl",
     "layer_decoder": "trained RGBA decoder (python -m engine.dmdl.train decoder); needed for sample videos "
                      "and for the editor-ready OUT/dmdl folder",
+    "cache": "latent cache folder (default OUT/cache); runs on the same data and base share it (ablations)",
     "rope": "Table 4 ablation: 3d, 3d-mask (3D-RoPE + isolation mask) or 4d (the paper's 4D-RoPE)",
     "lora_rank": "train LoRA adapters of this rank (peft) instead of every weight: one GPU",
     "lora_alpha": "LoRA scale numerator (default: the rank)",
@@ -96,7 +98,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         extra: dict[str, Any] = {"help": HELP.get(field.name)}
         if field.name in ("data", "base", "out"):
             parser.add_argument(flag, type=Path, required=True, **extra)
-        elif field.name == "layer_decoder":
+        elif field.name in ("layer_decoder", "cache"):
             parser.add_argument(flag, type=Path, default=None, **extra)
         elif field.name == "rope":
             parser.add_argument(flag, choices=sorted(ROPE_MODES), default=default, **extra)

@@ -80,7 +80,7 @@ def fill_cache(options: TrainOptions, accelerator, tdl: TDLDataset, specs: list[
     """Encode every unit once (the main process first; the others then find the files)."""
     isolation = ROPE_MODES[options.rope]["layer_isolation"]
     key = fingerprint(base=options.base.resolve(), data=options.data.resolve(), isolation=isolation)
-    cache = LatentCache(options.out / "cache" / key)
+    cache = LatentCache((options.cache or options.out / "cache") / key)
     with accelerator.main_process_first():
         if cache.missing(specs):
             from engine.dmdl.pipeline import DMDLPipeline
