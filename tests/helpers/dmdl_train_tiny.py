@@ -22,20 +22,21 @@ from tests.helpers.dmdl_tiny import HUNYUAN_I2V_TINY, hunyuan_i2v_checkpoint, pe
 LATENT_CHANNELS = 16
 
 
-def tiny_base(directory: Path) -> Path:
-    """A HunyuanVideo-I2V-shaped folder whose transformer matches its VAE (16 channels)."""
+def tiny_base(directory: Path, **transformer) -> Path:
+    """A HunyuanVideo-I2V-shaped folder whose transformer matches its VAE (16 channels);
+    `transformer` overrides its size (the benchmark's small configuration)."""
     hunyuan_i2v_checkpoint(directory)
     shutil.rmtree(directory / "transformer")
     torch.manual_seed(0)
-    config = {**HUNYUAN_I2V_TINY, "in_channels": LATENT_CHANNELS, "out_channels": LATENT_CHANNELS}
+    config = {**HUNYUAN_I2V_TINY, "in_channels": LATENT_CHANNELS, "out_channels": LATENT_CHANNELS, **transformer}
     perturb(HunyuanVideoTransformer3DModel(**config)).save_pretrained(directory / "transformer")
     return directory
 
 
-def tiny_tdl(directory: Path, posters: int = 4, frames: int = 5) -> Path:
+def tiny_tdl(directory: Path, posters: int = 4, frames: int = 5, source: str = "shapes") -> Path:
     """Synthetic posters of soft shapes drifting; the last poster is held out, the first
     training poster is validated on as well (so the validation loss shows fitting)."""
-    generate(directory, posters=posters, frames=frames, seed=0, animator=DriftAnimator())
+    generate(directory, posters=posters, frames=frames, seed=0, source=source, animator=DriftAnimator())
     names = sorted(TDLDataset(directory).poster_groups())
     write_splits(directory, {"train": names[:-1], "val": [names[0], names[-1]]})
     return directory
