@@ -163,7 +163,8 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
             for who in owners:
                 index = torch.nonzero(real[b] & (owner[b] == who)).flatten()
                 ones = torch.ones(1, index.numel(), dtype=torch.long, device=text.device)
-                refined[b, index] = self.context_embedder(text[b : b + 1, index], timestep[b : b + 1], ones)[0]
+                refined[b, index] = self.context_embedder(text[b : b + 1, index], timestep[b : b + 1], ones)[0].to(
+                    refined.dtype)  # bf16 under autocast
         return refined
 
     def forward(

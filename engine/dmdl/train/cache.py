@@ -114,7 +114,7 @@ class LatentCache:
         tdl: TDLDataset,
         specs: Sequence[UnitSpec],
         encode_clip: Callable[[torch.Tensor], torch.Tensor],
-        encode_prompt: Callable[[UnitSpec], PromptEmbeddings],
+        encode_prompt: Callable[[UnitSpec, list, list[LayerPlacement]], PromptEmbeddings],
         log: Callable[[str], None] = print,
     ) -> int:
         """Encode every unit not yet on disk; returns how many were encoded now."""
@@ -122,13 +122,14 @@ class LatentCache:
         todo = self.missing(specs)
         for number, spec in enumerate(todo, 1):
             tensors: dict[str, torch.Tensor] = {}
-            placements = []
+            placements, statics = [], []
             for slot, index in enumerate(spec.indices):
                 sample = tdl.load(index)
                 tensors[f"latent.{slot}"] = encode_clip(torch.from_numpy(sample.frames)).cpu().contiguous()
                 box = sample.motion_box
                 placements.append([slot, box.y // TOKEN_PIXELS, box.x // TOKEN_PIXELS])
-            prompt = encode_prompt(spec)
+                statics.append(sample.frames[0])  # the static layer drawn into its motion box: what LLaVA sees
+            prompt = encode_prompt(spec, statics, [LayerPlacement(*p) for p in placements])
             for key in ("embeds", "mask", "owner", "pooled"):
                 tensors[f"prompt.{key}"] = getattr(prompt, key).detach().cpu().contiguous()
             partial = self.path(spec).with_suffix(f".tmp{os.getpid()}")

@@ -90,10 +90,10 @@ def fill_cache(options: TrainOptions, accelerator, tdl: TDLDataset, specs: list[
             frozen.to(accelerator.device)
             encoder = LayerEncoder(frozen.vae)
 
-            def encode_prompt(spec: UnitSpec):
+            def encode_prompt(spec: UnitSpec, statics, placements):
                 layer_prompts = None if spec.group_prompt else list(spec.prompts)
                 return frozen.prompt_encoder.encode(layer_prompts, len(spec.indices), spec.group_prompt,
-                                                    copy_per_layer=isolation)
+                                                    copy_per_layer=isolation, images=statics, placements=placements)
 
             count = cache.fill(tdl, specs, encoder.encode, encode_prompt, log)
             log(f"encoded {count} samples into {cache.folder}")
