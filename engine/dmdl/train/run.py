@@ -311,6 +311,8 @@ def train(options: TrainOptions) -> dict:
         trained = sum(p.numel() for p in transformer.parameters())
     optimizer = torch.optim.AdamW([p for p in transformer.parameters() if p.requires_grad],
                                   lr=options.lr, weight_decay=options.weight_decay)
+    if accelerator.state.deepspeed_plugin is not None:  # ZeRO-3: no dataloader is prepared to read it from
+        accelerator.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = options.batch_size
     transformer, optimizer = accelerator.prepare(transformer, optimizer)
     model = ModelView(transformer, accelerator.unwrap_model(transformer))
     schedule = TrainConfig(steps=options.steps, learning_rate=options.lr, warmup_steps=options.warmup)
