@@ -58,7 +58,9 @@ def run_trainer(work: Path, name: str, processes: int, steps: int, batch: int) -
     out = work / name
     common = ["--data", str(work / "tdl"), "--base", str(work / "base"), "--out", str(out), "--cache",
               str(work / "cache"), "--steps", str(steps), "--log-every", str(steps), "--lr", "1e-4"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(max(1, 2 // processes))}
+    # one thread a process: a shared CPU with a thread pool per process oversubscribes, and OpenMP's
+    # spinning barriers then cost more than the work (2 threads ran 10x slower than 1 here)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     if processes == 1:
         command = [sys.executable, "-m", "engine.dmdl.train", *common, "--batch-size", str(batch)]
     else:
