@@ -13,7 +13,7 @@ from typing import Any, Callable
 import gradio as gr
 from gradio_image_annotation import image_annotator
 
-from app import animating, exporting, handlers, views
+from app import animating, exporting, handlers, live, views
 from app.motion_panel import AUTO, MotionFields, phase_choices
 from app.replies import problem
 from app.session import SessionStore
@@ -24,6 +24,10 @@ STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
 PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
+LIVE = "live-preview"  # the live preview after an edit: its own pool, never queued behind Animate
+#: Motion panel widgets whose edit re-renders the preview live (typing a prompt does not:
+#: half a sentence would pick a preset per keystroke; Animate or leaving the field takes it).
+LIVE_KEYS = ("engine", "phase", "start", "motion_duration", "seed")
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
@@ -338,7 +342,7 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
 
         return callback
 
-    def listen(event: Callable, fn: Callable, inputs: list, name: str | None, **options: Any) -> None:
+    def listen(event: Callable, fn: Callable, inputs: list, name: str | None, **options: Any) -> Any:
         """One event -> all outputs; unnamed duplicates stay callable but out of the API docs.
 
         Progress shows on the canvas area and the status line, not as a veil over every
@@ -346,7 +350,14 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         """
         visibility = "public" if name else "undocumented"
         options.setdefault("show_progress_on", [c["status"], c["canvas"], c["preview"]])
-        event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
+        return event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
+
+    def then_live(dependency: Any) -> None:
+        """After an edit: a draft of the poster preview, then the full render (app.live).
+        A newer edit supersedes both; an edit that changed no animated layer costs nothing."""
+        pool = {"concurrency_id": LIVE, "concurrency_limit": HEAVY_LIMIT, "show_progress": "hidden"}
+        drafted = listen(dependency.then, on(live.draft), [token], None, **pool)
+        listen(drafted.then, on(live.full), [token], None, **pool)
 
     def startup(tok: str, request: gr.Request) -> list:
         client = request.client.host if request is not None and request.client is not None else None
@@ -380,8 +391,10 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
                                                                   only=only(key, values[-1])))
 
     for key in outputs.motion_keys:
-        listen(c[key].input, edit(key), [token, c["active"], *motion_inputs], f"set_{key}",
-               trigger_mode="always_last", show_progress="hidden")
+        edited = listen(c[key].input, edit(key), [token, c["active"], *motion_inputs], f"set_{key}",
+                        trigger_mode="always_last", show_progress="hidden")
+        if key in LIVE_KEYS or key in PARAM_SLOTS:
+            then_live(edited)
     # Gradio's textbox sends `input` on key presses only: a pasted, cut or deleted prompt is
     # stored (and its reading shown) when the designer leaves the field; a button press
     # carries it anyway.
@@ -390,16 +403,16 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
 
     box_inputs = [token, c["active"], c["box_x"], c["box_y"], c["box_w"], c["box_h"]]
     for index, key in enumerate(("box_x", "box_y", "box_w", "box_h")):
-        listen(c[key].submit, on(handlers.edit_box), box_inputs, "set_box" if index == 0 else None)
-        listen(c[key].blur, on(handlers.edit_box), box_inputs, None)
-    listen(c["canvas"].change, on(handlers.canvas_changed), [token, c["canvas"]], "canvas_boxes",
-           show_progress="hidden", trigger_mode="always_last")
+        then_live(listen(c[key].submit, on(handlers.edit_box), box_inputs, "set_box" if index == 0 else None))
+        then_live(listen(c[key].blur, on(handlers.edit_box), box_inputs, None))
+    then_live(listen(c["canvas"].change, on(handlers.canvas_changed), [token, c["canvas"]], "canvas_boxes",
+                     show_progress="hidden", trigger_mode="always_last"))
     listen(c["group_apply"].click, on(handlers.apply_group_prompt), [token, c["group_prompt"]], "group_prompt")
     timeline = [token, c["fps"], c["duration"]]
-    listen(c["fps"].input, on(handlers.set_timeline), timeline, "set_timeline", trigger_mode="always_last",
-           show_progress="hidden")
-    listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
-           show_progress="hidden")
+    then_live(listen(c["fps"].input, on(handlers.set_timeline), timeline, "set_timeline",
+                     trigger_mode="always_last", show_progress="hidden"))
+    then_live(listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
+                     show_progress="hidden"))
     listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
            [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
     listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
