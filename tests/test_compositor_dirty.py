@@ -5,7 +5,8 @@ The reference below paints every rectangle whole for every frame, the way the co
 did before: the same arithmetic over more pixels. Both the 8-bit path (normal layers
 only) and the float path (blend modes above and below the animated layers) are checked,
 with sprites that move inside wide motion boxes, leave the rectangle empty on some
-frames, overlap each other and fade.
+frames, overlap each other and fade; big float rectangles are painted in two bands at
+once, which must not change a pixel either.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from engine import Box, Layer, Poster
 from engine.core.clip import LayerClip
+from engine.render import compositor
 from engine.render.compositor import _Plan, render
 
 
@@ -56,7 +58,8 @@ def whole_rectangles(poster: Poster, clips: list[LayerClip], frames: int) -> np.
 @pytest.mark.parametrize("modes", [("normal", "normal", "normal"), ("multiply", "screen", "overlay")],
                          ids=["8-bit", "blend-modes"])
 @pytest.mark.parametrize("backdrop_opaque", [True, False], ids=["opaque", "transparent"])
-def test_redrawing_where_layers_show_equals_whole_rectangles(modes, backdrop_opaque):
+@pytest.mark.parametrize("bands", [False, True], ids=["one-band", "two-bands"])
+def test_redrawing_where_layers_show_equals_whole_rectangles(modes, backdrop_opaque, bands, monkeypatch):
     rng = np.random.default_rng(16)
     below, shadow_mode, above = modes
     back = sprite_layer(rng, 1, Box(0, 0, 64, 48), below, opaque=backdrop_opaque)
@@ -69,6 +72,8 @@ def test_redrawing_where_layers_show_equals_whole_rectangles(modes, backdrop_opa
     clips = [moving_clip(shadow, Box(4, 2, 30, 24), frames, rng, empty_at=3),
              moving_clip(sprite, Box(20, 14, 30, 30), frames, rng)]  # the two boxes overlap: one rectangle
     expected = whole_rectangles(poster, clips, frames)
+    if bands:  # big float rectangles are painted in two bands on two threads: same pixels
+        monkeypatch.setattr(compositor, "_SPLIT_PIXELS", 16)
     np.testing.assert_array_equal(render(poster, clips, frames), expected)
 
 

@@ -22,6 +22,7 @@ output frame.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
@@ -300,8 +301,14 @@ class _DirtyRect:
         xs = slice(sub.x - origin[0], sub.right - origin[0])
         if self.backdrop_pixels is not None:
             self._paint_8bit(out, sub, origin, pixels)
-        else:
+        elif sub.w * sub.h < _SPLIT_PIXELS or sub.h < 2:
             self._paint_float(out[ys, xs], sub, pixels)
+        else:  # two bands on two cores: numpy lets go of the GIL, and every formula is per pixel
+            half = sub.h // 2
+            top, bottom = Box(sub.x, sub.y, sub.w, half), Box(sub.x, sub.y + half, sub.w, sub.h - half)
+            other = _band_pool().submit(self._paint_float, out[ys, xs][half:], bottom, pixels)
+            self._paint_float(out[ys, xs][:half], top, pixels)
+            other.result()
 
     def _paint_8bit(self, out: np.ndarray, sub: Box, origin: tuple[int, int], pixels: Mapping[int, np.ndarray]) -> None:
         """All-normal rectangles: Pillow's C source-over, only over the part of each source that shows.
@@ -369,6 +376,18 @@ class _DirtyRect:
                 layer = step.layer
                 canvas.apply_layer(pixels[id(step)], step.clip.box, layer.opacity, layer.blend_mode)
         canvas.to_uint8(out)
+
+
+#: Float rectangles at least this many pixels are painted in two bands at once.
+_SPLIT_PIXELS = 64 * 1024
+_band_pools: list[ThreadPoolExecutor] = []
+
+
+def _band_pool() -> ThreadPoolExecutor:
+    """One worker thread for the second band (made on first use, shared by every render)."""
+    if not _band_pools:
+        _band_pools.append(ThreadPoolExecutor(1, thread_name_prefix="compositor-band"))
+    return _band_pools[0]
 
 
 def _shown_bounds(pixels: np.ndarray, box: Box) -> Box:
