@@ -77,7 +77,10 @@ def recipe(state: EditorState, layer_id: int) -> tuple:
     layers whose recipe changed since their clip was made.
     """
     motion = state.motion(layer_id)
-    request = _request(state, layer_id)
+    try:
+        request = _request(state, layer_id)
+    except PosterError as error:  # settings no engine takes: stale, and Animate says why
+        return (motion.engine, str(error))
     return (motion.engine, motion.group, motion.loop, request.prompt, json.dumps(request.params, sort_keys=True,
             default=str), request.box.as_tuple(), request.seed, request.phase, request.start, request.duration,
             request.frames, request.fps)

@@ -163,11 +163,11 @@ def draft(session: Session, report: Report = quiet) -> View:
     except Cancelled:
         return {}
     seconds = time.perf_counter() - started
-    status = (f"Draft preview of {names} ({small.width}×{small.height}, {fps // step} fps, {seconds:.1f} s); "
-              "rendering full quality…")
+    status = (f"Draft preview of {names} ({small.width}×{small.height}, {fps // step} fps, {seconds:.1f} s, "
+              "Poster preview tab); rendering full quality…")
     if waiting:
         status += " " + _stale_note(state, waiting)
-    return {"preview": preview, "status": status, "tab": "preview"}
+    return {"preview": preview, "status": status}  # no tab switch: the designer may be dragging a box
 
 
 @guarded(lock=False)
@@ -187,6 +187,7 @@ def full(session: Session, report: Report = quiet) -> View:
         return {} if stop.is_set() else view
     if stop.is_set():  # a newer edit's refresh is on its way; this one's status would be wrong
         view.pop("status", None)
+        view.pop("tab", None)
         return view
     names = ", ".join(state.layer(i).name for i in live)
     status = ok(f"Preview is current: {names} re-rendered with the new settings "
@@ -194,7 +195,7 @@ def full(session: Session, report: Report = quiet) -> View:
     if waiting:
         status += " " + _stale_note(state, waiting)
     view["status"] = status
-    for key in ("layer_preview",):
+    for key in ("layer_preview", "tab"):  # the layer preview stays; the tab is the designer's
         view.pop(key, None)
     return view
 

@@ -49,12 +49,13 @@ def clip_files(data_root: Path, earlier: set[Path]) -> dict[str, bytes]:
 
 def set_slider(page: Page, label: str, value: float) -> None:
     """Type a value into the motion panel's slider labelled `label` (as a designer would)."""
-    slider = page.locator("#engine-params .block").filter(has_text=label).locator("input[type=number]").first
+    slider = page.locator("[id^=param-number-]").filter(has_text=label).locator("input[type=number]")
+    expect(slider).to_have_count(1, timeout=STEP_MS)
     slider.fill(str(value))
     slider.press("Enter")
 
 
-def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_path: Path,
+def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_path: Path, artifacts: Path,
                                         tmp_path_factory: pytest.TempPathFactory) -> None:
     context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
     page = context.new_page()
@@ -72,6 +73,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     edit_layer(page, "Balloon", "the balloon drifts up gently")
     page.locator("#animate-selected").click()
     wait_status(page, r"Animated")
+    page.screenshot(path=str(artifacts / "live-preview-animated.png"), full_page=True)
     before = preview_frames(page, tmp_path, "before")
     assert before.shape[0] == FPS * SECONDS
     animated = clip_files(data_root, earlier)
@@ -79,9 +81,11 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     assert {title, balloon} <= set(animated)
 
     # A parameter change shows without Animate: a draft first, then the full render.
+    expect(page.locator("#active-layer input")).to_have_value("Balloon", timeout=STEP_MS)
     set_slider(page, "Amplitude", 0.8)
-    wait_status(page, r"Draft preview of Balloon|Preview is current")
+    wait_status(page, r"Draft preview of Balloon|Preview is current: Balloon")
     wait_status(page, r"Preview is current: Balloon")
+    page.screenshot(path=str(artifacts / "live-preview-after-slider.png"), full_page=True)
     after = preview_frames(page, tmp_path, "after")
     assert after.shape == before.shape
     assert np.abs(after - before).max() > 40, "the preview moved differently after the slider"
