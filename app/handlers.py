@@ -35,7 +35,8 @@ def start(session: Session, restored: bool) -> View:
     with session.lock:
         if session.state.poster is not None:
             what = "Restored your work" if restored else "Welcome back"
-            return live.adopt(session, full_view(session, ok(f"{what}: {session.state.poster.name}. {DEFAULT_SAMPLE_HINT}")))
+            view = full_view(session, ok(f"{what}: {session.state.poster.name}. {DEFAULT_SAMPLE_HINT}"))
+            return live.adopt(session, view)  # a preview from the restored clips when there is none
         if session.restore_problem:
             # Nothing opens over it: editor.json stays as it was until a poster is opened.
             return full_view(session, problem(

@@ -111,6 +111,8 @@ def _stale_note(state: EditorState, waiting: Sequence[int]) -> str:
 
 def _split(state: EditorState) -> tuple[list[int], list[int]]:
     """Stale layers the preview can refresh now (presets), and those waiting for Animate."""
+    if state.poster is None:
+        return [], []
     stale = stale_layers(state)
     live = [i for i in stale if state.motion(i).engine in LIVE_ENGINES]
     return live, [i for i in stale if i not in live]
@@ -128,8 +130,6 @@ def draft(session: Session, report: Report = quiet) -> View:
     stop = Superseded.newest(session)
     with session.lock:
         state = session.state
-        if state.poster is None:
-            return {}
         live, waiting = _split(state)
         if not live:
             return {"status": _stale_note(state, waiting)} if waiting else {}
@@ -177,8 +177,6 @@ def full(session: Session, report: Report = quiet) -> View:
     stop = Superseded(session)
     with session.lock:
         state = session.state
-        if state.poster is None:
-            return {}
         live, waiting = _split(state)
     if not live:
         return {}

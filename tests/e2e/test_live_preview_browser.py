@@ -55,6 +55,12 @@ def set_slider(page: Page, label: str, value: float) -> None:
     slider.press("Enter")
 
 
+def open_project_panel(page: Page) -> None:
+    """Unfold the (folded) Project panel that holds Save project and Open project."""
+    page.get_by_text("Project", exact=True).first.click()
+    expect(page.locator("#save-project")).to_be_visible(timeout=STEP_MS)
+
+
 def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_path: Path, artifacts: Path,
                                         tmp_path_factory: pytest.TempPathFactory) -> None:
     context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
@@ -103,6 +109,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     reference = preview_frames(page, tmp_path, "rolled")
 
     # A saved project opened in a new browser previews at once, from its saved clips.
+    open_project_panel(page)
     page.locator("#save-project").click()
     wait_status(page, r"Saved .*posterproj")
     link = page.locator("#project-file a").first
@@ -114,6 +121,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     other = fresh.new_page()
     other.goto(editor_url)
     wait_status(other, r"Opened the sample poster")
+    open_project_panel(other)
     with other.expect_file_chooser() as chooser:
         other.locator("#open-project").click()
     chooser.value.set_files(str(saved))
