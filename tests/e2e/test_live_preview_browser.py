@@ -75,6 +75,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     set_number(page, "duration", SECONDS)
     for name in ("Title", "Balloon"):
         select_layer(page, name)
+    expect(page.locator("#active-layer input")).to_have_value("Balloon", timeout=STEP_MS)  # the last one ticked
     edit_layer(page, "Title", "the title bobs like it floats")
     edit_layer(page, "Balloon", "the balloon drifts up gently")
     page.locator("#animate-selected").click()
