@@ -217,4 +217,4 @@ def adopt(session: Session, view: View) -> View:
         fps, frame_count = state.fps, state.frames
     scale = preview_scale(poster.width, poster.height, animating.PREVIEW_MAX_SIDE)
     stream = poster_stream(poster, shown, frame_count, fps=fps, scale=scale)
-    return {**view, "preview": animating._write_video(session, "preview", stream, fps)}
+    return {**view, "preview": animating._write_video(session, "preview", stream, fps), "tab": "preview"}
