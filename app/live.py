@@ -202,9 +202,6 @@ def adopt(session: Session, view: View) -> View:
     """A poster whose clips came from a file (restored autosave, opened project): their
     settings are the ones saved with them, and the preview is made from them now (the
     clips are composited, never re-animated) when there is none yet."""
-    from engine.render.compositor import poster_stream
-    from engine.render.scale import preview_scale
-
     with session.lock:
         state = session.state
         if state.poster is None or not state.clips:
@@ -212,9 +209,4 @@ def adopt(session: Session, view: View) -> View:
         animating.remember(state, list(state.clips.values()), unknown_only=True)
         if view.get("preview"):
             return view
-        poster = state.poster
-        shown = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
-        fps, frame_count = state.fps, state.frames
-    scale = preview_scale(poster.width, poster.height, animating.PREVIEW_MAX_SIDE)
-    stream = poster_stream(poster, shown, frame_count, fps=fps, scale=scale)
-    return {**view, "preview": animating._write_video(session, "preview", stream, fps), "tab": "preview"}
+        return {**view, "preview": animating.poster_preview(session), "tab": "preview"}

@@ -39,8 +39,9 @@ def move_amplitude(session: Session, layer: int, value: float) -> None:
     assert not view.get("error"), view
 
 
-def clip_bytes(session: Session) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((session.folder / "autosave").glob("clip-*.zip"))}
+def clip_bytes(session: Session) -> dict[int, bytes]:
+    """Each animated layer's current clip file, as autosave keeps it."""
+    return {layer_id: Path(clip.source.path).read_bytes() for layer_id, clip in session.state.clips.items()}
 
 
 def test_a_parameter_change_previews_a_draft_then_the_full_render(animated):
@@ -64,8 +65,8 @@ def test_a_parameter_change_previews_a_draft_then_the_full_render(animated):
     assert after.shape == before.shape
     assert np.abs(after.astype(int) - before.astype(int)).max() > 40, "the new amplitude shows"
     assert live.stale_layers(session.state) == []
-    changed = {name for name, data in clip_bytes(session).items() if saved.get(name) != data}
-    assert changed == {f"clip-{balloon}.zip", f"clip-{session.state.poster.layer('Balloon Shadow').id}.zip"}
+    changed = {layer for layer, data in clip_bytes(session).items() if saved.get(layer) != data}
+    assert changed == {balloon, session.state.poster.layer("Balloon Shadow").id}
 
 
 def test_a_newer_edit_supersedes_a_draft_still_rendering(animated, monkeypatch):

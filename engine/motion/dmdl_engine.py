@@ -5,7 +5,8 @@ together to the <= 512 px the paper trains at (engine.dmdl.scale: the union of t
 fits the `resolution` parameter, every box snapped out to the 16-pixel token grid, the
 layer kept undistorted inside it), draw each static layer into its generated box (the
 pipeline's LayerEncoder puts it over 50 % gray and encodes it), hand latents and
-placements to `DMDLPipeline`, and resize the decoded RGBA frames back to the requested box
+placements (and the drawn layers, which LLaVA reads as HunyuanVideo-I2V reads its reference
+frame) to `DMDLPipeline`, and resize the decoded RGBA frames back to the requested box
 and cut them to its length. Frame 0 of every clip is the static layer itself, exactly.
 
 The pipeline is loaded lazily from `DMDL_CHECKPOINT` the first time a layer is animated, so
@@ -208,11 +209,12 @@ class DMDLAnimator:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
         pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype)
-        missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
+        missing = [name for name in ("vae", "layer_decoder", "image_processor") if getattr(pipe, name, None) is None]
         if missing:
             raise PosterError(
                 f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
-                "needs the video VAE and the transparent-layer decoder beside the transformer."
+                "needs the video VAE, the transparent-layer decoder and LLaVA's image processor beside the "
+                "transformer (python -m engine.dmdl.assemble builds a complete folder)."
             )
         pipe.set_progress_bar_config(disable=True)
         return pipe.place(self.device, offload)
@@ -281,15 +283,17 @@ class DMDLAnimator:
             step(progress, cancel, index + 1, steps, f"Denoising step {index + 1} of {steps}")
 
         with self._run_lock:
-            statics, placements = [], []
+            images, statics, placements = [], [], []
             for index, (request, box) in enumerate(zip(requests, scaled)):
-                statics.append(pipe.encode_static(static_for_generation(request.layer, box)))
+                images.append(static_for_generation(request.layer, box))
+                statics.append(pipe.encode_static(images[-1]))
                 g = box.generated
                 placements.append(LayerPlacement(index=index, top=g.y // TOKEN_PIXELS, left=g.x // TOKEN_PIXELS))
             decoded = pipe(
                 statics,
                 placements,
                 prompts=prompts,
+                images=images,
                 group_prompt=group_prompt,
                 num_frames=frames_to_generate(requests[0].frames),
                 num_inference_steps=steps,

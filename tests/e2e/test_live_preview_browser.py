@@ -9,6 +9,7 @@ browser and find its preview there at once, made from the saved clips.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -40,11 +41,14 @@ def autosave_folders(data_root: Path) -> set[Path]:
     return {path.resolve() for path in data_root.glob("editor-data*/sessions/*/autosave")}
 
 
-def clip_files(data_root: Path, earlier: set[Path]) -> dict[str, bytes]:
-    """Every autosaved clip file of the one session, not among `earlier`, with animated layers."""
+def clip_files(data_root: Path, earlier: set[Path]) -> dict[int, bytes]:
+    """Each animated layer's current clip file (as editor.json names it) of the one session,
+    not among `earlier`, with animated layers."""
     folders = {f for f in autosave_folders(data_root) - earlier if any(f.glob("clip-*.zip"))}
     assert len(folders) == 1, folders
-    return {p.name: p.read_bytes() for p in sorted(next(iter(folders)).glob("clip-*.zip"))}
+    folder = next(iter(folders))
+    clips = json.loads((folder / "editor.json").read_text())["clips"]
+    return {entry["layer_id"]: (folder / entry["frames"]).read_bytes() for entry in clips}
 
 
 def set_slider(page: Page, label: str, value: float) -> None:
@@ -84,7 +88,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     before = preview_frames(page, tmp_path, "before")
     assert before.shape[0] == FPS * SECONDS
     animated = clip_files(data_root, earlier)
-    title, balloon = "clip-11.zip", "clip-9.zip"
+    title, balloon, shadow = 11, 9, 8  # the sample's layer ids (Balloon Shadow follows Balloon)
     assert {title, balloon} <= set(animated)
 
     # A parameter change shows without Animate: a draft first, then the full render.
@@ -105,7 +109,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     wait_status(page, r"New take of Balloon")
     rolled = clip_files(data_root, earlier)
     assert rolled.keys() == live.keys()
-    assert {name for name in rolled if rolled[name] != live[name]} <= {balloon, "clip-8.zip"}  # its shadow follows
+    assert {layer for layer in rolled if rolled[layer] != live[layer]} <= {balloon, shadow}
     assert rolled[title] == live[title]
     reference = preview_frames(page, tmp_path, "rolled")
 
