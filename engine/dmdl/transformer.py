@@ -25,6 +25,7 @@ trained from scratch; `rope_layer_theta` sets that band's base (default: `rope_t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +43,9 @@ from engine.dmdl.rope import LayoutRotaryEmbedding, split_axes_dim
 #: different layers share a position. A HunyuanVideo-I2V checkpoint has no such key, so
 #: loading one gives the frequency-preserving 4D-RoPE; 0 is the 3D-RoPE ablation.
 DEFAULT_LAYER_SPACING = 64.0
+#: A LoRA adapter `python -m engine.dmdl.train --lora-rank R` saved beside the base weights:
+#: `from_pretrained` applies and merges it, so a LoRA run's folder loads like a full one.
+LORA_WEIGHTS = "pytorch_lora_weights.safetensors"
 
 
 # diffusers' pipeline loader checks a passed component against the base classes it finds in
@@ -115,6 +119,17 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
         for block in (*self.transformer_blocks, *self.single_transformer_blocks):
             block.attn.set_processor(DMDLAttnProcessor())
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs) -> "DMDLTransformer":
+        """diffusers' loader, then the folder's LoRA adapter (if any) merged into the weights."""
+        model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        folder = Path(pretrained_model_name_or_path) / (kwargs.get("subfolder") or "")
+        if (folder / LORA_WEIGHTS).is_file():
+            model.load_lora_adapter(folder, weight_name=LORA_WEIGHTS, prefix=None, adapter_name="trained")
+            model.fuse_lora(adapter_names=["trained"])
+            model.unload_lora()  # drops the adapter modules, keeping the merged weights
+        return model
+
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """Patch embedding of already-patchified tokens.
 
@@ -148,7 +163,8 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
             for who in owners:
                 index = torch.nonzero(real[b] & (owner[b] == who)).flatten()
                 ones = torch.ones(1, index.numel(), dtype=torch.long, device=text.device)
-                refined[b, index] = self.context_embedder(text[b : b + 1, index], timestep[b : b + 1], ones)[0]
+                refined[b, index] = self.context_embedder(text[b : b + 1, index], timestep[b : b + 1], ones)[0].to(
+                    refined.dtype)  # bf16 under autocast
         return refined
 
     def forward(

@@ -105,8 +105,10 @@ class DMDLAnimator:
     name = "dmdl"
     label = "DMDL generative (GPU)"
 
-    def __init__(self, pipeline=None, device: str | None = None, num_inference_steps: int = 50, dtype=None) -> None:
+    def __init__(self, pipeline=None, device: str | None = None, num_inference_steps: int = 50, dtype=None,
+                 checkpoint: str | None = None) -> None:
         self._pipeline = pipeline  # tests and scripts may hand in a ready pipeline
+        self._checkpoint = checkpoint  # a fixed folder (the evaluation's ablation rows), else DMDL_CHECKPOINT
         self._pipeline_key: tuple[str, str, str] | None = None  # (folder, device, offload) it was loaded for
         self._device = device
         self.num_inference_steps = num_inference_steps
@@ -120,6 +122,11 @@ class DMDLAnimator:
     def device(self) -> str:
         """The device given, else `DMDL_DEVICE` (read on every call, so a change is seen), else cuda."""
         return self._device or os.environ.get(DEVICE_ENV, "").strip() or "cuda"
+
+    @property
+    def checkpoint(self) -> str:
+        """The folder given, else `DMDL_CHECKPOINT` (read on every call, like the device)."""
+        return (self._checkpoint or os.environ.get(CHECKPOINT_ENV, "")).strip()
 
     @staticmethod
     def default_offload() -> str:
@@ -168,7 +175,7 @@ class DMDLAnimator:
             self.default_offload()
         except PosterError as error:
             return False, str(error)
-        folder = os.environ.get(CHECKPOINT_ENV, "").strip()
+        folder = self.checkpoint
         if not folder:
             return False, (
                 "The generative engine needs a GPU and a checkpoint: set DMDL_CHECKPOINT to a local folder."
@@ -191,7 +198,7 @@ class DMDLAnimator:
         with self._load_lock, designer_errors():
             if self._pipeline is not None and self._pipeline_key is None:
                 return self._pipeline
-            key = (os.environ.get(CHECKPOINT_ENV, "").strip(), self.device, offload)
+            key = (self.checkpoint, self.device, offload)
             if self._pipeline is None or self._pipeline_key != key:
                 self._drop()
                 self._pipeline = self._load(key[0], offload)

@@ -8,6 +8,7 @@ every weight to make equivalence checks meaningful.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 import torch
@@ -134,13 +135,14 @@ WORDS = [
 PICTURE_PIXELS, PICTURE_PATCH = 32, 8
 
 
-def tiny_tokenizer(max_length: int, append_eos: bool) -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over a toy vocabulary, built offline with `tokenizers`.
+def tiny_tokenizer(max_length: int, append_eos: bool, extra_words: Sequence[str] = ()) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over a toy vocabulary (WORDS, then `extra_words`), built offline with `tokenizers`.
 
     The LLM's (append_eos False) starts with <|begin_of_text|> and keeps the chat markers
     whole, like Llama-3's, so diffusers' I2V template positions are counted on it as on the
     real one; CLIP's (append_eos True) ends with </s>."""
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+    words = WORDS + [w for w in dict.fromkeys(extra_words) if w not in WORDS]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     if append_eos:
         tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 3)])
@@ -157,13 +159,13 @@ def tiny_tokenizer(max_length: int, append_eos: bool) -> PreTrainedTokenizerFast
     )
 
 
-def tiny_llava(seed: int = 0) -> LlavaForConditionalGeneration:
+def tiny_llava(seed: int = 0, vocab_size: int = len(WORDS)) -> LlavaForConditionalGeneration:
     """HunyuanVideo-I2V's text encoder (LLaVA: CLIP vision tower + projector + Llama) at toy size."""
     torch.manual_seed(seed)
     config = LlavaConfig(
         vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
                                        image_size=PICTURE_PIXELS, patch_size=PICTURE_PATCH, projection_dim=16),
-        text_config=LlamaConfig(vocab_size=len(WORDS), hidden_size=TEXT_DIM, intermediate_size=64, num_hidden_layers=3,
+        text_config=LlamaConfig(vocab_size=vocab_size, hidden_size=TEXT_DIM, intermediate_size=64, num_hidden_layers=3,
                                 num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
                                 pad_token_id=0),
         image_token_index=WORDS.index("<image>"),
@@ -209,21 +211,23 @@ def hunyuan_i2v_checkpoint(directory: Path) -> Path:
     return directory
 
 
-def tiny_text_encoders(directory: Path) -> dict:
+def tiny_text_encoders(directory: Path, extra_words: Sequence[str] = ()) -> dict:
     """HunyuanVideo-I2V's conditioning parts at toy size, saved and reloaded from `directory`:
     LLaVA (token sequence, reading the layer's picture) with its tokenizer and image
-    processor, and CLIP (pooled vector; 77 positions, as the pipelines pad to 77)."""
-    llava = tiny_llava()
+    processor, and CLIP (pooled vector; 77 positions, as the pipelines pad to 77).
+    `extra_words` join the vocabulary (a benchmark's own prompts, so they are not all unknown)."""
+    vocab_size = len(tiny_tokenizer(77, append_eos=True, extra_words=extra_words))
+    llava = tiny_llava(vocab_size=vocab_size)
     torch.manual_seed(0)
     clip = CLIPTextModel(
-        CLIPTextConfig(vocab_size=len(WORDS), hidden_size=POOLED_DIM, intermediate_size=32, num_hidden_layers=1,
+        CLIPTextConfig(vocab_size=vocab_size, hidden_size=POOLED_DIM, intermediate_size=32, num_hidden_layers=1,
                        num_attention_heads=2, max_position_embeddings=77, projection_dim=POOLED_DIM,
                        pad_token_id=0, bos_token_id=2, eos_token_id=3)
     )
     parts = {
-        "tokenizer": tiny_tokenizer(1024, append_eos=False),
+        "tokenizer": tiny_tokenizer(1024, append_eos=False, extra_words=extra_words),
         "text_encoder": llava,
-        "tokenizer_2": tiny_tokenizer(77, append_eos=True),
+        "tokenizer_2": tiny_tokenizer(77, append_eos=True, extra_words=extra_words),
         "text_encoder_2": clip,
         "image_processor": tiny_image_processor(),
     }
@@ -238,9 +242,10 @@ def tiny_text_encoders(directory: Path) -> dict:
     }
 
 
-def tiny_dmdl_folder(directory: Path) -> Path:
-    """A whole DMDL checkpoint at toy size saved under `directory / "dmdl"`: the tiny
-    transformer, VAE, RGBA ViT decoder and text encoders, random weights, seed 0."""
+def tiny_dmdl_folder(directory: Path, name: str = "dmdl", **transformer_config) -> Path:
+    """A whole DMDL checkpoint at toy size saved under `directory / name`: the tiny
+    transformer (its config changed by `transformer_config`, e.g. an ablation's), VAE,
+    RGBA ViT decoder and text encoders, random weights, seed 0."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     from engine.dmdl import DMDLPipeline
@@ -250,8 +255,9 @@ def tiny_dmdl_folder(directory: Path) -> Path:
     torch.manual_seed(0)
     decoder = LayerDecoder(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8).eval()
     pipe = DMDLPipeline(
-        transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        transformer=dmdl_tiny(in_channels=16, out_channels=16, **transformer_config),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
         vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(directory),
     )
-    pipe.save_pretrained(directory / "dmdl")
-    return directory / "dmdl"
+    pipe.save_pretrained(directory / name)
+    return directory / name
