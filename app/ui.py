@@ -284,8 +284,23 @@ def build(store: SessionStore) -> gr.Blocks:
                         c["duration"] = gr.Slider(0.5, 10, value=2, step=0.5, label="Duration (s)",
                                                   elem_id="duration")
                 with gr.Accordion("Export", open=True):
-                    c["format"] = gr.Dropdown(exporting.format_choices(), value=exporting.DEFAULT_FORMAT,
-                                              label="Format", elem_id="export-format")
+                    c["format"] = gr.Dropdown(exporting.format_choices(), value=[exporting.DEFAULT_FORMAT],
+                                              multiselect=True, label="Formats (rendered once for all)",
+                                              elem_id="export-format")
+                    with gr.Row():
+                        c["export_size"] = gr.Dropdown(exporting.size_choices(), value="original", label="Size",
+                                                       allow_custom_value=True, elem_id="export-size",
+                                                       info="Fitted inside, never cropped; or type W×H, e.g. 1200x628")
+                        c["export_quality"] = gr.Radio(exporting.quality_choices(), value="standard",
+                                                       label="Quality", elem_id="export-quality")
+                    with gr.Row():
+                        c["export_fps"] = gr.Number(None, label="Frames per second", minimum=0,
+                                                    info="Empty: the animation's; lower keeps every n-th frame",
+                                                    elem_id="export-fps")
+                        c["export_plays"] = gr.Number(0, precision=0, minimum=0, label="Plays",
+                                                      info="GIF, APNG, WebP: times it plays, 0 = forever",
+                                                      elem_id="export-plays")
+                    c["export_note"] = gr.Markdown("", elem_id="export-note")
                     c["export"] = gr.Button("Export", variant="primary", size="sm", elem_id="export")
                     c["exports"] = gr.File(label="Downloads", file_count="multiple", interactive=False,
                                            visible=False, elem_id="downloads")
@@ -421,11 +436,36 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     # Cancel runs beside the heavy pool (never queued behind the Animate it stops).
     listen(c["cancel"].click, on(animating.cancel), [token], "cancel", show_progress="hidden")
 
-    def export_callback(tok: str, fmt: str, progress=gr.Progress()) -> list:
-        report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
-        return outputs.updates(exporting.export(store.get(tok), fmt, report))
+    export_fields = [c["format"], c["export_size"], c["export_quality"], c["export_fps"], c["export_plays"]]
 
-    listen(c["export"].click, export_callback, [token, c["format"]], "export", concurrency_id=HEAVY,
+    def export_callback(tok: str, fmt: list[str], size: str, quality: str, fps: float | None, plays: float | None,
+                        progress=gr.Progress()) -> list:
+        report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
+        try:
+            options = exporting.export_options(size, quality, fps, plays)
+        except PosterError as error:
+            return outputs.updates({"status": problem(str(error)), "error": True})
+        return outputs.updates(exporting.export(store.get(tok), fmt, report, options))
+
+    listen(c["export"].click, export_callback, [token, *export_fields], "export", concurrency_id=HEAVY,
            concurrency_limit=HEAVY_LIMIT)
+
+    def estimate_callback(tok: str, fmt: list[str], size: str, quality: str, fps: float | None,
+                          plays: float | None) -> str:
+        """The GIF's expected size, shown before Export is pressed."""
+        if "gif" not in (fmt or []):
+            return ""
+        try:
+            options = exporting.export_options(size, quality, fps, plays)
+        except PosterError as error:
+            return problem(str(error))
+        view = exporting.estimate(store.get(tok), fmt, options)
+        return view.get("export_note", view.get("status", ""))
+
+    for index, field in enumerate(export_fields[:4]):
+        field.change(estimate_callback, [token, *export_fields], c["export_note"],
+                     api_name="estimate_gif" if index == 0 else None,
+                     api_visibility="public" if index == 0 else "undocumented",
+                     show_progress="hidden", trigger_mode="always_last")
     listen(c["save"].click, on(exporting.save_project), [token], "save_project")
     listen(c["open_project"].upload, on(exporting.open_project), [token, c["open_project"]], "open_project")

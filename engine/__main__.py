@@ -217,7 +217,9 @@ def _export_options(args: argparse.Namespace):
     from engine.export.options import ExportOptions, parse_size
 
     size, custom = parse_size(args.size)
-    return ExportOptions(size=size, custom=custom, quality=args.quality, fps=args.export_fps, plays=args.plays)
+    options = ExportOptions(size=size, custom=custom, quality=args.quality, fps=args.export_fps, plays=args.plays)
+    options.output_fps(args.fps)  # a frame rate above the animation's is refused before animating
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
