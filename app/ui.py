@@ -294,8 +294,8 @@ def build(store: SessionStore) -> gr.Blocks:
                         c["export_quality"] = gr.Radio(exporting.quality_choices(), value="standard",
                                                        label="Quality", elem_id="export-quality")
                     with gr.Row():
-                        c["export_fps"] = gr.Number(None, label="Frames per second", minimum=0,
-                                                    info="Empty: the animation's; lower keeps every n-th frame",
+                        c["export_fps"] = gr.Number(0, label="Frames per second", minimum=0,
+                                                    info="0: the animation's; lower keeps every n-th frame",
                                                     elem_id="export-fps")
                         c["export_plays"] = gr.Number(0, precision=0, minimum=0, label="Plays",
                                                       info="GIF, APNG, WebP: times it plays, 0 = forever",
@@ -462,10 +462,10 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         view = exporting.estimate(store.get(tok), fmt, options)
         return view.get("export_note", view.get("status", ""))
 
-    for index, field in enumerate(export_fields[:4]):
-        field.change(estimate_callback, [token, *export_fields], c["export_note"],
-                     api_name="estimate_gif" if index == 0 else None,
-                     api_visibility="public" if index == 0 else "undocumented",
-                     show_progress="hidden", trigger_mode="always_last")
+    # One listener for every field, one run at a time, pending changes folded into the last:
+    # an estimate never overtakes a newer one.
+    gr.on([field.change for field in export_fields[:4]], estimate_callback, [token, *export_fields],
+          c["export_note"], api_name="estimate_gif", show_progress="hidden", trigger_mode="always_last",
+          concurrency_limit=1, concurrency_id="export-estimate")
     listen(c["save"].click, on(exporting.save_project), [token], "save_project")
     listen(c["open_project"].upload, on(exporting.open_project), [token, c["open_project"]], "open_project")
