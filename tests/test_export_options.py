@@ -141,6 +141,16 @@ def test_one_export_of_several_formats_renders_once(tmp_path, tiny_poster, monke
         assert "manifest.json" in archive.namelist() and any(n.endswith(".webm") for n in archive.namelist())
 
 
+def test_an_in_memory_video_with_transparency_feeds_several_formats(tmp_path):
+    frames = poster_frames(4, 40, 56, transparent=True)
+    targets = [(tmp_path / export_format(k).file_name("p"), export_format(k)) for k in ("gif", "webp", "mp4")]
+    gif, webp, mp4 = export_many(targets, frames, FPS)
+    assert set(np.unique(decode(gif)[..., 3])) == {0, 255}, "the GIF keeps its 1-bit transparency"
+    with Image.open(webp) as image:
+        assert image.mode == "RGBA"
+    assert (decode(mp4)[..., 3] == 255).all()
+
+
 def test_a_render_failing_midway_stops_every_encoder_and_leaves_no_files(tmp_path, opaque):
     from engine.core.stream import FrameStream
 

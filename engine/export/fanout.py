@@ -30,7 +30,7 @@ from engine.core.poster import Poster, PosterError
 from engine.core.stream import FrameStream
 from engine.export.bundle import Frames, write_bundle
 from engine.export.formats import ExportFormat
-from engine.export.frames import Progress, as_stream, check_fps, parse_color
+from engine.export.frames import Progress, as_stream, check_fps, has_transparency, parse_color
 from engine.export.options import ExportOptions, Fit, frame_picks
 
 Color = tuple[int, int, int] | str | None
@@ -153,7 +153,17 @@ def export_many(
 
     if len(targets) == 1:
         return [write(0, views[0].stream(source))]
-    return _Tee(source, views).run(write)
+    return _Tee(_knowing_opacity(source), views).run(write)
+
+
+def _knowing_opacity(source: FrameStream) -> FrameStream:
+    """The source with its opacity known: encoders fed by the tee cannot scan it themselves.
+    The compositor always knows; an in-memory array is scanned here (cheap)."""
+    if source.opaque is not None:
+        return source
+    opaque = not has_transparency(source)
+    return FrameStream(lambda: iter(source), len(source), source.width, source.height, source.fps, opaque=opaque,
+                       pick=lambda indices: iter(source.pick(indices)))
 
 
 def _shared_progress(progress: Progress | None, parts: int) -> Callable[[int], Progress | None]:
