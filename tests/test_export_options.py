@@ -174,3 +174,12 @@ def test_gif_size_is_estimated_from_a_short_sample(tmp_path, opaque):
     actual = export(tmp_path / "p.gif", frames, FPS, options=options).stat().st_size
     assert 0.7 < guess / actual < 1.3, (guess, actual)
     assert describe_bytes(4_149_000) == "4.1 MB" and describe_bytes(380_400) == "380 KB"
+
+
+def test_readme_lists_the_option_tables():
+    from engine.export.options import markdown_tables
+    from tests.helpers.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    start, end = "<!-- export options: generated from engine.export.options -->", "<!-- /export options -->"
+    assert readme.split(start, 1)[1].split(end, 1)[0].strip() == markdown_tables()
