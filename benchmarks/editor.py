@@ -17,6 +17,7 @@ per frame, "final" quality) and a full-resolution "final" encode.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -43,13 +44,27 @@ def timed(step: Callable[[], dict]) -> float:
     return elapsed
 
 
-def one_run(folder: Path) -> dict[str, float]:
+def pil_shrink(frames, max_side: int):
+    """The preview's old way: each frame resized by Pillow (bilinear) before encoding
+    (app.animating's own helper for it is gone; kept here for the side-by-side row)."""
+    import numpy as np
+    from PIL import Image
+
+    height, width = frames.shape[1:3]
+    scale = min(1.0, max_side / max(width, height))
+    size = (max(2, int(width * scale)) // 2 * 2, max(2, int(height * scale)) // 2 * 2)
+    return np.stack([np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR)) for f in frames])
+
+
+def one_run(folder: Path, export_only: bool = False) -> dict[str, float]:
     store = SessionStore(folder, restore=restore)
     session, _ = store.open(None)
     times = {"open sample (page load)": timed(lambda: handlers.start(session, False))}
     balloon = session.state.poster.layer("Balloon").id
     times["select + prompt"] = timed(lambda: {**handlers.set_selection(session, [balloon]),
                                               **handlers.edit_motion(session, balloon, MotionFields(prompt=PROMPT))})
+    if export_only:
+        return export_rows(session, folder)
     handlers.set_timeline(session, 12, 2)
     times["animate 1 layer, 24 frames"] = timed(lambda: animating.animate(session, "selected"))
     times["export MP4"] = timed(lambda: exporting.export(session, "mp4"))
@@ -65,7 +80,7 @@ def one_run(folder: Path) -> dict[str, float]:
         "preview encode, as the editor does": lambda: write_mp4(
             folder / "editor.mp4", frames, state.fps, quality="preview", max_side=animating.PREVIEW_MAX_SIDE),
         "preview encode, PIL ≤960 px, final q": lambda: write_mp4(
-            folder / "before.mp4", animating.shrink(frames, animating.PREVIEW_MAX_SIDE), state.fps),
+            folder / "before.mp4", pil_shrink(frames, animating.PREVIEW_MAX_SIDE), state.fps),
         "preview encode, 1080×1350, final q": lambda: write_mp4(folder / "full.mp4", frames, state.fps),
     }
     for step, encode in encodes.items():
@@ -103,28 +118,33 @@ def export_rows(session, folder: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--export-only", action="store_true",
+                        help="only the export rows (MP4, GIF, bundle alone and together, 48 frames)")
     args = parser.parse_args()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         handlers.start(SessionStore(Path(tmp) / "warm").open(None)[0], False)  # imports, caches
         for index in range(args.runs):
-            runs.append(one_run(Path(tmp) / f"run{index}"))
+            runs.append(one_run(Path(tmp) / f"run{index}", args.export_only))
     steps = list(runs[0])
     medians = {step: statistics.median(run[step] for run in runs) for step in steps}
-    print(f"balloon.psd, median of {args.runs} runs (seconds)\n")
+    print(f"balloon.psd, median of {args.runs} runs (seconds), load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs\n")
     print(f"| {'step':<40} | median s |")
     print(f"| {'-' * 40} | -------: |")
     for step in steps:
         print(f"| {step:<40} | {medians[step]:8.2f} |")
+    slowest = max(medians[f"export {key}, 48 frames"] for key in TOGETHER)
+    together = medians["export all three together (one render)"]
+    print(f"\nMP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
+          f"one after another / together: {medians['export all three, one after another'] / together:.2f}×")
+    if args.export_only:
+        return
     print(f"\nopen → animate → MP4 download, handler time: {sum(medians[s] for s in steps[:4]):.1f} s")
     editor = medians["preview encode, as the editor does"]
     print(f"before (PIL resize + final quality) / editor preview encode: "
           f"{medians['preview encode, PIL ≤960 px, final q'] / editor:.2f}×; "
           f"full-resolution final / editor preview: {medians['preview encode, 1080×1350, final q'] / editor:.2f}×")
-    slowest = max(medians[f"export {key}, 48 frames"] for key in TOGETHER)
-    together = medians["export all three together (one render)"]
-    print(f"MP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
-          f"one after another / together: {medians['export all three, one after another'] / together:.2f}×")
 
 
 if __name__ == "__main__":
