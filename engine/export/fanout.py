@@ -5,8 +5,10 @@ bounded queue, to one thread per format, which runs that format's ordinary write
 stream made of its queue. The encoders (separate ffmpeg processes, or the PNG and
 bundle writers) therefore run side by side, each at its own pace within a few frames of
 the others, and memory stays at a few frames per format: no whole video in RAM and
-nothing uncompressed on disk. (One ffmpeg with several outputs was measured against this
-tee and lost on this machine: docs/benchmarks/export.md, "one ffmpeg, several outputs".)
+nothing uncompressed on disk. The tee serves every writer as it is (PNG, the bundle, the
+alpha formats' own conversions); for flat formats alone, one ffmpeg with several outputs
+encoded as fast as one format after another on the 2-core machine and the tee was slower
+(docs/benchmarks/export.md, "Render once, encode many"): its gain is the render it saves.
 
 Formats that want the same picture (same size, frame rate and padding) share one resized
 frame; the layered bundle takes the poster's own frames. Only frames some format keeps
@@ -35,8 +37,14 @@ from engine.export.options import ExportOptions, Fit, frame_picks
 
 Color = tuple[int, int, int] | str | None
 
-#: Frames waiting per format: enough to keep every encoder busy, few enough to stay small.
-QUEUE_FRAMES = 3
+#: Bytes of frames waiting per format: enough that an encoder pausing (x264's lookahead, a
+#: GIF palette) does not stall the others, few enough to stay small: 11 frames of the
+#: 1080×1350 sample, 2 of a 26 MP print poster.
+QUEUE_BYTES = 64_000_000
+
+
+def queue_frames(width: int, height: int) -> int:
+    return max(2, min(12, QUEUE_BYTES // (width * height * 4)))
 
 _END = object()
 
@@ -196,7 +204,8 @@ class _Tee:
 
     def __init__(self, source: FrameStream, views: Sequence[View]) -> None:
         self.source, self.views = source, list(views)
-        self.queues: list[queue.Queue] = [queue.Queue(maxsize=QUEUE_FRAMES) for _ in views]
+        self.queues: list[queue.Queue] = [
+            queue.Queue(maxsize=queue_frames(*view.size(source))) for view in views]
         self.failed = threading.Event()
         self.errors: list[BaseException | None] = [None] * len(views)
         self.finished = [False] * len(views)
