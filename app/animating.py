@@ -22,7 +22,8 @@ from app.persist import AUTOSAVE_NAME, autosave, clip_member, commit_clip, store
 from app.replies import Report, View, guarded, ok, quiet, require_poster
 from app.session import Session
 from app.state import EditorState
-from app.views import engines_view, selection_view
+from app.timeline import tracks_value
+from app.views import canvas_view, engines_view, selection_view
 from engine.core.clip import LayerClip
 from engine.core.links import FOLLOWS_PARAM
 from engine.core.poster import Box, Layer, PosterError
@@ -286,9 +287,9 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         status += " " + " ".join(hidden)
     # The single-layer preview is made when its tab is opened: most takes never need it.
     view: View = {**prepared, "preview": preview, "layer_preview": None, "status": status, "tab": "preview"}
-    if sized or reroll is not None:  # a new box, or the re-rolled layer's new seed, shows in the panel
-        with session.lock:
-            view.update(selection_view(session))
+    with session.lock:  # the bars show what played; a new box or the re-rolled layer's new seed shows
+        view["tracks"] = tracks_value(state)  # in the panel; new trails on the canvas
+        view.update(selection_view(session) if sized or reroll is not None else canvas_view(session))
     return view
 
 
@@ -304,6 +305,24 @@ def reroll(session: Session, layer_id: int | None, report: Report = quiet, prepa
     if layer_id is None:
         raise PosterError("Select the layer to re-roll first.")
     return _animate(session, "selected", report, reroll=int(layer_id), prepare=prepare)
+
+
+def poster_preview(session: Session) -> str | None:
+    """The poster preview made again from the layers' current clips (after an undo or redo);
+    None when no layer is animated. Called under the session lock."""
+    from engine.render.compositor import poster_stream
+    from engine.render.scale import preview_scale
+
+    state = session.state
+    poster = require_poster(state)
+    ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
+    if not ordered:  # nothing moves any more: no preview, on this page or after a reload
+        for old in session.dir("work").glob("preview-*.mp4"):
+            old.unlink(missing_ok=True)
+        return None
+    scale = preview_scale(poster.width, poster.height, PREVIEW_MAX_SIDE)
+    return _write_video(session, "preview", poster_stream(poster, ordered, state.frames, fps=state.fps, scale=scale),
+                        state.fps)
 
 
 @guarded

@@ -21,6 +21,7 @@ from app.persist import autosave, state_for_poster
 from app.replies import Report, View, guarded, ok, problem, quiet, require_poster
 from app.session import Session
 from app.state import frames_for
+from app.timeline import parse_edit, timing_sentence, track_of, tracks_value
 from app.views import SAMPLES_DIR, canvas_view, full_view, md_text, panel_view, samples, selection_view
 from engine.core.budget import work_limits
 from engine.core.poster import Box, PosterError
@@ -59,12 +60,12 @@ def load_poster(session: Session, path: Path, source: str) -> None:
 
 @guarded
 def open_sample(session: Session, name: str) -> View:
+    if name and name == session.state.source_name:  # the picker's entry for the open upload or project
+        return {}
     if name not in samples():
         raise PosterError(f"There is no sample poster called '{name}'. Pick one from the list.")
     load_poster(session, SAMPLES_DIR / name, f"sample:{name}")
-    view = full_view(session, ok(f"Opened the sample poster {name}."))
-    view["samples"] = (samples(), name)
-    return view
+    return full_view(session, ok(f"Opened the sample poster {name}."))
 
 
 @guarded
@@ -175,6 +176,19 @@ def pick_at(session: Session, x: float, y: float) -> View:
 
 
 @guarded
+def focus_layer(session: Session, layer_id: Any) -> View:
+    """A click on a timeline row's name: that layer is selected (if it was not) and edited."""
+    state = session.state
+    require_poster(state)
+    try:
+        layer_id = int(layer_id)
+    except (TypeError, ValueError):
+        raise PosterError("That row names no layer; click the layer's name again.") from None
+    ids = state.selection if layer_id in state.selection else [*state.selection, layer_id]
+    return _select(session, ids, active=layer_id)
+
+
+@guarded
 def set_active(session: Session, layer_id: int | None) -> View:
     state = session.state
     require_poster(state)
@@ -213,6 +227,27 @@ def edit_motion(session: Session, layer_id: int | None, fields: MotionFields,
     if params_reset:
         # The note of this prompt, or none: a note about a half-typed prompt must not linger.
         view["status"] = notes[0] if notes else ""
+    view["tracks"] = tracks_value(state)
+    return view
+
+
+@guarded
+def set_timing(session: Session, layer_id: Any, start: Any, duration: Any = None) -> View:
+    """A drag on the timeline (frames): stored exactly as if the designer had typed the
+    seconds into the motion panel's Start (and Duration) fields, through edit_motion."""
+    state = session.state
+    edit = parse_edit(state, {"layer_id": layer_id, "start": start, "duration": duration})
+    motion, fps = state.motion(edit.layer_id), state.fps
+    fields = MotionFields(engine=motion.engine, start_s=edit.start / fps,
+                          duration_s=None if edit.duration is None else edit.duration / fps)
+    only = ("start",) if edit.duration is None else ("start", "motion_duration")
+    view = edit_motion(session, edit.layer_id, fields, only=only)
+    if view.get("error"):
+        return view
+    if edit.layer_id == state.active:  # the panel's Start/Duration show the dragged numbers
+        view.update({key: value for key, value in panel_view(session).items() if key in ("motion", "specs")})
+        view.pop("timing_auto", None)
+    view["status"] = ok(timing_sentence(track_of(state, edit.layer_id), fps) + " Animate again to apply.")
     return view
 
 
@@ -243,7 +278,7 @@ def canvas_changed(session: Session, value: dict | None) -> View:
     if not value or not state.selection and not (value.get("boxes") or []):
         return {}
     view = cv.CanvasView.for_poster(poster)
-    if cv.drawing_in_progress(value):
+    if cv.drawing_in_progress(value, poster):
         return {}  # the widget reports a box the moment the mouse goes down; wait for the drag
     current = {layer_id: state.motion_box(layer_id) for layer_id in state.selection}
     edit = cv.read_annotation(value, poster, view, state.selection, state.active, current)
@@ -260,7 +295,7 @@ def canvas_changed(session: Session, value: dict | None) -> View:
         if motion is not None and motion.box is not None:
             motion.box, motion.box_sized = None, False
             changed = True
-    sent = {cv.label_layer_id(b.get("label")) for b in value.get("boxes") or []}
+    sent = {cv.widget_layer_id(b, poster, state.selection) for b in value.get("boxes") or []}
     relabel = None in sent or bool(edit.notes) or set(edit.boxes) - sent
     out: View = {}
     if changed:
@@ -268,6 +303,8 @@ def canvas_changed(session: Session, value: dict | None) -> View:
         out.update(panel_view(session))
     if relabel:
         out.update(selection_view(session))
+    elif changed:  # the layer's name is drawn beside its box: it follows the box
+        out.update(canvas_view(session))
     if edit.notes:
         out["status"] = problem(" ".join(edit.notes))
     elif changed and state.active is not None:
@@ -311,7 +348,8 @@ def set_timeline(session: Session, fps: Any, duration_s: Any) -> View:
         raise PosterError(f"The duration must be between 0.1 and {limits.max_seconds:g} seconds.")
     state.timeline = Timeline(fps=fps_i, frames=frames_for(fps_i, duration))
     autosave(session)
-    return {"status": f"Timeline: {state.frames} frames at {fps_i} fps ({duration:g} s). Animate again to apply."}
+    return {"tracks": tracks_value(state),
+            "status": f"Timeline: {state.frames} frames at {fps_i} fps ({duration:g} s). Animate again to apply."}
 
 
 @guarded

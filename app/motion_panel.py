@@ -12,8 +12,9 @@ and the panel says what they will be.
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields as dataclass_fields
 from typing import Any, Iterable
 
 from engine.core.clip import PHASES, Timing, check_phase
@@ -183,7 +184,21 @@ TYPED_FIELDS: tuple[str, ...] = ("engine", "prompt", "phase", "start", "motion_d
 
 def apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
                  only: Iterable[str] | None = None, *, canvas: Box) -> tuple[bool, list[str]]:
-    """Store the panel's values in `motion`; returns (parameters were reset, notes to show).
+    """Store the panel's values in `motion`, all or nothing; returns (parameters were reset, notes).
+
+    The values are tried on a copy: a refused value (out of range, a bad phase) leaves the
+    motion as it was, so it never reaches the autosave, the undo history or the next render.
+    """
+    draft = copy.deepcopy(motion)
+    outcome = _apply_fields(layer, draft, fields, fps, only, canvas=canvas)
+    for spec in dataclass_fields(Motion):
+        setattr(motion, spec.name, getattr(draft, spec.name))
+    return outcome
+
+
+def _apply_fields(layer: Layer, motion: Motion, fields: MotionFields, fps: int,
+                  only: Iterable[str] | None, *, canvas: Box) -> tuple[bool, list[str]]:
+    """apply_fields' work on a draft motion.
 
     `only` names the widgets to take (TYPED_FIELDS or a parameter name: each widget's own event sends just itself, so two events racing through the
     queue never undo each other); None takes them all. Another engine, a new prompt while

@@ -4,7 +4,9 @@ Autosave runs after every edit, so it must be cheap: `editor.json` is the schema
 AutosaveManifest (the project without its pixels: it points at the PSD or project file
 already kept in the session folder, or a bundled sample) plus one clip file per animated
 layer (engine.core.clipstore: frames deflated one per member, written one at a time, read
-back lazily), written only when that layer is animated. The designer-facing "Save project" file
+back lazily), written only when that layer is animated, each take under a name of its own
+and never rewritten, so the undo history (app.history, saved beside it on every autosave)
+can point a layer back at an earlier take. The designer-facing "Save project" file
 (engine.core.projectfile) is a separate, self-contained download; both go through one
 schema (engine.core.schema), so they never disagree on what a motion is.
 
@@ -17,18 +19,20 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
+from app import history
 from app.session import AUTOSAVE_NAME, Session
 from app.state import EditorState
 from app.views import SAMPLES_DIR, samples
 from engine.core import schema
 from engine.core.clip import LayerClip, Timing
-from engine.core.clipstore import open_stored_clip, save_clip_file
+from engine.core.clipstore import StoredSource, open_stored_clip, save_clip_file
 from engine.core.poster import Poster, PosterError
 from engine.core.project import Project
 from engine.core.projectfile import ProjectLimits, check_clip_entry, checked, clip_entry, clip_from, load_project
@@ -54,23 +58,39 @@ def clip_member(layer_id: int) -> str:
     return f"clip-{int(layer_id)}.zip"
 
 
-def manifest_of(state: EditorState) -> schema.AutosaveManifest:
+def clip_file(clip: LayerClip, folder: Path) -> str:
+    """The autosave file holding `clip`: the take it was read from, or (a clip not read from
+    this folder) the layer's own `clip_member`."""
+    source = clip.source
+    if isinstance(source, StoredSource) and source.path.parent == folder:
+        return source.path.name
+    return clip_member(clip.layer_id)
+
+
+def manifest_of(state: EditorState, folder: Path) -> schema.AutosaveManifest:
     project = state.project
     assert project is not None
     return schema.AutosaveManifest(
         source=state.source_name, timeline=project.timeline, motions=project.motions,
-        clips=[clip_entry(clip, clip_member(layer_id)) for layer_id, clip in project.clips.items()],
+        clips=[clip_entry(clip, clip_file(clip, folder)) for clip in project.clips.values()],
         selection=list(state.selection), active=state.active,
         links=project.links, unlinked=project.unlinked,
     )
 
 
-def autosave(session: Session) -> None:
+def autosave(session: Session, *, record: bool = True) -> None:
+    """Write editor.json and, `record`ing the edit that led here as an undo step, the history;
+    clip files no longer named by either are deleted. Undo and redo pass record=False."""
     state = session.state
     if state.project is None:
         return
     folder = session.dir(AUTOSAVE_NAME)
-    _write_atomic(folder / MANIFEST, schema.dump(manifest_of(state)).encode())
+    manifest = manifest_of(state, folder)
+    _write_atomic(folder / MANIFEST, schema.dump(manifest).encode())
+    if record or state.history.empty:
+        history.record(state, manifest)
+    history.save(state.history, folder)
+    history.prune_clip_files(folder, state.history, history.snapshot_of(manifest))
 
 
 def save_clip(session: Session, clip: LayerClip) -> None:
@@ -95,10 +115,11 @@ def commit_clip(session: Session, clip: LayerClip, pending: Path) -> LayerClip:
     """Make a stored clip the layer's autosaved clip, and return it read from there.
 
     The returned clip reads its frames lazily from the file, so the session holds a frame
-    or two per clip, not the videos, and each clip is rendered once; a file replaced
-    later stays readable by clips already open on it (POSIX keeps it until they close).
+    or two per clip, not the videos, and each clip is rendered once. Each take gets a file
+    of its own, never rewritten: the undo history may point the layer back at an older one
+    (a file deleted later stays readable by clips already open on it: POSIX keeps it).
     """
-    target = session.dir(AUTOSAVE_NAME) / clip_member(clip.layer_id)
+    target = session.dir(AUTOSAVE_NAME) / f"clip-{int(clip.layer_id)}-{secrets.token_hex(6)}.zip"
     os.replace(pending, target)
     return _stored(target, clip.layer_id, clip.box, clip.frame_count, engine=clip.engine, preset=clip.preset,
                    params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode, timing=clip.timing)
@@ -152,6 +173,9 @@ def state_for_poster(poster: Poster, source: str, previous: EditorState) -> Edit
     # The importer lists layer-level losses on the poster too; keep each sentence once.
     state.notices = list(dict.fromkeys([*poster.unsupported, *(n for l in poster.layers for n in l.unsupported)]))
     state.revision = previous.revision + 1
+    # Undo goes back as far as the poster as it opened (a project's history starts with the
+    # autosave that follows its clips being stored).
+    state.history.reset(history.snapshot_of(manifest_of(state, Path())))
     return state
 
 
@@ -188,6 +212,24 @@ def restore(session: Session) -> bool:
     state = open_source(session, manifest.source)
     project = state.project
     assert project is not None
+    apply_manifest(project, manifest, folder, limits)
+    valid = {layer.id for layer in project.poster.layers}
+    state.selection = [i for i in manifest.selection if i in valid]
+    active = manifest.active
+    state.active = active if active in state.selection else (state.selection[0] if state.selection else None)
+    state.history = history.load(folder, history.snapshot_of(manifest_of(state, folder)))
+    session.state = state
+    return True
+
+
+def apply_manifest(project: Project, manifest: schema.AutosaveManifest, folder: Path, limits: ProjectLimits,
+                   reuse: Mapping[str, LayerClip] | None = None) -> None:
+    """Put an autosave's (or an undo snapshot's) timeline, motions, links and clips into `project`.
+
+    Clips are read from their files in `folder` (those already open in `reuse`, by file
+    name, are kept as they are); a clip whose file is missing or does not match its entry
+    is left out, so that layer is animated again.
+    """
     valid = {layer.id for layer in project.poster.layers}
     project.timeline = manifest.timeline
     project.motions = [m for m in manifest.motions if all(i in valid for i in m.layer_ids)]
@@ -211,6 +253,10 @@ def restore(session: Session) -> bool:
                 save_clip_file(folder / clip_member(entry.layer_id), clip)  # what editor.json names from now on
                 project.clips[entry.layer_id] = clip
             continue
+        kept = (reuse or {}).get(entry.frames)
+        if kept is not None and clip_entry(kept, entry.frames) == entry:
+            project.clips[entry.layer_id] = kept
+            continue
         try:
             project.clips[entry.layer_id] = _stored(
                 folder / entry.frames, entry.layer_id, entry.box, entry.frame_count, engine=entry.engine,
@@ -218,8 +264,18 @@ def restore(session: Session) -> bool:
                 loop_mode=entry.loop_mode, timing=Timing.of(entry))
         except PosterError:
             continue  # a clip file that did not make it to disk: that layer is animated again
-    state.selection = [i for i in manifest.selection if i in valid]
-    active = manifest.active
-    state.active = active if active in state.selection else (state.selection[0] if state.selection else None)
-    session.state = state
-    return True
+
+
+def restore_snapshot(session: Session, snapshot: Mapping[str, str]) -> None:
+    """Put the session's project back as an undo snapshot has it, and autosave that (not
+    as a new step). The selection stays; clips still open are reused."""
+    state = session.state
+    project = state.project
+    assert project is not None
+    folder = session.dir(AUTOSAVE_NAME)
+    manifest = history.manifest_from(snapshot, list(state.selection), state.active)
+    if manifest.source != state.source_name:
+        raise PosterError("That undo step belongs to another poster; it was not applied.")
+    open_clips = {clip_file(clip, folder): clip for clip in project.clips.values()}
+    apply_manifest(project, manifest, folder, ProjectLimits(), reuse=open_clips)
+    autosave(session, record=False)

@@ -89,5 +89,9 @@ def launch(settings: Settings, block: bool = True) -> tuple[gr.Blocks, SessionSt
         show_error=True,
         theme=editor_theme(),
         css=CSS,
+        # Gradio probes its own page once with a 3 s limit and exits when the probe times
+        # out (it assumes localhost is unreachable and a share link is needed). share is never
+        # on here, and a busy machine answers slowly, not never: the probe is all this skips.
+        _frontend=False,
     )
     return demo, store

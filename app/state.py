@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.core.clip import LayerClip
+from engine.core.history import History
 from engine.core.poster import Box, Layer, Poster
 from engine.core.project import AUTO_PRESET, Motion, Project, Timeline
 
@@ -42,6 +43,8 @@ class EditorState:
     revision: int = 0  # bumps when another poster opens; names cached canvas pictures
     # The timeline chosen while no poster is open; the next poster starts with it.
     idle_timeline: Timeline = field(default_factory=lambda: Timeline(fps=24, frames=frames_for(24, 2.0)))
+    # Undo/redo of this poster's edits (app.history); a new poster starts a new one.
+    history: History = field(default_factory=History, repr=False)
 
     @classmethod
     def for_project(cls, project: Project, **screen) -> "EditorState":

@@ -7,16 +7,18 @@ for the panels the handler did not touch).
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any, Callable
 
 import gradio as gr
 from gradio_image_annotation import image_annotator
 
-from app import animating, exporting, handlers, views
+from app import animating, exporting, handlers, history, undoing, views
 from app.motion_panel import AUTO, MotionFields, phase_choices
 from app.replies import problem
 from app.session import SessionStore
+from app.timeline import SCRIPT as TIMELINE_JS, STYLE as TIMELINE_CSS
 from engine.core.poster import PosterError
 from engine.motion.params import ParamSpec
 
@@ -24,6 +26,46 @@ STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
 PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
+
+#: Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y press the ↶ ↷ buttons, except in a text field (the browser's
+#: own text undo applies there); the buttons' tooltips follow #history-hint (see `history_hint`).
+UNDO_KEYS_JS = """() => {
+  if (window.posterUndoKeys) return;
+  window.posterUndoKeys = true;
+  const typing = (el) => !!el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT"
+    || (el.tagName === "INPUT" && !["range", "checkbox", "radio", "button"].includes((el.type || "").toLowerCase())));
+  document.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || typing(document.activeElement)) return;
+    const key = event.key.toLowerCase();
+    const which = key === "z" ? (event.shiftKey ? "redo" : "undo") : (key === "y" && !event.shiftKey ? "redo" : null);
+    if (!which) return;
+    event.preventDefault();
+    const button = document.getElementById(which);
+    if (button && !button.disabled) button.click();
+  }, true);
+  const sync = () => {
+    const hint = document.querySelector("#history-hint [data-undo]");
+    for (const which of ["undo", "redo"]) {
+      const button = document.getElementById(which);
+      if (button && hint) button.title = hint.dataset[which];
+    }
+  };
+  const root = document.getElementById("history-hint");
+  if (root) new MutationObserver(sync).observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+  sync();
+}"""
+
+
+def history_hint(undo: str | None, redo: str | None) -> str:
+    """The buttons' tooltips ("Undo: prompt of Balloon"), carried to the page as data."""
+    texts = [f"Undo: {undo} (Ctrl+Z)" if undo else "Nothing to undo",
+             f"Redo: {redo} (Ctrl+Shift+Z)" if redo else "Nothing to redo"]
+    undo_text, redo_text = (html.escape(text, quote=True) for text in texts)
+    return f'<span data-undo="{undo_text}" data-redo="{redo_text}"></span>'
+
+#: Where an action's message shows besides the status line at the top of the page: an
+#: inline status under the buttons that caused it (see Outputs.updates).
+PLACES = {"action": "action_status", "export": "export_status", "project": "project_status"}
 
 #: The motion panel's pool of parameter widgets, by kind: the selected engine's ParamSpecs
 #: are shown, labelled and ranged on them (Gradio builds a page's components once).
@@ -91,17 +133,27 @@ class Outputs:
         self.motion_keys = ["engine", "prompt", "phase", "start", "motion_duration", "seed", *PARAM_SLOTS]
         self.components = [
             c["status"], c["notice"], c["poster_title"], c["samples"], c["gallery"], c["layers"],
+            c["undo"], c["redo"], c["history_hint"],
             c["active"], *(c[k] for k in self.motion_keys), c["slot_names"], c["preset_note"],
             c["box_x"], c["box_y"], c["box_w"], c["box_h"], c["canvas"], c["pick"], c["plans"],
-            c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"],
+            c["planner"], c["engine_note"], c["preview"], c["layer_preview"], c["fps"], c["duration"], c["tracks"],
+            *(c[key] for key in PLACES.values()),  # mid-list: API clients count outputs from both ends
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
 
-    def updates(self, view: dict[str, Any]) -> list[Any]:
+    def updates(self, view: dict[str, Any], place: str | None = None) -> list[Any]:
+        """The component updates for `view`; its status also shows under the buttons of
+        `place` (PLACES), where the designer is looking. A message stays until the next
+        one: each new status empties the other places, so none is left beside a button
+        it is not about."""
         out: dict[int, Any] = {}
         put = lambda key, value: out.__setitem__(id(self.c[key]), value)  # noqa: E731
         if "status" in view:  # problems are tinted so they are not missed
-            put("status", gr.update(value=view["status"], elem_classes=["status-problem"] if view.get("error") else []))
+            tint = ["status-problem"] if view.get("error") else []
+            put("status", gr.update(value=view["status"], elem_classes=tint))
+            for where, key in PLACES.items():
+                shown = view["status"] if where == place else ""
+                put(key, gr.update(value=shown, elem_classes=["inline-status", *tint] if shown else ["inline-status"]))
         if "notice" in view:
             put("notice", gr.update(value=view["notice"], visible=bool(view["notice"])))
         if "poster_title" in view:
@@ -133,6 +185,8 @@ class Outputs:
             box = view["box"]
             for key, value in zip(("box_x", "box_y", "box_w", "box_h"), box or (None,) * 4):
                 put(key, gr.update(value=value, interactive=box is not None))
+        if "tracks" in view:
+            put("tracks", gr.update(value=view["tracks"]))
         for key in ("canvas", "pick", "plans", "planner", "preview", "layer_preview"):
             if key in view:
                 put(key, view[key])
@@ -144,6 +198,11 @@ class Outputs:
             put("duration", view["timeline"][1])
         if "tab" in view:
             put("tabs", gr.Tabs(selected=view["tab"]))
+        if "history" in view:
+            undo, redo = view["history"]
+            put("undo", gr.update(interactive=undo is not None))
+            put("redo", gr.update(interactive=redo is not None))
+            put("history_hint", history_hint(undo, redo))
         return [out.get(id(component), gr.skip()) for component in self.components]
 
     def _motion(self, fields: MotionFields | None, specs: list[ParamSpec], put: Callable, keep: tuple = ()) -> None:
@@ -189,6 +248,9 @@ def build(store: SessionStore) -> gr.Blocks:
             gr.Markdown("## Poster Animator", elem_id="brand")
             c["poster_title"] = gr.Markdown("", elem_id="poster-title")
             c["planner"] = gr.Markdown("", elem_id="planner-pill")
+            c["undo"] = gr.Button("↶", size="sm", interactive=False, scale=0, min_width=40, elem_id="undo")
+            c["redo"] = gr.Button("↷", size="sm", interactive=False, scale=0, min_width=40, elem_id="redo")
+            c["history_hint"] = gr.HTML(history_hint(None, None), visible="hidden", elem_id="history-hint")
         c["status"] = gr.Markdown("Loading the editor…", elem_id="status")
 
         with gr.Row(equal_height=False):
@@ -223,6 +285,17 @@ def build(store: SessionStore) -> gr.Blocks:
                     with gr.Tab("Layer preview", id="layer") as c["layer_tab"]:
                         c["layer_preview"] = gr.Video(label="Animated layer on transparency", autoplay=True,
                                                       loop=True, interactive=False, elem_id="layer-preview")
+                # The timeline (app.timeline, app/static/timeline.js): its header holds the
+                # whole animation's fps and length.
+                with gr.Group(elem_id="timeline-panel"):
+                    with gr.Row():
+                        c["fps"] = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="fps")
+                        c["duration"] = gr.Slider(0.5, 10, value=2, step=0.5, label="Duration (s)",
+                                                  elem_id="duration")
+                    c["tracks"] = gr.HTML({"fps": 24, "frames": 48, "rows": []}, html_template="",
+                                          js_on_load=TIMELINE_JS.read_text(encoding="utf-8"),
+                                          css_template=TIMELINE_CSS.read_text(encoding="utf-8"),
+                                          elem_id="timeline")
                 with gr.Row(elem_id="action-bar"):
                     c["animate"] = gr.Button("▶ Animate", variant="primary", elem_id="animate-selected")
                     c["animate_all"] = gr.Button("Animate all", elem_id="animate-all")
@@ -230,6 +303,7 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["reroll"] = gr.Button("⟳ Re-roll", elem_id="reroll")
                     c["plan"] = gr.Button("✦ Plan boxes", elem_id="plan-boxes")
                     c["show_layer"] = gr.Button("Layer preview", elem_id="preview-layer")
+                c["action_status"] = gr.Markdown("", elem_id="action-status", elem_classes=["inline-status"])
                 c["plans"] = gr.Markdown("", elem_id="plans")
 
             with gr.Column(scale=2, min_width=320):
@@ -278,11 +352,6 @@ def build(store: SessionStore) -> gr.Blocks:
                     c["group_prompt"] = gr.Textbox(label="Shared prompt", lines=1, elem_id="group-prompt",
                                                    placeholder="e.g. “the letters bounce one after another”")
                     c["group_apply"] = gr.Button("Use for the selected layers", size="sm", elem_id="group-apply")
-                with gr.Accordion("Timeline", open=True):
-                    with gr.Row():
-                        c["fps"] = gr.Slider(1, 60, value=24, step=1, label="Frames per second", elem_id="fps")
-                        c["duration"] = gr.Slider(0.5, 10, value=2, step=0.5, label="Duration (s)",
-                                                  elem_id="duration")
                 with gr.Accordion("Export", open=True):
                     c["format"] = gr.Dropdown(exporting.format_choices(), value=[exporting.DEFAULT_FORMAT],
                                               multiselect=True, label="Formats (rendered once for all)",
@@ -302,6 +371,7 @@ def build(store: SessionStore) -> gr.Blocks:
                                                       elem_id="export-plays")
                     c["export_note"] = gr.Markdown("", elem_id="export-note")
                     c["export"] = gr.Button("Export", variant="primary", size="sm", elem_id="export")
+                    c["export_status"] = gr.Markdown("", elem_id="export-status", elem_classes=["inline-status"])
                     c["exports"] = gr.File(label="Downloads", file_count="multiple", interactive=False,
                                            visible=False, elem_id="downloads")
                 with gr.Accordion("Project", open=False):
@@ -310,6 +380,7 @@ def build(store: SessionStore) -> gr.Blocks:
                         c["open_project"] = gr.UploadButton("Open project…", size="sm",
                                                             file_types=[exporting.PROJECT_SUFFIX],
                                                             elem_id="open-project")
+                    c["project_status"] = gr.Markdown("", elem_id="project-status", elem_classes=["inline-status"])
                     c["project_file"] = gr.File(label="Project file", interactive=False, visible=False,
                                                 elem_id="project-file")
 
@@ -345,11 +416,17 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         name = (slot_names or [""] * len(PARAM_SLOTS))[PARAM_SLOTS.index(key)]
         return (name,) if name else ()
 
-    def on(fn: Callable[..., dict]) -> Callable[..., list]:
+    def reply(session: Any, view: dict, place: str | None = None) -> list:
+        """The component updates for a handler's view, with what Undo and Redo would do now;
+        its message also shows at `place` (PLACES)."""
+        return outputs.updates({**view, "history": history.hint(session.state)}, place)
+
+    def on(fn: Callable[..., dict], place: str | None = None) -> Callable[..., list]:
         """Adapt handler(session, *values) to a Gradio callback taking the token first."""
 
         def callback(tok: str, *values: Any) -> list:
-            return outputs.updates(fn(store.get(tok), *values))
+            session = store.get(tok)
+            return reply(session, fn(session, *values), place)
 
         return callback
 
@@ -370,19 +447,24 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         except PosterError as error:  # too many new sessions from this address, or a full server
             return [tok, *outputs.updates({"status": problem(str(error)), "error": True})]
         view = handlers.start(session, restored)
-        return [session.token, *outputs.updates(view)]
+        return [session.token, *reply(session, view)]
 
     demo.load(startup, inputs=[token], outputs=[token, *all_out], api_name="start")
+    demo.load(None, js=UNDO_KEYS_JS)
+    listen(c["undo"].click, on(undoing.undo), [token], "undo")
+    listen(c["redo"].click, on(undoing.redo), [token], "redo")
 
     listen(c["samples"].input, on(handlers.open_sample), [token, c["samples"]], "open_sample")
     listen(c["upload"].upload, on(handlers.open_psd), [token, c["upload"]], "open_psd")
     listen(c["layers"].input, on(handlers.set_selection), [token, c["layers"]], "select_layers")
 
     def gallery_clicked(tok: str, evt: gr.SelectData) -> list:
-        return outputs.updates(handlers.toggle_gallery(store.get(tok), evt.index))
+        session = store.get(tok)
+        return reply(session, handlers.toggle_gallery(session, evt.index))
 
     def canvas_clicked(tok: str, evt: gr.SelectData) -> list:
-        return outputs.updates(handlers.pick_at(store.get(tok), *evt.index))
+        session = store.get(tok)
+        return reply(session, handlers.pick_at(session, *evt.index))
 
     listen(c["gallery"].select, gallery_clicked, [token], None)
     listen(c["pick"].select, canvas_clicked, [token], None)
@@ -415,16 +497,31 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
            show_progress="hidden")
     listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
            show_progress="hidden")
-    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values))),
+
+    def timeline_dragged(tok: str, evt: gr.EventData) -> list:
+        edit = evt._data if isinstance(evt._data, dict) else {}
+        session = store.get(tok)
+        return reply(session, handlers.set_timing(session, edit.get("layer_id"), edit.get("start"), edit.get("duration")))
+
+    listen(c["tracks"].timing, timeline_dragged, [token], "set_timing", show_progress="hidden")
+
+    def timeline_named(tok: str, evt: gr.EventData) -> list:
+        picked = evt._data if isinstance(evt._data, dict) else {}
+        session = store.get(tok)
+        return reply(session, handlers.focus_layer(session, picked.get("layer_id")))
+
+    listen(c["tracks"].pick, timeline_named, [token], "focus_layer", show_progress="hidden")
+    listen(c["plan"].click, on(lambda s, layer, *values: handlers.plan_with(s, layer, typed(values)), "action"),
            [token, c["active"], *typed_inputs], "plan_boxes", concurrency_id=PLANNING, concurrency_limit=HEAVY_LIMIT)
-    listen(c["show_layer"].click, on(animating.preview_layer), [token, c["active"]], "preview_layer")
-    listen(c["layer_tab"].select, on(animating.preview_layer), [token, c["active"]], None)
+    listen(c["show_layer"].click, on(animating.preview_layer, "action"), [token, c["active"]], "preview_layer")
+    listen(c["layer_tab"].select, on(animating.preview_layer, "action"), [token, c["active"]], None)
 
     def long_running(action: str) -> Callable[..., list]:
         def callback(tok: str, layer: Any, fps: Any, duration: Any, *values: Any, progress=gr.Progress()) -> list:
             report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
-            return outputs.updates(handlers.run_action(store.get(tok), action, layer, fps, duration,
-                                                       typed(values), report))
+            session = store.get(tok)
+            return reply(session, handlers.run_action(session, action, layer, fps, duration, typed(values), report),
+                         "action")
 
         return callback
 
@@ -434,18 +531,19 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
                concurrency_limit=HEAVY_LIMIT)
 
     # Cancel runs beside the heavy pool (never queued behind the Animate it stops).
-    listen(c["cancel"].click, on(animating.cancel), [token], "cancel", show_progress="hidden")
+    listen(c["cancel"].click, on(animating.cancel, "action"), [token], "cancel", show_progress="hidden")
 
     export_fields = [c["format"], c["export_size"], c["export_quality"], c["export_fps"], c["export_plays"]]
 
     def export_callback(tok: str, fmt: list[str], size: str, quality: str, fps: float | None, plays: float | None,
                         progress=gr.Progress()) -> list:
         report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
+        session = store.get(tok)
         try:
             options = exporting.export_options(size, quality, fps, plays)
         except PosterError as error:
-            return outputs.updates({"status": problem(str(error)), "error": True})
-        return outputs.updates(exporting.export(store.get(tok), fmt, report, options))
+            return reply(session, {"status": problem(str(error)), "error": True}, "export")
+        return reply(session, exporting.export(session, fmt, report, options), "export")
 
     listen(c["export"].click, export_callback, [token, *export_fields], "export", concurrency_id=HEAVY,
            concurrency_limit=HEAVY_LIMIT)
@@ -467,5 +565,6 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     gr.on([field.change for field in export_fields[:4]], estimate_callback, [token, *export_fields],
           c["export_note"], api_name="estimate_gif", show_progress="hidden", trigger_mode="always_last",
           concurrency_limit=1, concurrency_id="export-estimate")
-    listen(c["save"].click, on(exporting.save_project), [token], "save_project")
-    listen(c["open_project"].upload, on(exporting.open_project), [token, c["open_project"]], "open_project")
+    listen(c["save"].click, on(exporting.save_project, "project"), [token], "save_project")
+    listen(c["open_project"].upload, on(exporting.open_project, "project"), [token, c["open_project"]],
+           "open_project")

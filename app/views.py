@@ -5,6 +5,7 @@ Handlers call these to say what the page should now show; each returns part of a
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import time
@@ -19,6 +20,7 @@ from app.motion_panel import fields_of, prompt_reading
 from app.replies import View
 from app.session import Session
 from app.state import AUTO_PRESET, EditorState
+from app.timeline import tracks_value
 from engine.core.project import Motion
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +32,26 @@ SAMPLES_DIR = REPO_ROOT / "assets" / "samples"
 def samples() -> list[str]:
     """The bundled sample posters, by file name."""
     return sorted(p.name for p in SAMPLES_DIR.glob("*.psd"))
+
+
+#: What the sample picker calls a poster that is not a sample, by the source's kind.
+SOURCE_KINDS = {"upload": "uploaded PSD", "project": "opened project"}
+
+
+def sample_picker(state: EditorState) -> tuple[list, str | None]:
+    """The sample picker's choices and value: the open sample, or an entry naming the open
+    upload or project ("ocean.pamproj — opened project"), never blank while a poster is open.
+
+    The entry's value is the state's source ("project:ocean.pamproj"): picking it again
+    changes nothing (`handlers.open_sample`)."""
+    names: list = list(samples())
+    kind, _, name = state.source_name.partition(":")
+    if kind == "sample" and name in names:
+        return names, name
+    if state.poster is None:
+        return names, None
+    label = f"{name or state.poster.name} — {SOURCE_KINDS.get(kind, 'open poster')}"
+    return [(label, state.source_name or label), *((n, n) for n in names)], state.source_name or label
 
 
 def engines_view() -> dict[str, tuple[bool, str]]:
@@ -53,7 +75,8 @@ def full_view(session: Session, status: str | None = None) -> View:
         "engines": engines_view(),
         "planner": planner_line(),
         "timeline": (state.fps, state.duration_s),
-        "samples": (samples(), state.source_name.partition(":")[2] if state.source_name.startswith("sample:") else None),
+        "tracks": tracks_value(state),
+        "samples": sample_picker(state),
         "tab": "boxes",
     }
     if state.poster is None:
@@ -136,7 +159,7 @@ def panel_view(session: Session) -> View:
     link = link_note(state, state.active)
     if state.active is None:
         return {"motion": None, "specs": [], "preset_note": "Select a layer to give it motion.", "box": None,
-                "link": link}
+                "link": link, "tracks": tracks_value(state)}
     layer = state.layer(state.active)
     motion = state.motion_of(state.active) or Motion(layer_ids=[state.active])
     fields, specs = fields_of(layer, motion, state.fps, state.frames, state.poster.canvas)
@@ -157,7 +180,8 @@ def panel_view(session: Session) -> View:
     if motion.group:
         members = [state.layer(i).name for i in state.group_members(motion.group)]
         note += f" · animated as a group with {', '.join(members)}"
-    return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple(), "link": link}
+    return {"motion": fields, "specs": specs, "preset_note": note, "box": box.as_tuple(), "link": link,
+            "tracks": tracks_value(state)}
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
@@ -170,12 +194,15 @@ def md_text(text: str) -> str:
 
 
 def plans_markdown(state: EditorState) -> str:
+    """The planner's reasons for the selected layers' boxes (other layers' would linger
+    beside a canvas that no longer shows them)."""
     rows = []
+    selected = set(state.selection)
     for motion in state.motions:
-        if motion.rationale:
+        if motion.rationale and selected.intersection(motion.layer_ids):
             who = {"llm": "LLM planner", "heuristic": "offline heuristic"}.get(motion.planned_by, motion.planned_by)
             rows.extend(f"- **{md_text(state.layer(i).name)}** ({who}): {md_text(motion.rationale)}"
-                        for i in motion.layer_ids)
+                        for i in motion.layer_ids if i in selected)
     return "\n".join(rows)
 
 
@@ -189,11 +216,15 @@ def _static_composite(state: EditorState) -> np.ndarray:
 
 
 def _overview_file(session: Session) -> Path:
-    """The canvas picture (poster + layer outlines), cached per state revision."""
+    """The canvas picture (poster + the selected layers' names and trails), cached by what it shows."""
     state = session.state
     poster = state.poster
     assert poster is not None
-    key = f"canvas-{state.revision}-{'-'.join(map(str, sorted(state.selection)))}.png"
+    boxes = {layer_id: state.motion_box(layer_id) for layer_id in state.selection}
+    trails = {layer_id: cv.trail_points(state.clips[layer_id]) for layer_id in state.selection
+              if layer_id in state.clips}
+    shown = repr((state.revision, list(state.selection), sorted(boxes.items()), sorted(trails.items())))
+    key = f"canvas-{state.revision}-{hashlib.sha1(shown.encode()).hexdigest()[:16]}.png"
     path = session.dir("work") / key
     if not path.exists():
         # Older pictures may still be on their way to the page (Gradio copies a reply's
@@ -202,7 +233,7 @@ def _overview_file(session: Session) -> Path:
             if time.time() - old.stat().st_mtime > 60:
                 old.unlink(missing_ok=True)
         static = _static_composite(state)
-        image = cv.overview_image(static, poster, cv.CanvasView.for_poster(poster), state.selection)
+        image = cv.overview_image(static, poster, cv.CanvasView.for_poster(poster), state.selection, boxes, trails)
         from PIL import Image
 
         Image.fromarray(image).save(path, optimize=False, compress_level=1)

@@ -61,7 +61,12 @@ def fit_stand_in_vae(data: Path, out: Path, steps: int, seed: int) -> None:
 
     A random encoder would make a poor, unfair stand-in for a pretrained one (and its
     random decoder an absurd baseline), so the whole VAE is fitted first: L1 plus a small
-    KL term, as VAEs are trained.
+    KL term. It is fitted through the posterior's mean, not a sample: a fresh VAE's
+    posterior has unit variance, noise that drowns the small latent means, so a sampled
+    fit learns to ignore the latent and decode flat gray (its round trip then scored no
+    better than an all-transparent layer, which made the earlier Table 5 runs measure
+    nothing; docs/benchmarks/eval.md). The frozen encoder is read through the mean too
+    (LayerEncoder without a generator), so fitting and use agree.
     """
     torch.manual_seed(seed)
     vae = tiny_vae(seed).train()
@@ -76,7 +81,7 @@ def fit_stand_in_vae(data: Path, out: Path, steps: int, seed: int) -> None:
             rgb = rgba_over_gray(frames.reshape(-1, height, width, 4)).reshape(count, length, height, width, 3)
             pixels = rgb.permute(0, 4, 1, 2, 3) * 2 - 1
             posterior = vae.encode(pixels).latent_dist
-            reconstruction = vae.decode(posterior.sample()).sample
+            reconstruction = vae.decode(posterior.mode()).sample
             loss = F.l1_loss(reconstruction, pixels) + 1e-6 * posterior.kl().mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -189,7 +189,10 @@ def test_import_notices_from_a_real_psd_are_listed_once(session) -> None:
 def test_selection_from_list_gallery_and_canvas(session) -> None:
     view = handlers.set_selection(session, [2, 3])
     assert session.state.selection == [2, 3] and session.state.active == 3
-    assert {b["label"] for b in view["canvas"]["boxes"]} == {"#2 Sun", "#3 Title"}
+    # The boxes carry no label text (the widget would draw it on the art): their colours name the layers.
+    poster = session.state.poster
+    assert {cv.widget_layer_id(b, poster) for b in view["canvas"]["boxes"]} == {2, 3}
+    assert {b["label"] for b in view["canvas"]["boxes"]} == {""}
     handlers.toggle_gallery(session, 0)  # gallery shows the top layer (Title) first
     assert session.state.selection == [2]
     handlers.pick_at(session, 10, 10)  # on the sun: toggles it off
@@ -244,6 +247,12 @@ def test_prompt_picks_a_preset_and_sliders_override(session) -> None:
     assert motion.params.get("amplitude") == 0.9
     assert handlers.edit_motion(session, 3, MotionFields(prompt="x", start_s=-1))["error"]
     assert handlers.edit_motion(session, 3, MotionFields(engine="warp-drive"))["error"]
+    # A refused value changes nothing: it must not reach the autosave, undo or a render.
+    stored = lambda: (session.state.motion(3).start, dict(session.state.motion(3).params))  # noqa: E731
+    before = stored()
+    refused = handlers.edit_motion(session, 3, MotionFields(prompt=motion.prompt, start_s=0.5,
+                                                           params={**chosen.params, "amplitude": 9.0}))
+    assert refused["error"] and stored() == before
 
 
 def test_a_button_press_takes_the_typed_prompt_but_not_stale_sliders(session) -> None:

@@ -242,7 +242,7 @@ def test_an_assembled_folder_animates_exactly_like_its_parts(checkpoint, tmp_pat
     assert index["_class_name"] == "DMDLPipeline" and index["layer_decoder"] == ["engine.dmdl.layer_decoder",
                                                                                 "LayerDecoder"]
     assert (out / "vae").is_symlink() and (out / "vae").resolve() == (base / "vae").resolve()
-    assert not (out / "image_processor").exists()
+    assert (out / "image_processor").is_symlink() and "image_processor" in index  # LLaVA reads the layers
     monkeypatch.setenv("DMDL_DEVICE", "cpu")
     monkeypatch.delenv("DMDL_OFFLOAD", raising=False)
     sun = solid_layer(2, "Sun", Box(20, 10, 12, 12), (250, 200, 40, 200))
@@ -276,7 +276,7 @@ def test_assembly_refuses_wrong_or_missing_parts_before_writing(checkpoint, tmp_
     assert "is a StableDiffusionPipeline, not a HunyuanVideoImageToVideoPipeline" in refused(base, transformer, decoder)
     index = json.loads((checkpoint / "model_index.json").read_text())
     (base / "model_index.json").write_text(json.dumps({**index, "_class_name": "HunyuanVideoImageToVideoPipeline"}))
-    for part in ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "scheduler"):
+    for part in ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "image_processor", "scheduler"):
         (base / part).symlink_to(checkpoint / part)
     assert "lacks vae" in refused(base, transformer, decoder)
     (base / "vae").symlink_to(checkpoint / "vae")

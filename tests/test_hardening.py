@@ -246,6 +246,7 @@ def test_prompts_are_capped_and_names_escaped_before_markdown(tmp_path: Path, ti
     layer.name = "**Sun**<img src=x onerror=alert(1)>"
     motion = session.state.motion(2)
     motion.rationale, motion.planned_by = "Click [here](https://evil.example) _now_", "llm"
+    session.state.selection = [2]  # the notes shown are the selected layers'
     text = views.plans_markdown(session.state)
     assert "<img" not in text and "](https" not in text and "**Sun**" not in text
     assert "\\*\\*Sun\\*\\*" in text and "\\[here\\]" in text

@@ -200,6 +200,15 @@ def test_ray_and_loop_build_the_same_dataset(tmp_path, chat, models, i2v_model, 
 
     assert train_decoder(["--data", str(tmp_path / "ray"), "--out", str(tmp_path / "decoder"), "--tiny-vae",
                           "--steps", "1", "--batch-size", "1", "--log-every", "1"]) == 0, "the decoder trainer reads it"
+    from engine.dmdl.train import main as train_transformer
+    from tests.helpers.dmdl_train_tiny import tiny_base
+
+    run = tmp_path / "run"
+    assert train_transformer(["--data", str(tmp_path / "ray"), "--base", str(tiny_base(tmp_path / "base")),
+                              "--out", str(run), "--steps", "2", "--log-every", "1"]) == 0, "so does the transformer's"
+    steps = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in steps if "loss" in r] == [1, 2] and all(np.isfinite(r["loss"]) for r in steps if "loss" in r)
+    assert (run / "transformer" / "config.json").is_file()
 
 
 def test_the_vlm_alignment_judge_rejects_a_clip_that_does_not_match_its_prompt(tmp_path, chat, models):

@@ -1,10 +1,11 @@
 """`python -m engine.dmdl.assemble`: one DMDL checkpoint folder from HunyuanVideo-I2V and the trained parts.
 
 DMDL fine-tunes HunyuanVideo-I2V's transformer and adds the RGBA layer decoder; the text
-encoders, tokenizers, video VAE and scheduler are the base model's, unchanged (tens of
-gigabytes). So a DMDL checkpoint is assembled, not saved whole: this writes a diffusers
-folder whose `model_index.json` names `DMDLPipeline` with its transformer and layer decoder,
-and links (or, with --copy, copies) the base's shared parts beside them. The editor's
+encoders (LLaVA with its image processor, CLIP), tokenizers, video VAE and scheduler are
+the base model's, unchanged (tens of gigabytes). So a DMDL checkpoint is assembled, not
+saved whole: this writes a diffusers folder whose `model_index.json` names `DMDLPipeline`
+with its transformer and layer decoder, and links (or, with --copy, copies) the base's
+shared parts beside them. The editor's
 `dmdl` engine loads the result unchanged (`DMDL_CHECKPOINT=OUT`).
 
     python -m engine.dmdl.assemble --base HUNYUAN_I2V_DIR --transformer T_DIR \\
@@ -32,8 +33,9 @@ from engine.dmdl.errors import DMDLError
 
 #: Pipelines whose shared parts a DMDL folder can take (a DMDL folder itself: new trained parts).
 BASE_CLASSES = ("HunyuanVideoImageToVideoPipeline", "DMDLPipeline")
-#: The base's parts DMDL uses as they are, in model_index order.
-SHARED_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "vae", "scheduler")
+#: The base's parts DMDL uses as they are, in model_index order: LLaVA reads each static
+#: layer through the image processor, as HunyuanVideo-I2V reads its reference frame.
+SHARED_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "image_processor", "vae", "scheduler")
 #: Transformer folders DMDLTransformer loads (a HunyuanVideo one is the untrained starting point).
 TRANSFORMER_CLASSES = ("DMDLTransformer", "HunyuanVideoTransformer3DModel")
 DECODER_CLASS = "LayerDecoder"
@@ -94,7 +96,7 @@ def check_parts(base: Path, transformer: Path, layer_decoder: Path) -> dict[str,
     if missing:
         raise DMDLError(
             f"The base folder '{base}' lacks {', '.join(missing)}: DMDL uses the base's text encoders, "
-            "tokenizers, VAE and scheduler; download the complete HunyuanVideo-I2V folder."
+            "tokenizers, image processor, VAE and scheduler; download the complete HunyuanVideo-I2V folder."
         )
     vae = _read_json(base / "vae" / "config.json", "The base's vae has no config")
     latent = vae.get("latent_channels")

@@ -85,6 +85,7 @@ class AttentionGroups:
                 out = F.scaled_dot_product_attention(
                     q.transpose(0, 1)[None], k.transpose(0, 1)[None], v.transpose(0, 1)[None]
                 )[0].transpose(0, 1)
+                out = out.to(out_img.dtype)  # under bf16 autocast attention comes back in bf16
                 out_img[b, image_idx] = out[:n_img]
                 out_txt[b, text_idx] = out[n_img:]
         return out_img, out_txt

@@ -88,6 +88,25 @@ class PackedLayers:
         return out
 
 
+    def pack(self, layers: Sequence[Sequence[torch.Tensor]]) -> torch.Tensor:
+        """Per-sample lists of per-layer latents shaped like this batch's -> tokens in its layout;
+        the inverse of `unpack` (padding zero)."""
+        dim = self.tokens.shape[-1]
+        tokens = layers[0][0].new_zeros(*self.tokens.shape[:2], dim)
+        for b, (latents, grids, starts) in enumerate(zip(layers, self.grids, self.starts)):
+            for latent, (frames, rows, cols), (first, rest) in zip(latents, grids, starts):
+                grid = patchify(latent, self.patch_size, self.patch_size_t).reshape(frames, rows * cols, dim)
+                tokens[b, first : first + rows * cols] = grid[0]
+                rest_at = self.first_frame_tokens + rest
+                tokens[b, rest_at : rest_at + (frames - 1) * rows * cols] = grid[1:].reshape(-1, dim)
+        return tokens
+
+    def layer_shapes(self) -> list[list[tuple[int, int, int, int]]]:
+        """Per sample, per layer: the latent shape (C, T', h, w) its tokens unpack to."""
+        p, pt = self.patch_size, self.patch_size_t
+        return [[(self.channels, f * pt, r * p, c * p) for f, r, c in grids] for grids in self.grids]
+
+
 def patchify(latent: torch.Tensor, patch_size: int, patch_size_t: int) -> torch.Tensor:
     """(C, T, H, W) -> (T/pt, H/p, W/p, C*pt*p*p)."""
     c, t, h, w = latent.shape

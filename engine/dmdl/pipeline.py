@@ -1,9 +1,11 @@
 """DMDLPipeline: text encoders + DMDLTransformer + flow-matching scheduler, composed thinly.
 
 Input: each chosen layer's static latent (its RGBA over 50 % gray, cropped to its motion
-box on the 16-pixel grid, through the video VAE encoder), its placement, and either one
-motion prompt per layer (joint mode) or one group prompt. Output: every layer's generated
-latent video; an RGBA decoder, when the checkpoint carries one, turns them into frames.
+box on the 16-pixel grid, through the video VAE encoder), the same RGBA image (LLaVA reads
+it, over gray, as HunyuanVideo-I2V reads its reference frame: engine.dmdl.text), its
+placement, and either one motion prompt per layer (joint mode) or one group prompt.
+Output: every layer's generated latent video; an RGBA decoder, when the checkpoint carries
+one, turns them into frames.
 
 The VAE (diffusers' HunyuanVideo VAE, read through `engine.dmdl.autoencoder.LayerEncoder`)
 and the transparent-layer decoder (`engine.dmdl.layer_decoder.LayerDecoder`) are optional
@@ -24,6 +26,7 @@ from engine.dmdl.autoencoder import TEMPORAL_COMPRESSION, LayerEncoder, latent_f
 from engine.dmdl.offload import place as place_pipeline
 from engine.dmdl.grid import LATENT_PIXELS, TOKEN_PIXELS
 from engine.dmdl.packing import LayerPlacement, PackedLayers, pack_layers
+from engine.dmdl.reference import black_layers
 from engine.dmdl.sampling import sample_layers
 from engine.dmdl.text import PromptEmbeddings, PromptEncoder
 from engine.dmdl.transformer import DMDLTransformer
@@ -52,7 +55,7 @@ class DMDLPipeline(DiffusionPipeline):
     # In the order a call uses them: the VAE encodes the static layers, the text encoders
     # the prompts, the transformer denoises, the RGBA decoder decodes.
     model_cpu_offload_seq = "vae->text_encoder->text_encoder_2->transformer->layer_decoder"
-    _optional_components = ["vae", "layer_decoder"]
+    _optional_components = ["vae", "layer_decoder", "image_processor"]
 
     def __init__(
         self,
@@ -64,7 +67,11 @@ class DMDLPipeline(DiffusionPipeline):
         text_encoder_2,
         vae=None,
         layer_decoder=None,
+        image_processor=None,
     ) -> None:
+        """`text_encoder` is HunyuanVideo-I2V's LLaVA and `image_processor` its
+        CLIPImageProcessor: both needed to encode prompts (engine.dmdl.text); a folder
+        without the image processor still loads, for latent-level use."""
         super().__init__()
         self.register_modules(
             transformer=transformer,
@@ -75,6 +82,7 @@ class DMDLPipeline(DiffusionPipeline):
             text_encoder_2=text_encoder_2,
             vae=vae,
             layer_decoder=layer_decoder,
+            image_processor=image_processor,
         )
 
     @classmethod
@@ -97,15 +105,23 @@ class DMDLPipeline(DiffusionPipeline):
     @property
     def prompt_encoder(self) -> PromptEncoder:
         return PromptEncoder(
-            self.tokenizer, self.text_encoder, self.tokenizer_2, self.text_encoder_2, device=self._execution_device
+            self.tokenizer, self.text_encoder, self.tokenizer_2, self.text_encoder_2, self.image_processor,
+            device=self._execution_device,
         )
 
     def encode_prompts(
-        self, layer_prompts: Sequence[str] | None, num_layers: int, group_prompt: str | None = None
+        self,
+        layer_prompts: Sequence[str] | None,
+        num_layers: int,
+        group_prompt: str | None = None,
+        images: Sequence[Any] | None = None,
+        placements: Sequence[LayerPlacement] | None = None,
     ) -> PromptEmbeddings:
-        """Joint or group conditioning; owned copies per layer when the model isolates layers."""
+        """Joint or group conditioning, each layer's image read by LLaVA; owned copies per
+        layer when the model isolates layers (engine.dmdl.text)."""
         return self.prompt_encoder.encode(
-            layer_prompts, num_layers, group_prompt, copy_per_layer=bool(self.transformer.config.layer_isolation)
+            layer_prompts, num_layers, group_prompt, copy_per_layer=bool(self.transformer.config.layer_isolation),
+            images=images, placements=placements,
         )
 
     def encode_static(self, rgba) -> torch.Tensor:
@@ -137,6 +153,7 @@ class DMDLPipeline(DiffusionPipeline):
         placements: Sequence[LayerPlacement],
         prompts: Sequence[str] | None = None,
         group_prompt: str | None = None,
+        images: Sequence[Any] | None = None,
         num_frames: int = 49,
         num_inference_steps: int = 50,
         guidance_scale: float = 6.0,
@@ -149,6 +166,9 @@ class DMDLPipeline(DiffusionPipeline):
     ) -> DMDLPipelineOutput | tuple:
         """Generate every layer's motion jointly.
 
+        `images`: each layer's static RGBA (H, W, 4) in its box, the picture LLaVA reads
+        (required: LLaVA reads each layer as HunyuanVideo-I2V its frame). True CFG's negative prompt
+        reads opaque black pictures, as diffusers' HunyuanVideo-I2V pipeline does.
         output_type "latent": per layer (C, T', h, w); "rgba" (needs layer_decoder): per layer
         (T, 8h, 8w, 4) straight-alpha float RGBA in [0, 1]. `step_callback(i, t)` runs after
         every denoising step (progress bars; raising from it stops the sampling there).
@@ -161,10 +181,12 @@ class DMDLPipeline(DiffusionPipeline):
             raise ValueError("This checkpoint has no transparent-layer decoder: ask for output_type='latent'.")
         try:
             condition = self.build_condition(static_latents, placements, num_frames)
-            prompt = self.encode_prompts(prompts, len(static_latents), group_prompt)
+            count = len(static_latents)
+            prompt = self.encode_prompts(prompts, count, group_prompt, images, placements)
             negative = None
             if true_cfg_scale > 1.0:
-                negative = self.encode_prompts(None, len(static_latents), negative_prompt)
+                blacks = None if images is None else black_layers(images)
+                negative = self.encode_prompts(None, count, negative_prompt, blacks, placements)
             result = sample_layers(
                 self.transformer,
                 condition,

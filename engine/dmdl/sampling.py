@@ -4,6 +4,13 @@ Plain Euler steps on diffusers' FlowMatchEulerDiscreteScheduler, in packed token
 the flow step is element-wise, so packing never has to be undone inside the loop. After
 every step the frame-0 tokens are put back to the clean static latents (token replace, as
 the HunyuanVideo-I2V pipeline does), so each layer's first frame IS its static layer.
+
+The loop is diffusers' `HunyuanVideoImageToVideoPipeline` loop, step for step (a test runs
+both): noise drawn per layer in its video layout (C, T', h, w), in layer order, from the
+caller's generator; the start 0.999·noise + 0.001·static latent (repeated over the
+frames); sigmas linear from 1 (shifted by the scheduler); the timestep the scheduler's, in
+fp32, on the 0-1000 scale; embedded guidance ×1000; true classifier-free guidance
+uncond + s·(cond − uncond).
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from diffusers import FlowMatchEulerDiscreteScheduler
 
 from engine.dmdl.packing import PackedLayers
 from engine.dmdl.text import PromptEmbeddings
+
+#: HunyuanVideo-I2V's pipeline starts from START_NOISE·noise + (1 − START_NOISE)·static latent.
+START_NOISE = 0.999
 
 
 def predict_flow(
@@ -56,8 +66,12 @@ def sample_layers(
     """
     clean = condition.tokens.float()
     keep = condition.first_frame[..., None]
-    noise = torch.randn(clean.shape, generator=generator, dtype=torch.float32, device="cpu").to(clean.device)
-    latents = torch.where(keep, clean, noise)
+    noise = condition.pack(
+        [[torch.randn(shape, generator=generator, dtype=torch.float32, device="cpu") for shape in layers]
+         for layers in condition.layer_shapes()]
+    ).to(clean.device)
+    static = condition.pack([[x[:, :1].expand_as(x) for x in layers] for layers in condition.unpack(clean)])
+    latents = torch.where(keep, clean, noise * START_NOISE + static * (1.0 - START_NOISE))
 
     sigmas = np.linspace(1.0, 0.0, num_inference_steps + 1)[:-1]
     scheduler.set_timesteps(sigmas=sigmas, device=clean.device)
@@ -67,7 +81,7 @@ def sample_layers(
         guidance = torch.full((batch,), guidance_scale * 1000.0, device=clean.device, dtype=transformer.dtype)
 
     for i, t in enumerate(scheduler.timesteps):
-        sigma = (t / 1000.0).expand(batch).to(clean.device)
+        sigma = scheduler.sigmas[i].expand(batch).to(clean.device)  # sigma·1000 is t, bit for bit (fp32)
         noisy = condition.with_tokens(latents)
         velocity = predict_flow(transformer, noisy, sigma, prompt, guidance)
         if negative_prompt is not None and true_cfg_scale > 1.0:

@@ -43,8 +43,13 @@ def flow_matching_loss(
     sigma: torch.Tensor,
     noise: torch.Tensor,
     guidance_scale: float = 1.0,
+    per_sample: bool = False,
 ) -> torch.Tensor:
-    """Mean squared error between predicted and true velocity over the generated tokens."""
+    """Mean squared error between predicted and true velocity over the generated tokens.
+
+    `per_sample`: each sample's mean, then their mean: a batch split over N processes (whose
+    gradients are averaged) then trains exactly as one process holding the whole batch.
+    """
     z = clean.tokens.float()
     keep = clean.first_frame[..., None]
     s = sigma[:, None, None]
@@ -55,6 +60,8 @@ def flow_matching_loss(
     velocity = predict_flow(transformer, clean.with_tokens(noisy), sigma, prompt, guidance)
     weight = (clean.valid & ~clean.first_frame)[..., None].float()
     squared = (velocity - (noise - z)) ** 2 * weight
+    if per_sample:
+        return (squared.sum(dim=(1, 2)) / (weight.sum(dim=(1, 2)) * z.shape[-1]).clamp(min=1.0)).mean()
     return squared.sum() / (weight.sum() * z.shape[-1]).clamp(min=1.0)
 
 

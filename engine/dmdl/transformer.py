@@ -9,7 +9,9 @@ so the loaded model starts exactly as the pretrained one. What changes is the fo
    sequence, frame-0 tokens first) instead of one video tensor;
 2. rotary positions come from the layout (layer, frame, y, x on the poster grid), eqs. 6-8;
 3. attention runs group-wise (`AttentionGroups`), which both drops batch padding and gives
-   the optional layer-isolation mask of eq. 9 without an N x N mask.
+   the optional layer-isolation mask of eq. 9 without an N x N mask;
+4. the token refiner reads each owner's conditioning (a layer's LLaVA image and prompt
+   tokens, or a shared group prompt) on its own, as HunyuanVideo-I2V refines one prompt.
 
 Config additions: `rope_layer_spacing` (default 64) gives layers their axis by sharing
 HunyuanVideo's frame band at its own frequencies (engine.dmdl.rope), so loading a
@@ -23,6 +25,7 @@ trained from scratch; `rope_layer_theta` sets that band's base (default: `rope_t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +43,9 @@ from engine.dmdl.rope import LayoutRotaryEmbedding, split_axes_dim
 #: different layers share a position. A HunyuanVideo-I2V checkpoint has no such key, so
 #: loading one gives the frequency-preserving 4D-RoPE; 0 is the 3D-RoPE ablation.
 DEFAULT_LAYER_SPACING = 64.0
+#: A LoRA adapter `python -m engine.dmdl.train --lora-rank R` saved beside the base weights:
+#: `from_pretrained` applies and merges it, so a LoRA run's folder loads like a full one.
+LORA_WEIGHTS = "pytorch_lora_weights.safetensors"
 
 
 # diffusers' pipeline loader checks a passed component against the base classes it finds in
@@ -113,6 +119,17 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
         for block in (*self.transformer_blocks, *self.single_transformer_blocks):
             block.attn.set_processor(DMDLAttnProcessor())
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs) -> "DMDLTransformer":
+        """diffusers' loader, then the folder's LoRA adapter (if any) merged into the weights."""
+        model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        folder = Path(pretrained_model_name_or_path) / (kwargs.get("subfolder") or "")
+        if (folder / LORA_WEIGHTS).is_file():
+            model.load_lora_adapter(folder, weight_name=LORA_WEIGHTS, prefix=None, adapter_name="trained")
+            model.fuse_lora(adapter_names=["trained"])
+            model.unload_lora()  # drops the adapter modules, keeping the merged weights
+        return model
+
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """Patch embedding of already-patchified tokens.
 
@@ -121,6 +138,34 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
         """
         proj = self.x_embedder.proj
         return F.linear(tokens.to(proj.weight.dtype), proj.weight.flatten(1), proj.bias)
+
+    def refine_text(
+        self,
+        text: torch.Tensor,
+        timestep: torch.Tensor,
+        mask: torch.Tensor,
+        owner: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """HunyuanVideo's token refiner, run on each owner's tokens on their own.
+
+        The refiner attends among all the tokens it is given and pools their mean into its
+        modulation, so refining several layers' prompts (and LLaVA image tokens) together
+        would let one layer's conditioning change another's even under the isolation mask
+        (eq. 9). Each owner's tokens are refined as HunyuanVideo-I2V refines one prompt;
+        with a single owner per sample this is the stock call, bit for bit.
+        """
+        real = mask.bool()
+        groups = [torch.unique(owner[b][real[b]]).tolist() if owner is not None else [] for b in range(text.shape[0])]
+        if all(len(g) <= 1 for g in groups):
+            return self.context_embedder(text, timestep, mask)
+        refined = text.new_zeros(*text.shape[:2], self.config.num_attention_heads * self.config.attention_head_dim)
+        for b, owners in enumerate(groups):
+            for who in owners:
+                index = torch.nonzero(real[b] & (owner[b] == who)).flatten()
+                ones = torch.ones(1, index.numel(), dtype=torch.long, device=text.device)
+                refined[b, index] = self.context_embedder(text[b : b + 1, index], timestep[b : b + 1], ones)[0].to(
+                    refined.dtype)  # bf16 under autocast
+        return refined
 
     def forward(
         self,
@@ -137,12 +182,12 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
 
         timestep: (B,) in the scheduler's 0-1000 scale. encoder_hidden_states (B, L, text
         dim) with encoder_attention_mask (B, L); text_owner (B, L) gives each text token's
-        layer slot (-1: shared), needed only with layer isolation. Padding tokens come back
-        as zeros.
+        layer slot (-1: shared): each owner's text is refined on its own, and layer
+        isolation needs every token owned. Padding tokens come back as zeros.
         """
         temb, token_replace_emb = self.time_text_embed(timestep, pooled_projections, guidance)
         hidden_states = self.embed_tokens(packed.tokens)
-        encoder_hidden_states = self.context_embedder(encoder_hidden_states, timestep, encoder_attention_mask)
+        encoder_hidden_states = self.refine_text(encoder_hidden_states, timestep, encoder_attention_mask, text_owner)
 
         cos, sin = self.rope(packed.positions)
         rotary = (cos.to(hidden_states.device), sin.to(hidden_states.device))

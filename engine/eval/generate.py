@@ -34,16 +34,41 @@ class EngineSpec:
 
     name: str
     params: tuple[tuple[str, Any], ...] = ()
+    #: A model folder of its own (an ablation row's checkpoint) instead of the engine's
+    #: configured one, and the row name to show for it ("4D-RoPE").
+    checkpoint: str | None = None
+    variant: str | None = None
 
     @property
     def label(self) -> str:
+        if self.variant:
+            return self.variant
         extra = ", ".join(f"{k}={v}" for k, v in self.params)
         return f"{self.name} ({extra})" if extra else self.name
 
     @property
     def key(self) -> str:
-        blob = json.dumps([self.name, list(self.params)], sort_keys=True, default=str)
+        blob = json.dumps([self.name, list(self.params), self.checkpoint], sort_keys=True, default=str)
         return f"{self.name}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+
+
+#: Engines built for one checkpoint folder, kept so every batch of a run reuses the loaded model.
+_CHECKPOINT_ENGINES: dict[tuple[str, str], Any] = {}
+
+
+def engine_for(spec: EngineSpec):
+    """The registry's engine, or (for a spec with its own checkpoint) a dmdl engine on that folder."""
+    if spec.checkpoint is None:
+        return get_engine(spec.name)
+    if spec.name != "dmdl":
+        raise PosterError(f"Only the dmdl engine takes a checkpoint per row, not '{spec.name}'.")
+    key = (spec.name, str(spec.checkpoint))
+    if key not in _CHECKPOINT_ENGINES:
+        from engine.motion.dmdl_engine import DMDLAnimator  # noqa: PLC0415 (torch-heavy, only when asked)
+
+        _CHECKPOINT_ENGINES.clear()  # one ablation row's model in memory at a time
+        _CHECKPOINT_ENGINES[key] = DMDLAnimator(checkpoint=str(spec.checkpoint))
+    return _CHECKPOINT_ENGINES[key]
 
 
 def sample_seed(seed: int, sample: TDLSample) -> int:
@@ -108,7 +133,7 @@ def generate(
     found = [cache.get(spec, mode, seed, sample) for sample in batch]
     if all(frames is not None for frames in found):
         return found, 0  # type: ignore[return-value]
-    engine = get_engine(spec.name)
+    engine = engine_for(spec)
     ok, why = engine.available()
     if not ok:
         raise PosterError(f"The '{spec.name}' engine cannot run here: {why}")

@@ -5,7 +5,8 @@ together to the <= 512 px the paper trains at (engine.dmdl.scale: the union of t
 fits the `resolution` parameter, every box snapped out to the 16-pixel token grid, the
 layer kept undistorted inside it), draw each static layer into its generated box (the
 pipeline's LayerEncoder puts it over 50 % gray and encodes it), hand latents and
-placements to `DMDLPipeline`, and resize the decoded RGBA frames back to the requested box
+placements (and the drawn layers, which LLaVA reads as HunyuanVideo-I2V reads its reference
+frame) to `DMDLPipeline`, and resize the decoded RGBA frames back to the requested box
 and cut them to its length. Frame 0 of every clip is the static layer itself, exactly.
 
 The pipeline is loaded lazily from `DMDL_CHECKPOINT` the first time a layer is animated, so
@@ -104,8 +105,10 @@ class DMDLAnimator:
     name = "dmdl"
     label = "DMDL generative (GPU)"
 
-    def __init__(self, pipeline=None, device: str | None = None, num_inference_steps: int = 50, dtype=None) -> None:
+    def __init__(self, pipeline=None, device: str | None = None, num_inference_steps: int = 50, dtype=None,
+                 checkpoint: str | None = None) -> None:
         self._pipeline = pipeline  # tests and scripts may hand in a ready pipeline
+        self._checkpoint = checkpoint  # a fixed folder (the evaluation's ablation rows), else DMDL_CHECKPOINT
         self._pipeline_key: tuple[str, str, str] | None = None  # (folder, device, offload) it was loaded for
         self._device = device
         self.num_inference_steps = num_inference_steps
@@ -119,6 +122,11 @@ class DMDLAnimator:
     def device(self) -> str:
         """The device given, else `DMDL_DEVICE` (read on every call, so a change is seen), else cuda."""
         return self._device or os.environ.get(DEVICE_ENV, "").strip() or "cuda"
+
+    @property
+    def checkpoint(self) -> str:
+        """The folder given, else `DMDL_CHECKPOINT` (read on every call, like the device)."""
+        return (self._checkpoint or os.environ.get(CHECKPOINT_ENV, "")).strip()
 
     @staticmethod
     def default_offload() -> str:
@@ -167,7 +175,7 @@ class DMDLAnimator:
             self.default_offload()
         except PosterError as error:
             return False, str(error)
-        folder = os.environ.get(CHECKPOINT_ENV, "").strip()
+        folder = self.checkpoint
         if not folder:
             return False, (
                 "The generative engine needs a GPU and a checkpoint: set DMDL_CHECKPOINT to a local folder."
@@ -190,7 +198,7 @@ class DMDLAnimator:
         with self._load_lock, designer_errors():
             if self._pipeline is not None and self._pipeline_key is None:
                 return self._pipeline
-            key = (os.environ.get(CHECKPOINT_ENV, "").strip(), self.device, offload)
+            key = (self.checkpoint, self.device, offload)
             if self._pipeline is None or self._pipeline_key != key:
                 self._drop()
                 self._pipeline = self._load(key[0], offload)
@@ -208,11 +216,12 @@ class DMDLAnimator:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         dtype = self.dtype or (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
         pipe = DMDLPipeline.from_checkpoint(folder, dtype=dtype)
-        missing = [name for name in ("vae", "layer_decoder") if getattr(pipe, name, None) is None]
+        missing = [name for name in ("vae", "layer_decoder", "image_processor") if getattr(pipe, name, None) is None]
         if missing:
             raise PosterError(
                 f"The checkpoint in '{folder}' has no {' and no '.join(missing)} folder: the generative engine "
-                "needs the video VAE and the transparent-layer decoder beside the transformer."
+                "needs the video VAE, the transparent-layer decoder and LLaVA's image processor beside the "
+                "transformer (python -m engine.dmdl.assemble builds a complete folder)."
             )
         pipe.set_progress_bar_config(disable=True)
         return pipe.place(self.device, offload)
@@ -281,15 +290,17 @@ class DMDLAnimator:
             step(progress, cancel, index + 1, steps, f"Denoising step {index + 1} of {steps}")
 
         with self._run_lock:
-            statics, placements = [], []
+            images, statics, placements = [], [], []
             for index, (request, box) in enumerate(zip(requests, scaled)):
-                statics.append(pipe.encode_static(static_for_generation(request.layer, box)))
+                images.append(static_for_generation(request.layer, box))
+                statics.append(pipe.encode_static(images[-1]))
                 g = box.generated
                 placements.append(LayerPlacement(index=index, top=g.y // TOKEN_PIXELS, left=g.x // TOKEN_PIXELS))
             decoded = pipe(
                 statics,
                 placements,
                 prompts=prompts,
+                images=images,
                 group_prompt=group_prompt,
                 num_frames=frames_to_generate(requests[0].frames),
                 num_inference_steps=steps,

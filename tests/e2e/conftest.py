@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers.editor_server import REPO_ROOT, running_editor
 
@@ -52,3 +53,24 @@ def monkeypatch_session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     mp.setenv("HOME", str(tmp_path_factory.mktemp("chromium-home")))
     yield
     mp.undo()
+
+
+@dataclass
+class OpenEditor:
+    """A page on the editor with its sample poster open, and the page errors seen so far."""
+
+    page: Page
+    errors: list[str]
+
+
+@pytest.fixture
+def sample_editor(editor_url: str, browser: Browser) -> Iterator[OpenEditor]:
+    """A fresh browser context (downloads allowed) on the editor's opening sample poster."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(editor_url)
+    expect(page.locator("#status")).to_contain_text("Opened the sample poster", timeout=120_000)
+    yield OpenEditor(page, errors)
+    context.close()

@@ -8,12 +8,22 @@ every weight to make equivalence checks meaningful.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 import torch
 from diffusers import HunyuanVideoTransformer3DModel
 from tokenizers import Tokenizer, models, pre_tokenizers, processors
-from transformers import CLIPTextConfig, CLIPTextModel, LlamaConfig, LlamaModel, PreTrainedTokenizerFast
+from transformers import (
+    CLIPImageProcessor,
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    PreTrainedTokenizerFast,
+)
 
 from engine.dmdl.packing import LayerPlacement
 from engine.dmdl.text import PromptEmbeddings
@@ -98,32 +108,85 @@ def latent(frames: int, rows: int, cols: int, seed: int) -> torch.Tensor:
     return torch.randn(CHANNELS, frames, rows, cols, generator=torch.Generator().manual_seed(seed))
 
 
+def layer_image(height: int, width: int, seed: int, opaque: bool = False) -> torch.Tensor:
+    """A random straight-alpha RGBA layer image (height, width, 4) uint8, what LLaVA reads over gray."""
+    image = torch.randint(0, 256, (height, width, 4), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
+    if opaque:
+        image[..., 3] = 255
+    return image
+
+
+def images_for(latents) -> list[torch.Tensor]:
+    """One random layer image per static latent (C, T, h, w), sized as the VAE would have read it."""
+    return [layer_image(x.shape[-2] * 8, x.shape[-1] * 8, seed=i) for i, x in enumerate(latents)]
+
+
 def place(index: int, top: int, left: int) -> LayerPlacement:
     return LayerPlacement(index=index, top=top, left=left)
 
 
-WORDS = ["[PAD]", "[UNK]", "<s>", "</s>", "a", "the", "flag", "waves", "sun", "rises", "title", "floats", "gently"]
+#: Llama-3's chat markers and LLaVA's image placeholder, each one token (as in the real tokenizer).
+SPECIAL = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<image>"]
+WORDS = [
+    "[PAD]", "[UNK]", "<s>", "</s>", "a", "the", "flag", "waves", "sun", "rises", "title", "floats", "gently",
+    "system", "user", "assistant", "Describe", "video", "image", *SPECIAL,
+]
+#: LLaVA's vision tower at toy size: 32 px pictures in 8 px patches, 16 image features.
+PICTURE_PIXELS, PICTURE_PATCH = 32, 8
 
 
-def tiny_tokenizer(max_length: int, append_eos: bool) -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over a toy vocabulary, built offline with `tokenizers`."""
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+def tiny_tokenizer(max_length: int, append_eos: bool, extra_words: Sequence[str] = ()) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over a toy vocabulary (WORDS, then `extra_words`), built offline with `tokenizers`.
+
+    The LLM's (append_eos False) starts with <|begin_of_text|> and keeps the chat markers
+    whole, like Llama-3's, so diffusers' I2V template positions are counted on it as on the
+    real one; CLIP's (append_eos True) ends with </s>."""
+    words = WORDS + [w for w in dict.fromkeys(extra_words) if w not in WORDS]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     if append_eos:
         tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 3)])
+        return PreTrainedTokenizerFast(
+            tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", bos_token="<s>", eos_token="</s>",
+            model_max_length=max_length,
+        )
+    tok.add_special_tokens(SPECIAL)
+    bos = "<|begin_of_text|>"
+    tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A", special_tokens=[(bos, WORDS.index(bos))])
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", bos_token="<s>", eos_token="</s>",
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", bos_token=bos, eos_token="<|eot_id|>",
         model_max_length=max_length,
+    )
+
+
+def tiny_llava(seed: int = 0, vocab_size: int = len(WORDS)) -> LlavaForConditionalGeneration:
+    """HunyuanVideo-I2V's text encoder (LLaVA: CLIP vision tower + projector + Llama) at toy size."""
+    torch.manual_seed(seed)
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                       image_size=PICTURE_PIXELS, patch_size=PICTURE_PATCH, projection_dim=16),
+        text_config=LlamaConfig(vocab_size=vocab_size, hidden_size=TEXT_DIM, intermediate_size=64, num_hidden_layers=3,
+                                num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
+                                pad_token_id=0),
+        image_token_index=WORDS.index("<image>"),
+        pad_token_id=0,
+    )
+    return LlavaForConditionalGeneration(config).eval()
+
+
+def tiny_image_processor() -> CLIPImageProcessor:
+    """LLaVA's image processor (resize the short side, centre crop, CLIP normalisation) at toy size."""
+    return CLIPImageProcessor(
+        size={"shortest_edge": PICTURE_PIXELS}, crop_size={"height": PICTURE_PIXELS, "width": PICTURE_PIXELS}
     )
 
 
 def hunyuan_i2v_checkpoint(directory: Path) -> Path:
     """A HunyuanVideo-I2V-shaped pipeline folder, laid out as diffusers saves the real one
-    (transformer, vae, scheduler, two text encoders and tokenizers, image processor)."""
+    (transformer, vae, scheduler, LLaVA + CLIP text encoders and tokenizers, image processor)."""
     import json
 
     from diffusers import FlowMatchEulerDiscreteScheduler
-    from transformers import CLIPImageProcessor
 
     from engine.dmdl.autoencoder import tiny_vae
 
@@ -132,14 +195,13 @@ def hunyuan_i2v_checkpoint(directory: Path) -> Path:
     FlowMatchEulerDiscreteScheduler(shift=7.0).save_pretrained(directory / "scheduler")
     for name, part in tiny_text_encoders(directory / "sources").items():
         part.save_pretrained(directory / name)
-    CLIPImageProcessor().save_pretrained(directory / "image_processor")
     index = {
         "_class_name": "HunyuanVideoImageToVideoPipeline",
         "_diffusers_version": "0.42.1",
         "transformer": ["diffusers", "HunyuanVideoTransformer3DModel"],
         "vae": ["diffusers", "AutoencoderKLHunyuanVideo"],
         "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
-        "text_encoder": ["transformers", "LlamaModel"],
+        "text_encoder": ["transformers", "LlavaForConditionalGeneration"],
         "tokenizer": ["transformers", "PreTrainedTokenizerFast"],
         "text_encoder_2": ["transformers", "CLIPTextModel"],
         "tokenizer_2": ["transformers", "PreTrainedTokenizerFast"],
@@ -149,37 +211,41 @@ def hunyuan_i2v_checkpoint(directory: Path) -> Path:
     return directory
 
 
-def tiny_text_encoders(directory: Path) -> dict:
-    """Tiny Llama (token sequence) + CLIP (pooled vector), saved and reloaded from `directory`."""
+def tiny_text_encoders(directory: Path, extra_words: Sequence[str] = ()) -> dict:
+    """HunyuanVideo-I2V's conditioning parts at toy size, saved and reloaded from `directory`:
+    LLaVA (token sequence, reading the layer's picture) with its tokenizer and image
+    processor, and CLIP (pooled vector; 77 positions, as the pipelines pad to 77).
+    `extra_words` join the vocabulary (a benchmark's own prompts, so they are not all unknown)."""
+    vocab_size = len(tiny_tokenizer(77, append_eos=True, extra_words=extra_words))
+    llava = tiny_llava(vocab_size=vocab_size)
     torch.manual_seed(0)
-    llama = LlamaModel(
-        LlamaConfig(vocab_size=len(WORDS), hidden_size=TEXT_DIM, intermediate_size=64, num_hidden_layers=3,
-                    num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512, pad_token_id=0)
-    )
     clip = CLIPTextModel(
-        CLIPTextConfig(vocab_size=len(WORDS), hidden_size=POOLED_DIM, intermediate_size=32, num_hidden_layers=1,
-                       num_attention_heads=2, max_position_embeddings=16, projection_dim=POOLED_DIM,
+        CLIPTextConfig(vocab_size=vocab_size, hidden_size=POOLED_DIM, intermediate_size=32, num_hidden_layers=1,
+                       num_attention_heads=2, max_position_embeddings=77, projection_dim=POOLED_DIM,
                        pad_token_id=0, bos_token_id=2, eos_token_id=3)
     )
     parts = {
-        "tokenizer": tiny_tokenizer(512, append_eos=False),
-        "text_encoder": llama,
-        "tokenizer_2": tiny_tokenizer(16, append_eos=True),
+        "tokenizer": tiny_tokenizer(1024, append_eos=False, extra_words=extra_words),
+        "text_encoder": llava,
+        "tokenizer_2": tiny_tokenizer(77, append_eos=True, extra_words=extra_words),
         "text_encoder_2": clip,
+        "image_processor": tiny_image_processor(),
     }
     for name, part in parts.items():
         part.save_pretrained(directory / name)
     return {
         "tokenizer": PreTrainedTokenizerFast.from_pretrained(directory / "tokenizer"),
-        "text_encoder": LlamaModel.from_pretrained(directory / "text_encoder").eval(),
+        "text_encoder": LlavaForConditionalGeneration.from_pretrained(directory / "text_encoder").eval(),
         "tokenizer_2": PreTrainedTokenizerFast.from_pretrained(directory / "tokenizer_2"),
         "text_encoder_2": CLIPTextModel.from_pretrained(directory / "text_encoder_2").eval(),
+        "image_processor": CLIPImageProcessor.from_pretrained(directory / "image_processor"),
     }
 
 
-def tiny_dmdl_folder(directory: Path) -> Path:
-    """A whole DMDL checkpoint at toy size saved under `directory / "dmdl"`: the tiny
-    transformer, VAE, RGBA ViT decoder and text encoders, random weights, seed 0."""
+def tiny_dmdl_folder(directory: Path, name: str = "dmdl", **transformer_config) -> Path:
+    """A whole DMDL checkpoint at toy size saved under `directory / name`: the tiny
+    transformer (its config changed by `transformer_config`, e.g. an ablation's), VAE,
+    RGBA ViT decoder and text encoders, random weights, seed 0."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     from engine.dmdl import DMDLPipeline
@@ -189,8 +255,9 @@ def tiny_dmdl_folder(directory: Path) -> Path:
     torch.manual_seed(0)
     decoder = LayerDecoder(hidden_size=32, num_layers=2, num_heads=2, mlp_ratio=2.0, norm_groups=8).eval()
     pipe = DMDLPipeline(
-        transformer=dmdl_tiny(in_channels=16, out_channels=16), scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        transformer=dmdl_tiny(in_channels=16, out_channels=16, **transformer_config),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
         vae=tiny_vae().eval(), layer_decoder=decoder, **tiny_text_encoders(directory),
     )
-    pipe.save_pretrained(directory / "dmdl")
-    return directory / "dmdl"
+    pipe.save_pretrained(directory / name)
+    return directory / name
