@@ -9,9 +9,13 @@ Cancel button stops it between steps, leaving every clip as it was.
 
 from __future__ import annotations
 
+import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -26,8 +30,9 @@ from app.timeline import tracks_value
 from app.views import canvas_view, engines_view, selection_view
 from engine.core.clip import LayerClip
 from engine.core.links import FOLLOWS_PARAM
-from engine.core.poster import Box, Layer, PosterError
+from engine.core.poster import Box, Layer, Poster, PosterError
 from engine.core.stream import FrameStream
+from engine.core.tee import Tee
 from engine.motion.base import Cancelled, MotionRequest
 
 PREVIEW_MAX_SIDE = 960  # previews are for the eye; exports keep full resolution
@@ -54,6 +59,46 @@ def _request(state: EditorState, layer_id: int) -> MotionRequest:
         seed=motion.seed, phase=motion.phase, start=motion.start, duration=motion.duration,
         canvas=state.poster.canvas,
     )
+
+
+class Stop(Protocol):
+    """What an engine call checks between steps to stop early (threading.Event has it)."""
+
+    def is_set(self) -> bool: ...
+
+
+#: The settings each live clip was made from (see `recipe`), while the clip lives.
+_RECIPES: "WeakKeyDictionary[LayerClip, tuple]" = WeakKeyDictionary()
+
+
+def recipe(state: EditorState, layer_id: int) -> tuple:
+    """Everything a layer's clip depends on: what the engine is asked, and the timeline.
+
+    Two equal recipes make the same clip, so the live preview re-renders exactly the
+    layers whose recipe changed since their clip was made.
+    """
+    motion = state.motion(layer_id)
+    try:
+        request = _request(state, layer_id)
+    except PosterError as error:  # settings no engine takes: stale, and Animate says why
+        return (motion.engine, str(error))
+    return (motion.engine, motion.group, motion.loop, request.prompt, json.dumps(request.params, sort_keys=True,
+            default=str), request.box.as_tuple(), request.seed, request.phase, request.start, request.duration,
+            request.frames, request.fps)
+
+
+def remember(state: EditorState, clips: Sequence[LayerClip], *, unknown_only: bool = False) -> None:
+    """Record the recipes the leading (not following) `clips` were made from; with
+    `unknown_only`, only for clips without one (a restored or opened project's clips
+    are taken as made from the settings saved with them)."""
+    for clip in clips:
+        if clip.params.get(FOLLOWS_PARAM) is None and not (unknown_only and clip in _RECIPES):
+            _RECIPES[clip] = recipe(state, clip.layer_id)
+
+
+def made_from(clip: LayerClip) -> tuple | None:
+    """The recipe recorded for `clip`, None when unknown."""
+    return _RECIPES.get(clip)
 
 
 @dataclass
@@ -177,6 +222,42 @@ def _write_video(session: Session, stem: str, frames: FrameStream, fps: int) -> 
     return str(path)
 
 
+def _store_and_preview(session: Session, clips: Sequence[LayerClip], poster: Poster, shown: Sequence[LayerClip],
+                       frame_count: int, fps: int) -> tuple[str, list[tuple[LayerClip, Path]]]:
+    """Write the fresh clips beside the autosave and encode the poster preview, at once.
+
+    Each fresh clip is rendered once and read by both (engine.core.tee): the clip files are
+    deflated on one thread while the preview is composited on another and encoded by
+    ffmpeg, so the two cores share the work; the preview never reads the clips back from
+    disk. Returns the preview's path and (clip, pending file) pairs for `commit_clip`.
+    """
+    from engine.render.compositor import poster_stream
+    from engine.render.scale import preview_scale
+
+    tees = {clip.layer_id: Tee(clip.source) for clip in clips}
+    stored_views = [clip.with_source(tees[clip.layer_id].view(0)) for clip in clips]
+    drawn = [clip.with_source(tees[clip.layer_id].view(1)) if clip.layer_id in tees else clip for clip in shown]
+
+    def store(clip: LayerClip, stored: LayerClip) -> tuple[LayerClip, Path]:
+        try:
+            return clip, store_clip(session, stored)
+        finally:
+            tees[clip.layer_id].close(0)
+
+    scale = preview_scale(poster.width, poster.height, PREVIEW_MAX_SIDE)
+    # one writer per clip: the preview reads every clip frame by frame, so no clip may wait for another's file
+    with ThreadPoolExecutor(max(1, len(clips))) as pool:
+        storing = [pool.submit(store, clip, stored) for clip, stored in zip(clips, stored_views)]
+        try:
+            preview = _write_video(session, "preview", poster_stream(poster, drawn, frame_count, fps=fps, scale=scale),
+                                   fps)
+        finally:
+            for tee in tees.values():
+                tee.close(1)
+            pending = [future.result() for future in storing]
+    return preview, pending
+
+
 def _layer_video(session: Session, clip: LayerClip, fps: int) -> str:
     """One clip over a checkerboard, each frame shrunk to preview size as it is read."""
     from engine.render.scale import preview_scale, resize, scaled_box
@@ -202,17 +283,19 @@ def _targets(state: EditorState, which: str) -> list[int]:
 
 
 def _animate(session: Session, which: str, report: Report, reroll: int | None = None,
-             prepare: Prepare | None = None) -> View:
+             prepare: Prepare | None = None, layers: Sequence[int] | None = None, cancel: Stop | None = None) -> View:
     """Animate, recomposite, preview; the session lock is held only to read and to commit.
 
     `prepare` stores what the button press carried (the typed prompt, the timeline) under
     the same lock hold that reads the requests: an edit event of a keystroke still in the
     queue (handled in another worker) can then never slip in between and replace the
     typed prompt with an older one before the engine reads it.
-    """
-    from engine.render.compositor import poster_stream
-    from engine.render.scale import preview_scale
 
+    `layers` animates exactly those layers (the live preview's preset layers): clips of
+    other layers made for another timeline are then left alone, since some may be
+    generative, which run only when the designer presses Animate. `cancel` replaces the
+    Cancel button's event (the live preview stops when a newer edit supersedes it).
+    """
     started = time.perf_counter()
     with session.lock:
         prepared = prepare() if prepare is not None else {}
@@ -220,14 +303,14 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
             return prepared
         state = session.state
         require_poster(state)
-        ids = [reroll] if reroll is not None else _targets(state, which)
+        ids = [reroll] if reroll is not None else list(layers) if layers is not None else _targets(state, which)
         if reroll is not None:
             state.motion(reroll).seed += 1
         ids = _leading(state, ids)
         following = _following(state)  # made by following: refreshed with their owner, never alone
         # Clips made for another timeline would loop out of step: refresh them too.
         stale = [i for i, clip in state.clips.items()
-                 if clip.frame_count != state.frames and i not in ids and i not in following]
+                 if clip.frame_count != state.frames and i not in ids and i not in following and layers is None]
         sized = _give_room(state, ids)
         batches = _batches(state, ids + stale)
         fps, frame_count = state.fps, state.frames
@@ -237,8 +320,9 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
         still_again = [f for f, owner in following.items()
                        if (owner in moved or state.clips[f].frame_count != state.frames)
                        and state.project.owner_of(f) not in moved]
-        cancel = session.cancel
-        cancel.clear()
+        if cancel is None:
+            cancel = session.cancel
+            cancel.clear()
     try:
         clips, notes = _run(batches, report, cancel)
     except Cancelled as stopped:
@@ -249,10 +333,13 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
     for clip in clips:
         owner = clip.params.get(FOLLOWS_PARAM)
         clip.loop_mode = loop_modes.get(clip.layer_id if owner is None else int(owner), clip.loop_mode)
-    # Each clip is rendered once, into its autosave file, and read back from there by the
-    # preview and later exports: frames are never all in memory, nor rendered twice.
-    report(0.75, "Saving the animated layers")
-    pending = [(clip, store_clip(session, clip)) for clip in clips]
+    with session.lock:
+        poster = state.poster
+        fresh = {clip.layer_id: clip for clip in clips}
+        shown = [fresh.get(layer.id) or state.clips[layer.id] for layer in poster.layers
+                 if (layer.id in fresh or layer.id in state.clips) and layer.id not in still_again]
+    report(0.75, "Saving the animated layers and compositing the preview")
+    preview, pending = _store_and_preview(session, clips, poster, shown, frame_count, fps)
     with session.lock:
         if session.state is not state:
             for _clip, path in pending:
@@ -263,12 +350,8 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
             state.clips.pop(follower, None)
             (session.dir(AUTOSAVE_NAME) / clip_member(follower)).unlink(missing_ok=True)
         state.clips.update({clip.layer_id: clip for clip in clips})
-        poster = state.poster
-        ordered = [state.clips[layer.id] for layer in poster.layers if layer.id in state.clips]
+        remember(state, clips)
         autosave(session)
-    report(0.85, "Compositing and encoding the preview")
-    scale = preview_scale(poster.width, poster.height, PREVIEW_MAX_SIDE)
-    preview = _write_video(session, "preview", poster_stream(poster, ordered, frame_count, fps=fps, scale=scale), fps)
     report(1.0, "Done")
     names = ", ".join(state.layer(i).name for i in ids)
     if reroll is not None:

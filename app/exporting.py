@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from app.live import adopt
 from app.persist import autosave, commit_clip, state_for_project, store_clip
 from app.replies import Report, View, guarded, ok, quiet
 from app.session import Session
@@ -174,4 +175,4 @@ def open_project(session: Session, uploaded: str | None) -> View:
     session.state = state
     session.clear_previews()
     autosave(session)
-    return full_view(session, ok(f"Opened the project {stored.name}."))
+    return adopt(session, full_view(session, ok(f"Opened the project {stored.name}.")))  # its preview, from its clips

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from app import animating
+from app import animating, live
 from app import canvas as cv
 from app.animating import check_engine
 from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve, store_params
@@ -36,7 +36,8 @@ def start(session: Session, restored: bool) -> View:
     with session.lock:
         if session.state.poster is not None:
             what = "Restored your work" if restored else "Welcome back"
-            return full_view(session, ok(f"{what}: {session.state.poster.name}. {DEFAULT_SAMPLE_HINT}"))
+            view = full_view(session, ok(f"{what}: {session.state.poster.name}. {DEFAULT_SAMPLE_HINT}"))
+            return live.adopt(session, view)  # a preview from the restored clips when there is none
         if session.restore_problem:
             # Nothing opens over it: editor.json stays as it was until a poster is opened.
             return full_view(session, problem(
@@ -348,8 +349,9 @@ def set_timeline(session: Session, fps: Any, duration_s: Any) -> View:
         raise PosterError(f"The duration must be between 0.1 and {limits.max_seconds:g} seconds.")
     state.timeline = Timeline(fps=fps_i, frames=frames_for(fps_i, duration))
     autosave(session)
+    then = " The preview follows." if live.stale_layers(state) else " Animate again to apply."
     return {"tracks": tracks_value(state),
-            "status": f"Timeline: {state.frames} frames at {fps_i} fps ({duration:g} s). Animate again to apply."}
+            "status": f"Timeline: {state.frames} frames at {fps_i} fps ({duration:g} s).{then}"}
 
 
 @guarded

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import gradio as gr
 from gradio_image_annotation import image_annotator
 
-from app import animating, exporting, handlers, history, undoing, views
+from app import animating, exporting, handlers, history, live, undoing, views
 from app.motion_panel import AUTO, MotionFields, phase_choices
 from app.replies import problem
 from app.session import SessionStore
@@ -26,6 +26,10 @@ STORAGE_KEY = "poster-animator-session"
 HEAVY = "heavy-work"  # animate, re-roll, export: a small pool so previews never queue behind them
 HEAVY_LIMIT = 2
 PLANNING = "planning"  # the Plan button: its own pool, so a slow LLM never holds Animate's slots
+LIVE = "live-preview"  # the live preview after an edit: its own pool, never queued behind Animate
+#: Motion panel widgets whose edit re-renders the preview live (typing a prompt does not:
+#: half a sentence would pick a preset per keystroke; Animate or leaving the field takes it).
+LIVE_KEYS = ("engine", "phase", "start", "motion_duration", "seed")
 
 #: Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y press the ↶ ↷ buttons, except in a text field (the browser's
 #: own text undo applies there); the buttons' tooltips follow #history-hint (see `history_hint`).
@@ -430,7 +434,7 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
 
         return callback
 
-    def listen(event: Callable, fn: Callable, inputs: list, name: str | None, **options: Any) -> None:
+    def listen(event: Callable, fn: Callable, inputs: list, name: str | None, **options: Any) -> Any:
         """One event -> all outputs; unnamed duplicates stay callable but out of the API docs.
 
         Progress shows on the canvas area and the status line, not as a veil over every
@@ -438,7 +442,14 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         """
         visibility = "public" if name else "undocumented"
         options.setdefault("show_progress_on", [c["status"], c["canvas"], c["preview"]])
-        event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
+        return event(fn, inputs, all_out, api_name=name, api_visibility=visibility, **options)
+
+    def then_live(dependency: Any) -> None:
+        """After an edit: a draft of the poster preview, then the full render (app.live).
+        A newer edit supersedes both; an edit that changed no animated layer costs nothing."""
+        pool = {"concurrency_id": LIVE, "concurrency_limit": HEAVY_LIMIT, "show_progress": "hidden"}
+        drafted = listen(dependency.then, on(live.draft, "action"), [token], None, **pool)
+        listen(drafted.then, on(live.full, "action"), [token], None, **pool)
 
     def startup(tok: str, request: gr.Request) -> list:
         client = request.client.host if request is not None and request.client is not None else None
@@ -451,8 +462,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
 
     demo.load(startup, inputs=[token], outputs=[token, *all_out], api_name="start")
     demo.load(None, js=UNDO_KEYS_JS)
-    listen(c["undo"].click, on(undoing.undo), [token], "undo")
-    listen(c["redo"].click, on(undoing.redo), [token], "redo")
+    then_live(listen(c["undo"].click, on(undoing.undo), [token], "undo"))
+    then_live(listen(c["redo"].click, on(undoing.redo), [token], "redo"))
 
     listen(c["samples"].input, on(handlers.open_sample), [token, c["samples"]], "open_sample")
     listen(c["upload"].upload, on(handlers.open_psd), [token, c["upload"]], "open_psd")
@@ -477,8 +488,10 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
                                                                   only=only(key, values[-1])))
 
     for key in outputs.motion_keys:
-        listen(c[key].input, edit(key), [token, c["active"], *motion_inputs], f"set_{key}",
-               trigger_mode="always_last", show_progress="hidden")
+        edited = listen(c[key].input, edit(key), [token, c["active"], *motion_inputs], f"set_{key}",
+                        trigger_mode="always_last", show_progress="hidden")
+        if key in LIVE_KEYS or key in PARAM_SLOTS:
+            then_live(edited)
     # Gradio's textbox sends `input` on key presses only: a pasted, cut or deleted prompt is
     # stored (and its reading shown) when the designer leaves the field; a button press
     # carries it anyway.
@@ -487,23 +500,23 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
 
     box_inputs = [token, c["active"], c["box_x"], c["box_y"], c["box_w"], c["box_h"]]
     for index, key in enumerate(("box_x", "box_y", "box_w", "box_h")):
-        listen(c[key].submit, on(handlers.edit_box), box_inputs, "set_box" if index == 0 else None)
-        listen(c[key].blur, on(handlers.edit_box), box_inputs, None)
-    listen(c["canvas"].change, on(handlers.canvas_changed), [token, c["canvas"]], "canvas_boxes",
-           show_progress="hidden", trigger_mode="always_last")
+        then_live(listen(c[key].submit, on(handlers.edit_box), box_inputs, "set_box" if index == 0 else None))
+        then_live(listen(c[key].blur, on(handlers.edit_box), box_inputs, None))
+    then_live(listen(c["canvas"].change, on(handlers.canvas_changed), [token, c["canvas"]], "canvas_boxes",
+                     show_progress="hidden", trigger_mode="always_last"))
     listen(c["group_apply"].click, on(handlers.apply_group_prompt), [token, c["group_prompt"]], "group_prompt")
     timeline = [token, c["fps"], c["duration"]]
-    listen(c["fps"].input, on(handlers.set_timeline), timeline, "set_timeline", trigger_mode="always_last",
-           show_progress="hidden")
-    listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
-           show_progress="hidden")
+    then_live(listen(c["fps"].input, on(handlers.set_timeline), timeline, "set_timeline",
+                     trigger_mode="always_last", show_progress="hidden"))
+    then_live(listen(c["duration"].input, on(handlers.set_timeline), timeline, None, trigger_mode="always_last",
+                     show_progress="hidden"))
 
     def timeline_dragged(tok: str, evt: gr.EventData) -> list:
         edit = evt._data if isinstance(evt._data, dict) else {}
         session = store.get(tok)
         return reply(session, handlers.set_timing(session, edit.get("layer_id"), edit.get("start"), edit.get("duration")))
 
-    listen(c["tracks"].timing, timeline_dragged, [token], "set_timing", show_progress="hidden")
+    then_live(listen(c["tracks"].timing, timeline_dragged, [token], "set_timing", show_progress="hidden"))
 
     def timeline_named(tok: str, evt: gr.EventData) -> list:
         picked = evt._data if isinstance(evt._data, dict) else {}

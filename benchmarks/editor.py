@@ -1,117 +1,133 @@
 """How long a designer waits in the editor, step by step, on a bundled sample poster.
 
-The issue's promise: from the page opening, animate a sample and download the result
-within a minute. This times the handlers behind each click (no browser, no network) on
-balloon.psd (1080×1350, 17 layers): open the sample, type a prompt, Animate one layer
-(12 fps × 2 s), export the MP4, export the layered bundle, and restore the session after
-a server restart. Then, at 48 frames (24 fps × 2 s), MP4, GIF and the layered bundle exported
-one at a time against all three in one Export (one render, every encoder at once). Medians of several runs, each in a fresh session.
+Times the handlers behind each click (no browser, no network) on balloon.psd (1080×1350,
+17 layers), side by side in one run, each run in a fresh session: open the sample, type a
+prompt, Animate one layer (24 fps × 2 s = 48 frames; its linked shadow follows), change
+a preset parameter and get the updated preview (the draft, then the full render),
+re-roll the layer, export MP4, GIF and the layered bundle one at a time and all three in
+one Export (one render, every encoder at once), restore the session after a server restart, and open the saved
+project in a new session (its preview made from the saved clips). Each row is wall
+seconds and CPU seconds (this process and its ffmpeg children): on a shared machine the
+CPU column says what the step costs, the wall column what it cost then.
 
-Side by side in the same run: the preview as the editor encodes it (ffmpeg scales to a
-longer side ≤ 960 px, "preview" MP4 quality) against the way it used to (Pillow resize
-per frame, "final" quality) and a full-resolution "final" encode.
+`one_run` calls the functions of MEASURES in order, each adding its rows.
 
-    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3]
+    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--export-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
-
-from app import animating, exporting, handlers
+from app import animating, exporting, handlers, live
 from app.motion_panel import MotionFields
 from app.persist import restore
-from app.session import SessionStore
-from engine.render.compositor import render
-from engine.export import write_mp4
+from app.session import Session, SessionStore
 
 PROMPT = "the balloon drifts up gently and sways"
+FPS, SECONDS = 24, 2
+
+Row = tuple[float, float]  # wall seconds, CPU seconds
+Measure = Callable[[Session, Path], dict[str, Row]]
 
 
-def timed(step: Callable[[], dict]) -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(step: Callable[[], dict]) -> Row:
+    wall, cpu = time.perf_counter(), _cpu()
     view = step()
-    elapsed = time.perf_counter() - started
+    row = (time.perf_counter() - wall, _cpu() - cpu)
     if view.get("error"):
         raise SystemExit(f"step failed: {view['status']}")
-    return elapsed
+    return row
 
 
-def pil_shrink(frames, max_side: int):
-    """The preview's old way: each frame resized by Pillow (bilinear) before encoding
-    (app.animating's own helper for it is gone; kept here for the side-by-side row)."""
-    import numpy as np
-    from PIL import Image
-
-    height, width = frames.shape[1:3]
-    scale = min(1.0, max_side / max(width, height))
-    size = (max(2, int(width * scale)) // 2 * 2, max(2, int(height * scale)) // 2 * 2)
-    return np.stack([np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR)) for f in frames])
+def balloon(session: Session) -> int:
+    return session.state.poster.layer("Balloon").id
 
 
-def one_run(folder: Path, export_only: bool = False) -> dict[str, float]:
-    store = SessionStore(folder, restore=restore)
-    session, _ = store.open(None)
-    times = {"open sample (page load)": timed(lambda: handlers.start(session, False))}
-    balloon = session.state.poster.layer("Balloon").id
-    times["select + prompt"] = timed(lambda: {**handlers.set_selection(session, [balloon]),
-                                              **handlers.edit_motion(session, balloon, MotionFields(prompt=PROMPT))})
-    if export_only:
-        return export_rows(session, folder)
-    handlers.set_timeline(session, 12, 2)
-    times["animate 1 layer, 24 frames"] = timed(lambda: animating.animate(session, "selected"))
-    times["export MP4"] = timed(lambda: exporting.export(session, "mp4"))
-    times["export layered bundle"] = timed(lambda: exporting.export(session, "layered"))
-    times["restore after restart"] = timed(
-        lambda: {"restored": SessionStore(folder, restore=restore).open(session.token)[1]})
+def open_rows(session: Session, folder: Path) -> dict[str, Row]:
+    rows = {"open sample (page load)": timed(lambda: handlers.start(session, False))}
+    layer = balloon(session)
+    rows["select + prompt"] = timed(lambda: {**handlers.set_selection(session, [layer]),
+                                             **handlers.edit_motion(session, layer, MotionFields(prompt=PROMPT))})
+    handlers.set_timeline(session, FPS, SECONDS)
+    return rows
 
-    # Side by side: the preview as the editor encodes it ("preview" quality, ffmpeg scaling
-    # to ≤960 px), as it used to (Pillow resize per frame, "final" quality), and full size.
-    state = session.state
-    frames = render(state.poster, list(state.clips.values()), state.frames)
-    encodes = {
-        "preview encode, as the editor does": lambda: write_mp4(
-            folder / "editor.mp4", frames, state.fps, quality="preview", max_side=animating.PREVIEW_MAX_SIDE),
-        "preview encode, PIL ≤960 px, final q": lambda: write_mp4(
-            folder / "before.mp4", pil_shrink(frames, animating.PREVIEW_MAX_SIDE), state.fps),
-        "preview encode, 1080×1350, final q": lambda: write_mp4(folder / "full.mp4", frames, state.fps),
-    }
-    for step, encode in encodes.items():
-        started = time.perf_counter()
-        encode()
-        times[step] = time.perf_counter() - started
-    times.update(export_rows(session, folder))
-    return times
+
+def animate_rows(session: Session, folder: Path) -> dict[str, Row]:
+    return {f"animate 1 layer, {FPS * SECONDS} frames": timed(lambda: animating.animate(session, "selected"))}
+
+
+def live_rows(session: Session, folder: Path) -> dict[str, Row]:
+    """The Amplitude slider moved: what the page asks for next (app.ui wires these)."""
+    layer = balloon(session)
+    motion = session.state.motion(layer)
+    amplitude = 0.5 if motion.params.get("amplitude") != 0.5 else 0.4
+    fields = MotionFields(engine="presets", prompt=motion.prompt, params={**motion.params, "amplitude": amplitude})
+    rows = {"parameter change (edit handler)": timed(
+        lambda: handlers.edit_motion(session, layer, fields, only=("amplitude",)))}
+    rows["parameter change → draft preview"] = timed(lambda: live.draft(session))
+    rows["parameter change → full preview"] = timed(lambda: live.full(session))
+    return rows
+
+
+def reroll_rows(session: Session, folder: Path) -> dict[str, Row]:
+    return {"re-roll 1 layer": timed(lambda: animating.reroll(session, balloon(session)))}
+
+
+def reopen_rows(session: Session, folder: Path) -> dict[str, Row]:
+    rows = {"restore after restart": timed(
+        lambda: {"restored": SessionStore(folder, restore=restore).open(session.token)[1]})}
+    saved = exporting.save_project(session)["project_file"]
+    other, _ = SessionStore(folder / "other", restore=restore).open(None)
+    rows["open saved project, preview shown"] = timed(lambda: _opened_with_preview(other, saved))
+    return rows
+
+
+def _opened_with_preview(session: Session, saved: str) -> dict:
+    view = exporting.open_project(session, saved)
+    if not view.get("error") and not view.get("preview"):
+        raise SystemExit("the opened project shows no preview")
+    return view
 
 
 #: The formats of the render-once comparison: the issue's MP4 + GIF + layered bundle.
 TOGETHER = ("mp4", "gif", "layered")
 
 
-def export_rows(session, folder: Path) -> dict[str, float]:
-    """MP4, GIF and the layered bundle of the balloon sample at 48 frames (24 fps × 2 s), one
-    Export each, then one Export of all three (one render, encoders side by side).
-
-    Re-animates the session's Balloon at 48 frames first. The session writes into its own
-    exports folder; `folder` is the run's scratch folder, where nothing else is needed.
-    """
-    handlers.set_timeline(session, 24, 2)
-    view = animating.animate(session, "selected")
-    if view.get("error"):
-        raise SystemExit(f"animate failed: {view['status']}")
-    assert session.state.frames == 48, session.state.frames
-    rows = {}
-    for key in TOGETHER:
-        rows[f"export {key}, 48 frames"] = timed(lambda key=key: exporting.export(session, key))
-    rows["export all three, one after another"] = sum(rows.values())
+def export_rows(session: Session, folder: Path) -> dict[str, Row]:
+    """MP4, GIF and the layered bundle of the animated balloon (48 frames), one Export each,
+    then one Export of all three (one render, encoders side by side). The session writes into
+    its own exports folder."""
+    frames = FPS * SECONDS
+    rows = {f"export {key}, {frames} frames": timed(lambda key=key: exporting.export(session, key))
+            for key in TOGETHER}
+    rows["export all three, one after another"] = tuple(map(sum, zip(*rows.values())))  # type: ignore[assignment]
     rows["export all three together (one render)"] = timed(lambda: exporting.export(session, list(TOGETHER)))
+    return rows
+
+
+MEASURES: list[Measure] = [open_rows, animate_rows, live_rows, reroll_rows, export_rows, reopen_rows]
+EXPORT_ONLY: list[Measure] = [open_rows, animate_rows, export_rows]
+
+
+def one_run(folder: Path, measures: list[Measure] = MEASURES) -> dict[str, Row]:
+    store = SessionStore(folder, restore=restore)
+    session, _ = store.open(None)
+    rows: dict[str, Row] = {}
+    for measure in measures:
+        rows.update(measure(session, folder))
     return rows
 
 
@@ -119,32 +135,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--export-only", action="store_true",
-                        help="only the export rows (MP4, GIF, bundle alone and together, 48 frames)")
+                        help="only open, animate and the export rows (MP4, GIF, bundle alone and together)")
     args = parser.parse_args()
+    measures = EXPORT_ONLY if args.export_only else MEASURES
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        handlers.start(SessionStore(Path(tmp) / "warm").open(None)[0], False)  # imports, caches
+        one_run(Path(tmp) / "warm", measures)  # imports, caches
+        load = os.getloadavg()[0]
         for index in range(args.runs):
-            runs.append(one_run(Path(tmp) / f"run{index}", args.export_only))
+            runs.append(one_run(Path(tmp) / f"run{index}", measures))
+        load = (load + os.getloadavg()[0]) / 2
     steps = list(runs[0])
-    medians = {step: statistics.median(run[step] for run in runs) for step in steps}
-    print(f"balloon.psd, median of {args.runs} runs (seconds), load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs\n")
-    print(f"| {'step':<40} | median s |")
-    print(f"| {'-' * 40} | -------: |")
+    wall = {step: statistics.median(run[step][0] for run in runs) for step in steps}
+    cpu = {step: statistics.median(run[step][1] for run in runs) for step in steps}
+    print(f"balloon.psd, median of {args.runs} runs, load average ≈ {load:.1f} on {os.cpu_count()} CPUs\n")
+    print(f"| {'step':<40} | wall s | CPU s |")
+    print(f"| {'-' * 40} | -----: | ----: |")
     for step in steps:
-        print(f"| {step:<40} | {medians[step]:8.2f} |")
-    slowest = max(medians[f"export {key}, 48 frames"] for key in TOGETHER)
-    together = medians["export all three together (one render)"]
+        print(f"| {step:<40} | {wall[step]:6.2f} | {cpu[step]:5.2f} |")
+    slowest = max(wall[f"export {key}, {FPS * SECONDS} frames"] for key in TOGETHER)
+    together = wall["export all three together (one render)"]
     print(f"\nMP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
-          f"one after another / together: {medians['export all three, one after another'] / together:.2f}×")
+          f"one after another / together: {wall['export all three, one after another'] / together:.2f}×")
     if args.export_only:
         return
-    print(f"\nopen → animate → MP4 download, handler time: {sum(medians[s] for s in steps[:4]):.1f} s")
-    editor = medians["preview encode, as the editor does"]
-    print(f"before (PIL resize + final quality) / editor preview encode: "
-          f"{medians['preview encode, PIL ≤960 px, final q'] / editor:.2f}×; "
-          f"full-resolution final / editor preview: {medians['preview encode, 1080×1350, final q'] / editor:.2f}×")
+    animate = wall[f"animate 1 layer, {FPS * SECONDS} frames"]
+    print(f"re-roll / animate: {wall['re-roll 1 layer'] / animate:.2f}×; "
+          f"draft / full preview after a parameter change: "
+          f"{wall['parameter change → draft preview'] / wall['parameter change → full preview']:.2f}×")
 
 
 if __name__ == "__main__":

@@ -276,6 +276,13 @@ class LayerClip:
         return (f"LayerClip(layer_id={self.layer_id}, box={self.box}, frame_count={self.frame_count}, "
                 f"engine={self.engine!r}, preset={self.preset!r}, loop_mode={self.loop_mode!r}, timing={self.timing})")
 
+    def with_source(self, source: FrameSource, box: Box | None = None) -> "LayerClip":
+        """The same clip (layer, settings, timing) reading its frames from `source`
+        (at `box`, for a scaled copy)."""
+        return LayerClip(self.layer_id, self.box if box is None else box, source, engine=self.engine,
+                         preset=self.preset, params=self.params, messages=self.messages,
+                         loop_mode=self.loop_mode, timing=self.timing)
+
     @property
     def frame_count(self) -> int:
         """The clip's own length (the timeline may be longer: see `loop_mode`)."""

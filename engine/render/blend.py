@@ -45,14 +45,19 @@ def composite_normal(canvas_rgb: np.ndarray, canvas_alpha: np.ndarray, rgb: np.n
 
 
 def composite_blend(
-    mode: str, canvas_rgb: np.ndarray, canvas_alpha: np.ndarray, rgb: np.ndarray, alpha: np.ndarray
+    mode: str, canvas_rgb: np.ndarray, canvas_alpha: np.ndarray, rgb: np.ndarray, alpha: np.ndarray,
+    straight: np.ndarray | None = None,
 ) -> None:
-    """Any blend mode in place; `rgb` premultiplied by `alpha` as in composite_normal."""
+    """Any blend mode in place; `rgb` premultiplied by `alpha` as in composite_normal.
+
+    `straight` is the source's straight colour (`straight_colour(rgb, alpha)`) when the
+    caller keeps it: a static layer re-applied every frame unpremultiplies once, not per frame.
+    """
     if mode == "normal" or mode == "dissolve":
         composite_normal(canvas_rgb, canvas_alpha, rgb, alpha)
         return
     backdrop = _unpremultiply(canvas_rgb, canvas_alpha, fill=1.0)
-    source = _unpremultiply(rgb, alpha, fill=1.0)
+    source = straight_colour(rgb, alpha) if straight is None else straight
     blended = BLEND_FUNCTIONS[mode](backdrop, source)
     mixed = (1.0 - canvas_alpha) * source + canvas_alpha * np.asarray(blended, dtype=np.float32)
     canvas_rgb *= 1.0 - alpha
@@ -60,8 +65,14 @@ def composite_blend(
     canvas_alpha += alpha - alpha * canvas_alpha
 
 
+def straight_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """A blend source's straight colour, as composite_blend computes it."""
+    return _unpremultiply(rgb, alpha, fill=1.0)
+
+
 def _unpremultiply(rgb: np.ndarray, alpha: np.ndarray, fill: float) -> np.ndarray:
     """Straight colour from premultiplied; `fill` where alpha is zero (psd-tools' white canvas)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        straight = np.where(alpha > 0, rgb / np.where(alpha > 0, alpha, 1.0), np.float32(fill))
-    return np.clip(straight, 0.0, 1.0).astype(np.float32, copy=False)
+    covered = alpha > 0
+    straight = rgb / np.where(covered, alpha, np.float32(1.0))  # float32 throughout, as before
+    np.copyto(straight, np.float32(fill), where=~covered)
+    return np.clip(straight, 0.0, 1.0, out=straight)

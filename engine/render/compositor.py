@@ -22,13 +22,14 @@ output frame.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
 
-from engine.render.blend import composite_blend, composite_normal
+from engine.render.blend import composite_blend, composite_normal, straight_colour
 from engine.core.budget import work_limits
 from engine.render.effects import styled_clip, styled_layer
 from engine.core.clip import LayerClip
@@ -238,12 +239,14 @@ class _Run:
 
 @dataclass
 class _StaticBlend:
-    """A static layer with a blend mode, re-applied per frame inside a dirty rectangle."""
+    """A static layer with a blend mode, re-applied per frame inside a dirty rectangle
+    (its straight colour kept too: the blend needs it, and it never changes)."""
 
     rgb: np.ndarray
     alpha: np.ndarray
     box: Box
     mode: str
+    straight: np.ndarray
 
 
 @dataclass
@@ -255,31 +258,60 @@ class _Animated:
 Step = _Run | _StaticBlend | _Animated
 
 
-@dataclass
 class _DirtyRect:
-    """One rectangle redrawn per frame: its backdrop (all layers below the animated ones) and steps."""
+    """One rectangle redrawn per frame: its backdrop (all layers below the animated ones) and steps.
 
-    rect: Box
-    backdrop: "_Canvas | _Canvas8"
-    steps: list[Step]
-    backdrop_pixels: np.ndarray | None  # set when every step is normal mode: the 8-bit path
+    Per frame only the part where an animated layer shows is recomposited (the union of
+    the animated frames' visible bounds, usually much smaller than the rectangle, which
+    spans the whole motion). The rest of the rectangle is the same every frame: the
+    rectangle drawn with the animated layers left out (`hole`), made once. Compositing is
+    per pixel, and a transparent source pixel leaves every formula's result unchanged,
+    so this equals recompositing the whole rectangle exactly (tested).
+    """
 
-    def __post_init__(self) -> None:
-        self._opaque = self.backdrop_pixels is not None and bool(self.backdrop_pixels[..., 3].min() == 255)
+    def __init__(self, rect: Box, backdrop: "_Canvas | _Canvas8", steps: list[Step],
+                 backdrop_pixels: np.ndarray | None) -> None:
+        self.rect, self.backdrop, self.steps = rect, backdrop, steps
+        self.backdrop_pixels = backdrop_pixels  # set when every step is normal mode: the 8-bit path
+        self.animated = [step for step in steps if isinstance(step, _Animated)]
+        self._opaque = backdrop_pixels is not None and bool(backdrop_pixels[..., 3].min() == 255)
+        self.hole = np.empty((rect.h, rect.w, 4), np.uint8)
+        self._paint(self.hole, rect, (rect.x, rect.y), {})
 
-    def draw(self, index: int, frame: np.ndarray, frame_image: Image.Image | None) -> None:
-        """Recomposite this rectangle of `frame` for frame `index`.
+    def draw(self, index: int, frame: np.ndarray, frame_image: Image.Image | None = None) -> None:
+        """Recomposite this rectangle of `frame` (the whole poster) for frame `index`.
 
-        `frame_image` is a Pillow view sharing the frame's memory (the 8-bit path paints
-        straight into the output, no intermediate canvas).
+        `frame_image` is unused; kept so callers need not know how a rectangle paints.
         """
         view = frame[self.rect.y : self.rect.bottom, self.rect.x : self.rect.right]
-        if self.backdrop_pixels is not None and frame_image is not None:
-            self._draw_8bit(index, view, frame_image)
-        else:
-            self._draw_float(index, view)
+        np.copyto(view, self.hole)
+        pixels: dict[int, np.ndarray] = {}
+        shown = Box(0, 0, 0, 0)
+        for step in self.animated:
+            pixels[id(step)] = step.clip.frame(index)
+            bounds = _shown_bounds(pixels[id(step)], step.clip.box).intersection(self.rect)
+            if not bounds.is_empty:
+                shown = bounds if shown.is_empty else shown.union(bounds)
+        if not shown.is_empty:
+            self._paint(frame, shown, (0, 0), pixels)
 
-    def _draw_8bit(self, index: int, view: np.ndarray, canvas: Image.Image) -> None:
+    def _paint(self, out: np.ndarray, sub: Box, origin: tuple[int, int], pixels: Mapping[int, np.ndarray]) -> None:
+        """Composite `sub` (poster coordinates, inside the rectangle) into `out`, whose
+        pixel (0, 0) is poster point `origin`; animated steps without `pixels` are left out."""
+        ys = slice(sub.y - origin[1], sub.bottom - origin[1])
+        xs = slice(sub.x - origin[0], sub.right - origin[0])
+        if self.backdrop_pixels is not None:
+            self._paint_8bit(out, sub, origin, pixels)
+        elif sub.w * sub.h < _SPLIT_PIXELS or sub.h < 2:
+            self._paint_float(out[ys, xs], sub, pixels)
+        else:  # two bands on two cores: numpy lets go of the GIL, and every formula is per pixel
+            half = sub.h // 2
+            top, bottom = Box(sub.x, sub.y, sub.w, half), Box(sub.x, sub.y + half, sub.w, sub.h - half)
+            other = _band_pool().submit(self._paint_float, out[ys, xs][half:], bottom, pixels)
+            self._paint_float(out[ys, xs][:half], top, pixels)
+            other.result()
+
+    def _paint_8bit(self, out: np.ndarray, sub: Box, origin: tuple[int, int], pixels: Mapping[int, np.ndarray]) -> None:
         """All-normal rectangles: Pillow's C source-over, only over the part of each source that shows.
 
         Source-over is the one operation where straight 8-bit compositing equals the
@@ -288,21 +320,35 @@ class _DirtyRect:
         Pillow does in place several times faster than alpha_composite; over a backdrop
         with transparency, alpha_composite does the full formula.
         """
-        np.copyto(view, self.backdrop_pixels)
+        canvas = _writable_image(out)
+        view = out[sub.y - origin[1] : sub.bottom - origin[1], sub.x - origin[0] : sub.right - origin[0]]
+        ys, xs = _slices(sub, self.rect)
+        np.copyto(view, self.backdrop_pixels[ys, xs])
         for step in self.steps:
             if isinstance(step, _Run):
-                if step.image is not None:
-                    self._over(canvas, step.image, (self.rect.x + step.offset[0], self.rect.y + step.offset[1]))
+                if step.image is None:
+                    continue
+                width, height = step.image.size
+                placed = Box(self.rect.x + step.offset[0], self.rect.y + step.offset[1], width, height)
+                overlap = placed.intersection(sub)
+                if overlap.is_empty:
+                    continue
+                left, top = overlap.x - placed.x, overlap.y - placed.y
+                source = step.image.crop((left, top, left + overlap.w, top + overlap.h))
+                self._over(canvas, source, (overlap.x - origin[0], overlap.y - origin[1]))
                 continue
-            overlap = step.clip.box.intersection(self.rect)
+            if id(step) not in pixels:
+                continue
+            overlap = step.clip.box.intersection(sub)
+            if overlap.is_empty:
+                continue
             ys, xs = _slices(overlap, step.clip.box)
-            pixels = _faded(step.clip.frame(index)[ys, xs], step.layer.opacity)
-            source = Image.fromarray(np.ascontiguousarray(pixels), "RGBA")
+            faded = _faded(pixels[id(step)][ys, xs], step.layer.opacity)
+            source = Image.fromarray(np.ascontiguousarray(faded), "RGBA")
             shown = source.getbbox()  # a motion box is mostly margin: composite only what shows
             if shown is None:
                 continue
-            left, top = overlap.x + shown[0], overlap.y + shown[1]
-            self._over(canvas, source.crop(shown), (left, top))
+            self._over(canvas, source.crop(shown), (overlap.x + shown[0] - origin[0], overlap.y + shown[1] - origin[1]))
         if self._opaque:
             view[..., 3] = 255  # the masked paste blended alpha too; over opaque it is 255
 
@@ -312,18 +358,45 @@ class _DirtyRect:
         else:
             canvas.alpha_composite(source, dest=offset)
 
-    def _draw_float(self, index: int, out: np.ndarray) -> None:
+    def _paint_float(self, out: np.ndarray, sub: Box, pixels: Mapping[int, np.ndarray]) -> None:
         """Rectangles with blend modes: premultiplied float32, psd-tools' formulas."""
-        canvas = _Canvas(self.rect, self.backdrop.rgb.copy(), self.backdrop.alpha.copy())
+        ys, xs = _slices(sub, self.rect)
+        canvas = _Canvas(sub, self.backdrop.rgb[ys, xs].copy(), self.backdrop.alpha[ys, xs].copy())
         for step in self.steps:
             if isinstance(step, _Run):
-                composite_normal(canvas.rgb, canvas.alpha, step.rgb, step.alpha)
+                composite_normal(canvas.rgb, canvas.alpha, step.rgb[ys, xs], step.alpha[ys, xs])
             elif isinstance(step, _StaticBlend):
-                canvas.apply_premultiplied(step.rgb, step.alpha, step.box, step.mode)
-            else:
+                overlap = step.box.intersection(sub)
+                if overlap.is_empty:
+                    continue
+                sy, sx = _slices(overlap, step.box)
+                cy, cx = _slices(overlap, sub)
+                composite_blend(step.mode, canvas.rgb[cy, cx], canvas.alpha[cy, cx], step.rgb[sy, sx],
+                                step.alpha[sy, sx], straight=step.straight[sy, sx])
+            elif id(step) in pixels:
                 layer = step.layer
-                canvas.apply_layer(step.clip.frame(index), step.clip.box, layer.opacity, layer.blend_mode)
+                canvas.apply_layer(pixels[id(step)], step.clip.box, layer.opacity, layer.blend_mode)
         canvas.to_uint8(out)
+
+
+#: Float rectangles at least this many pixels are painted in two bands at once.
+_SPLIT_PIXELS = 64 * 1024
+_band_pools: list[ThreadPoolExecutor] = []
+
+
+def _band_pool() -> ThreadPoolExecutor:
+    """One worker thread for the second band (made on first use, shared by every render)."""
+    if not _band_pools:
+        _band_pools.append(ThreadPoolExecutor(1, thread_name_prefix="compositor-band"))
+    return _band_pools[0]
+
+
+def _shown_bounds(pixels: np.ndarray, box: Box) -> Box:
+    """The part of a frame placed at `box` whose alpha is not zero (empty when none is)."""
+    shown = Image.fromarray(np.ascontiguousarray(pixels[..., 3]), "L").getbbox()
+    if shown is None:
+        return Box(box.x, box.y, 0, 0)
+    return Box(box.x + shown[0], box.y + shown[1], shown[2] - shown[0], shown[3] - shown[1])
 
 
 class _Plan:
@@ -376,7 +449,7 @@ class _Plan:
             else:
                 ys, xs = _slices(overlap, layer.box)
                 rgb, alpha = premultiply(layer.pixels[ys, xs], layer.opacity)
-                steps.append(_StaticBlend(rgb, alpha, overlap, layer.blend_mode))
+                steps.append(_StaticBlend(rgb, alpha, overlap, layer.blend_mode, straight_colour(rgb, alpha)))
         if run is not None:
             steps.append(_finished_run(run))
         return steps
@@ -407,10 +480,8 @@ class _Plan:
     def draw_frame(self, index: int, out: np.ndarray) -> None:
         """Frame `index` into `out` (H, W, 4): the static poster, dirty rectangles redrawn."""
         np.copyto(out, self.static)
-        painted_by_pillow = any(dirty.backdrop_pixels is not None for dirty in self.dirty)
-        frame_image = _writable_image(out) if painted_by_pillow and out.flags.c_contiguous else None
         for dirty in self.dirty:
-            dirty.draw(index, out, frame_image)
+            dirty.draw(index, out)
 
 
 def _opaque(canvas: "_Canvas | _Canvas8") -> bool:

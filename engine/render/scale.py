@@ -9,6 +9,7 @@ still touch.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -62,11 +63,31 @@ class _ScaledSource:
 
 
 def scaled_poster(poster: Poster, clips: list[LayerClip], scale: float) -> tuple[Poster, list[LayerClip]]:
-    """The poster and clips at `scale` (0 < scale <= 1); the originals are not touched."""
+    """The poster and clips at `scale` (0 < scale <= 1); the originals are not touched.
+
+    The scaled layers of the last few posters are kept (layers are immutable, so the
+    same layer objects scale the same): every Animate, re-roll and live preview of one
+    poster draws at the same preview size, and scaling its layers again each time was a
+    good part of a one-layer Animate.
+    """
     if not 0 < scale <= 1:
         raise PosterError(f"A render scale must be above 0 and at most 1, got {scale!r}.")
     if scale == 1:
         return poster, clips
+    return _scaled_layers(poster, scale), [scaled_clip(clip, scale) for clip in clips]
+
+
+_KEPT_POSTERS = 4
+_kept: list[tuple[Poster, tuple[int, ...], float, Poster]] = []
+_kept_lock = threading.Lock()
+
+
+def _scaled_layers(poster: Poster, scale: float) -> Poster:
+    key = tuple(id(layer) for layer in poster.layers)
+    with _kept_lock:
+        for original, layers, at, small in _kept:
+            if original is poster and layers == key and at == scale and small.name == poster.name:
+                return small
     width, height = max(1, round(poster.width * scale)), max(1, round(poster.height * scale))
     layers = []
     for layer in poster.layers:
@@ -76,11 +97,12 @@ def scaled_poster(poster: Poster, clips: list[LayerClip], scale: float) -> tuple
             scaled = replace(scaled, style=layer.style.scaled(scale))  # shadows and strokes shrink too
         layers.append(scaled)
     small = Poster(width, height, layers, name=poster.name, unsupported=list(poster.unsupported))
-    small_clips = []
-    for clip in clips:
-        box = scaled_box(clip.box, scale)
-        small_clips.append(LayerClip(
-            clip.layer_id, box, _ScaledSource(clip, box.w, box.h), engine=clip.engine, preset=clip.preset,
-            params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode, timing=clip.timing,
-        ))
-    return small, small_clips
+    with _kept_lock:
+        _kept[:] = [*_kept[-(_KEPT_POSTERS - 1):], (poster, key, scale, small)]
+    return small
+
+
+def scaled_clip(clip: LayerClip, scale: float) -> LayerClip:
+    """The clip at `scale`, each frame resized when it is read."""
+    box = scaled_box(clip.box, scale)
+    return clip.with_source(_ScaledSource(clip, box.w, box.h), box)
