@@ -91,14 +91,18 @@ def poster_of(path: Path):
 def animate_through_cli(row: Row, out: Path, monkeypatch, capsys, encode: bool = False):
     """Run the command line on one row; return the animated layer's clip and what it said."""
     captured = {}
-    real_export = engine.export.export
+    real_export = engine.export.export_many
 
-    def export(path, frames, fps=24, *, poster=None, clips=None, **options):
+    def export_many(targets, frames, fps=24, *, poster=None, clips=None, **options):
         captured.update(clips=clips, poster=poster)
-        return real_export(path, frames, fps, poster=poster, clips=clips, **options) if encode else Path(path)
+        if encode:
+            return real_export(targets, frames, fps, poster=poster, clips=clips, **options)
+        for path, _ in targets:  # not written: the clip is what is measured (the CLI reports its size)
+            Path(path).touch()
+        return [Path(path) for path, _ in targets]
 
     monkeypatch.setattr(engine, "load_psd", lambda path, *a, **k: poster_of(Path(path)))
-    monkeypatch.setattr(engine.export, "export", export)
+    monkeypatch.setattr(engine.export, "export_many", export_many)
     code = main(["animate", str(row.path), "--layer", row.layer, "--prompt", row.prompt,
                  "--frames", str(FRAMES), "--fps", str(row.fps), "--out", str(out), "--quiet"])
     said = capsys.readouterr().err
