@@ -147,3 +147,19 @@ def test_resizing_the_visible_part_equals_resizing_the_whole_frame():
     # Pillow places the samples of a boxed resize from a float offset: a level of rounding, never more
     assert worst <= 2.0
     assert not resize_shown(np.zeros((30, 40, 4), np.uint8), 10, 8).any()
+
+
+# -- static composites kept between preview renders ------------------------------------------
+
+
+def test_kept_static_composites_draw_what_fresh_ones_draw(monkeypatch):
+    poster = sample_poster("flower")
+    takes = [[moving_clip(poster.layer("Bloom"), 2, 6)], [moving_clip(poster.layer("Butterfly"), 2, 6)],
+             [moving_clip(poster.layer("Arch"), 2, 6)], [moving_clip(poster.layer("Bloom"), 2, 9)]]
+    kept = [[frame.copy() for frame in iter_frames(poster, clips, scale=0.25)] for clips in takes]
+    assert compositor._kept, "preview-sized static composites are kept"
+    for clips, frames in zip(takes, kept):
+        monkeypatch.setattr(compositor, "_kept", [])
+        fresh = [frame.copy() for frame in iter_frames(poster, clips, scale=0.25)]
+        for mine, theirs in zip(frames, fresh):
+            np.testing.assert_array_equal(mine, theirs)

@@ -22,6 +22,7 @@ output frame.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
@@ -487,15 +488,10 @@ class _Plan:
         drawn = _drawn_layers(poster)
         animated_at = [i for i, layer in enumerate(drawn) if layer.id in self.clips]
         self.canvas_type = _canvas_type(drawn)
-        full = self.canvas_type.empty(poster.canvas)
         lowest = animated_at[0] if animated_at else len(drawn)
-        for layer in drawn[:lowest]:
-            full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
+        below, self.static = _static_composites(poster, drawn, lowest, self.canvas_type)
         rects = _dirty_rects([self.clips[drawn[i].id].box.union(drawn[i].box) for i in animated_at], poster.canvas)
-        backdrops = [full.crop(rect) for rect in rects]
-        for layer in drawn[lowest:]:
-            full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
-        self.static = full.to_uint8()
+        backdrops = [below.crop(rect) for rect in rects]
         self.dirty = [self._dirty_rect(rect, backdrop, drawn[lowest:]) for rect, backdrop in zip(rects, backdrops)]
 
     def _dirty_rect(self, rect: Box, backdrop: "_Canvas | _Canvas8", layers: list[Layer]) -> _DirtyRect:
@@ -558,6 +554,44 @@ class _Plan:
         np.copyto(out, self.static)
         for dirty in self.dirty:
             dirty.draw(index, out)
+
+
+#: Posters drawn at most this many pixels (previews) keep their static composites between renders.
+_KEPT_PIXELS = 1_000_000
+_KEPT_COMPOSITES = 3
+_kept: list[tuple[tuple[Layer, ...], Box, int, "_Canvas | _Canvas8", np.ndarray]] = []
+_kept_lock = threading.Lock()
+
+
+def _static_composites(poster: Poster, drawn: list[Layer], lowest: int,
+                       canvas_type: type) -> tuple["_Canvas | _Canvas8", np.ndarray]:
+    """The canvas with the layers below the lowest animated one, and the whole static poster
+    (read-only; the returned canvas is only cropped from).
+
+    Both depend on the poster and `lowest` only, not on the clips: every Animate, re-roll
+    and live preview of one poster at preview size drew them again (a third of a preview
+    plan). They are kept for the last few preview-sized posters (the poster's layers are
+    immutable and kept alive with the entry, so their identities name them); full-size
+    renders (exports, up to 26 MP) are not kept.
+    """
+    key = tuple(poster.layers)
+    with _kept_lock:
+        for layers, canvas, at, below, static in _kept:
+            if at == lowest and canvas == poster.canvas and len(layers) == len(key) and all(
+                    a is b for a, b in zip(layers, key)):
+                return below, static
+    full = canvas_type.empty(poster.canvas)
+    for layer in drawn[:lowest]:
+        full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
+    below = full.crop(poster.canvas)  # a copy: `full` goes on to the top layer
+    for layer in drawn[lowest:]:
+        full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
+    static = full.to_uint8()
+    static.flags.writeable = False
+    if poster.width * poster.height <= _KEPT_PIXELS:
+        with _kept_lock:
+            _kept[:] = [*_kept[-(_KEPT_COMPOSITES - 1):], (key, poster.canvas, lowest, below, static)]
+    return below, static
 
 
 def _opaque(canvas: "_Canvas | _Canvas8") -> bool:
