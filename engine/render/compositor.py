@@ -6,7 +6,11 @@ a copy of it. Per frame, only the dirty rectangles (the motion boxes of animated
 merged where they overlap) are recomposited: the backdrop below the animated layers is
 cropped from the once-made composite, consecutive static normal-mode layers above them
 are pre-flattened into one premultiplied layer per rectangle, and only static layers
-with another blend mode are re-applied individually, inside the rectangle.
+with another blend mode are re-applied individually, inside the rectangle. Over an
+opaque backdrop even that is skipped: the static layers between and above the animated
+ones collapse into per-pixel (piecewise) affine maps of the colour under them
+(engine.render.affine), exact up to float rounding for normal, multiply, screen, overlay
+and the other modes listed there; any other mode keeps the formula-by-formula path.
 
 Frames are produced one at a time into one reused buffer (`iter_frames`, `poster_stream`),
 so a render costs a few frames of memory whatever the video's length; previews are
