@@ -283,7 +283,8 @@ def _targets(state: EditorState, which: str) -> list[int]:
 
 
 def _animate(session: Session, which: str, report: Report, reroll: int | None = None,
-             prepare: Prepare | None = None, layers: Sequence[int] | None = None, cancel: Stop | None = None) -> View:
+             prepare: Prepare | None = None, layers: Sequence[int] | None = None, cancel: Stop | None = None,
+             follows_edit: bool = False) -> View:
     """Animate, recomposite, preview; the session lock is held only to read and to commit.
 
     `prepare` stores what the button press carried (the typed prompt, the timeline) under
@@ -295,6 +296,8 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
     other layers made for another timeline are then left alone, since some may be
     generative, which run only when the designer presses Animate. `cancel` replaces the
     Cancel button's event (the live preview stops when a newer edit supersedes it).
+    `follows_edit`: the clips follow an edit already recorded (the live preview), so they
+    join that edit's undo step instead of making one of their own.
     """
     started = time.perf_counter()
     with session.lock:
@@ -351,7 +354,7 @@ def _animate(session: Session, which: str, report: Report, reroll: int | None = 
             (session.dir(AUTOSAVE_NAME) / clip_member(follower)).unlink(missing_ok=True)
         state.clips.update({clip.layer_id: clip for clip in clips})
         remember(state, clips)
-        autosave(session)
+        autosave(session, amend=follows_edit)
     report(1.0, "Done")
     names = ", ".join(state.layer(i).name for i in ids)
     if reroll is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from app.live import adopt
 from app.persist import autosave, commit_clip, state_for_project, store_clip
@@ -32,47 +32,107 @@ def export_formats():
 
 
 def format_choices() -> list[tuple[str, str]]:
-    return [(f.label, f.key) for f in export_formats()] + [("Every format at once", ALL)]
+    return [(f.label, f.key) for f in export_formats()]
+
+
+def size_choices() -> list[tuple[str, str]]:
+    """The engine's size table; a custom W×H is typed into the same field."""
+    from engine.export.options import CUSTOM, SIZES
+
+    return [(s.label, s.key) for s in SIZES if s.key != CUSTOM]
+
+
+def quality_choices() -> list[tuple[str, str]]:
+    from engine.export.options import QUALITIES
+
+    return [(q.label, q.key) for q in QUALITIES if q.offered]
+
+
+def export_options(size: str | None, quality: str | None, fps: float | None, plays: float | None):
+    """The panel's fields as the engine's ExportOptions (PosterError for a bad one)."""
+    from engine.export.options import DEFAULT_QUALITY, ExportOptions, parse_size
+
+    key, custom = parse_size(size or "original")
+    fps = None if fps in (None, "", 0) else float(fps)
+    if plays is not None and float(plays) != int(float(plays)):
+        raise PosterError(f"Plays is a whole number of times (0 = forever); got {plays}.")
+    return ExportOptions(size=key, custom=custom, quality=quality or DEFAULT_QUALITY, fps=fps,
+                         plays=int(float(plays or 0)))
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:60] or "poster"
 
 
-@guarded(lock=False)
-def export(session: Session, fmt: str, report: Report = quiet) -> View:
-    """Write the chosen format(s) of the full-resolution poster, composited as it is written."""
-    from engine.render.compositor import poster_stream
-    from engine.export import export as write
+def _chosen(fmt: str | Sequence[str] | None) -> list:
+    keys = [fmt] if isinstance(fmt, str) else list(fmt or [])
+    formats = export_formats()
+    if ALL in keys:
+        return list(formats)
+    if not keys:
+        raise PosterError("Pick at least one format to export.")
+    by_key = {f.key: f for f in formats}
+    unknown = [key for key in keys if key not in by_key]
+    if unknown:
+        raise PosterError(f"'{unknown[0]}' is not an export format; pick one from the list.")
+    return [by_key[key] for key in dict.fromkeys(keys)]
 
+
+def _poster_and_clips(session: Session) -> tuple[Any, dict, float, int]:
     with session.lock:
         state = session.state
         if state.poster is None:
             raise PosterError("Open a poster first.")
         if not state.clips:
             raise PosterError("Nothing is animated yet: press ▶ Animate first, then export.")
-        formats = export_formats()
-        chosen = list(formats) if fmt == ALL else [f for f in formats if f.key == fmt]
-        if not chosen:
-            raise PosterError(f"'{fmt}' is not an export format; pick one from the list.")
         poster, fps, count = state.poster, state.fps, state.frames
         clips = {layer.id: state.clips[layer.id] for layer in poster.layers if layer.id in state.clips}
-    # Frames are composited as each format writes them (a few frames in memory, however
-    # big the poster); the stream keeps its per-frame plan between formats.
+    return poster, clips, fps, count
+
+
+@guarded(lock=False)
+def export(session: Session, fmt: str | Sequence[str], report: Report = quiet, options=None) -> View:
+    """Write the chosen formats of the full-resolution poster from one render.
+
+    Frames are composited once and streamed to every format's encoder at once
+    (engine.export.fanout): a few frames in memory, however big the poster or how many formats.
+    """
+    from engine.export import ExportOptions, export_many
+    from engine.export.estimate import describe_bytes
+    from engine.render.compositor import poster_stream
+
+    chosen = _chosen(fmt)
+    options = options or ExportOptions()
+    poster, clips, fps, count = _poster_and_clips(session)
+    options.output_fps(fps)  # a rate above the animation's is refused before anything is drawn
     frames = poster_stream(poster, list(clips.values()), count, fps=fps)
     folder = session.dir("exports")
-    written: list[Path] = []
-    for index, export_format in enumerate(chosen):
-        path = folder / export_format.file_name(_slug(poster.name))
-        base = 0.1 + 0.9 * index / len(chosen)
-        step = 0.9 / len(chosen)
-        progress = lambda done, total, b=base, s=step, f=export_format: report(  # noqa: E731
-            b + s * done / max(total, 1), f"Writing {f.label}")
-        extra: dict[str, Any] = {"poster": poster, "clips": clips} if export_format.layered else {}
-        written.append(write(path, frames, fps, format=export_format.key, progress=progress, **extra))
+    targets = [(folder / f.file_name(_slug(poster.name)), f) for f in chosen]
+    label = ", ".join(f.key.upper() for f in chosen) if len(chosen) > 1 else chosen[0].label
+    progress = lambda done, total: report(0.05 + 0.95 * done / max(total, 1), f"Writing {label}")  # noqa: E731
+    report(0.05, f"Writing {label}")
+    written = export_many(targets, frames, fps, options=options, poster=poster, clips=clips, progress=progress)
     report(1.0, "Done")
-    names = ", ".join(p.name for p in written)
-    return {"exports": export_files(session, first=written), "status": ok(f"Exported {names}: download below.")}
+    names = ", ".join(f"{p.name} ({describe_bytes(p.stat().st_size)})" for p in written)
+    kept = any(f.layered for f in chosen) and (options.size != "original" or options.output_fps(fps) != fps)
+    note = " The layered bundle keeps the poster's own size and frame rate." if kept else ""
+    return {"exports": export_files(session, first=written),
+            "status": ok(f"Exported {names}: download below.{note}")}
+
+
+@guarded(lock=False)
+def estimate(session: Session, fmt: str | Sequence[str], options=None) -> View:
+    """The GIF's size before it is written, from a short encoded sample (engine.export.estimate)."""
+    from engine.export import ExportOptions
+    from engine.export.estimate import SAMPLE_FRAMES, describe_bytes, estimate_gif_bytes
+    from engine.render.compositor import poster_stream
+
+    if "gif" not in [f.key for f in _chosen(fmt)]:
+        return {"export_note": ""}
+    options = options or ExportOptions()
+    poster, clips, fps, count = _poster_and_clips(session)
+    size = estimate_gif_bytes(poster_stream(poster, list(clips.values()), count, fps=fps), fps, options)
+    return {"export_note": f"GIF: about {describe_bytes(size)} (estimated from {SAMPLE_FRAMES} encoded frames)"}
 
 
 # --------------------------------------------------------------------------- projects

@@ -193,8 +193,8 @@ def focus_layer(session: Session, layer_id: Any) -> View:
 def set_active(session: Session, layer_id: int | None) -> View:
     state = session.state
     require_poster(state)
-    if layer_id is None or int(layer_id) not in state.selection:
-        return {}
+    if layer_id is None or int(layer_id) not in state.selection or int(layer_id) == state.active:
+        return {}  # picking the layer already being edited must not rewrite what is being typed
     state.active = int(layer_id)
     return panel_view(session)
 

@@ -159,11 +159,14 @@ def clips_changed(before: Snapshot, after: Snapshot) -> bool:
     return any(n.startswith("clip:") for n in _changed(before, after))
 
 
-def record(state: EditorState, manifest: schema.AutosaveManifest) -> None:
+def record(state: EditorState, manifest: schema.AutosaveManifest, *, amend: bool = False) -> None:
     """Note the project as `manifest` has it: the first snapshot is the baseline, a changed
-    one is a step labelled by what changed."""
+    one is a step labelled by what changed; `amend` folds it into the current step instead."""
     snapshot = snapshot_of(manifest)
     history = state.history
+    if amend:
+        history.amend(snapshot)
+        return
     if history.empty or history.current is None:
         history.reset(snapshot)
         return

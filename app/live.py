@@ -180,7 +180,7 @@ def full(session: Session, report: Report = quiet) -> View:
         live, waiting = _split(state)
     if not live:
         return {}
-    view = animating._animate(session, "selected", report, layers=live, cancel=stop)
+    view = animating._animate(session, "selected", report, layers=live, cancel=stop, follows_edit=True)
     if view.get("error") or "preview" not in view:
         return {} if stop.is_set() else view
     if stop.is_set():  # a newer edit's refresh is on its way; this one's status would be wrong

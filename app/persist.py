@@ -78,9 +78,11 @@ def manifest_of(state: EditorState, folder: Path) -> schema.AutosaveManifest:
     )
 
 
-def autosave(session: Session, *, record: bool = True) -> None:
+def autosave(session: Session, *, record: bool = True, amend: bool = False) -> None:
     """Write editor.json and, `record`ing the edit that led here as an undo step, the history;
-    clip files no longer named by either are deleted. Undo and redo pass record=False."""
+    clip files no longer named by either are deleted. Undo and redo pass record=False; work
+    an edit made necessary (the live preview's re-render) passes amend=True: it joins that
+    edit's step, so one Ctrl+Z takes back the setting and its re-rendered clip together."""
     state = session.state
     if state.project is None:
         return
@@ -88,7 +90,7 @@ def autosave(session: Session, *, record: bool = True) -> None:
     manifest = manifest_of(state, folder)
     _write_atomic(folder / MANIFEST, schema.dump(manifest).encode())
     if record or state.history.empty:
-        history.record(state, manifest)
+        history.record(state, manifest, amend=amend and not state.history.empty)
     history.save(state.history, folder)
     history.prune_clip_files(folder, state.history, history.snapshot_of(manifest))
 

@@ -357,8 +357,23 @@ def build(store: SessionStore) -> gr.Blocks:
                                                    placeholder="e.g. “the letters bounce one after another”")
                     c["group_apply"] = gr.Button("Use for the selected layers", size="sm", elem_id="group-apply")
                 with gr.Accordion("Export", open=True):
-                    c["format"] = gr.Dropdown(exporting.format_choices(), value=exporting.DEFAULT_FORMAT,
-                                              label="Format", elem_id="export-format")
+                    c["format"] = gr.Dropdown(exporting.format_choices(), value=[exporting.DEFAULT_FORMAT],
+                                              multiselect=True, label="Formats (rendered once for all)",
+                                              elem_id="export-format")
+                    with gr.Row():
+                        c["export_size"] = gr.Dropdown(exporting.size_choices(), value="original", label="Size",
+                                                       allow_custom_value=True, elem_id="export-size",
+                                                       info="Fitted inside, never cropped; or type W×H, e.g. 1200x628")
+                        c["export_quality"] = gr.Radio(exporting.quality_choices(), value="standard",
+                                                       label="Quality", elem_id="export-quality")
+                    with gr.Row():
+                        c["export_fps"] = gr.Number(0, label="Frames per second", minimum=0,
+                                                    info="0: the animation's; lower keeps every n-th frame",
+                                                    elem_id="export-fps")
+                        c["export_plays"] = gr.Number(0, precision=0, minimum=0, label="Plays",
+                                                      info="GIF, APNG, WebP: times it plays, 0 = forever",
+                                                      elem_id="export-plays")
+                    c["export_note"] = gr.Markdown("", elem_id="export-note")
                     c["export"] = gr.Button("Export", variant="primary", size="sm", elem_id="export")
                     c["export_status"] = gr.Markdown("", elem_id="export-status", elem_classes=["inline-status"])
                     c["exports"] = gr.File(label="Downloads", file_count="multiple", interactive=False,
@@ -531,13 +546,38 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
     # Cancel runs beside the heavy pool (never queued behind the Animate it stops).
     listen(c["cancel"].click, on(animating.cancel, "action"), [token], "cancel", show_progress="hidden")
 
-    def export_callback(tok: str, fmt: str, progress=gr.Progress()) -> list:
+    export_fields = [c["format"], c["export_size"], c["export_quality"], c["export_fps"], c["export_plays"]]
+
+    def export_callback(tok: str, fmt: list[str], size: str, quality: str, fps: float | None, plays: float | None,
+                        progress=gr.Progress()) -> list:
         report = lambda fraction, desc="": progress(fraction, desc=desc)  # noqa: E731
         session = store.get(tok)
-        return reply(session, exporting.export(session, fmt, report), "export")
+        try:
+            options = exporting.export_options(size, quality, fps, plays)
+        except PosterError as error:
+            return reply(session, {"status": problem(str(error)), "error": True}, "export")
+        return reply(session, exporting.export(session, fmt, report, options), "export")
 
-    listen(c["export"].click, export_callback, [token, c["format"]], "export", concurrency_id=HEAVY,
+    listen(c["export"].click, export_callback, [token, *export_fields], "export", concurrency_id=HEAVY,
            concurrency_limit=HEAVY_LIMIT)
+
+    def estimate_callback(tok: str, fmt: list[str], size: str, quality: str, fps: float | None,
+                          plays: float | None) -> str:
+        """The GIF's expected size, shown before Export is pressed."""
+        if "gif" not in (fmt or []):
+            return ""
+        try:
+            options = exporting.export_options(size, quality, fps, plays)
+        except PosterError as error:
+            return problem(str(error))
+        view = exporting.estimate(store.get(tok), fmt, options)
+        return view.get("export_note", view.get("status", ""))
+
+    # One listener for every field, one run at a time, pending changes folded into the last:
+    # an estimate never overtakes a newer one.
+    gr.on([field.change for field in export_fields[:4]], estimate_callback, [token, *export_fields],
+          c["export_note"], api_name="estimate_gif", show_progress="hidden", trigger_mode="always_last",
+          concurrency_limit=1, concurrency_id="export-estimate")
     listen(c["save"].click, on(exporting.save_project, "project"), [token], "save_project")
     listen(c["open_project"].upload, on(exporting.open_project, "project"), [token, c["open_project"]],
            "open_project")

@@ -4,14 +4,15 @@ Times the handlers behind each click (no browser, no network) on balloon.psd (10
 17 layers), side by side in one run, each run in a fresh session: open the sample, type a
 prompt, Animate one layer (24 fps × 2 s = 48 frames; its linked shadow follows), change
 a preset parameter and get the updated preview (the draft, then the full render),
-re-roll the layer, restore the session after a server restart, and open the saved
+re-roll the layer, export MP4, GIF and the layered bundle one at a time and all three in
+one Export (one render, every encoder at once), restore the session after a server restart, and open the saved
 project in a new session (its preview made from the saved clips). Each row is wall
 seconds and CPU seconds (this process and its ffmpeg children): on a shared machine the
 CPU column says what the step costs, the wall column what it cost then.
 
 `one_run` calls the functions of MEASURES in order, each adding its rows.
 
-    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--side-by-side]
+    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--export-only] [--side-by-side]
 
 `--side-by-side` alternates each run with one where the preview compositor's fast paths
 (issue 16: collapsed static blend layers, resizing only the visible part of clip frames,
@@ -108,14 +109,31 @@ def _opened_with_preview(session: Session, saved: str) -> dict:
     return view
 
 
-MEASURES: list[Measure] = [open_rows, animate_rows, live_rows, reroll_rows, reopen_rows]
+#: The formats of the render-once comparison: the issue's MP4 + GIF + layered bundle.
+TOGETHER = ("mp4", "gif", "layered")
 
 
-def one_run(folder: Path) -> dict[str, Row]:
+def export_rows(session: Session, folder: Path) -> dict[str, Row]:
+    """MP4, GIF and the layered bundle of the animated balloon (48 frames), one Export each,
+    then one Export of all three (one render, encoders side by side). The session writes into
+    its own exports folder."""
+    frames = FPS * SECONDS
+    rows = {f"export {key}, {frames} frames": timed(lambda key=key: exporting.export(session, key))
+            for key in TOGETHER}
+    rows["export all three, one after another"] = tuple(map(sum, zip(*rows.values())))  # type: ignore[assignment]
+    rows["export all three together (one render)"] = timed(lambda: exporting.export(session, list(TOGETHER)))
+    return rows
+
+
+MEASURES: list[Measure] = [open_rows, animate_rows, live_rows, reroll_rows, export_rows, reopen_rows]
+EXPORT_ONLY: list[Measure] = [open_rows, animate_rows, export_rows]
+
+
+def one_run(folder: Path, measures: list[Measure] = MEASURES) -> dict[str, Row]:
     store = SessionStore(folder, restore=restore)
     session, _ = store.open(None)
     rows: dict[str, Row] = {}
-    for measure in MEASURES:
+    for measure in measures:
         rows.update(measure(session, folder))
     return rows
 
@@ -134,19 +152,22 @@ def compositor_fast_paths_off() -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--export-only", action="store_true",
+                        help="only open, animate and the export rows (MP4, GIF, bundle alone and together)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="alternate runs with the compositor's fast paths off and on (same load)")
     args = parser.parse_args()
+    measures = EXPORT_ONLY if args.export_only else MEASURES
     runs: list[dict[str, Row]] = []
     before: list[dict[str, Row]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        one_run(Path(tmp) / "warm")  # imports, caches
+        one_run(Path(tmp) / "warm", measures)  # imports, caches
         load = os.getloadavg()[0]
         for index in range(args.runs):
             if args.side_by_side:
                 with compositor_fast_paths_off():
-                    before.append(one_run(Path(tmp) / f"before{index}"))
-            runs.append(one_run(Path(tmp) / f"run{index}"))
+                    before.append(one_run(Path(tmp) / f"before{index}", measures))
+            runs.append(one_run(Path(tmp) / f"run{index}", measures))
         load = (load + os.getloadavg()[0]) / 2
     steps = list(runs[0])
     wall = {step: statistics.median(run[step][0] for run in runs) for step in steps}
@@ -166,8 +187,14 @@ def main() -> None:
         print(f"| {'-' * 40} | -----: | ----: |")
         for step in steps:
             print(f"| {step:<40} | {wall[step]:6.2f} | {cpu[step]:5.2f} |")
+    slowest = max(wall[f"export {key}, {FPS * SECONDS} frames"] for key in TOGETHER)
+    together = wall["export all three together (one render)"]
+    print(f"\nMP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
+          f"one after another / together: {wall['export all three, one after another'] / together:.2f}×")
+    if args.export_only:
+        return
     animate = wall[f"animate 1 layer, {FPS * SECONDS} frames"]
-    print(f"\nre-roll / animate: {wall['re-roll 1 layer'] / animate:.2f}×; "
+    print(f"re-roll / animate: {wall['re-roll 1 layer'] / animate:.2f}×; "
           f"draft / full preview after a parameter change: "
           f"{wall['parameter change → draft preview'] / wall['parameter change → full preview']:.2f}×")
 

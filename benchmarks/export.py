@@ -6,7 +6,8 @@ The frames are the balloon sample poster with its Balloon layer drifting upwards
 the picture static, one subject moving, as in real use). Prints a markdown table of the
 median and fastest wall time per format over `--runs` runs, the file size, and for the two
 MP4 qualities ("final" for exports, "preview" for the editor) the PSNR of the decoded
-video against the input frames.
+video against the input frames. `--fanout` instead compares writing MP4 + GIF + WebP one
+after another, through the tee (engine.export.fanout) and through one ffmpeg with three outputs.
 """
 
 from __future__ import annotations
@@ -65,13 +66,83 @@ def size_of(path: Path) -> int:
     return path.stat().st_size
 
 
+def one_ffmpeg_three_outputs(frames: np.ndarray, folder: Path, fps: int = 24) -> list[Path]:
+    """MP4 + GIF + WebP from one ffmpeg process: one input pipe, a split filter, three encoders
+    (the alternative to engine.export.fanout's tee into one process per format)."""
+    import subprocess
+
+    from engine.export.ffmpeg import ffmpeg_exe
+    from engine.export.options import quality
+    from engine.export.video import gif_filter
+
+    level = quality("standard")
+    count, height, width = frames.shape[:3]
+    gif_graph = gif_filter(level, alpha=False).replace("[0:v]split[a][b]", "[g]split[a][b]") + "[go]"
+    graph = (f"[0:v]split=3[m][g][w];[m]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p[mo];"
+             f"{gif_graph};[w]format=yuv420p[wo]")
+    outputs = [folder / "one.mp4", folder / "one.gif", folder / "one.webp"]
+    command = [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba",
+        "-s", f"{width}x{height}", "-framerate", str(fps), "-i", "pipe:0", "-filter_complex", graph,
+        "-map", "[mo]", "-c:v", "libx264", "-preset", level.x264[0], "-crf", str(level.x264[1]),
+        "-movflags", "+faststart", "-f", "mp4", str(outputs[0]),
+        "-map", "[go]", "-loop", "0", "-f", "gif", str(outputs[1]),
+        "-map", "[wo]", "-c:v", "libwebp_anim", "-lossless", "0", "-quality", str(level.webp),
+        "-compression_level", "4", "-loop", "0", "-f", "webp", str(outputs[2]),
+    ]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    for frame in frames:
+        process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+    process.stdin.close()
+    if process.wait() != 0:
+        raise SystemExit("ffmpeg with three outputs failed")
+    return outputs
+
+
+def fanout_rows(frames: np.ndarray, folder: Path, runs: int) -> dict[str, tuple[float, float]]:
+    """MP4 + GIF + WebP: one after another, the tee (one ffmpeg per format, side by side) and
+    one ffmpeg with three outputs. (median s, fastest s) per row."""
+    from engine.export import export_many
+    from engine.export.formats import export_format
+
+    keys = ("mp4", "gif", "webp")
+    targets = [(folder / export_format(k).file_name("tee"), export_format(k)) for k in keys]
+    ways = {
+        "MP4 + GIF + WebP, one after another": lambda: [export(path, frames, 24, format=f.key)
+                                                        for path, f in targets],
+        "MP4 + GIF + WebP, tee: one ffmpeg per format": lambda: export_many(targets, frames, 24),
+        "MP4 + GIF + WebP, one ffmpeg, three outputs": lambda: one_ffmpeg_three_outputs(frames, folder),
+    }
+    rows = {}
+    for name, way in ways.items():
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            way()
+            times.append(time.perf_counter() - start)
+        rows[name] = (statistics.median(times), min(times))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--frames", type=int, default=49)
     parser.add_argument("--only", nargs="*", help="formats to time, e.g. .mp4 .gif")
+    parser.add_argument("--fanout", action="store_true",
+                        help="only compare the ways of writing MP4 + GIF + WebP from one render")
     args = parser.parse_args()
     frames, poster, clips = balloon_frames(args.frames)
+    if args.fanout:
+        with tempfile.TemporaryDirectory() as folder:
+            rows = fanout_rows(frames, Path(folder), args.runs)
+        print(f"{frames.shape[0]} frames of {frames.shape[2]}×{frames.shape[1]}, {args.runs} runs, "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+        print("| way | median s | fastest s |\n| --- | ---: | ---: |")
+        for name, (median, fastest) in rows.items():
+            print(f"| {name} | {median:.2f} | {fastest:.2f} |")
+        return
     # row name -> (file name, export options)
     jobs = {
         ".mp4": ("poster.mp4", {}),

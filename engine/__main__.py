@@ -95,7 +95,8 @@ def _frames_of(seconds: float, fps: int, flag: str, least: int) -> int:
 def cmd_animate(args: argparse.Namespace) -> int:
     from engine import load_psd
     from engine.core.progress import console_progress
-    from engine.export import export, format_for_path
+    from engine.export import export_many
+    from engine.export.estimate import describe_bytes, estimate_gif_bytes
     from engine.core.links import detect_links
     from engine.motion import MotionRequest
     from engine.motion.follow import animate_with_followers
@@ -109,8 +110,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise PosterError("Say how the layer should move: give --prompt 'sways gently' or --preset sway.")
     if args.box and len(args.layer) > 1:
         raise PosterError("--box applies to one layer; animate layers one by one to give each a box.")
-    out = Path(args.out)
-    export_format = format_for_path(out, layered=True)  # a wrong extension fails before any work
+    targets = _export_targets(args)  # a wrong extension, format or option fails before any work
+    options = _export_options(args)
     engine = get_service(args.engine)  # generative engines: the result cache, the device queue, Ray
     ok, reason = engine.available()
     if not ok:
@@ -178,24 +179,53 @@ def cmd_animate(args: argparse.Namespace) -> int:
         for message in clip.messages:
             print(f"note: {message}", file=sys.stderr)
 
-    layered = export_format.layered
-    with console_progress(f"writing {out.name}", quiet=args.quiet) as progress:
-        export(
-            out,
-            poster_stream(poster, clips, frames, fps=args.fps),  # frames are drawn as they are written
-            fps=args.fps,
-            format=export_format.key,
-            poster=poster if layered else None,
-            clips={clip.layer_id: clip for clip in clips} if layered else None,
-            progress=progress,
-        )
-    print(out)
+    stream = poster_stream(poster, clips, frames, fps=args.fps)  # frames are drawn as they are written
+    if any(target.key == "gif" for _, target in targets):
+        print(f"GIF: about {describe_bytes(estimate_gif_bytes(stream, args.fps, options))}", file=sys.stderr)
+    names = ", ".join(path.name for path, _ in targets)
+    with console_progress(f"writing {names}", quiet=args.quiet) as progress:
+        written = export_many(targets, stream, args.fps, options=options, poster=poster,
+                              clips={clip.layer_id: clip for clip in clips}, progress=progress)
+    for path in written:
+        size = sum(f.stat().st_size for f in path.glob("*")) if path.is_dir() else path.stat().st_size
+        print(f"{path}  ({describe_bytes(size)})")
     return EXIT_OK
+
+
+def _export_targets(args: argparse.Namespace) -> list:
+    """(path, format) pairs: `--out` alone picks the format by extension; with `--format a,b`
+    `--out` is the name every file starts with (its extension, if any, dropped)."""
+    from engine.core.atomic import check_output_folder
+    from engine.export.formats import FORMATS, export_format, format_for_path
+
+    out = Path(args.out)
+    if not args.format:
+        targets = [(out, format_for_path(out, layered=True))]
+    else:
+        keys = [key.strip() for key in args.format.split(",") if key.strip()]
+        if len(set(keys)) != len(keys):
+            raise PosterError(f"--format names a format twice: {args.format}.")
+        stem = out.with_suffix("") if out.suffix.lower() in {e for f in FORMATS for e in f.endings} else out
+        targets = [(stem.parent / export_format(key).file_name(stem.name), export_format(key)) for key in keys]
+    for path, target in targets:
+        if target.download:
+            check_output_folder(path)
+    return targets
+
+
+def _export_options(args: argparse.Namespace):
+    from engine.export.options import ExportOptions, parse_size
+
+    size, custom = parse_size(args.size)
+    options = ExportOptions(size=size, custom=custom, quality=args.quality, fps=args.export_fps, plays=args.plays)
+    options.output_fps(args.fps)  # a frame rate above the animation's is refused before animating
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
     from engine.core.clip import LOOP_MODES, PHASES
-    from engine.export.formats import extensions_help
+    from engine.export.formats import FORMATS, extensions_help
+    from engine.export.options import CUSTOM, DEFAULT_QUALITY, QUALITIES, SIZES
 
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -233,7 +263,21 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--seed", type=int, default=0)
     animate.add_argument("--loop", choices=LOOP_MODES, default="loop",
                          help="how a clip shorter than the timeline continues (default: loop)")
-    animate.add_argument("--out", required=True, help=f"output file; {extensions_help()}")
+    animate.add_argument("--out", required=True,
+                         help=f"output file; {extensions_help()}; with --format, the name every file starts with")
+    animate.add_argument("--format", help="several formats from one render, e.g. mp4,gif,layered "
+                                          f"(keys: {', '.join(f.key for f in FORMATS)})")
+    animate.add_argument("--size", default="original",
+                         help="output size, the poster fitted inside (bars: background colour in flat formats, "
+                              f"transparent in WebM/ProRes/PNG): {', '.join(s.key for s in SIZES if s.key != CUSTOM)} "
+                              "or W×H such as 1200x628 (the layered bundle keeps the poster's size)")
+    animate.add_argument("--quality", default=DEFAULT_QUALITY, choices=[q.key for q in QUALITIES if q.offered],
+                         help="encoder settings per format (README: Export options)")
+    animate.add_argument("--export-fps", type=float,
+                         help="frame rate of the files, at most --fps: frames are picked, never invented "
+                              "(default: --fps; the layered bundle keeps --fps)")
+    animate.add_argument("--plays", type=int, default=0,
+                         help="how many times a GIF, APNG or WebP plays (default 0: forever)")
     animate.add_argument("--quiet", action="store_true", help="no progress bar")
     animate.add_argument("--no-links", action="store_true",
                          help="leave linked layers (a title's shadow, a sun's glow) still instead of "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -416,6 +417,31 @@ def test_every_export_format_is_written_and_decodes(session) -> None:
         assert "manifest.json" in archive.namelist()
     assert exporting.export(session, "bmp")["error"]
     assert set(views.full_view(session)["exports"]) == {str(p) for p in files.values()}  # listed after a reload
+
+
+def test_export_options_and_gif_estimate_in_the_editor(session, monkeypatch) -> None:
+    from PIL import Image
+
+    from engine.export.options import frame_picks
+    from engine.render import compositor
+
+    animate_two(session)
+    options = exporting.export_options("32x32", "draft", 3, 2)
+    note = exporting.estimate(session, ["gif", "mp4"], options)["export_note"]
+    assert re.fullmatch(r"GIF: about \d+ KB .*", note), note
+    drawn: list[int] = []
+    draw = compositor._Plan.draw_frame
+    monkeypatch.setattr(compositor._Plan, "draw_frame",
+                        lambda plan, index, out: (drawn.append(index), draw(plan, index, out))[1])
+    view = exporting.export(session, ["gif", "mp4", "layered"], options=options)
+    assert not view.get("error"), view["status"]
+    assert sorted(drawn) == list(range(6)), "one render for three formats"
+    assert re.search(r"tiny\.gif \(\d+ KB\)", view["status"]) and "keeps the poster's own size" in view["status"]
+    with Image.open(session.folder / "exports" / "tiny.gif") as gif:
+        assert gif.size == (32, 32) and gif.info["loop"] == 1
+        assert gif.n_frames == len(frame_picks(6, session.state.fps, 3)) < 6
+    assert "at most" in exporting.export(session, ["mp4"], options=exporting.export_options(None, None, 60, 0))["status"]
+    assert "Pick at least one format" in exporting.export(session, [])["status"]
 
 
 def test_project_saves_and_reopens(session, store: SessionStore) -> None:

@@ -127,3 +127,21 @@ def test_bad_input_exits_3_with_a_sentence_and_no_traceback(args, words, tmp_pat
 def test_unknown_option_is_a_usage_error():
     result = run_cli("animate", BALLOON, "--frobnicate")
     assert result.returncode == 2
+
+
+def test_animate_writes_several_formats_with_export_options(tmp_path: Path):
+    from PIL import Image
+
+    result = run_cli("animate", BALLOON, "--layer", "Balloon", "--prompt", "floats gently", "--frames", "4",
+                     "--fps", "12", "--out", tmp_path / "balloon.mp4", "--format", "gif,mp4", "--size", "half",
+                     "--export-fps", "6", "--plays", "1", "--quality", "draft", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "GIF: about" in result.stderr
+    gif, mp4 = tmp_path / "balloon.gif", tmp_path / "balloon.mp4"
+    assert f"{gif}  (" in result.stdout and f"{mp4}  (" in result.stdout
+    with Image.open(gif) as image:
+        assert image.size == (540, 675) and image.n_frames == 2 and "loop" not in image.info
+    assert decode(mp4).shape == (2, 676, 540, 4)  # 675 rows padded to even for H.264
+    refused = run_cli("animate", BALLOON, "--layer", "Balloon", "--prompt", "floats", "--fps", "12",
+                      "--export-fps", "24", "--out", tmp_path / "fast.gif", "--quiet")
+    assert refused.returncode == 3 and "at most 12" in refused.stderr

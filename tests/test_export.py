@@ -185,9 +185,9 @@ def test_flatten_blends_exactly_whatever_the_share_of_see_through_pixels(transpa
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
 def test_an_unknown_quality_is_refused(tmp_path, opaque, suffix):
-    with pytest.raises(PosterError, match="Unknown MP4 quality 'draft'.*final, preview"):
-        export(tmp_path / f"poster{suffix}", opaque, FPS, quality="draft")
-    with pytest.raises(PosterError, match="Unknown MP4 quality"):
+    with pytest.raises(PosterError, match="Unknown export quality 'best'.*draft, standard, high"):
+        export(tmp_path / f"poster{suffix}", opaque, FPS, quality="best")
+    with pytest.raises(PosterError, match="Unknown export quality"):
         write_mp4(tmp_path / "poster.mp4", opaque, FPS, quality="Preview")
     assert not list(tmp_path.iterdir())
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import animating, exporting, handlers, live
+from app import animating, exporting, handlers, live, undoing
+from app.history import hint
 from app.motion_panel import MotionFields
 from app.persist import restore
 from app.session import Session, SessionStore
@@ -67,6 +68,16 @@ def test_a_parameter_change_previews_a_draft_then_the_full_render(animated):
     assert live.stale_layers(session.state) == []
     changed = {layer for layer, data in clip_bytes(session).items() if saved.get(layer) != data}
     assert changed == {balloon, session.state.poster.layer("Balloon Shadow").id}
+
+    # The re-render belongs to the edit: one Ctrl+Z takes back the setting and its clip (an
+    # undo step of its own would leave the old setting unreachable: undoing it would make the
+    # clip stale again and the live preview would redo it).
+    assert hint(session.state)[0] == "amplitude of Balloon"
+    undoing.undo(session)
+    assert session.state.motion(balloon).params["amplitude"] != 0.9
+    assert clip_bytes(session) == saved and live.stale_layers(session.state) == []
+    undoing.redo(session)
+    assert session.state.motion(balloon).params["amplitude"] == 0.9 and live.stale_layers(session.state) == []
 
 
 def test_a_newer_edit_supersedes_a_draft_still_rendering(animated, monkeypatch):

@@ -70,6 +70,15 @@ class History:
     def current(self) -> dict[str, str] | None:
         return self.entries[self.cursor].snapshot if self.entries else None
 
+    def amend(self, snapshot: Snapshot) -> None:
+        """The current step now ends at `snapshot`: for work an edit made necessary (the live
+        preview re-rendering a clip for new settings), which undoes and redoes with that edit
+        rather than as a step of its own. Redo steps are kept."""
+        if not self.entries:
+            self.reset(snapshot)
+            return
+        self.entries[self.cursor].snapshot = dict(snapshot)
+
     def reset(self, snapshot: Snapshot) -> None:
         """Forget every step; `snapshot` is the state nothing can be undone past."""
         self.entries = [Entry(dict(snapshot))]

@@ -8,7 +8,7 @@ be iterated again, from the start, by a format that needs two passes.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class FrameStream:
         fps: float | None = None,
         *,
         opaque: bool | Callable[[], bool] | None = None,
+        pick: Callable[[Sequence[int]], Iterable[np.ndarray]] | None = None,
     ) -> None:
         if count < 1:
             raise PosterError("There are no frames to export: animate the poster first.")
@@ -42,12 +43,13 @@ class FrameStream:
         self.count, self.width, self.height = int(count), int(width), int(height)
         self.fps = fps
         self._opaque = opaque
+        self._pick = pick
 
     @classmethod
     def of_array(cls, frames: np.ndarray, fps: float | None = None) -> "FrameStream":
         """An in-memory (F, H, W, 4) uint8 video (tests, small clips)."""
         count, height, width = frames.shape[:3]
-        return cls(lambda: iter(frames), count, width, height, fps)
+        return cls(lambda: iter(frames), count, width, height, fps, pick=lambda indices: (frames[i] for i in indices))
 
     @classmethod
     def of_clip(cls, clip: LayerClip, count: int | None = None, fps: float | None = None) -> "FrameStream":
@@ -83,6 +85,20 @@ class FrameStream:
         if produced < self.count:
             raise PosterError(f"The video ended after {produced} of its {self.count} frames: render it again.")
 
+    def pick(self, indices: Sequence[int], fps: float | None = None) -> "FrameStream":
+        """Only frames `indices` (ascending, repeats allowed), e.g. every other one for half the
+        frame rate. A stream that can draw one frame on its own (the compositor) draws only
+        those; any other is read through and the rest skipped."""
+        indices = list(indices)
+        if any(not 0 <= i < self.count for i in indices) or indices != sorted(indices):
+            raise PosterError(f"Frames to pick must be ascending and within the {self.count} frames of this video.")
+        if self._pick is not None:
+            frames: Callable[[], Iterable[np.ndarray]] = lambda: self._pick(indices)  # type: ignore[misc]
+        else:
+            frames = lambda: _picked(iter(self), indices)  # noqa: E731
+        return FrameStream(frames, len(indices), self.width, self.height, self.fps if fps is None else fps,
+                           opaque=self._opaque)
+
     def map(
         self, convert: Callable[[np.ndarray], np.ndarray], width: int | None = None, height: int | None = None
     ) -> "FrameStream":
@@ -91,6 +107,14 @@ class FrameStream:
             lambda: (convert(frame) for frame in self), self.count,
             self.width if width is None else width, self.height if height is None else height, self.fps,
         )
+
+
+def _picked(frames: Iterator[np.ndarray], indices: list[int]) -> Iterator[np.ndarray]:
+    position, frame = -1, None
+    for wanted in indices:
+        while position < wanted:
+            frame, position = next(frames), position + 1
+        yield frame  # type: ignore[misc]
 
 
 def stack(stream: FrameStream) -> np.ndarray:

@@ -113,12 +113,14 @@ def write_bundle(
     fps: float = 24,
     *,
     background: tuple[int, int, int] | str | None = None,
+    quality: str = "standard",
     progress: Progress | None = None,
 ) -> Path:
     """Write the layered bundle zip for `poster` with its animated `clips` (keyed by layer id).
 
     `frames` are the flat poster frames as the compositor renders them (a FrameStream, an
     array, or a callable returning either); they become preview.mp4 and set the timeline length.
+    `quality` (engine.export.options) sets preview.mp4's and the WebM clips' encoders.
     """
     path = check_output_folder(path)
     fps = check_fps(fps)
@@ -144,7 +146,7 @@ def write_bundle(
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as scratch_name:
         scratch = Path(scratch_name)
         with atomic_output(path) as temp, zipfile.ZipFile(temp, "w") as archive:
-            write_mp4(scratch / "preview.mp4", frames, fps, background=background)
+            write_mp4(scratch / "preview.mp4", frames, fps, background=background, quality=quality)
             archive.write(scratch / "preview.mp4", "preview.mp4", compress_type=zipfile.ZIP_STORED)
             step()
             for z, unstyled in enumerate(poster.layers):
@@ -161,7 +163,7 @@ def write_bundle(
                     archive.writestr(f"{slug}.png", png_bytes(layer.pixels), compress_type=zipfile.ZIP_STORED)
                     files = {"png": f"{slug}.png"}
                 else:
-                    files = _write_animated(archive, scratch, slug, timeline_frames(clip, count), fps, step)
+                    files = _write_animated(archive, scratch, slug, timeline_frames(clip, count), fps, step, quality)
                 step()
                 entries.append(layer_entry(z, layer, clip, files))
             manifest = schema.BundleManifest(
@@ -181,11 +183,12 @@ def write_bundle(
 
 
 def _write_animated(
-    archive: zipfile.ZipFile, scratch: Path, slug: str, frames: FrameStream, fps: float, step: Callable[[], None]
+    archive: zipfile.ZipFile, scratch: Path, slug: str, frames: FrameStream, fps: float, step: Callable[[], None],
+    quality: str,
 ) -> dict[str, str]:
     """The three transparent renditions of one animated layer, added to the zip."""
     name = slug.rsplit("/", 1)[1]
-    write_webm(scratch / f"{name}.webm", frames, fps)
+    write_webm(scratch / f"{name}.webm", frames, fps, quality=quality)
     archive.write(scratch / f"{name}.webm", f"{slug}.webm", compress_type=zipfile.ZIP_STORED)
     (scratch / f"{name}.webm").unlink()
     step()

@@ -26,7 +26,8 @@ class ExportFormat:
     and the suffix where two formats share a suffix (both zips). `alpha`: the file keeps
     transparency; `layered`: it holds every layer separately (writer takes the poster and
     clips); `background`: the writer lays transparency over a colour; `download`: a single
-    file the editor can offer (a folder is not).
+    file the editor can offer (a folder is not). `quality`: the writer takes a quality level
+    (engine.export.options.QUALITIES); `loops`: it takes `plays` (how often it runs, 0 forever).
     """
 
     key: str
@@ -39,6 +40,8 @@ class ExportFormat:
     download: bool = True
     extensions: tuple[str, ...] = ()
     tag: str = ""
+    quality: bool = True
+    loops: bool = False
 
     def file_name(self, stem: str) -> str:
         return f"{stem}{self.tag}{self.suffix}"
@@ -50,15 +53,17 @@ class ExportFormat:
 
 FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("mp4", "MP4 video (H.264, plays everywhere)", ".mp4", write_mp4, alpha=False, background=True),
-    ExportFormat("gif", "GIF (1-bit transparency)", ".gif", write_gif, alpha=True, background=True),
+    ExportFormat("gif", "GIF (1-bit transparency)", ".gif", write_gif, alpha=True, background=True, loops=True),
     ExportFormat("apng", "Animated PNG (lossless, transparency)", ".png", write_apng, alpha=True, background=True,
-                 extensions=(".png", ".apng")),
-    ExportFormat("webp", "Animated WebP (transparency)", ".webp", write_webp, alpha=True, background=True),
+                 extensions=(".png", ".apng"), loops=True),
+    ExportFormat("webp", "Animated WebP (transparency)", ".webp", write_webp, alpha=True, background=True,
+                 loops=True),
     ExportFormat("webm", "WebM VP9 with alpha", ".webm", write_webm, alpha=True),
-    ExportFormat("mov", "ProRes 4444 .mov with alpha", ".mov", write_prores, alpha=True),
-    ExportFormat("png-seq", "PNG sequence (zip of frames)", ".zip", write_png_zip, alpha=True, tag="-frames"),
+    ExportFormat("mov", "ProRes 4444 .mov with alpha", ".mov", write_prores, alpha=True, quality=False),
+    ExportFormat("png-seq", "PNG sequence (zip of frames)", ".zip", write_png_zip, alpha=True, tag="-frames",
+                 quality=False),
     ExportFormat("png-folder", "PNG sequence (a folder of frames)", "", write_png_folder, alpha=True,
-                 download=False),
+                 download=False, quality=False),
     ExportFormat("layered", "Layered bundle (zip: every layer as a transparent clip)", ".zip", write_bundle,
                  alpha=True, layered=True, background=True, tag="-layers"),
 )

@@ -77,10 +77,12 @@ def parse_color(color: tuple[int, int, int] | str | None) -> tuple[int, int, int
 
 
 def has_transparency(frames: FrameStream) -> bool:
-    """Whether any pixel is not fully opaque: asked of the stream first (the compositor
-    knows an opaque poster stays opaque), else scanned frame by frame (a second pass)."""
-    if frames.opaque:
-        return False
+    """Whether any pixel may be see-through: asked of the stream first (the compositor knows
+    whether its poster can show through anywhere), else scanned frame by frame (a second
+    pass, which a stream fed to several encoders at once cannot make)."""
+    opaque = frames.opaque
+    if opaque is not None:
+        return not opaque
     return any(bool((frame[..., 3] < 255).any()) for frame in frames)
 
 

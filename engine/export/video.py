@@ -33,6 +33,7 @@ from engine.export.frames import (
     parse_color,
 )
 from engine.core.poster import PosterError
+from engine.export.options import FOREVER, QUALITIES, Quality, quality as quality_level
 
 Color = tuple[int, int, int] | str | None
 
@@ -40,14 +41,12 @@ Color = tuple[int, int, int] | str | None
 # colours the designer picked instead of guessing (and drifting) per player.
 _BT709 = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
 
-#: MP4 quality -> (x264 preset, crf). "final" is what a designer downloads; "preview" is the
-#: editor's after-Animate video, where waiting costs more than bytes: `veryfast` encodes
-#: about 1.7× faster than `medium` at crf 18 and still decodes above 40 dB PSNR on the
-#: sample poster (docs/benchmarks/export.md), so it looks the same on screen.
-MP4_QUALITIES: dict[str, tuple[str, int]] = {
-    "final": ("medium", 18),
-    "preview": ("veryfast", 18),
-}
+#: MP4 quality -> (x264 preset, crf), from the one quality table (engine.export.options).
+#: "standard" (alias "final") is what a designer downloads; "preview" is the editor's
+#: after-Animate video, where waiting costs more than bytes: `veryfast` encodes about 1.7×
+#: faster than `medium` at crf 18 and still decodes above 40 dB PSNR on the sample poster
+#: (docs/benchmarks/export.md), so it looks the same on screen.
+MP4_QUALITIES: dict[str, tuple[str, int]] = {q.key: q.x264 for q in QUALITIES}
 
 
 #: x264 settings for huge frames: a short lookahead, no sync-lookahead buffer, and
@@ -96,15 +95,15 @@ def write_mp4(
     fps: float = 24,
     *,
     background: Color = None,
-    quality: str = "final",
+    quality: str = "standard",
     crf: int | None = None,
     max_side: int | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """H.264 MP4 that plays everywhere: yuv420p, moov atom first for instant web playback.
 
-    `quality` picks the x264 speed/size trade-off from MP4_QUALITIES ("final" for exports,
-    "preview" for the editor's quick look); `crf` overrides that quality's crf.
+    `quality` picks the x264 speed/size trade-off from the quality table (draft, standard,
+    high; "preview" for the editor's quick look); `crf` overrides that quality's crf.
     Odd canvas sizes are padded by one repeated edge pixel (never resized), unless
     `max_side` asks for a smaller video: then ffmpeg scales (bilinear) to an even size
     with the longer side at most `max_side`, in the same pass as the colour conversion,
@@ -142,12 +141,13 @@ def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, in
 
 def mp4_quality(quality: str) -> tuple[str, int]:
     """(x264 preset, crf) for a quality name; a typo is refused before any frame is encoded."""
-    if quality not in MP4_QUALITIES:
-        raise PosterError(
-            f"Unknown MP4 quality '{quality}'. Use one of: {', '.join(MP4_QUALITIES)} "
-            "('final' for exports, 'preview' for a faster encode that looks the same on screen)."
-        )
-    return MP4_QUALITIES[quality]
+    return quality_level(quality).x264
+
+
+def gif_loop(plays: int) -> str:
+    """ffmpeg's GIF `-loop` for "plays this many times": the NETSCAPE extension counts
+    *repeats* after the first play, and no extension at all means play once."""
+    return "0" if plays == FOREVER else "-1" if plays == 1 else str(plays - 1)
 
 
 def write_gif(
@@ -156,23 +156,35 @@ def write_gif(
     fps: float = 24,
     *,
     background: Color = None,
+    quality: str = "standard",
+    plays: int = FOREVER,
     progress: Progress | None = None,
 ) -> Path:
-    """GIF with one palette tuned to the whole clip (ffmpeg palettegen + paletteuse).
+    """GIF with one palette tuned to the whole clip, in one ffmpeg call (split filter):
+    palettegen counts the colours of what moves (`stats_mode=diff`: a static poster's
+    background does not crowd out the moving layer's colours), paletteuse dithers with the
+    quality's method and redraws only the changed rectangle of each frame (`diff_mode`),
+    which keeps static areas byte-stable and the file small.
 
     A poster with transparency keeps it (GIF has 1-bit alpha: pixels under half opacity
-    become transparent) unless a background colour is given.
+    become transparent) unless a background colour is given. `plays`: 0 forever.
     """
+    level = quality_level(quality)
     frames, fps = as_stream(frames), check_fps(fps)
     convert, pixel_format, alpha = _flat_or_alpha(frames, background)
-    reserve = 1 if alpha else 0
-    graph = (
-        f"[0:v]split[a][b];[a]palettegen=max_colors=256:stats_mode=full:reserve_transparent={reserve}[p];"
-        "[b][p]paletteuse=dither=sierra2_4a:diff_mode=rectangle:alpha_threshold=128"
-    )
+    graph = gif_filter(level, alpha)
     height, width = frames.height, frames.width
-    args = ["-loop", "0", "-f", "gif"]
+    args = ["-loop", gif_loop(plays), "-f", "gif"]
     return _write(path, frames, fps, convert, (width, height), pixel_format, args, "GIF", progress, graph)
+
+
+def gif_filter(level: Quality, alpha: bool) -> str:
+    """The one-pass palette graph: split → palettegen (diff stats) → paletteuse."""
+    return (
+        f"[0:v]split[a][b];[a]palettegen=max_colors={level.gif_colors}:stats_mode=diff:"
+        f"reserve_transparent={int(alpha)}[p];"
+        f"[b][p]paletteuse=dither={level.gif_dither}:diff_mode=rectangle:alpha_threshold=128"
+    )
 
 
 def write_apng(
@@ -181,13 +193,20 @@ def write_apng(
     fps: float = 24,
     *,
     background: Color = None,
+    quality: str = "standard",
+    plays: int = FOREVER,
     progress: Progress | None = None,
 ) -> Path:
-    """Animated PNG: lossless, keeps full alpha; large, so best for short or small posters."""
+    """Animated PNG: lossless, keeps full alpha; large, so best for short or small posters.
+
+    Quality only trades encode time for size (the prediction filter); pixels are exact.
+    """
+    level = quality_level(quality)
     frames, fps = as_stream(frames), check_fps(fps)
     convert, pixel_format, _ = _flat_or_alpha(frames, background)
     height, width = frames.height, frames.width
-    args = ["-c:v", "apng", "-pred", "mixed", "-plays", "0", "-pix_fmt", pixel_format, "-f", "apng"]
+    args = ["-c:v", "apng", "-pred", level.apng_pred, "-plays", str(int(plays)), "-pix_fmt", pixel_format,
+            "-f", "apng"]
     return _write(path, frames, fps, convert, (width, height), pixel_format, args, "APNG", progress)
 
 
@@ -197,17 +216,19 @@ def write_webp(
     fps: float = 24,
     *,
     background: Color = None,
-    quality: int = 90,
+    quality: str = "standard",
+    plays: int = FOREVER,
     progress: Progress | None = None,
 ) -> Path:
     """Animated WebP (lossy, with alpha when the poster has it): small files for the web."""
+    level = quality_level(quality)
     frames, fps = as_stream(frames), check_fps(fps)
     convert, pixel_format, alpha = _flat_or_alpha(frames, background)
     height, width = frames.height, frames.width
     args = [
-        "-c:v", "libwebp_anim", "-lossless", "0", "-quality", str(int(quality)),
+        "-c:v", "libwebp_anim", "-lossless", "0", "-quality", str(level.webp),
         "-compression_level", "4", "-pix_fmt", "yuva420p" if alpha else "yuv420p",
-        "-loop", "0", "-f", "webp",
+        "-loop", str(int(plays)), "-f", "webp",
     ]
     return _write(path, frames, fps, convert, (width, height), pixel_format, args, "WebP", progress)
 
@@ -217,7 +238,8 @@ def write_webm(
     frames: FrameStream | np.ndarray,
     fps: float = 24,
     *,
-    crf: int = 24,
+    quality: str = "standard",
+    crf: int | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """WebM VP9 with an alpha channel (yuva420p), the transparent clip browsers play.
@@ -225,11 +247,12 @@ def write_webm(
     Players that use ffmpeg's built-in VP9 decoder drop the alpha; decode with libvpx-vp9.
     An odd width or height gains one fully transparent column or row.
     """
+    level = quality_level(quality)
     frames, fps = as_stream(frames), check_fps(fps)
     height, width = frames.height, frames.width
     args = [
-        "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", str(int(crf)), "-b:v", "0",
-        "-deadline", "good", "-cpu-used", "4", "-row-mt", "1", "-auto-alt-ref", "0",
+        "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", str(int(level.vp9_crf if crf is None else crf)),
+        "-b:v", "0", "-deadline", "good", "-cpu-used", str(level.vp9_cpu_used), "-row-mt", "1", "-auto-alt-ref", "0",
         *_BT709, "-f", "webm",
     ]
     convert = lambda frame: pad_to_even(clear_transparent(frame), transparent=True)  # noqa: E731

@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
@@ -93,7 +93,8 @@ def poster_stream(
     else:
         width, height = max(1, round(poster.width * scale)), max(1, round(poster.height * scale))
     work_limits().check_work(width, height, count, "This poster")
-    return FrameStream(lambda: plan().frames(), count, width, height, fps, opaque=lambda: plan().always_opaque)
+    return FrameStream(lambda: plan().frames(), count, width, height, fps, opaque=lambda: plan().always_opaque,
+                       pick=lambda indices: plan().frames(indices))
 
 
 def render(
@@ -546,10 +547,10 @@ class _Plan:
             return False
         return all(_opaque(dirty.backdrop) for dirty in self.dirty)
 
-    def frames(self) -> Iterator[np.ndarray]:
-        """Every frame in order, drawn into one reused buffer (see iter_frames)."""
+    def frames(self, indices: Iterable[int] | None = None) -> Iterator[np.ndarray]:
+        """Every frame in order (or only `indices`), drawn into one reused buffer (see iter_frames)."""
         buffer = np.empty_like(self.static)
-        for index in range(self.frame_count):
+        for index in range(self.frame_count) if indices is None else indices:
             self.draw_frame(index, buffer)
             yield buffer
 

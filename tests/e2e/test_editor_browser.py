@@ -119,9 +119,15 @@ def download(page: Page, suffix: str, folder: Path) -> Path:
     return target
 
 
-def choose_format(page: Page, label: str) -> None:
-    page.locator("#export-format input").click()
-    page.get_by_role("option", name=label).click()
+def choose_format(page: Page, *labels: str) -> None:
+    """Exactly these formats in the export panel's multi-select (cleared first)."""
+    clear = page.locator("#export-format .remove-all")
+    if clear.count():
+        clear.click()
+    for label in labels:
+        page.locator("#export-format input").click()
+        page.get_by_role("option", name=label).click()
+    expect(page.locator("#export-format .token")).to_have_count(len(labels), timeout=STEP_MS)
 
 
 def export(page: Page, label: str) -> None:
