@@ -12,7 +12,7 @@ CPU column says what the step costs, the wall column what it cost then.
 
 `one_run` calls the functions of MEASURES in order, each adding its rows.
 
-    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--export-only] [--side-by-side]
+    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--export-only | --animate-only] [--side-by-side]
 
 `--side-by-side` alternates each run with one where the preview compositor's fast paths
 (issue 16: collapsed static blend layers, resizing only the visible part of clip frames,
@@ -127,6 +127,7 @@ def export_rows(session: Session, folder: Path) -> dict[str, Row]:
 
 MEASURES: list[Measure] = [open_rows, animate_rows, live_rows, reroll_rows, export_rows, reopen_rows]
 EXPORT_ONLY: list[Measure] = [open_rows, animate_rows, export_rows]
+ANIMATE_ONLY: list[Measure] = [open_rows, animate_rows, live_rows, reroll_rows]
 
 
 def one_run(folder: Path, measures: list[Measure] = MEASURES) -> dict[str, Row]:
@@ -154,10 +155,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--export-only", action="store_true",
                         help="only open, animate and the export rows (MP4, GIF, bundle alone and together)")
+    parser.add_argument("--animate-only", action="store_true",
+                        help="only open, animate, the parameter-change previews and re-roll")
     parser.add_argument("--side-by-side", action="store_true",
                         help="alternate runs with the compositor's fast paths off and on (same load)")
     args = parser.parse_args()
-    measures = EXPORT_ONLY if args.export_only else MEASURES
+    measures = EXPORT_ONLY if args.export_only else ANIMATE_ONLY if args.animate_only else MEASURES
     runs: list[dict[str, Row]] = []
     before: list[dict[str, Row]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,10 +190,12 @@ def main() -> None:
         print(f"| {'-' * 40} | -----: | ----: |")
         for step in steps:
             print(f"| {step:<40} | {wall[step]:6.2f} | {cpu[step]:5.2f} |")
-    slowest = max(wall[f"export {key}, {FPS * SECONDS} frames"] for key in TOGETHER)
-    together = wall["export all three together (one render)"]
-    print(f"\nMP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
-          f"one after another / together: {wall['export all three, one after another'] / together:.2f}×")
+    print()
+    if export_rows in measures:
+        slowest = max(wall[f"export {key}, {FPS * SECONDS} frames"] for key in TOGETHER)
+        together = wall["export all three together (one render)"]
+        print(f"MP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
+              f"one after another / together: {wall['export all three, one after another'] / together:.2f}×")
     if args.export_only:
         return
     animate = wall[f"animate 1 layer, {FPS * SECONDS} frames"]
