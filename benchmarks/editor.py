@@ -12,7 +12,11 @@ CPU column says what the step costs, the wall column what it cost then.
 
 `one_run` calls the functions of MEASURES in order, each adding its rows.
 
-    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--export-only]
+    /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--export-only | --animate-only] [--side-by-side]
+
+`--side-by-side` alternates each run with one where the preview compositor's fast paths
+(issue 16: collapsed static blend layers, resizing only the visible part of clip frames,
+kept static composites) are switched off, so both columns see the same load.
 """
 
 from __future__ import annotations
@@ -23,13 +27,16 @@ import resource
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+from unittest import mock
 
 from app import animating, exporting, handlers, live
 from app.motion_panel import MotionFields
 from app.persist import restore
 from app.session import Session, SessionStore
+from engine.render import compositor, scale
 
 PROMPT = "the balloon drifts up gently and sways"
 FPS, SECONDS = 24, 2
@@ -120,6 +127,7 @@ def export_rows(session: Session, folder: Path) -> dict[str, Row]:
 
 MEASURES: list[Measure] = [open_rows, animate_rows, live_rows, reroll_rows, export_rows, reopen_rows]
 EXPORT_ONLY: list[Measure] = [open_rows, animate_rows, export_rows]
+ANIMATE_ONLY: list[Measure] = [open_rows, animate_rows, live_rows, reroll_rows]
 
 
 def one_run(folder: Path, measures: list[Measure] = MEASURES) -> dict[str, Row]:
@@ -131,32 +139,63 @@ def one_run(folder: Path, measures: list[Measure] = MEASURES) -> dict[str, Row]:
     return rows
 
 
+@contextmanager
+def compositor_fast_paths_off() -> Iterator[None]:
+    """The preview compositor without issue 16's fast paths, for the side-by-side columns:
+    every static blend layer applied by its own formula (no collapsed per-pixel map),
+    clip frames resized whole, the static composites drawn again for every render."""
+    with mock.patch.object(compositor, "_collapsed", lambda *args: None), \
+            mock.patch.object(scale, "resize_shown", scale.resize), \
+            mock.patch.object(compositor, "_KEPT_PIXELS", 0):
+        yield
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--export-only", action="store_true",
                         help="only open, animate and the export rows (MP4, GIF, bundle alone and together)")
+    parser.add_argument("--animate-only", action="store_true",
+                        help="only open, animate, the parameter-change previews and re-roll")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="alternate runs with the compositor's fast paths off and on (same load)")
     args = parser.parse_args()
-    measures = EXPORT_ONLY if args.export_only else MEASURES
-    runs = []
+    measures = EXPORT_ONLY if args.export_only else ANIMATE_ONLY if args.animate_only else MEASURES
+    runs: list[dict[str, Row]] = []
+    before: list[dict[str, Row]] = []
     with tempfile.TemporaryDirectory() as tmp:
         one_run(Path(tmp) / "warm", measures)  # imports, caches
         load = os.getloadavg()[0]
         for index in range(args.runs):
+            if args.side_by_side:
+                with compositor_fast_paths_off():
+                    before.append(one_run(Path(tmp) / f"before{index}", measures))
             runs.append(one_run(Path(tmp) / f"run{index}", measures))
         load = (load + os.getloadavg()[0]) / 2
     steps = list(runs[0])
     wall = {step: statistics.median(run[step][0] for run in runs) for step in steps}
     cpu = {step: statistics.median(run[step][1] for run in runs) for step in steps}
     print(f"balloon.psd, median of {args.runs} runs, load average ≈ {load:.1f} on {os.cpu_count()} CPUs\n")
-    print(f"| {'step':<40} | wall s | CPU s |")
-    print(f"| {'-' * 40} | -----: | ----: |")
-    for step in steps:
-        print(f"| {step:<40} | {wall[step]:6.2f} | {cpu[step]:5.2f} |")
-    slowest = max(wall[f"export {key}, {FPS * SECONDS} frames"] for key in TOGETHER)
-    together = wall["export all three together (one render)"]
-    print(f"\nMP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
-          f"one after another / together: {wall['export all three, one after another'] / together:.2f}×")
+    if before:
+        old_wall = {step: statistics.median(run[step][0] for run in before) for step in steps}
+        old_cpu = {step: statistics.median(run[step][1] for run in before) for step in steps}
+        print(f"| {'step':<40} | off: wall s | off: CPU s | on: wall s | on: CPU s | CPU on/off |")
+        print(f"| {'-' * 40} | ----------: | ---------: | ---------: | --------: | ---------: |")
+        for step in steps:
+            ratio = cpu[step] / old_cpu[step] if old_cpu[step] > 0 else float("nan")
+            print(f"| {step:<40} | {old_wall[step]:11.2f} | {old_cpu[step]:10.2f} | {wall[step]:10.2f} "
+                  f"| {cpu[step]:9.2f} | {ratio:9.2f}× |")
+    else:
+        print(f"| {'step':<40} | wall s | CPU s |")
+        print(f"| {'-' * 40} | -----: | ----: |")
+        for step in steps:
+            print(f"| {step:<40} | {wall[step]:6.2f} | {cpu[step]:5.2f} |")
+    print()
+    if export_rows in measures:
+        slowest = max(wall[f"export {key}, {FPS * SECONDS} frames"] for key in TOGETHER)
+        together = wall["export all three together (one render)"]
+        print(f"MP4 + GIF + bundle together / slowest alone: {together / slowest:.2f}× (target ≤ 1.5×); "
+              f"one after another / together: {wall['export all three, one after another'] / together:.2f}×")
     if args.export_only:
         return
     animate = wall[f"animate 1 layer, {FPS * SECONDS} frames"]

@@ -6,7 +6,11 @@ a copy of it. Per frame, only the dirty rectangles (the motion boxes of animated
 merged where they overlap) are recomposited: the backdrop below the animated layers is
 cropped from the once-made composite, consecutive static normal-mode layers above them
 are pre-flattened into one premultiplied layer per rectangle, and only static layers
-with another blend mode are re-applied individually, inside the rectangle.
+with another blend mode are re-applied individually, inside the rectangle. Over an
+opaque backdrop even that is skipped: the static layers between and above the animated
+ones collapse into per-pixel (piecewise) affine maps of the colour under them
+(engine.render.affine), exact up to float rounding for normal, multiply, screen, overlay
+and the other modes listed there; any other mode keeps the formula-by-formula path.
 
 Frames are produced one at a time into one reused buffer (`iter_frames`, `poster_stream`),
 so a render costs a few frames of memory whatever the video's length; previews are
@@ -22,6 +26,7 @@ output frame.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -29,7 +34,8 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from engine.render.blend import composite_blend, composite_normal, straight_colour
+from engine.render.affine import Source, Stage, collapse, collapsible
+from engine.render.blend import BLEND_FUNCTIONS, composite_blend, composite_normal, straight_colour
 from engine.core.budget import work_limits
 from engine.render.effects import styled_clip, styled_layer
 from engine.core.clip import LayerClip
@@ -274,6 +280,7 @@ class _DirtyRect:
         self.rect, self.backdrop, self.steps = rect, backdrop, steps
         self.backdrop_pixels = backdrop_pixels  # set when every step is normal mode: the 8-bit path
         self.animated = [step for step in steps if isinstance(step, _Animated)]
+        self.collapsed = None if backdrop_pixels is not None else _collapsed(rect, backdrop, steps)
         self._opaque = backdrop_pixels is not None and bool(backdrop_pixels[..., 3].min() == 255)
         self.hole = np.empty((rect.h, rect.w, 4), np.uint8)
         self._paint(self.hole, rect, (rect.x, rect.y), {})
@@ -302,13 +309,15 @@ class _DirtyRect:
         xs = slice(sub.x - origin[0], sub.right - origin[0])
         if self.backdrop_pixels is not None:
             self._paint_8bit(out, sub, origin, pixels)
-        elif sub.w * sub.h < _SPLIT_PIXELS or sub.h < 2:
-            self._paint_float(out[ys, xs], sub, pixels)
+            return
+        paint = self._paint_float if self.collapsed is None else self._paint_collapsed
+        if sub.w * sub.h < _SPLIT_PIXELS or sub.h < 2:
+            paint(out[ys, xs], sub, pixels)
         else:  # two bands on two cores: numpy lets go of the GIL, and every formula is per pixel
             half = sub.h // 2
             top, bottom = Box(sub.x, sub.y, sub.w, half), Box(sub.x, sub.y + half, sub.w, sub.h - half)
-            other = _band_pool().submit(self._paint_float, out[ys, xs][half:], bottom, pixels)
-            self._paint_float(out[ys, xs][:half], top, pixels)
+            other = _band_pool().submit(paint, out[ys, xs][half:], bottom, pixels)
+            paint(out[ys, xs][:half], top, pixels)
             other.result()
 
     def _paint_8bit(self, out: np.ndarray, sub: Box, origin: tuple[int, int], pixels: Mapping[int, np.ndarray]) -> None:
@@ -379,6 +388,79 @@ class _DirtyRect:
         canvas.to_uint8(out)
 
 
+    def _paint_collapsed(self, out: np.ndarray, sub: Box, pixels: Mapping[int, np.ndarray]) -> None:
+        """Opaque backdrop: the animated layers drawn with their blend formula, every static
+        layer between and above them as its collapsed per-pixel map (engine.render.affine)."""
+        ys, xs = _slices(sub, self.rect)
+        colour = self.collapsed.base[ys, xs].copy()
+        for item in self.collapsed.items:
+            if isinstance(item, _Animated):
+                if id(item) in pixels:
+                    _blend_over_opaque(colour, sub, item, pixels[id(item)])
+            else:
+                for stage in item:
+                    stage.apply(colour, ys, xs)
+        colour *= np.float32(255.0)
+        colour += np.float32(0.5)
+        np.clip(colour, 0, 255, out=colour)
+        out[..., :3] = colour  # truncating cast after +0.5: rounding, as _Canvas.to_uint8
+        out[..., 3] = 255
+
+
+@dataclass
+class _Collapsed:
+    """A rectangle over an opaque backdrop: its straight colour, then animated layers and,
+    between and above them, runs of static layers collapsed into Stages."""
+
+    base: np.ndarray
+    items: list["_Animated | list[Stage]"]
+
+
+def _collapsed(rect: Box, backdrop: "_Canvas | _Canvas8", steps: list[Step]) -> _Collapsed | None:
+    """The collapsed recipe, or None where it would not be exact (a backdrop with
+    transparency, a static layer whose blend mode is not piecewise affine)."""
+    if not isinstance(backdrop, _Canvas) or not _opaque(backdrop):
+        return None
+    if any(isinstance(step, _StaticBlend) and not collapsible(step.mode) for step in steps):
+        return None
+    items: list[_Animated | list[Stage]] = []
+    pending: list[Source | tuple[np.ndarray, np.ndarray]] = []
+    for step in [*steps, None]:
+        if isinstance(step, _Run):
+            pending.append((step.rgb, step.alpha))
+        elif isinstance(step, _StaticBlend):
+            pending.append(Source(step.straight, step.alpha, step.box.y - rect.y, step.box.x - rect.x, step.mode))
+        else:
+            if pending:
+                items.append(collapse(rect.h, rect.w, pending))
+                pending = []
+            if step is not None:
+                items.append(step)
+    return _Collapsed(straight_colour(backdrop.rgb, backdrop.alpha), items)
+
+
+def _blend_over_opaque(colour: np.ndarray, sub: Box, step: "_Animated", frame: np.ndarray) -> None:
+    """One animated frame over opaque straight colour covering `sub`: (1 - as)·x + as·B(x, Cs)."""
+    overlap = step.clip.box.intersection(sub)
+    if overlap.is_empty:
+        return
+    fy, fx = _slices(overlap, step.clip.box)
+    cy, cx = _slices(overlap, sub)
+    source = frame[fy, fx]
+    cover = source[..., 3:4] * np.float32(step.layer.opacity / 255.0)
+    straight = source[..., :3] * np.float32(1.0 / 255.0)
+    under = colour[cy, cx]
+    mode = step.layer.blend_mode
+    if mode in ("normal", "dissolve"):
+        straight -= under
+        straight *= cover
+        under += straight
+        return
+    blended = np.asarray(BLEND_FUNCTIONS[mode](under.copy(), straight), dtype=np.float32)
+    under *= 1 - cover
+    under += cover * blended
+
+
 #: Float rectangles at least this many pixels are painted in two bands at once.
 _SPLIT_PIXELS = 64 * 1024
 _band_pools: list[ThreadPoolExecutor] = []
@@ -411,15 +493,10 @@ class _Plan:
         drawn = _drawn_layers(poster)
         animated_at = [i for i, layer in enumerate(drawn) if layer.id in self.clips]
         self.canvas_type = _canvas_type(drawn)
-        full = self.canvas_type.empty(poster.canvas)
         lowest = animated_at[0] if animated_at else len(drawn)
-        for layer in drawn[:lowest]:
-            full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
+        below, self.static = _static_composites(poster, drawn, lowest, self.canvas_type)
         rects = _dirty_rects([self.clips[drawn[i].id].box.union(drawn[i].box) for i in animated_at], poster.canvas)
-        backdrops = [full.crop(rect) for rect in rects]
-        for layer in drawn[lowest:]:
-            full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
-        self.static = full.to_uint8()
+        backdrops = [below.crop(rect) for rect in rects]
         self.dirty = [self._dirty_rect(rect, backdrop, drawn[lowest:]) for rect, backdrop in zip(rects, backdrops)]
 
     def _dirty_rect(self, rect: Box, backdrop: "_Canvas | _Canvas8", layers: list[Layer]) -> _DirtyRect:
@@ -482,6 +559,44 @@ class _Plan:
         np.copyto(out, self.static)
         for dirty in self.dirty:
             dirty.draw(index, out)
+
+
+#: Posters drawn at most this many pixels (previews) keep their static composites between renders.
+_KEPT_PIXELS = 1_000_000
+_KEPT_COMPOSITES = 3
+_kept: list[tuple[tuple[Layer, ...], Box, int, "_Canvas | _Canvas8", np.ndarray]] = []
+_kept_lock = threading.Lock()
+
+
+def _static_composites(poster: Poster, drawn: list[Layer], lowest: int,
+                       canvas_type: type) -> tuple["_Canvas | _Canvas8", np.ndarray]:
+    """The canvas with the layers below the lowest animated one, and the whole static poster
+    (read-only; the returned canvas is only cropped from).
+
+    Both depend on the poster and `lowest` only, not on the clips: every Animate, re-roll
+    and live preview of one poster at preview size drew them again (a third of a preview
+    plan). They are kept for the last few preview-sized posters (the poster's layers are
+    immutable and kept alive with the entry, so their identities name them); full-size
+    renders (exports, up to 26 MP) are not kept.
+    """
+    key = tuple(poster.layers)
+    with _kept_lock:
+        for layers, canvas, at, below, static in _kept:
+            if at == lowest and canvas == poster.canvas and len(layers) == len(key) and all(
+                    a is b for a, b in zip(layers, key)):
+                return below, static
+    full = canvas_type.empty(poster.canvas)
+    for layer in drawn[:lowest]:
+        full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
+    below = full.crop(poster.canvas)  # a copy: `full` goes on to the top layer
+    for layer in drawn[lowest:]:
+        full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
+    static = full.to_uint8()
+    static.flags.writeable = False
+    if poster.width * poster.height <= _KEPT_PIXELS:
+        with _kept_lock:
+            _kept[:] = [*_kept[-(_KEPT_COMPOSITES - 1):], (key, poster.canvas, lowest, below, static)]
+    return below, static
 
 
 def _opaque(canvas: "_Canvas | _Canvas8") -> bool:

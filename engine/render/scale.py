@@ -9,6 +9,7 @@ still touch.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import replace
 
@@ -45,6 +46,47 @@ def resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
 
 
+def resize_shown(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`resize`, working only on the part of the frame that shows.
+
+    A clip frame spans its motion box, mostly transparent margin around the layer; the
+    preview resized all of it every frame. Only the output pixels whose filter reaches a
+    pixel with alpha are resized here, from a crop wide enough to hold their whole filter
+    support, with the same scale and sample positions as the full resize (Pillow's `box`):
+    the same weights, so the same pixels (tested); the rest is transparent, as it was.
+    """
+    src_h, src_w = pixels.shape[:2]
+    if (src_h, src_w) == (height, width) or 0 in (src_h, src_w, width, height):
+        return resize(pixels, width, height)
+    shown = Image.fromarray(np.ascontiguousarray(pixels[..., 3]), "L").getbbox()
+    out = np.zeros((height, width, 4), np.uint8)
+    if shown is None:
+        return out
+    sx, sy = src_w / width, src_h / height
+    ox0, ox1 = _reached(shown[0], shown[2], sx, width)
+    oy0, oy1 = _reached(shown[1], shown[3], sy, height)
+    cx0, cx1 = _support(ox0, ox1, sx, src_w)
+    cy0, cy1 = _support(oy0, oy1, sy, src_h)
+    crop = Image.fromarray(np.ascontiguousarray(pixels[cy0:cy1, cx0:cx1]), "RGBA")
+    box = (ox0 * sx - cx0, oy0 * sy - cy0, ox1 * sx - cx0, oy1 * sy - cy0)
+    out[oy0:oy1, ox0:ox1] = np.asarray(crop.resize((ox1 - ox0, oy1 - oy0), Image.Resampling.BILINEAR, box=box))
+    return out
+
+
+def _reached(first: int, end: int, step: float, size: int) -> tuple[int, int]:
+    """Output pixels whose bilinear filter (support max(step, 1)) reaches source pixels [first, end)."""
+    support = max(step, 1.0)
+    low = math.floor((first - support) / step - 0.5) - 1
+    high = math.ceil((end + support) / step - 0.5) + 1
+    return max(0, low), min(size, high)
+
+
+def _support(first: int, end: int, step: float, size: int) -> tuple[int, int]:
+    """Source pixels the filters of output pixels [first, end) read (a pixel to spare each side)."""
+    support = max(step, 1.0)
+    return max(0, math.floor(first * step - support) - 1), min(size, math.ceil(end * step + support) + 1)
+
+
 class _ScaledSource:
     """A clip's frames resized as they are read (the last one is kept: the compositor may
     ask for the same frame twice)."""
@@ -57,7 +99,7 @@ class _ScaledSource:
     def frame(self, index: int) -> np.ndarray:
         if self._last is not None and self._last[0] == index:
             return self._last[1]
-        frame = resize(self.clip.source.frame(index), self.width, self.height)
+        frame = resize_shown(self.clip.source.frame(index), self.width, self.height)
         self._last = (index, frame)
         return frame
 
