@@ -312,8 +312,11 @@ def build(store: SessionStore) -> gr.Blocks:
 
             with gr.Column(scale=2, min_width=320):
                 gr.Markdown("#### Motion", elem_classes="panel-title")
+                # allow_custom_value: a button pressed just after a layer was unticked still carries
+                # that layer (the reply narrowing the choices is on its way); the handlers check
+                # it against the selection, where Gradio would answer with a bare "Error".
                 c["active"] = gr.Dropdown(label="Layer being edited", choices=[], interactive=False,
-                                          elem_id="active-layer")
+                                          allow_custom_value=True, elem_id="active-layer")
                 c["engine"] = gr.Radio(label="Engine", choices=[("Presets (CPU, instant)", "presets")],
                                        value="presets", elem_id="engine")
                 c["engine_note"] = gr.Markdown("", elem_id="engine-note")

@@ -195,6 +195,10 @@ def train(options: TrainOptions, log: Callable[[str], None] = print) -> TrainRes
     torch.manual_seed(options.seed)
     if options.mixed_precision not in MIXED_PRECISION:
         raise DMDLError(f"--mixed-precision must be one of {', '.join(MIXED_PRECISION)}.")
+    if "WORLD_SIZE" not in os.environ:  # one process: a fresh state each run (accelerate's is process-wide,
+        from accelerate.state import AcceleratorState  # and a second run asking another precision is refused)
+
+        AcceleratorState._reset_state(reset_partial_state=True)
     accelerator = Accelerator(mixed_precision=options.mixed_precision, cpu=options.device == "cpu")
     if not accelerator.is_main_process:
         log = lambda line: None  # noqa: E731 (one voice in the console)
