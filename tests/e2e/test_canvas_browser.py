@@ -26,7 +26,9 @@ MIN_BOX_PIXELS = 40  # a drawn box: its outline and eight resize handles in exac
 
 def drawn_box_layers(page: Page, candidates: range) -> set[int]:
     """The layers whose motion box the annotator has drawn on its canvas right now."""
-    data = page.locator("#canvas canvas").evaluate("c => c.toDataURL('image/png')")
+    data = page.locator("#canvas canvas").evaluate("c => c.width && c.height ? c.toDataURL('image/png') : ''")
+    if not data:  # the annotator is re-laying its canvas out (0×0): nothing is drawn this instant
+        return set()
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1]))).convert("RGB"))
     packed = (pixels[..., 0].astype(np.int32) << 16) | (pixels[..., 1].astype(np.int32) << 8) | pixels[..., 2]
     values, counts = np.unique(packed, return_counts=True)
@@ -107,6 +109,7 @@ def test_canvas_marks_only_the_selection_and_messages_sit_by_their_buttons(edito
     page.locator("#preview-layer").click()
     video = page.locator("#layer-preview video")
     expect(video).to_have_attribute("src", re.compile(r"layer-"), timeout=STEP_MS)
+    expect(video).to_be_visible(timeout=STEP_MS)  # Gradio swaps the element as the value lands
     natural = video.evaluate(
         "v => new Promise(done => v.videoWidth ? done(v.videoWidth) : v.addEventListener('loadedmetadata', () => done(v.videoWidth)))")
     shown = video.bounding_box()
