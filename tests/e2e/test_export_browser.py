@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from tests.e2e import test_editor_browser as steps
+from tests.e2e.conftest import OpenEditor
 from tests.helpers.video_decode import decode
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +23,8 @@ pytestmark = pytest.mark.e2e
 FPS, SECONDS = 12, 1
 
 
-def test_two_formats_and_a_size_from_one_export(editor_url: str, browser: Browser, artifacts: Path,
-                                                tmp_path: Path) -> None:
-    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(editor_url)
-    steps.wait_status(page, r"Opened the sample poster")
+def test_two_formats_and_a_size_from_one_export(sample_editor: OpenEditor, artifacts: Path, tmp_path: Path) -> None:
+    page, errors = sample_editor.page, sample_editor.errors
     width, height = steps.poster_size(page)
     steps.select_layer(page, "Balloon")
     steps.edit_layer(page, "Balloon", "the balloon drifts up gently")
@@ -59,4 +54,3 @@ def test_two_formats_and_a_size_from_one_export(editor_url: str, browser: Browse
     mp4 = decode(steps.download(page, ".mp4", tmp_path))
     assert mp4.shape[:3] == (FPS * SECONDS, half[1] + half[1] % 2, half[0] + half[0] % 2)
     assert not errors, errors
-    context.close()
