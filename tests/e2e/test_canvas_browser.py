@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from app.canvas import box_color
-from tests.e2e.test_editor_browser import STEP_MS, edit_layer, select_layer, set_number, wait_status
+from tests.e2e.test_editor_browser import STEP_MS, edit_layer, laid_out, select_layer, set_number, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +54,7 @@ def wait_drawn(page: Page, candidates: range, count: int) -> set[int]:
 def just_under(message: Page, button: Page) -> None:
     """`message` is visible and starts within NEAR_PX below `button`, overlapping its column."""
     expect(message).to_be_visible(timeout=STEP_MS)
-    text, under = message.bounding_box(), button.bounding_box()
+    text, under = laid_out(message), laid_out(button)
     assert 0 <= text["y"] - (under["y"] + under["height"]) <= NEAR_PX, (text, under)
     assert text["x"] < under["x"] + under["width"] and under["x"] < text["x"] + text["width"], (text, under)
 
@@ -72,8 +72,8 @@ def test_canvas_marks_only_the_selection_and_messages_sit_by_their_buttons(edito
     assert rotate.count() == 0 or not any(button.is_visible() for button in rotate.all())
 
     # The layers gallery shows its three columns inside the panel.
-    gallery = page.locator("#layers-gallery").bounding_box()
-    row = [item.bounding_box() for item in page.locator("#layers-gallery .thumbnail-item").all()[:3]]
+    gallery = laid_out(page.locator("#layers-gallery"))
+    row = [laid_out(item) for item in page.locator("#layers-gallery .thumbnail-item").all()[:3]]
     assert len(row) == 3 and len({round(b["y"]) for b in row}) == 1, row
     assert all(gallery["x"] <= b["x"] and b["x"] + b["width"] <= gallery["x"] + gallery["width"] + 1 for b in row)
 
@@ -109,9 +109,17 @@ def test_canvas_marks_only_the_selection_and_messages_sit_by_their_buttons(edito
     page.locator("#preview-layer").click()
     video = page.locator("#layer-preview video")
     expect(video).to_have_attribute("src", re.compile(r"layer-"), timeout=STEP_MS)
-    expect(video).to_be_visible(timeout=STEP_MS)  # Gradio swaps the element as the value lands
-    natural = video.evaluate(
-        "v => new Promise(done => v.videoWidth ? done(v.videoWidth) : v.addEventListener('loadedmetadata', () => done(v.videoWidth)))")
-    shown = video.bounding_box()
+    # Gradio may swap the <video> element while the value lands: read the element that is in
+    # the page at each poll, once it is laid out and knows its video's size.
+    sizes = page.wait_for_function(
+        """() => {
+            const v = document.querySelector('#layer-preview video');
+            if (!v || !v.videoWidth) return null;
+            const shown = v.getBoundingClientRect().width;
+            return shown > 0 ? {natural: v.videoWidth, shown} : null;
+        }""",
+        timeout=STEP_MS,
+    ).json_value()
+    natural, shown = sizes["natural"], {"width": sizes["shown"]}
     assert natural <= box_w and 0 < shown["width"] <= 2 * box_w, (shown, natural, box_w)
     context.close()

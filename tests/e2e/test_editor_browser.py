@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import zipfile
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.canvas import MAX_CANVAS_SIDE
 from tests.helpers.editor_server import REPO_ROOT
@@ -75,11 +76,24 @@ def set_number(page: Page, elem_id: str, value: float) -> None:
     field.press("Enter")
 
 
+def laid_out(locator: Locator) -> dict[str, float]:
+    """The element's box once it has one: Gradio re-renders components as values land, so a
+    box read at once can be None (element detached) or empty (being laid out)."""
+    deadline = time.monotonic() + STEP_MS / 1000
+    while True:
+        locator.wait_for(state="visible", timeout=STEP_MS)
+        box = locator.bounding_box()
+        if box and box["width"] > 0 and box["height"] > 0:
+            return box
+        assert time.monotonic() < deadline, f"{locator} never got a box on the page"
+        time.sleep(0.1)
+
+
 def draw_box_on_canvas(page: Page, poster_size: tuple[int, int], box: tuple[int, int, int, int]) -> None:
     """Press "Create box" and drag a rectangle given in poster pixels across the canvas."""
     page.locator('#canvas button[aria-label="Create box"]').click()
     canvas = page.locator("#canvas canvas")
-    rect = canvas.bounding_box()
+    rect = laid_out(canvas)
     buffer_w, buffer_h = canvas.evaluate("c => [c.width, c.height]")
     width, height = poster_size
     shown = min(1.0, MAX_CANVAS_SIDE / max(width, height))

@@ -66,20 +66,20 @@ def test_dragging_a_bar_reaches_the_bundle_and_keys_drive_the_preview(sample_edi
 
     # Move the bar 3 frames later (it stays open to the end), then trim its end back 3 frames.
     page.locator("#timeline").scroll_into_view_if_needed()
-    lane = row.locator(".tl-lane").bounding_box()
+    lane = steps.laid_out(row.locator(".tl-lane"))
     frame_px = lane["width"] / FRAMES
-    bar = row.locator(".tl-bar").bounding_box()
+    bar = steps.laid_out(row.locator(".tl-bar"))
     drag(page, bar["x"] + bar["width"] * 0.3, bar["y"] + bar["height"] / 2, 3 * frame_px)
     steps.wait_status(page, r"Title plays \(loop\) from 0\.25 s \(frame 3\) to the end")
     expect(row).to_have_attribute("data-start", "3", timeout=steps.STEP_MS)
     expect(page.locator("#motion-start input")).to_have_value("0.25", timeout=steps.STEP_MS)
-    end = row.locator(".tl-grip-end").bounding_box()
+    end = steps.laid_out(row.locator(".tl-grip-end"))
     drag(page, end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, -3 * frame_px)
     steps.wait_status(page, r"from 0\.25 s \(frame 3\) for 0\.5 s \(6 frames\)")
     expect(row).to_have_attribute("data-span", "6", timeout=steps.STEP_MS)
     expect(page.locator("#motion-duration input")).to_have_value("0.5", timeout=steps.STEP_MS)
     # A bar cannot leave the animation: dragged far right, it stops at the last frame.
-    bar = row.locator(".tl-bar").bounding_box()
+    bar = steps.laid_out(row.locator(".tl-bar"))
     drag(page, bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2, 20 * frame_px)
     steps.wait_status(page, r"from 0\.5 s \(frame 6\) for 0\.5 s \(6 frames\)")
     drag(page, bar["x"] + 6 * frame_px, bar["y"] + bar["height"] / 2, -3 * frame_px)  # and back to frame 3
@@ -93,7 +93,7 @@ def test_dragging_a_bar_reaches_the_bundle_and_keys_drive_the_preview(sample_edi
 
     # Clicking the ruler scrubs: the preview shows that frame, paused.
     page.locator("#timeline").scroll_into_view_if_needed()
-    ruler = page.locator("#timeline .tl-ruler").bounding_box()
+    ruler = steps.laid_out(page.locator("#timeline .tl-ruler"))
     page.mouse.click(ruler["x"] + 2.5 * ruler["width"] / FRAMES, ruler["y"] + ruler["height"] / 2)
     assert preview_paused(page) and preview_time(page) == pytest.approx(2 / FPS, abs=1e-3)
     expect(page.locator("#timeline .tl-clock")).to_contain_text(f"frame 2 / {FRAMES - 1}")
