@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from app import animating, live
+from app import animating, live, warmup
 from app import canvas as cv
 from app.animating import check_engine
 from app.motion_panel import TYPED_FIELDS, MotionFields, apply_fields, resolve, store_params
@@ -57,6 +57,7 @@ def load_poster(session: Session, path: Path, source: str) -> None:
     """Import a PSD into the session (replaces the previous poster once it loaded)."""
     session.state = state_for_poster(load_psd(path), source, session.state)
     session.clear_previews()
+    warmup.warm_preview(session)
 
 
 @guarded
@@ -86,6 +87,7 @@ def open_psd(session: Session, uploaded: str | None, original_name: str | None =
     poster.name = stored.stem  # it was read under its staging name
     session.state = state_for_poster(poster, f"upload:{stored.name}", session.state)
     session.clear_previews()
+    warmup.warm_preview(session)
     autosave(session)
     return full_view(session, ok(f"Opened {stored.name}."))
 
@@ -105,6 +107,7 @@ def _select(session: Session, ids: Iterable[int], active: int | None = None) -> 
         state.active = active
     elif state.active not in selection:
         state.active = selection[0] if selection else None
+    warmup.warm_preview(session)  # the next Animate's preview, made ready while the designer types
     return selection_view(session)
 
 

@@ -145,13 +145,13 @@ def test_progress_reports_every_frame(tmp_path, opaque):
     assert calls == [(i, COUNT) for i in range(1, COUNT + 1)]
 
 
-@pytest.mark.parametrize("quality, x264_subme", [("final", b"subme=7"), ("preview", b"subme=2")])
+@pytest.mark.parametrize("quality, x264_subme", [("final", b"subme=7"), ("preview", b"subme=0")])
 def test_mp4_quality_picks_the_encoder_speed_and_stays_clean(tmp_path, opaque, quality, x264_subme):
     out = export(tmp_path / f"{quality}.mp4", opaque, FPS, quality=quality)
     decoded = decode(out)
     assert decoded.shape == opaque.shape
     assert psnr(decoded[..., :3], opaque[..., :3]) >= 35
-    # x264 stamps its settings into the stream: medium searches sub-pixels harder than veryfast
+    # x264 stamps its settings into the stream: medium searches sub-pixels; the editor preview's ultrafast does not
     assert x264_subme in out.read_bytes()
 
 

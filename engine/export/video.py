@@ -43,9 +43,9 @@ _BT709 = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt
 
 #: MP4 quality -> (x264 preset, crf), from the one quality table (engine.export.options).
 #: "standard" (alias "final") is what a designer downloads; "preview" is the editor's
-#: after-Animate video, where waiting costs more than bytes: `veryfast` encodes about 1.7×
-#: faster than `medium` at crf 18 and still decodes above 40 dB PSNR on the sample poster
-#: (docs/benchmarks/export.md), so it looks the same on screen.
+#: after-Animate video at preview size, where waiting costs more than bytes: `ultrafast`
+#: at crf 18 (docs/benchmarks/editor.md; at full size `veryfast` was as fast end to end,
+#: docs/benchmarks/export.md), played from the editor's own server.
 MP4_QUALITIES: dict[str, tuple[str, int]] = {q.key: q.x264 for q in QUALITIES}
 
 
@@ -122,10 +122,12 @@ def write_mp4(
         *x264_memory_args(*(scaled or (width, height))),
         "-movflags", "+faststart", "-f", "mp4",
     ]
+    # a stream known to be opaque (a poster over an opaque background) skips the per-frame scan for see-through pixels
+    flat = (lambda frame: frame) if frames.opaque else (lambda frame: over_background(frame, color))
     if scaled:
-        convert, size = (lambda frame: over_background(frame, color)), (width, height)
+        convert, size = flat, (width, height)
     else:
-        convert, size = (lambda frame: pad_to_even(over_background(frame, color))), even_size(width, height)
+        convert, size = (lambda frame: pad_to_even(flat(frame))), even_size(width, height)
     return _write(path, frames, fps, convert, size, "rgba", args, "MP4", progress)
 
 

@@ -566,6 +566,26 @@ _KEPT_PIXELS = 1_000_000
 _KEPT_COMPOSITES = 3
 _kept: list[tuple[tuple[Layer, ...], Box, int, "_Canvas | _Canvas8", np.ndarray]] = []
 _kept_lock = threading.Lock()
+_composing = threading.Lock()
+
+
+def prepare_preview(poster: Poster, animated: Iterable[int], scale: float) -> None:
+    """Make, and keep, what a preview render of `poster` at `scale` with the layers
+    `animated` moving will reuse: the layers scaled to preview size and the static
+    composites under and around the lowest animated one.
+
+    Called while the designer is still choosing (a poster opened, a layer selected), so
+    the first Animate of a poster starts compositing at once instead of scaling 17 layers
+    and compositing them first. Without any animated layer only the layers are scaled
+    (which composites to keep depends on which layer moves lowest). A render asking for
+    the same composites meanwhile waits for these instead of making its own.
+    """
+    small = scaled_poster(poster, [], scale)[0]
+    drawn = _drawn_layers(small)
+    wanted = set(animated)
+    animated_at = [i for i, layer in enumerate(drawn) if layer.id in wanted]
+    if animated_at and small.width * small.height <= _KEPT_PIXELS:
+        _static_composites(small, drawn, animated_at[0], _canvas_type(drawn))
 
 
 def _static_composites(poster: Poster, drawn: list[Layer], lowest: int,
@@ -580,11 +600,23 @@ def _static_composites(poster: Poster, drawn: list[Layer], lowest: int,
     renders (exports, up to 26 MP) are not kept.
     """
     key = tuple(poster.layers)
-    with _kept_lock:
-        for layers, canvas, at, below, static in _kept:
-            if at == lowest and canvas == poster.canvas and len(layers) == len(key) and all(
-                    a is b for a, b in zip(layers, key)):
-                return below, static
+    if poster.width * poster.height > _KEPT_PIXELS:
+        return _composited(poster, drawn, lowest, canvas_type)
+    with _composing:  # one preview's composites are made once, even by a warm-up and a render at once
+        with _kept_lock:
+            for layers, canvas, at, below, static in _kept:
+                if at == lowest and canvas == poster.canvas and len(layers) == len(key) and all(
+                        a is b for a, b in zip(layers, key)):
+                    return below, static
+        below, static = _composited(poster, drawn, lowest, canvas_type)
+        with _kept_lock:
+            _kept[:] = [*_kept[-(_KEPT_COMPOSITES - 1):], (key, poster.canvas, lowest, below, static)]
+    return below, static
+
+
+def _composited(poster: Poster, drawn: list[Layer], lowest: int,
+                canvas_type: type) -> tuple["_Canvas | _Canvas8", np.ndarray]:
+    """The layers below `lowest` on one canvas, and the whole static poster, in one pass."""
     full = canvas_type.empty(poster.canvas)
     for layer in drawn[:lowest]:
         full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
@@ -593,9 +625,6 @@ def _static_composites(poster: Poster, drawn: list[Layer], lowest: int,
         full.apply_layer(layer.pixels, layer.box, layer.opacity, layer.blend_mode)
     static = full.to_uint8()
     static.flags.writeable = False
-    if poster.width * poster.height <= _KEPT_PIXELS:
-        with _kept_lock:
-            _kept[:] = [*_kept[-(_KEPT_COMPOSITES - 1):], (key, poster.canvas, lowest, below, static)]
     return below, static
 
 

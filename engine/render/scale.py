@@ -124,7 +124,15 @@ _kept: list[tuple[Poster, tuple[int, ...], float, Poster]] = []
 _kept_lock = threading.Lock()
 
 
+_scaling = threading.Lock()
+
+
 def _scaled_layers(poster: Poster, scale: float) -> Poster:
+    with _scaling:  # a warm-up and a render asking at once: the second takes the first's layers
+        return _kept_or_scaled(poster, scale)
+
+
+def _kept_or_scaled(poster: Poster, scale: float) -> Poster:
     key = tuple(id(layer) for layer in poster.layers)
     with _kept_lock:
         for original, layers, at, small in _kept:
