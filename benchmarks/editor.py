@@ -13,29 +13,42 @@ CPU column says what the step costs, the wall column what it cost then.
 `one_run` calls the functions of MEASURES in order, each adding its rows.
 
     /work/main/.venv/bin/python -m benchmarks.editor [--runs 3] [--export-only | --animate-only] [--side-by-side]
+    /work/main/.venv/bin/python -m benchmarks.editor --animate-only --runs 5 --against /work/main [--without ultrafast]
 
 `--side-by-side` alternates each run with one where the preview compositor's fast paths
 (issue 16: collapsed static blend layers, resizing only the visible part of clip frames,
 kept static composites) are switched off, so both columns see the same load.
+
+`--against CHECKOUT` compares this checkout with another one (main) in one run: every
+repeat runs each variant in a fresh process of its own (a warm-up run, then the measured
+one), the variants in turn, so all of them see the same load; `--without NAME` adds a
+variant of this checkout with one of its speed-ups (WITHOUT) switched off, which says
+what that one change is worth.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator
 from unittest import mock
 
-from app import animating, exporting, handlers, live
+from app import animating, exporting, handlers, live, warmup
 from app.motion_panel import MotionFields
 from app.persist import restore
 from app.session import Session, SessionStore
+from engine.core.stream import FrameStream
+from engine.export import options
 from engine.render import compositor, scale
 
 PROMPT = "the balloon drifts up gently and sways"
@@ -69,6 +82,10 @@ def open_rows(session: Session, folder: Path) -> dict[str, Row]:
     rows["select + prompt"] = timed(lambda: {**handlers.set_selection(session, [layer]),
                                              **handlers.edit_motion(session, layer, MotionFields(prompt=PROMPT))})
     handlers.set_timeline(session, FPS, SECONDS)
+    # The designer reads the canvas and types the prompt; meanwhile the preview's layers and
+    # static composites are made in the background (app.warmup). Waited for here, so the
+    # Animate row starts where a designer's would, and shown, so its cost is not hidden.
+    rows["(idle) preview made ready in the background"] = timed(lambda: warmup.wait() or {})
     return rows
 
 
@@ -150,6 +167,92 @@ def compositor_fast_paths_off() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _no_warm_up() -> Iterator[None]:
+    with mock.patch.object(warmup, "warm_preview", lambda session: None):
+        yield
+
+
+@contextmanager
+def _veryfast_preview() -> Iterator[None]:
+    """The editor preview encoded with x264 veryfast, its preset before ultrafast."""
+    preview = options.QUALITIES_BY_KEY["preview"]
+    slower = replace(preview, x264=("veryfast", preview.x264[1]))
+    with mock.patch.dict(options.QUALITIES_BY_KEY, {"preview": slower}):
+        yield
+
+
+@contextmanager
+def _no_opaque_promise() -> Iterator[None]:
+    """Streams that do not say they are opaque: MP4 scans every frame for see-through pixels."""
+    with mock.patch.object(FrameStream, "opaque", property(lambda self: None)):
+        yield
+
+
+#: This checkout's speed-ups for Animate one layer, each switched off by its context manager.
+WITHOUT: dict[str, Callable[[], ContextManager[None]]] = {
+    "warm-up": _no_warm_up,
+    "ultrafast": _veryfast_preview,
+    "opaque-skip": _no_opaque_promise,
+}
+
+#: One measured run in a fresh process of any checkout (its own benchmarks.editor), as JSON rows.
+_CHILD = """
+import json, sys, tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from benchmarks import editor
+measures, off = getattr(editor, sys.argv[1]), [name for name in sys.argv[2].split(",") if name]
+with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+    for name in off:
+        stack.enter_context(editor.WITHOUT[name]())
+    editor.one_run(Path(tmp) / "warm", measures)
+    print(json.dumps(editor.one_run(Path(tmp) / "run", measures)))
+"""
+
+
+def _child_run(checkout: Path, measures: str, off: tuple[str, ...]) -> dict[str, Row]:
+    done = subprocess.run([sys.executable, "-c", _CHILD, measures, ",".join(off)], cwd=checkout,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the run in {checkout} failed:\n{done.stderr[-2000:]}")
+    return {step: tuple(row) for step, row in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+
+
+def compare(against: Path, without: list[str], runs: int, measures: str) -> None:
+    """`against` (main), this checkout, and this checkout without each of `without`, in turn."""
+    here = Path(__file__).resolve().parent.parent
+    variants = [(f"{against.name} (against)", against, ()), ("this checkout", here, ())]
+    variants += [(f"without {name}", here, (name,)) for name in without]
+    results: list[list[dict[str, Row]]] = [[] for _ in variants]
+    load = os.getloadavg()[0]
+    for index in range(runs):
+        order = range(len(variants)) if index % 2 == 0 else reversed(range(len(variants)))
+        for which in order:
+            _, checkout, off = variants[which]
+            results[which].append(_child_run(checkout, measures, off))
+    load = (load + os.getloadavg()[0]) / 2
+    steps = list(dict.fromkeys([*results[1][0], *(step for runs_of in results for step in runs_of[0])]))
+    print(f"balloon.psd, median of {runs} runs per variant (fresh process each, variants in turn), "
+          f"load average ≈ {load:.1f} on {os.cpu_count()} CPUs\n")
+    print("| step | " + " | ".join(f"{name}: wall s | CPU s" for name, _, _ in variants) + " | CPU / against |")
+    print("| --- | " + " | ".join("---: | ---:" for _ in variants) + " | ---: |")
+    for step in steps:
+        cells, cpus = [], []
+        for runs_of in results:
+            rows = [run[step] for run in runs_of if step in run]
+            wall = statistics.median(r[0] for r in rows) if rows else None
+            cpu = statistics.median(r[1] for r in rows) if rows else None
+            cells.append("– | –" if wall is None else f"{wall:.2f} | {cpu:.2f}")
+            cpus.append(cpu)
+        ratio = f"{cpus[1] / cpus[0]:.2f}×" if cpus[0] and cpus[1] is not None else "–"
+        print(f"| {step} | " + " | ".join(cells) + f" | {ratio} |")
+    animate = f"animate 1 layer, {FPS * SECONDS} frames"
+    walls = [statistics.median(run[animate][0] for run in runs_of) for runs_of in results]
+    print(f"\n{animate}, wall: " + ", ".join(f"{name} {wall:.2f} s" for (name, _, _), wall in zip(variants, walls))
+          + f"; this checkout / against: {walls[1] / walls[0]:.2f}×")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -159,7 +262,15 @@ def main() -> None:
                         help="only open, animate, the parameter-change previews and re-roll")
     parser.add_argument("--side-by-side", action="store_true",
                         help="alternate runs with the compositor's fast paths off and on (same load)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="compare with another checkout (e.g. /work/main), each run in a fresh process")
+    parser.add_argument("--without", action="append", default=[], choices=sorted(WITHOUT),
+                        help="with --against: also this checkout with that speed-up off (repeatable)")
     args = parser.parse_args()
+    if args.against is not None:
+        name = "EXPORT_ONLY" if args.export_only else "ANIMATE_ONLY" if args.animate_only else "MEASURES"
+        compare(args.against.resolve(), args.without, args.runs, name)
+        return
     measures = EXPORT_ONLY if args.export_only else ANIMATE_ONLY if args.animate_only else MEASURES
     runs: list[dict[str, Row]] = []
     before: list[dict[str, Row]] = []
