@@ -155,6 +155,20 @@ def test_mp4_quality_picks_the_encoder_speed_and_stays_clean(tmp_path, opaque, q
     assert x264_subme in out.read_bytes()
 
 
+@pytest.mark.parametrize("promised", [True, None])
+def test_mp4_of_a_stream_known_opaque_skips_the_see_through_scan(tmp_path, opaque, monkeypatch, promised):
+    from engine.core.stream import FrameStream
+    from engine.export import video
+
+    scanned = []
+    real = video.over_background
+    monkeypatch.setattr(video, "over_background", lambda frame, color: scanned.append(1) or real(frame, color))
+    stream = FrameStream(lambda: iter(opaque), COUNT, opaque.shape[2], opaque.shape[1], opaque=promised)
+    decoded = decode(write_mp4(tmp_path / "p.mp4", stream, FPS, quality="preview"))
+    assert len(scanned) == (0 if promised else COUNT)
+    assert psnr(decoded[..., :3], opaque[..., :3]) >= 35
+
+
 def test_mp4_max_side_scales_inside_ffmpeg_to_an_even_size(tmp_path, opaque):
     decoded = decode(write_mp4(tmp_path / "small.mp4", opaque[:, :, :155], FPS, quality="preview", max_side=79))
     assert decoded.shape == (COUNT, 60, 78, 4)  # 120×155 scaled by 79/155, floored to even sides
