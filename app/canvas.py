@@ -15,6 +15,7 @@ one (`trail_points`). Boxes labelled "#3 …" (API clients, older pages) are sti
 from __future__ import annotations
 
 import re
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -137,6 +138,30 @@ class CanvasView:
         return Box(left, top, max(0, right - left), max(0, bottom - top))
 
 
+#: The last few canvas backdrops (poster over the checkerboard at widget size), by poster picture.
+_BACKDROPS: list[tuple[weakref.ref, CanvasView, Image.Image]] = []
+_KEPT_BACKDROPS = 4
+_backdrops_lock = threading.Lock()
+
+
+def _backdrop(static_rgba: np.ndarray, view: CanvasView) -> Image.Image:
+    """The poster over the checkerboard at the widget's size, made once per poster picture:
+    every click and every Animate redraws the canvas marks over the same backdrop, and
+    making it (a checkerboard blend and a Lanczos shrink of the full poster) was most of
+    a redraw. Callers copy it before drawing."""
+    with _backdrops_lock:
+        for ref, at, image in _BACKDROPS:
+            if ref() is static_rgba and at == view:
+                return image
+    image = Image.fromarray(over_checkerboard(static_rgba), "RGB")
+    if view.scale != 1.0:
+        image = image.resize((view.width, view.height), Image.Resampling.LANCZOS)
+    with _backdrops_lock:
+        _BACKDROPS[:] = [entry for entry in _BACKDROPS[-(_KEPT_BACKDROPS - 1):] if entry[0]() is not None]
+        _BACKDROPS.append((weakref.ref(static_rgba), view, image))
+    return image
+
+
 def overview_image(static_rgba: np.ndarray, poster: Poster, view: CanvasView,
                    selection: Iterable[int] = (), boxes: Mapping[int, Box] | None = None,
                    trails: Mapping[int, Sequence[tuple[float, float]]] | None = None) -> np.ndarray:
@@ -147,9 +172,7 @@ def overview_image(static_rgba: np.ndarray, poster: Poster, view: CanvasView,
     beside its motion box (`boxes`, default the layer's box) where the poster has no art.
     Unselected layers get no mark: outlines of every layer hid the artwork.
     """
-    image = Image.fromarray(over_checkerboard(static_rgba), "RGB")
-    if view.scale != 1.0:
-        image = image.resize((view.width, view.height), Image.Resampling.LANCZOS)
+    image = _backdrop(static_rgba, view).copy()
     selected = [poster.layer(int(i)) for i in dict.fromkeys(int(i) for i in selection)]
     boxes = boxes or {}
     trails = trails or {}

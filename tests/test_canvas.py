@@ -116,6 +116,9 @@ def test_only_selected_layers_are_marked_and_labelled_off_the_art() -> None:
     assert not on_title.any()  # the Sun's name went above it, not onto the title just below
     label_rows = changed[changed[:, 0] < sun.y - 1, 0]
     assert len(label_rows) > 30
+    # the backdrop is made once per poster picture and kept: the marks drawn on it stay out of it
+    assert np.array_equal(cv.overview_image(static, poster, view), plain)
+    assert np.array_equal(cv.overview_image(static.copy(), poster, view), plain)
 
 
 def test_trail_is_the_alpha_centroid_of_the_clip(tiny_poster) -> None:
