@@ -23,6 +23,7 @@ from tests.test_compositor_collapse import moving_clip, sample_poster
 @pytest.fixture
 def composited(monkeypatch) -> list[int]:
     """Nothing kept yet; each compositing of a preview's static layers is counted."""
+    warmup.wait()  # an earlier test's warm-up must not be counted here
     monkeypatch.setattr(compositor, "_kept", [])
     monkeypatch.setattr(scale, "_kept", [])
     calls: list[int] = []
