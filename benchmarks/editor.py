@@ -44,6 +44,7 @@ from typing import Callable, ContextManager, Iterator
 from unittest import mock
 
 from app import animating, exporting, handlers, live, warmup
+from app import canvas as cv
 from app.motion_panel import MotionFields
 from app.persist import restore
 from app.session import Session, SessionStore
@@ -189,11 +190,25 @@ def _no_opaque_promise() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _canvas_backdrop_made_each_time() -> Iterator[None]:
+    """The canvas picture's backdrop (poster over the checkerboard, shrunk) made for every redraw."""
+    kept = cv._backdrop
+
+    def fresh(static, view):
+        cv._BACKDROPS.clear()
+        return kept(static, view)
+
+    with mock.patch.object(cv, "_backdrop", fresh):
+        yield
+
+
 #: This checkout's speed-ups for Animate one layer, each switched off by its context manager.
 WITHOUT: dict[str, Callable[[], ContextManager[None]]] = {
     "warm-up": _no_warm_up,
     "ultrafast": _veryfast_preview,
     "opaque-skip": _no_opaque_promise,
+    "canvas-backdrop": _canvas_backdrop_made_each_time,
 }
 
 #: One measured run in a fresh process of any checkout (its own benchmarks.editor), as JSON rows.
