@@ -15,11 +15,11 @@ When every layer of every sample has the same pooled vector (one layer, a group 
 the same prompt everywhere) the transformer passes plain tensors and the blocks run
 diffusers' own forward untouched, so DMDL stays HunyuanVideo-I2V's transformer to the bit.
 
-The blocks are diffusers' token-replace blocks re-classed to the subclasses below (no new
-parameters, same names: checkpoints load as before). They are subclasses, not helper
-functions, because sharding (FSDP2) gathers a block's weights when the block itself is
-called: the per-layer arithmetic has to run inside the block's forward. The FSDP configs
-name these classes as their shard units.
+The blocks (and the output norm) are diffusers' modules re-classed to the subclasses below
+(no new parameters, same names: checkpoints load as before). They are subclasses, not
+helper functions, because sharding (FSDP2) gathers a unit's weights when the unit itself is
+called: the per-layer arithmetic has to run inside its forward. The FSDP configs name the
+block classes as their shard units.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from diffusers.models.normalization import AdaLayerNormContinuous
 from diffusers.models.transformers.transformer_hunyuan_video import (
     HunyuanVideoTokenReplaceSingleTransformerBlock,
     HunyuanVideoTokenReplaceTransformerBlock,
@@ -72,9 +73,10 @@ class LayerModulation:
             text_rows=text_owner.clamp(min=0),
         )
 
-    def _gather(self, linear: torch.nn.Linear, chunks: int, index: torch.Tensor) -> list[torch.Tensor]:
+    def _gather(self, linear: torch.nn.Linear, chunks: int, index: torch.Tensor,
+                dtype: torch.dtype | None = None) -> list[torch.Tensor]:
         """The block's modulation linear on the rows (few), then each chunk gathered per token."""
-        table = linear(F.silu(self.rows))
+        table = linear(F.silu(self.rows) if dtype is None else F.silu(self.rows).to(dtype))
         batch = torch.arange(index.shape[0], device=index.device)[:, None]
         return [part[batch, index] for part in table.chunk(chunks, dim=-1)]
 
@@ -87,12 +89,8 @@ class LayerModulation:
     def video_then_text(self, linear: torch.nn.Linear, chunks: int) -> list[torch.Tensor]:
         return self._gather(linear, chunks, torch.cat([self.video_rows, self.text_rows], dim=1))
 
-    def output_norm(self, norm_out, hidden_states: torch.Tensor) -> torch.Tensor:
-        """diffusers' AdaLayerNormContinuous (scale, then shift) with each token's own row at t."""
-        table = norm_out.linear(F.silu(self.rows).to(hidden_states.dtype))
-        batch = torch.arange(hidden_states.shape[0], device=hidden_states.device)[:, None]
-        scale, shift = (part[batch, self.video_rows_t] for part in table.chunk(2, dim=-1))
-        return norm_out.norm(hidden_states) * (1 + scale) + shift
+    def video_at_t(self, linear: torch.nn.Linear, chunks: int, dtype: torch.dtype) -> list[torch.Tensor]:
+        return self._gather(linear, chunks, self.video_rows_t, dtype)
 
 
 class DMDLTransformerBlock(HunyuanVideoTokenReplaceTransformerBlock):
@@ -147,10 +145,24 @@ class DMDLSingleTransformerBlock(HunyuanVideoTokenReplaceSingleTransformerBlock)
         return hidden_states[:, :-text_length], hidden_states[:, -text_length:]
 
 
-#: diffusers' block class -> DMDL's (what `DMDLTransformer` re-classes its blocks to).
-BLOCK_CLASSES = {
+class DMDLOutputNorm(AdaLayerNormContinuous):
+    """diffusers' output norm (scale, then shift; temb(t) on every token, frame 0 too); the
+    conditioning may be a `LayerModulation`. A module of its own because accelerate's FSDP2
+    shards a model's final norm as a unit of its own, gathered when it is called."""
+
+    def forward(self, x: torch.Tensor, conditioning_embedding) -> torch.Tensor:
+        if not isinstance(conditioning_embedding, LayerModulation):
+            return super().forward(x, conditioning_embedding)
+        scale, shift = conditioning_embedding.video_at_t(self.linear, 2, x.dtype)
+        return self.norm(x) * (1 + scale) + shift
+
+
+#: diffusers' class -> DMDL's (what `DMDLTransformer` re-classes its blocks and output norm to).
+MODULATED_CLASSES = {
     HunyuanVideoTokenReplaceTransformerBlock: DMDLTransformerBlock,
     HunyuanVideoTokenReplaceSingleTransformerBlock: DMDLSingleTransformerBlock,
+    AdaLayerNormContinuous: DMDLOutputNorm,
 }
 
-__all__ = ["BLOCK_CLASSES", "DMDLSingleTransformerBlock", "DMDLTransformerBlock", "LayerModulation"]
+__all__ = ["MODULATED_CLASSES", "DMDLOutputNorm", "DMDLSingleTransformerBlock", "DMDLTransformerBlock",
+           "LayerModulation"]

@@ -38,7 +38,7 @@ from diffusers.models.transformers.transformer_hunyuan_video import HunyuanVideo
 from diffusers.utils import BaseOutput
 
 from engine.dmdl.attention import AttentionGroups, DMDLAttnProcessor
-from engine.dmdl.modulation import BLOCK_CLASSES, LayerModulation
+from engine.dmdl.modulation import MODULATED_CLASSES, DMDLSingleTransformerBlock, DMDLTransformerBlock, LayerModulation
 from engine.dmdl.packing import PackedLayers
 from engine.dmdl.rope import LayoutRotaryEmbedding, split_axes_dim
 
@@ -69,7 +69,9 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
 
     # device maps and sharding keep each block whole: DMDL's block classes join diffusers' list
     _no_split_modules = [
-        *HunyuanVideoTransformer3DModel._no_split_modules, *(c.__name__ for c in BLOCK_CLASSES.values())
+        *HunyuanVideoTransformer3DModel._no_split_modules,
+        DMDLTransformerBlock.__name__,
+        DMDLSingleTransformerBlock.__name__,
     ]
 
     @register_to_config
@@ -127,7 +129,8 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
         self.rope = LayoutRotaryEmbedding(axes, (layer_theta, rope_theta, rope_theta, rope_theta), rope_layer_spacing)
         for block in (*self.transformer_blocks, *self.single_transformer_blocks):
             block.attn.set_processor(DMDLAttnProcessor())
-            block.__class__ = BLOCK_CLASSES[type(block)]  # same modules and weights; forward takes per-layer modulation
+            block.__class__ = MODULATED_CLASSES[type(block)]  # same modules and weights; takes per-layer modulation
+        self.norm_out.__class__ = MODULATED_CLASSES[type(self.norm_out)]
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs) -> "DMDLTransformer":
@@ -247,10 +250,7 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
             else:
                 hidden_states, encoder_hidden_states = block(hidden_states, encoder_hidden_states, *block_args)
 
-        if isinstance(temb, LayerModulation):
-            hidden_states = self.proj_out(temb.output_norm(self.norm_out, hidden_states))
-        else:
-            hidden_states = self.proj_out(self.norm_out(hidden_states, temb))
+        hidden_states = self.proj_out(self.norm_out(hidden_states, temb))
         hidden_states = hidden_states * packed.valid[..., None].to(hidden_states.dtype)
         if not return_dict:
             return (hidden_states,)

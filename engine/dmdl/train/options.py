@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from engine.dmdl.scale import TRAINED_SIDE
 from engine.dmdl.transformer import DEFAULT_LAYER_SPACING
 
 #: Table 4: how layers are told apart. `rope_layer_spacing` 0 is 3D-RoPE (layers share
@@ -53,6 +54,7 @@ class TrainOptions:
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
     max_layers: int = 4
+    resolution: int = TRAINED_SIDE  # the paper trains within 512 px; the dmdl engine's `resolution` default
     bucket_tokens: int = 256
     seed: int = 0
     log_every: int = 10
@@ -82,6 +84,9 @@ HELP = {
     "mixed_precision": "bf16/fp16 autocast with fp32 master weights, or no",
     "gradient_checkpointing": "recompute block activations in the backward pass (memory for time)",
     "max_layers": "layers per sample at most; a poster with more is split",
+    "resolution": f"longest side in pixels of a sample's canvas (the union of its layers' motion boxes): larger "
+                  f"ones are scaled down as the dmdl engine scales them (default {TRAINED_SIDE}, the paper's; "
+                  "never enlarged)",
     "bucket_tokens": "batches hold samples whose token counts round up to the same multiple of this",
     "val_every": "validation loss every N steps (0: only at the end)",
     "sample_every": "sample videos of the validation posters every N steps (0: never)",

@@ -4,7 +4,8 @@
     accelerate launch --config_file configs/accelerate/fsdp.yaml -m engine.dmdl.train ...
 
 1. The TDL folder's train and validation posters (whole posters, never one in both) become
-   units: one poster's layers in joint mode, or one group under its group prompt.
+   units: one poster's layers in joint mode, or one group under its group prompt, scaled
+   as the dmdl engine scales one call's layers (`--resolution`, the paper's 512 px).
 2. The frozen VAE and text encoders encode every unit once into RUN/cache (one file each;
    resumable); then they leave memory.
 3. The transformer loads from the base (HunyuanVideo-I2V: with 4D-RoPE, one layer at index 0
@@ -71,15 +72,16 @@ def noise_for(units, step: int, seed: int, first_slot: int, std: float) -> tuple
 
 
 def unit_specs(options: TrainOptions, tdl: TDLDataset) -> tuple[list[UnitSpec], list[UnitSpec]]:
-    train = plan_units(tdl, tdl.split_indices("train"), options.max_layers)
-    val = plan_units(tdl, tdl.split_indices("val"), options.max_layers)
+    train = plan_units(tdl, tdl.split_indices("train"), options.max_layers, options.resolution)
+    val = plan_units(tdl, tdl.split_indices("val"), options.max_layers, options.resolution)
     return train, val
 
 
 def fill_cache(options: TrainOptions, accelerator, tdl: TDLDataset, specs: list[UnitSpec], log) -> LatentCache:
     """Encode every unit once (the main process first; the others then find the files)."""
     isolation = ROPE_MODES[options.rope]["layer_isolation"]
-    key = fingerprint(base=options.base.resolve(), data=options.data.resolve(), isolation=isolation)
+    key = fingerprint(base=options.base.resolve(), data=options.data.resolve(), isolation=isolation,
+                      resolution=options.resolution)
     cache = LatentCache((options.cache or options.out / "cache") / key)
     with accelerator.main_process_first():
         if cache.missing(specs):
