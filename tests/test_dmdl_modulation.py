@@ -91,3 +91,14 @@ def test_per_layer_vectors_must_cover_every_layer_and_say_whose_text_is_whose():
     prompt.owner = None
     with pytest.raises(ValueError, match="text_owner"):
         run(model, packed, prompt)
+
+
+def test_a_batch_pads_each_samples_per_layer_vectors_with_its_first():
+    from engine.dmdl.text import PromptEmbeddings
+
+    two, one = random_prompt(length=4, seed=1), random_prompt(length=3, seed=2)
+    two.pooled = torch.stack([two.pooled, -two.pooled], dim=1)  # (1, 2, P): two layers
+    batch = PromptEmbeddings.stack([two, one])  # `one` keeps the old (1, P): one vector for its sample
+    assert batch.pooled.shape == (2, 2, two.pooled.shape[-1])
+    assert torch.equal(batch.pooled[0], two.pooled[0])
+    assert torch.equal(batch.pooled[1, 0], one.pooled[0]) and torch.equal(batch.pooled[1, 1], one.pooled[0])
