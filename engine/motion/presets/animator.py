@@ -315,6 +315,7 @@ class PresetAnimator:
         return LayerClip(
             layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
             preset=preset.name, params=params, messages=messages, timing=timing,
+            steps=(SequenceStep(preset.name, timing, params, fade),) if fade else (),
         )
 
     def _render_sequence(self, request: MotionRequest, steps: Sequence[Step], messages: list[str],
@@ -379,12 +380,19 @@ def _moving(static: np.ndarray, stage: Stage, step: Step, timing: Timing, count:
     # (pre-rolled particles, drawn over the layer, are already falling on a loop's first frame)
     if timing.phase == "in" or motion.rests_at_start:
         motion.still[-1 if timing.phase == "in" else 0] = True
-    if step.fade:
-        ramp = fade_ramp(step.fade, count)
-        motion.opacity = ramp if motion.opacity is None else motion.opacity * ramp
-        motion.still &= ramp >= 1.0
+    with_fade(motion, step.fade)
     messages.extend(note for note in motion.notes if note not in messages)
     return LazySource(count, static, _MotionChunks(static, motion), hold=0)
+
+
+def with_fade(motion: FramePlan, fade: str) -> FramePlan:
+    """`motion` with a fade ("in" / "out"; "" none) over all its frames: its opacity
+    multiplied by the fade's ramp, and no frame the ramp dims kept as the static layer."""
+    if fade:
+        ramp = fade_ramp(fade, motion.frame_count)
+        motion.opacity = ramp if motion.opacity is None else motion.opacity * ramp
+        motion.still = motion.still_frames() & (ramp >= 1.0)
+    return motion
 
 
 def fade_ramp(fade: str, count: int) -> np.ndarray:
