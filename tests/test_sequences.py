@@ -296,3 +296,19 @@ def test_the_panel_says_every_step_before_animate_and_the_timeline_shows_them(se
     assert [r["stale"] for r in view["tracks"]["rows"]] == [False]
     chosen = handlers.edit_motion(session, 2, MotionFields(prompt=prompt, params={"preset": "spin"}))["preset_note"]
     assert "Set Preset to Auto" in chosen, chosen
+
+
+def test_a_linked_layer_follows_every_step_and_its_fade() -> None:
+    from engine.motion.follow import follow
+
+    pixels = np.zeros((20, 20, 4), np.uint8)
+    pixels[2:18, 4:16] = (200, 0, 0, 255)
+    owner = Layer(id=1, name="Title", pixels=pixels, box=Box(40, 40, 20, 20))
+    shadow = Layer(id=2, name="Shadow", pixels=pixels.copy(), box=Box(43, 43, 20, 20))
+    request = MotionRequest(layer=owner, box=Box(20, 20, 60, 60), prompt="pops in, then spins while fading out",
+                            frames=24, fps=12)
+    clip = PresetAnimator().animate([request])[0]
+    followed = follow(request, clip, shadow)
+    assert followed.steps == clip.steps and [s.fade for s in clip.steps] == ["", "out"]
+    assert np.array_equal(coverage(followed.frames), coverage(clip.frames))  # hidden, whole, fading, gone together
+    assert coverage(followed.frames[-1:])[0] == 0
