@@ -11,6 +11,10 @@ it (engine.core.clip.timed_index). An entrance or exit plays its preset once ove
 duration (catalog.Preset.span), never a loop that blinks the layer away. The one exception
 is drawn over the layer, not made of it: pre-rolled particles are already falling on a
 loop's first frame (engine.motion.presets.particles).
+
+A prompt naming steps one after another ("pops in, then floats") plays each step so, on
+its own span (engine.motion.timing.resolve_sequence, engine.core.clip.SequenceSource);
+a motion named with a fade ("spins while fading out") plays with the fade's opacity.
 """
 
 from __future__ import annotations
@@ -262,7 +266,8 @@ class PresetAnimator:
             step(progress, cancel, index + 1, len(jobs), f"Animated {request.layer.name} ({names})")
         return clips
 
-    def _group(self, requests: list[MotionRequest], prompt: str) -> list[tuple[MotionRequest, Preset, dict, list, Timing]]:
+    def _group(self, requests: list[MotionRequest], prompt: str
+               ) -> list[tuple[MotionRequest, list[Step], list[str], list[Timing]]]:
         lead = requests[0]
         kinds = {r.layer.kind for r in requests}
         kind = kinds.pop() if len(kinds) == 1 else None
