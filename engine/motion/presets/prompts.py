@@ -125,7 +125,7 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     ("bounce", 4, r"\bbounc\w*|\bjump\w*|\bhop(s|ping|ped)?\b|\bleap\w*|\bboing\b|\bsquash\w*"),
     ("bounce", 1, r"\bballs?\b|\bfrogs?\b|\bkangaroos?\b|\brabbits?\b|\bbunn(y|ies)\b"),
     ("shake", 4, r"\bshak\w*|\bshook\b|\bshiver\w*|\btrembl\w*|\bvibrat\w*|\bjitter\w*|\brattl\w*|\bquak\w*|"
-                 r"\bbuzz\w*|\bshudder\w*|\bquiver\w*|\bnervous\w*|\bearthquake\b"),
+                 r"\bbuzz\w*|\bshudder\w*|\bquiver\w*|\bnervous\w*|\bearthquake\b|\bglitch\w*"),
     ("spin", 4, r"\bspin\w*|\bspun\b|\brotat\w*|\btwirl\w*|\bwhirl\w*|\brevolv\w*|\bpirouette\w*|turns? around|"
                 r"\bcartwheel\w*|\b(counter|anti)?-?clockwise\b"),
     ("spin", 5, r"\b(turn|rotat|tilt|swivel|pivot)\w* (\w+ ){0,2}(\d{1,3} ?(degrees?|deg)\b|(a |one )?(quarter|half|full|whole)( a)? turn\b)|"
@@ -145,9 +145,13 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     # (or wraps around), instead of flying off and vanishing for part of every loop.
     ("travel", 7, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr|creep|crept|inch|zip|zipp|whiz|shoot|shot|streak|rush|slither|waddl|scoot|pac)\w*"
                   r"( \w+){0,3} (to(wards?)? (the )?(left|right|top|bottom)\b|(left|right)wards?\b|across\b)|"
-                  r"\bacross the (sky|poster|screen|frame|page|picture|sea|water|canvas)\b|\bfl(y|ies|ying|ew) across\b"),
+                  r"\bfl(y|ies|ying|ew) across\b"),
+    # Where, without a verb of its own ("clouds across the sky"): travel, unless a verb says
+    # otherwise ("waves ripple across the water" ripples).
+    ("travel", 3, r"\bacross the (sky|poster|screen|frame|page|picture|sea|water|canvas)\b"),
     ("travel", 7, r"\b(rises?|rising|climbs?|climbing|ascend\w*|floats? up|drifts? up)( \w+){0,2} (into|up into|up to|to|toward|towards) "
                   r"(the )?(sky|clouds?|heavens|top|surface)\b|\b(sinks?|sinking|descend\w*) (slowly )?(to|toward|towards) the (bottom|floor|ground)\b"),
+    ("travel", 7, r"\b(sun|moon)( \w+){0,2} (sets?|setting|goes down|going down|sinks?|sinking)\b"),
     ("travel", 5, r"\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b"),
     # Going somewhere and coming back is a travel swing ("swims back and forth"), not a sway about a base.
     ("travel", 8, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr|creep|crept|inch|zip|zipp|whiz|shoot|shot|streak|rush|slither|waddl|scoot|pac|roll|ran|run|rid|rode|fl(y|ies|ew))\w*( \w+){0,2} (back and forth|to and fro|"
@@ -173,11 +177,13 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     ("flicker", 6, r"\b(glow|light|lights|rays?|beams?|lamps?|neon)\b( \w+){0,2} (puls\w*|breath\w*|throb\w*)"),
     ("shimmer", 7, r"\bshimmer\w*|\bglint\w*|\bgleam\w*|\bshin(e|es|ing|y)\b|\bsheen\b|\bluster\b|\blustre\b|\bheat haze\b"),
     ("ripple", 5, r"\blike water\b|\bwater surface\b|\bsurface of the (water|sea|lake)\b|\bliquid\b|\bheat haze\b|\bmirage\b"),
+    ("ripple", 8, r"\b(waves?|water|sea|lake|pond|river|surface|reflections?)\b( \w+){0,3} (ripples?|rippling|undulat\w*)\b|"
+                  r"\bripples? (across|through|over|on) (the )?(water|sea|lake|pond|river|surface)\b"),
     ("caustics", 7, r"\bcaustic\w*|\blight (dances|dancing|plays|playing) (on|over|across)\b|\bdappl\w*|\bunderwater light\b"),
-    ("push_in", 7, r"\bpush(es|ing)? in\b|\bpull(s|ing)? (out|back)\b|\bdolly\b|\bken burns\b|\bcamera (slowly )?(moves? |pushes )?(in|closer)\b"),
+    ("push_in", 7, r"\bcamera( \w+){0,2} zooms?\b|\bpush(es|ing)? in\b|\bpull(s|ing)? (out|back)\b|\bdolly\b|\bken burns\b|\bcamera (slowly )?(moves? |pushes )?(in|closer)\b"),
     ("pan", 7, r"\bpans?\b|\bpanning\b|\bcamera (slowly )?(moves?|drifts?|slides?) (to the )?(left|right|up|down)\b"),
     ("parallax", 8, r"\bparallax\b|\bdepth effect\b"),
-    ("pop_in", 7, r"\bpops? (in|up|into|onto)\b|\bpopping (in|up)\b|\bpop-in\b|\bsnaps? in\b|\bbursts? in\b"),
+    ("pop_in", 7, r"\bpops? (in|up|into|onto)\b|\bpopping (in|up)\b|\bpop-in\b|\bsnaps? in\b|\bbursts? in\b|\bslams? (in|down|into|onto)\b|\bstamps? (in|down|on)\b"),
     ("particles", 8, r"\b(it )?(snows|snowing|rains|raining)\b|\bsnow ?(falls?|falling|flakes?|storm)\b|\bsnowflakes?\b|"
                      r"\brain ?(falls?|falling|pours?|pouring|storm|fall|drops fall)\b|\bconfetti\b|\bglitter\w*|"
                      r"\bsparkles?\b|\bsparkling\b|\b(add|with) (some |a few |lots of )?(rain|snow|bubbles|sparkles?|confetti)\b|"
@@ -429,6 +435,8 @@ def _direction(text: str) -> tuple[str | None, str]:
         return _DIRECTION_WORDS[m.group(1)], m.group(0).strip()
     if m := re.search(r"\b(into|to|toward|towards|in|from) (the )?(sky|ground)\b", text):
         return _DIRECTION_WORDS[m.group(3)] if m.group(1) != "from" else _OPPOSITE[_DIRECTION_WORDS[m.group(3)]], m.group(0)
+    if m := re.search(r"\b(sun|moon)( \w+){0,2} (sets?|setting|goes down|going down)\b", text):
+        return "down", m.group(0)
     if m := re.search(r"\b(rises?|rising|ascend\w*|climb\w*|bubbl\w*)\b", text):
         return "up", m.group(0)
     if m := re.search(r"\b(falls?|falling|fell|drops?|dropping|sinks?|sinking|descend\w*|plummet\w*)\b", text):
