@@ -21,7 +21,7 @@ import numpy as np
 
 from app import canvas as cv
 from app.links import hidden_warnings
-from app.motion_panel import preset_in_use, resolve
+from app.motion_panel import resolve, steps_in_use
 from app.persist import AUTOSAVE_NAME, autosave, clip_member, commit_clip, store_clip
 from app.replies import Report, View, guarded, ok, quiet, require_poster
 from app.session import Session
@@ -130,8 +130,11 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
         motion = state.motion(layer_id)
         if motion.box is not None and not motion.box_sized:
             continue
-        preset, params = preset_in_use(state.layer(layer_id), motion, poster.canvas)
-        box = boxes_for_preset(poster, [layer_id], preset, params)[layer_id]
+        boxes = [boxes_for_preset(poster, [layer_id], preset, params)[layer_id]  # a sequence: room for every step
+                 for preset, params in steps_in_use(state.layer(layer_id), motion, poster.canvas)]
+        box = boxes[0]
+        for other in boxes[1:]:
+            box = box.union(other)
         fitted = cv.fit_motion_box(box, state.layer(layer_id).box, poster.canvas)
         if fitted != motion.box:
             sized.append(layer_id)

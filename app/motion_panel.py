@@ -124,6 +124,17 @@ def preset_in_use(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, dict[
     return preset.name, values
 
 
+def steps_in_use(layer: Layer, motion: Motion, canvas: Box) -> list[tuple[str, dict[str, Any]]]:
+    """Every preset, with its parameters, the preset engine would play for this motion:
+    the one of `preset_in_use`, or each step of a sequence prompt (a box holds them all)."""
+    params = engine_params(motion) if motion.engine == "presets" else {}
+    steps = engine_of("presets").steps(params, prompt=motion.prompt, layer_kind=layer.kind,
+                                       full_bleed=is_full_bleed(layer.box, canvas))
+    if steps:
+        return [(step.preset.name, step.params) for step in steps]
+    return [preset_in_use(layer, motion, canvas)]
+
+
 def prompt_reading(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, bool, list[str]]:
     """What the presets engine will play for this motion, shown before Animate: the preset,
     whether words of the prompt chose it, and what was understood (the motion, its
@@ -149,9 +160,27 @@ def timing_in_use(layer: Layer, motion: Motion, frames: int, fps: int, canvas: B
     try:
         preset, values, _ = presets.choose(engine_params(motion), prompt=motion.prompt, layer_kind=layer.kind,
                                            full_bleed=is_full_bleed(layer.box, canvas))
-    except PosterError:  # a half-edited value: the panel shows its own error
+        steps = step_timings_in_use(layer, motion, frames, fps, canvas)
+    except PosterError:  # a half-edited value, or a timeline too short for the steps: the panel says so
         return resolve_timing(asked)
+    if len(steps) > 1:  # a sequence: the span of all its steps, in the first step's phase
+        first, last = steps[0][1], steps[-1][1]
+        return Timing(first.phase, first.start, last.start + (last.duration or 1) - first.start)
     return presets.timing(asked, preset, values, motion.prompt)
+
+
+def step_timings_in_use(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> list[tuple[str, Timing]]:
+    """Each step of a sequence prompt and when the next Animate plays it (the presets
+    engine's own layout); [] for one motion. PosterError when the timeline is too short."""
+    if motion.engine != "presets":
+        return []
+    presets = engine_of("presets")
+    steps = presets.steps(engine_params(motion), prompt=motion.prompt, layer_kind=layer.kind,
+                          full_bleed=is_full_bleed(layer.box, canvas))
+    if not steps or len(steps) < 2:
+        return []
+    asked = _Asked(motion.phase, motion.start, motion.duration, frames, fps)
+    return [(step.preset.name, timing) for step, timing in zip(steps, presets.step_timings(asked, steps))]
 
 
 @dataclass

@@ -31,7 +31,7 @@ from app.session import AUTOSAVE_NAME, Session
 from app.state import EditorState
 from app.views import SAMPLES_DIR, samples
 from engine.core import schema
-from engine.core.clip import LayerClip, Timing
+from engine.core.clip import LayerClip, SequenceStep, Timing
 from engine.core.clipstore import StoredSource, open_stored_clip, save_clip_file
 from engine.core.poster import Poster, PosterError
 from engine.core.project import Project
@@ -124,7 +124,8 @@ def commit_clip(session: Session, clip: LayerClip, pending: Path) -> LayerClip:
     target = session.dir(AUTOSAVE_NAME) / f"clip-{int(clip.layer_id)}-{secrets.token_hex(6)}.zip"
     os.replace(pending, target)
     return _stored(target, clip.layer_id, clip.box, clip.frame_count, engine=clip.engine, preset=clip.preset,
-                   params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode, timing=clip.timing)
+                   params=clip.params, messages=clip.messages, loop_mode=clip.loop_mode, timing=clip.timing,
+                   steps=clip.steps)
 
 
 def _stored(path: Path, layer_id: int, box, frame_count: int, **meta: Any) -> LayerClip:
@@ -263,7 +264,8 @@ def apply_manifest(project: Project, manifest: schema.AutosaveManifest, folder: 
             project.clips[entry.layer_id] = _stored(
                 folder / entry.frames, entry.layer_id, entry.box, entry.frame_count, engine=entry.engine,
                 preset=entry.preset, params=dict(entry.params), messages=list(entry.messages),
-                loop_mode=entry.loop_mode, timing=Timing.of(entry))
+                loop_mode=entry.loop_mode, timing=Timing.of(entry),
+                steps=tuple(SequenceStep.of(step) for step in entry.steps))
         except PosterError:
             continue  # a clip file that did not make it to disk: that layer is animated again
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.motion_panel import timing_in_use
+from app.motion_panel import step_timings_in_use, timing_in_use
 from app.state import EditorState
 from engine.core.clip import Timing
 from engine.core.poster import Box, Layer, PosterError
@@ -28,6 +28,16 @@ STYLE = Path(__file__).resolve().parent / "static" / "timeline.css"
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One step of a sequence's bar: its preset and the frames it plays (start … start+span-1)."""
+
+    preset: str
+    phase: str
+    start: int
+    span: int
+
+
+@dataclass(frozen=True)
 class Track:
     """One row: a layer's motion on the timeline, in frames.
 
@@ -36,6 +46,8 @@ class Track:
     `duration_set` say whether the designer chose them (else the prompt did). `follows`
     names the layer a linked layer moves with: its bar is its owner's and cannot be dragged.
     `stale`: the layer's clip was made for other timing (Animate again to apply).
+    `segments`: a sequence's steps inside the bar (empty for one motion); the bar spans
+    them all, and dragging it moves or trims the window they are laid out in.
     """
 
     layer_id: int
@@ -50,6 +62,7 @@ class Track:
     stale: bool
     active: bool
     follows: str | None = None
+    segments: tuple[Segment, ...] = ()
 
     @property
     def editable(self) -> bool:
@@ -58,20 +71,30 @@ class Track:
 
 #: Timings already read, by everything that decides them: reading a prompt costs ~5 ms, and
 #: the rows are rebuilt on every edit for every layer with a motion.
-_READ: OrderedDict[tuple, Timing] = OrderedDict()
+_READ: OrderedDict[tuple, tuple[Timing, tuple[Segment, ...]]] = OrderedDict()
 _READ_MAX = 1024
 
 
-def _timing(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> Timing:
-    """timing_in_use, remembered (it is a pure function of these values)."""
+def _timing(layer: Layer, motion: Motion, frames: int, fps: int, canvas: Box) -> tuple[Timing, tuple[Segment, ...]]:
+    """timing_in_use and a sequence's steps, remembered (a pure function of these values)."""
     key = (layer.kind, layer.box, canvas, motion.engine, motion.prompt, json.dumps(motion.params, sort_keys=True,
            default=str), motion.phase, motion.start, motion.duration, frames, fps)
-    timing = _READ.get(key)
-    if timing is None:
-        timing = _READ[key] = timing_in_use(layer, motion, frames, fps, canvas)
+    read = _READ.get(key)
+    if read is None:
+        try:
+            steps = step_timings_in_use(layer, motion, frames, fps, canvas)
+        except PosterError:  # too short for its steps: the bar shows the whole, the panel says why
+            steps = []
+        read = _READ[key] = (timing_in_use(layer, motion, frames, fps, canvas), _segments(steps))
         while len(_READ) > _READ_MAX:
             _READ.popitem(last=False)
-    return timing
+    return read
+
+
+def _segments(steps: Any) -> tuple[Segment, ...]:
+    """(preset, Timing) pairs or a clip's SequenceSteps as bar segments."""
+    pairs = [(step.preset, step.timing) if hasattr(step, "timing") else step for step in steps]
+    return tuple(Segment(str(preset), timing.phase, timing.start, timing.duration or 1) for preset, timing in pairs)
 
 
 def tracks(state: EditorState) -> list[Track]:
@@ -86,10 +109,11 @@ def tracks(state: EditorState) -> list[Track]:
         owner = state.project.owner_of(layer.id)
         if state.has_motion(layer.id):
             motion = state.motion(layer.id)
-            timing = _timing(layer, motion, frames, fps, poster.canvas)
+            timing, segments = _timing(layer, motion, frames, fps, poster.canvas)
             start_set, duration_set, follows = motion.start is not None, motion.duration is not None, None
         elif clip is not None:  # made by following its owner (or left from an earlier prompt)
             timing, start_set, duration_set = clip.timing, False, False
+            segments = _segments(clip.steps) if len(clip.steps) > 1 else ()
             follows = state.layer(owner).name if owner is not None else None
         else:
             continue
@@ -99,7 +123,7 @@ def tracks(state: EditorState) -> list[Track]:
         rows.append(Track(layer_id=layer.id, name=layer.name, phase=timing.phase, start=start, span=span,
                           open_end=timing.duration is None, start_set=start_set, duration_set=duration_set,
                           animated=clip is not None, stale=stale, active=layer.id == state.active,
-                          follows=follows))
+                          follows=follows, segments=segments))
     return rows
 
 

@@ -24,20 +24,19 @@ import numpy as np
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from engine.core.poster import Box
 from engine.data.tdl import TDLDataset, TDLSample, write_splits
 from engine.dmdl import DMDLPipeline
 from engine.dmdl.autoencoder import LayerEncoder
 from engine.dmdl.grid import TOKEN_PIXELS
 from engine.dmdl.layer_decoder import LayerDecoder
 from engine.dmdl.packing import LayerPlacement, PackedLayers, pack_layers
+from engine.dmdl.resample import frames_to_generated
 from engine.dmdl.scale import scale_boxes
 from engine.dmdl.text import PromptEmbeddings, PromptEncoder
 from engine.dmdl.train_decoder import split_by_poster
 from engine.dmdl.training import TrainConfig, flow_matching_loss, train
 from engine.dmdl.transformer import DMDLTransformer
 from engine.eval.__main__ import main as eval_main
-from engine.eval.generate import paste
 from engine.eval.metrics import score_clip
 from engine.eval.rope_ablation import ROPE_VARIANTS, rope_transformer
 from engine.eval.stats import bootstrap_interval, paired_difference
@@ -70,7 +69,7 @@ def poster_latents(samples: list[TDLSample], encoder: LayerEncoder) -> PosterLat
     latents, placements, images = [], [], []
     for index, (sample, box) in enumerate(zip(samples, scaled)):
         g = box.generated
-        frames = np.stack([paste(f, sample.motion_box, Box(g.x, g.y, g.w, g.h)) for f in sample.frames])
+        frames = frames_to_generated(sample.frames, box)  # as the trainer and the dmdl engine draw it
         latents.append(encoder.encode(frames))
         placements.append(LayerPlacement(index=index, top=g.y // TOKEN_PIXELS, left=g.x // TOKEN_PIXELS))
         images.append(frames[0])

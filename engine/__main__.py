@@ -145,7 +145,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
             for layer_id, box in result.layer_boxes.items():
                 name = poster.layer(layer_id).name
                 boxes[name] = Box.from_any(box)
-                planned[name] = {"preset": result.preset, **result.params}
+                # a sequence's steps are played from the prompt (Auto); a plan's preset is its first only
+                planned[name] = {} if result.steps else {"preset": result.preset, **result.params}
     for layer in layers:  # the editor's rule; on the command line a box is refused, not silently moved
         box = boxes[layer.name]
         problem = fit_problem(box, layer.box, poster.canvas)

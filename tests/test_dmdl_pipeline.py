@@ -37,7 +37,7 @@ def test_joint_mode_concatenates_owned_prompts(encoders):
     assert joint.embeds.shape == (1, first.embeds.shape[1] + second.embeds.shape[1], TEXT_DIM)
     assert torch.equal(joint.embeds, torch.cat([first.embeds, second.embeds], dim=1))
     assert joint.owner[0].tolist() == [0] * first.embeds.shape[1] + [1] * second.embeds.shape[1]
-    assert torch.allclose(joint.pooled, (first.pooled + second.pooled) / 2)
+    assert torch.equal(joint.pooled, torch.cat([first.pooled, second.pooled], dim=1))  # each layer its own
     assert not torch.allclose(first.pooled, second.pooled)  # CLIP really read the prompts
 
 

@@ -70,6 +70,12 @@ PROMPT_TABLE = [
     ("the letters dance", TEXT, "wave_rotate"),
     ("the puppet dances", PIXEL, "sway"),
     ("the price tag pops", PIXEL, "zoom"),
+    ("gentle waves ripple across the water", PIXEL, "ripple"),
+    ("the lake surface ripples", PIXEL, "ripple"),
+    ("the sun sets slowly", PIXEL, "travel"),
+    ("the headline slams in", TEXT, "pop_in"),
+    ("the text glitches", TEXT, "shake"),
+    ("camera slowly zooms in", PIXEL, "push_in"),
 ]
 
 
@@ -88,6 +94,10 @@ def test_table_is_big_and_covers_every_contract_preset():
         "bob", "wave_rotate", "text_wave", "typewriter", "fade", "slide_in", "float", "sway", "breathe",
         "bounce", "shake", "spin", "flag_wave", "jelly", "zoom", "fly_away",
     }
+
+
+def test_a_setting_sun_goes_down():
+    assert preset_for_prompt("the sun sets slowly behind the hills", PIXEL).params["direction"] == "down"
 
 
 def test_adverbs_tune_amplitude():

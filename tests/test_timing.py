@@ -133,4 +133,4 @@ def test_schema_3_start_offset_becomes_a_loop_from_start():
     manifest = schema.load(json.dumps(doc), schema.AutosaveManifest)
     (motion,) = manifest.motions
     assert (motion.phase, motion.start, motion.duration, motion.loop) == ("loop", 5, None, "hold")
-    assert manifest.schema_version == schema.SCHEMA_VERSION == 4
+    assert manifest.schema_version == schema.SCHEMA_VERSION == 5

@@ -106,8 +106,20 @@ function bar(row) {
   if (!row.editable) node.classList.add("tl-locked");
   node.style.left = pct(row.start);
   node.style.width = pct(row.span);
-  const label = row.phase + (row.follows ? ` · follows ${row.follows}` : "") + (row.stale ? " · animate to apply" : "");
-  node.title = `${row.name}: ${row.phase}, frames ${row.start}–${row.start + row.span - 1}`;
+  const segments = row.segments || [];
+  const what = segments.length ? segments.map((s) => `${s.preset} (${s.phase})`).join(" → ") : row.phase;
+  const label = what + (row.follows ? ` · follows ${row.follows}` : "") + (row.stale ? " · animate to apply" : "");
+  node.title = `${row.name}: ${what}, frames ${row.start}–${row.start + row.span - 1}`;
+  if (segments.length) {
+    // a sequence: one segment per step, in its phase's colour; the bar itself is the window
+    node.classList.add("tl-sequence");
+    for (const s of segments) {
+      const seg = el("span", `tl-seg tl-${s.phase}`);
+      seg.style.left = `${(100 * (s.start - row.start)) / row.span}%`;
+      seg.style.width = `${(100 * s.span) / row.span}%`;
+      node.appendChild(seg);
+    }
+  }
   if (row.editable) node.appendChild(el("span", "tl-grip tl-grip-start"));
   node.appendChild(el("span", "tl-label", label));
   if (row.editable) {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
@@ -182,6 +182,76 @@ class TimedSource:
         return self.still if k is None else self.motion.frame(k)
 
 
+@dataclass(frozen=True)
+class SequenceStep:
+    """One step of a sequence as it played ("pops in, then floats" has two): its preset,
+    settings and timing, and a fade ("in" / "out") played with it over the same span.
+
+    A clip carries its steps so the project file, the bundle manifest and the timeline
+    can say what plays when; the frames are already placed (SequenceSource)."""
+
+    preset: str | None
+    timing: Timing
+    params: dict[str, Any] = field(default_factory=dict)
+    fade: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """The step as the manifests name it: preset, params, fade, phase, start, duration."""
+        return {"preset": self.preset, "params": dict(self.params), "fade": self.fade, **self.timing.fields()}
+
+    @classmethod
+    def of(cls, fields: Any) -> "SequenceStep":
+        """The step in a manifest entry or a dict of `fields()`."""
+        get = fields.get if isinstance(fields, dict) else (lambda name, default=None: getattr(fields, name, default))
+        return cls(get("preset"), Timing.of(fields), dict(get("params") or {}), get("fade") or "")
+
+
+class SequenceSource:
+    """Motions placed one after another on the timeline: a sequence prompt's steps.
+
+    Inside a step's span the frame is that step's, as `timed_index` places it. Around the
+    steps the layer rests as the phases leave it: before an opening entrance it shows
+    the entrance's first frame (hidden, for a pop-in); after an exit, the exit's last
+    frame (gone) until a later step plays; otherwise the static layer (`still`, shared),
+    bit for bit. Each motion is its own lazy source, so nothing holds the whole clip.
+    """
+
+    def __init__(self, count: int, still: np.ndarray, parts: "list[tuple[FrameSource, Timing]]") -> None:
+        if count < 1:
+            raise PosterError("A layer clip needs at least one frame.")
+        if not parts:
+            raise PosterError("A sequence needs at least one step.")
+        cursor = 0
+        for motion, timing in parts:
+            if (motion.height, motion.width) != still.shape[:2]:
+                raise PosterError("A motion's frames must be the size of its static layer.")
+            if timing.duration is None or timing.start < cursor or timing.start + timing.duration > count:
+                raise PosterError("The steps of a sequence must follow one another inside the timeline, "
+                                  f"each with a duration; got {[t for _, t in parts]} on {count} frames.")
+            cursor = timing.start + timing.duration
+        self.count = int(count)
+        self.height, self.width = int(still.shape[0]), int(still.shape[1])
+        self.still = still.view()
+        self.still.flags.writeable = False
+        self.parts = list(parts)
+
+    def frame(self, index: int) -> np.ndarray:
+        before = None  # the last step that ended at or before `index`
+        for motion, timing in self.parts:
+            if index < timing.start:
+                break
+            if index < timing.start + timing.duration:
+                k = timed_index(index, timing, motion.count)
+                return self.still if k is None else motion.frame(k)
+            before = (motion, timing)
+        if before is None:  # before the first step: hidden if it is an entrance
+            motion, timing = self.parts[0]
+            k = timed_index(index, timing, motion.count)
+            return self.still if k is None else motion.frame(k)
+        motion, timing = before
+        return motion.frame(motion.count - 1) if timing.phase == "out" else self.still
+
+
 #: Renders clip frames [start, stop) into `out` (stop - start, H, W, 4).
 ChunkRenderer = Callable[[int, int, np.ndarray], None]
 
@@ -243,6 +313,9 @@ class LayerClip:
     any FrameSource. `loop_mode` (LOOP_MODES) says what the clip shows on a timeline
     longer than itself. `timing` is when its motion plays on the timeline, already in its
     frames (see TimedSource): it is carried so the manifest and the editor can say so.
+    A sequence ("pops in, then floats") lists its `steps` (SequenceStep); then `preset`,
+    `params` and the phase of `timing` are its first step's and `timing` spans the
+    whole sequence, so code that reads one motion reads a true, if partial, answer.
     """
 
     def __init__(
@@ -256,6 +329,7 @@ class LayerClip:
         messages: list[str] | None = None,
         loop_mode: str = "loop",
         timing: Timing | None = None,
+        steps: "tuple[SequenceStep, ...] | list[SequenceStep]" = (),
     ) -> None:
         self.layer_id = layer_id
         self.box = box
@@ -266,6 +340,7 @@ class LayerClip:
         self.messages = [] if messages is None else messages
         self.loop_mode = check_loop_mode(loop_mode)
         self.timing = Timing() if timing is None else timing
+        self.steps = tuple(steps)
         if (self.source.height, self.source.width) != (box.h, box.w):
             raise PosterError(
                 f"Clip frames are {self.source.width}×{self.source.height} but the motion box is "
@@ -274,14 +349,20 @@ class LayerClip:
 
     def __repr__(self) -> str:
         return (f"LayerClip(layer_id={self.layer_id}, box={self.box}, frame_count={self.frame_count}, "
-                f"engine={self.engine!r}, preset={self.preset!r}, loop_mode={self.loop_mode!r}, timing={self.timing})")
+                f"engine={self.engine!r}, preset={self.preset!r}, loop_mode={self.loop_mode!r}, timing={self.timing}"
+                + (f", steps={[step.preset for step in self.steps]}" if self.steps else "") + ")")
 
     def with_source(self, source: FrameSource, box: Box | None = None) -> "LayerClip":
         """The same clip (layer, settings, timing) reading its frames from `source`
         (at `box`, for a scaled copy)."""
         return LayerClip(self.layer_id, self.box if box is None else box, source, engine=self.engine,
                          preset=self.preset, params=self.params, messages=self.messages,
-                         loop_mode=self.loop_mode, timing=self.timing)
+                         loop_mode=self.loop_mode, timing=self.timing, steps=self.steps)
+
+    def steps_fields(self) -> dict[str, Any]:
+        """`{"steps": [...]}` for a manifest entry, or nothing for a clip of one motion (so
+        its entry stays as it was)."""
+        return {"steps": [step.fields() for step in self.steps]} if self.steps else {}
 
     @property
     def frame_count(self) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from engine.core.atomic import atomic_output
-from engine.core.clip import LayerClip, Timing
+from engine.core.clip import LayerClip, SequenceStep, Timing
 from engine.core.jsonable import json_default
 from engine.core.poster import Box, PosterError
 
@@ -130,7 +130,7 @@ def clip_meta(clip: LayerClip) -> dict[str, Any]:
     return {
         "layer_id": clip.layer_id, "box": list(clip.box.as_tuple()), "engine": clip.engine,
         "preset": clip.preset, "params": clip.params, "messages": list(clip.messages),
-        "loop_mode": clip.loop_mode, **clip.timing.fields(),
+        "loop_mode": clip.loop_mode, **clip.timing.fields(), **clip.steps_fields(),
     }
 
 
@@ -153,7 +153,7 @@ def load_clip_file(path: str | os.PathLike) -> LayerClip:
             frame_count=int(meta["frame_count"]), encoding=meta.get("encoding", ENCODING),
             engine=meta.get("engine", "presets"), preset=meta.get("preset"), params=meta.get("params") or {},
             messages=list(meta.get("messages") or []), loop_mode=meta.get("loop_mode", "loop"),
-            timing=Timing.of(meta),
+            timing=Timing.of(meta), steps=tuple(SequenceStep.of(step) for step in meta.get("steps") or ()),
         )
     except PosterError:
         raise

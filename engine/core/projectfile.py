@@ -27,7 +27,7 @@ from PIL import Image
 from engine.core import schema
 from engine.core.atomic import atomic_output
 from engine.core.budget import WorkLimits
-from engine.core.clip import LayerClip, Timing
+from engine.core.clip import LayerClip, SequenceStep, Timing
 from engine.core.clipstore import ENCODING, open_stored_clip, write_clip_frames
 from engine.core.poster import Box, Layer, Poster, PosterError
 from engine.core.project import Project
@@ -70,7 +70,7 @@ def clip_entry(clip: LayerClip, member: str, encoding: str | None = ENCODING) ->
     return schema.ClipEntry(
         layer_id=clip.layer_id, box=clip.box, engine=clip.engine, preset=clip.preset,
         params=clip.params, messages=list(clip.messages), frames=member, frame_count=clip.frame_count,
-        encoding=encoding, loop_mode=clip.loop_mode, **clip.timing.fields(),
+        encoding=encoding, loop_mode=clip.loop_mode, **clip.timing.fields(), **clip.steps_fields(),
     )
 
 
@@ -290,7 +290,8 @@ def clip_from(entry: schema.ClipEntry, frames: np.ndarray | None, path: Path | N
     """The clip an entry describes: over `frames` in memory, or stored under `entry.frames`
     in the zip at `path` (read frame by frame, when the compositor asks)."""
     meta = dict(engine=entry.engine, preset=entry.preset, params=dict(entry.params),
-                messages=list(entry.messages), loop_mode=entry.loop_mode, timing=Timing.of(entry))
+                messages=list(entry.messages), loop_mode=entry.loop_mode, timing=Timing.of(entry),
+                steps=tuple(SequenceStep.of(step) for step in entry.steps))
     if frames is not None:
         return LayerClip(layer_id=entry.layer_id, box=entry.box, frames=frames, **meta)
     assert path is not None and entry.encoding is not None

@@ -26,7 +26,7 @@ from engine.core.poster import Box, Layer, PosterError
 from engine.core.project import AUTO_PRESET, Motion, Timeline
 
 #: Bump when a manifest changes meaning, and add the step to MIGRATIONS.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 PROJECT_FORMAT = "poster-animator-project"
 AUTOSAVE_FORMAT = "poster-animator-autosave"
@@ -67,6 +67,18 @@ LayerFields = _fields_of(Layer, skip={"pixels"})
 LayerEntry = create_model("LayerEntry", __base__=_Entry, **LayerFields, pixels=(str, ...))
 
 
+class StepEntry(_Entry):
+    """One step of a sequence clip as it played (engine.core.clip.SequenceStep)."""
+
+    preset: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    #: A fade played with the step's motion over the same span.
+    fade: Literal["", "in", "out"] = ""
+    phase: Literal["in", "loop", "out"] = "loop"
+    start: int = Field(0, ge=0)
+    duration: int | None = Field(None, ge=1)
+
+
 class ClipEntry(_Entry):
     """A generated clip: who made it and how, and the member holding its frames."""
 
@@ -86,6 +98,9 @@ class ClipEntry(_Entry):
     phase: Literal["in", "loop", "out"] = "loop"
     start: int = Field(0, ge=0)
     duration: int | None = Field(None, ge=1)
+    #: A sequence's steps ("pops in, then floats"); empty for one motion. Then preset,
+    #: params and phase are the first step's and the timing spans the whole sequence.
+    steps: list[StepEntry] = Field(default_factory=list)
 
 
 class PosterEntry(_Entry):
@@ -142,6 +157,8 @@ class BundleMotion(_Entry):
     phase: Literal["in", "loop", "out"] = "loop"
     start: int = Field(0, ge=0)
     duration: int | None = Field(None, ge=1)
+    #: A sequence's steps, each with its preset and timing; absent for one motion.
+    steps: list[StepEntry] = Field(default_factory=list)
 
 
 class Size(_Entry):
@@ -280,11 +297,16 @@ def _v3(doc: dict[str, Any], _legacy: LegacyReader | None) -> dict[str, Any]:
     return out
 
 
+def _v4(doc: dict[str, Any], _legacy: LegacyReader | None) -> dict[str, Any]:
+    """Schema 5 lets a clip list the steps of a sequence; a schema-4 clip is one motion."""
+    return {**doc, "schema_version": 5}
+
+
 #: format -> {version: the step from that version to the next}.
 MIGRATIONS: dict[str, dict[int, Callable[[dict[str, Any], LegacyReader | None], dict[str, Any]]]] = {
-    PROJECT_FORMAT: {1: _project_v1, 2: _v2, 3: _v3},
-    AUTOSAVE_FORMAT: {1: _autosave_v1, 2: _v2, 3: _v3},
-    BUNDLE_FORMAT: {1: _bundle_v1, 2: _v2, 3: _v3},
+    PROJECT_FORMAT: {1: _project_v1, 2: _v2, 3: _v3, 4: _v4},
+    AUTOSAVE_FORMAT: {1: _autosave_v1, 2: _v2, 3: _v3, 4: _v4},
+    BUNDLE_FORMAT: {1: _bundle_v1, 2: _v2, 3: _v3, 4: _v4},
 }
 
 _MODELS: dict[str, type[BaseModel]] = {

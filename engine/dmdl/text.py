@@ -6,7 +6,7 @@ reference picture goes through the vision tower, its 576 image features replace 
 and the hidden states two layers from the top give the token sequence: every
 `image_embed_interleave`-th image token (4 for the token-replace checkpoint), then the
 prompt's tokens (template prefix and the assistant header cropped). CLIP's pooled prompt
-vector modulates every block. Both are computed by diffusers' own
+vector modulates every block (one per layer: engine.dmdl.modulation). Both are computed by diffusers' own
 `HunyuanVideoImageToVideoPipeline` methods, so the conditioning is the checkpoint's to the
 bit (engine.dmdl.reference makes the pictures: a layer over 50 % gray).
 
@@ -21,9 +21,10 @@ DMDL's two modes (eq. 5) and what LLaVA sees in each:
 
 Every token records its owner layer slot (-1: shared). The transformer refines each
 owner's tokens on their own (engine.dmdl.transformer), so with isolation a layer's image
-tokens reach only its own layer's output. CLIP's pooled vector is one per sample (the mean
-over the layers' prompts in joint mode): it reads text only, so a layer's prompt still
-reaches the others' modulation, as before isolation; its picture does not.
+tokens reach only its own layer's output. CLIP's pooled vector is one per layer: its own
+prompt's in joint mode, the group prompt's in group mode; the transformer modulates each
+layer's tokens with its own, so with isolation nothing of a layer's prompt or picture
+reaches another layer.
 
 diffusers' encoding methods are called unbound with the encoder as `self` (it carries what
 they read: the tokenizers, encoders, image processor and `_execution_device`); diffusers is
@@ -82,7 +83,11 @@ def i2v_template(tokenizer, text_encoder, template: str = I2V_TEMPLATE) -> dict[
 
 @dataclass
 class PromptEmbeddings:
-    """Text conditioning of a batch: tokens (B, L, D), mask (B, L), owner (B, L), pooled (B, P)."""
+    """Text conditioning of a batch: tokens (B, L, D), mask (B, L), owner (B, L), pooled (B, S, P).
+
+    `pooled` holds CLIP's vector per layer slot (S: the most layers of a sample in the
+    batch; a sample with fewer repeats its first); (B, P), one per sample, is also read.
+    """
 
     embeds: torch.Tensor
     mask: torch.Tensor
@@ -93,6 +98,7 @@ class PromptEmbeddings:
     def stack(cls, items: Sequence["PromptEmbeddings"]) -> "PromptEmbeddings":
         """Batch single-sample embeddings of different lengths, padding at the end."""
         length = max(item.embeds.shape[1] for item in items)
+        slots = max(_per_slot(item.pooled).shape[1] for item in items)
 
         def pad(t: torch.Tensor, value: float) -> torch.Tensor:
             extra = length - t.shape[1]
@@ -105,8 +111,21 @@ class PromptEmbeddings:
             embeds=torch.cat([pad(i.embeds, 0.0) for i in items]),
             mask=torch.cat([pad(i.mask, 0) for i in items]),
             owner=torch.cat([pad(i.owner, -1) for i in items]),
-            pooled=torch.cat([i.pooled for i in items]),
+            pooled=torch.cat([_pad_slots(i.pooled, slots) for i in items]),
         )
+
+
+def _per_slot(pooled: torch.Tensor) -> torch.Tensor:
+    """(B, P) -> (B, 1, P); (B, S, P) as it is."""
+    return pooled[:, None] if pooled.ndim == 2 else pooled
+
+
+def _pad_slots(pooled: torch.Tensor, slots: int) -> torch.Tensor:
+    """(B, S', P) -> (B, slots, P), the extra slots copies of the first (no layer reads them;
+    being equal they keep a batch of identical vectors on the stock path)."""
+    pooled = _per_slot(pooled)
+    extra = slots - pooled.shape[1]
+    return pooled if extra == 0 else torch.cat([pooled, pooled[:, :1].expand(-1, extra, -1)], dim=1)
 
 
 Image = np.ndarray | torch.Tensor
@@ -160,7 +179,7 @@ class PromptEncoder:
 
     @torch.no_grad()
     def _pooled(self, prompt: str) -> torch.Tensor:
-        """(P,): CLIP's pooled prompt vector, the global modulation signal."""
+        """(P,): CLIP's pooled prompt vector, what modulates its layer's tokens in every block."""
         return HunyuanVideoImageToVideoPipeline._get_clip_prompt_embeds(
             self, prompt, device=self._execution_device, max_sequence_length=CLIP_MAX_LENGTH
         )[0]
@@ -177,7 +196,7 @@ class PromptEncoder:
         """One sample's conditioning.
 
         Joint mode (`layer_prompts`, one per layer): each layer's prompt with its picture,
-        owned by that layer; CLIP's pooled vector is the mean over layers. Group mode
+        owned by that layer, and its prompt's pooled vector. Group mode
         (`group_prompt`): one shared sequence read from the merged picture, or, when
         `copy_per_layer` (layer isolation), one owned sequence per layer from its own picture.
         `images`: each layer's static RGBA (H, W, 4) drawn into its box; `placements`: where
@@ -191,7 +210,7 @@ class PromptEncoder:
                 "(its RGBA drawn into its box)."
             )
         if group_prompt is not None:
-            pooled = self._pooled(group_prompt)
+            pooled = self._pooled(group_prompt)[None].repeat(num_layers, 1)
             if copy_per_layer:
                 pieces = [
                     (self._llm_tokens(group_prompt, layer_picture(image)), slot) for slot, image in enumerate(images)
@@ -205,7 +224,7 @@ class PromptEncoder:
                 (self._llm_tokens(prompt, layer_picture(image)), slot)
                 for slot, (prompt, image) in enumerate(zip(layer_prompts, images))
             ]
-            pooled = torch.stack([self._pooled(p) for p in layer_prompts]).mean(dim=0)
+            pooled = torch.stack([self._pooled(p) for p in layer_prompts])
         embeds = torch.cat([t for t, _ in pieces])
         owner = torch.cat([torch.full((t.shape[0],), slot, dtype=torch.long) for t, slot in pieces])
         return PromptEmbeddings(

@@ -11,7 +11,10 @@ so the loaded model starts exactly as the pretrained one. What changes is the fo
 3. attention runs group-wise (`AttentionGroups`), which both drops batch padding and gives
    the optional layer-isolation mask of eq. 9 without an N x N mask;
 4. the token refiner reads each owner's conditioning (a layer's LLaVA image and prompt
-   tokens, or a shared group prompt) on its own, as HunyuanVideo-I2V refines one prompt.
+   tokens, or a shared group prompt) on its own, as HunyuanVideo-I2V refines one prompt;
+5. the AdaLN modulation is per layer: each layer's tokens are modulated by the timestep
+   embedding plus ITS prompt's pooled CLIP vector (engine.dmdl.modulation); with one pooled
+   vector per sample the blocks run diffusers' forward unchanged.
 
 Config additions: `rope_layer_spacing` (default 64) gives layers their axis by sharing
 HunyuanVideo's frame band at its own frequencies (engine.dmdl.rope), so loading a
@@ -35,6 +38,7 @@ from diffusers.models.transformers.transformer_hunyuan_video import HunyuanVideo
 from diffusers.utils import BaseOutput
 
 from engine.dmdl.attention import AttentionGroups, DMDLAttnProcessor
+from engine.dmdl.modulation import MODULATED_CLASSES, DMDLSingleTransformerBlock, DMDLTransformerBlock, LayerModulation
 from engine.dmdl.packing import PackedLayers
 from engine.dmdl.rope import LayoutRotaryEmbedding, split_axes_dim
 
@@ -62,6 +66,13 @@ class DMDLTransformerOutput(BaseOutput):
 
 class DMDLTransformer(HunyuanVideoTransformer3DModel):
     """Multi-layer diffusion transformer with layout-conditional 4D-RoPE (paper sec. 4.2)."""
+
+    # device maps and sharding keep each block whole: DMDL's block classes join diffusers' list
+    _no_split_modules = [
+        *HunyuanVideoTransformer3DModel._no_split_modules,
+        DMDLTransformerBlock.__name__,
+        DMDLSingleTransformerBlock.__name__,
+    ]
 
     @register_to_config
     def __init__(
@@ -118,6 +129,8 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
         self.rope = LayoutRotaryEmbedding(axes, (layer_theta, rope_theta, rope_theta, rope_theta), rope_layer_spacing)
         for block in (*self.transformer_blocks, *self.single_transformer_blocks):
             block.attn.set_processor(DMDLAttnProcessor())
+            block.__class__ = MODULATED_CLASSES[type(block)]  # same modules and weights; takes per-layer modulation
+        self.norm_out.__class__ = MODULATED_CLASSES[type(self.norm_out)]
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs) -> "DMDLTransformer":
@@ -167,6 +180,37 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
                     refined.dtype)  # bf16 under autocast
         return refined
 
+    def modulation(
+        self,
+        timestep: torch.Tensor,
+        pooled_projections: torch.Tensor,
+        guidance: torch.Tensor | None,
+        packed: PackedLayers,
+        text_owner: torch.Tensor | None,
+    ) -> tuple[torch.Tensor | LayerModulation, torch.Tensor | None]:
+        """What the blocks are modulated by: diffusers' (temb, token-replace emb) when each
+        sample has one pooled vector, else a `LayerModulation` (and None).
+
+        `pooled_projections` is (B, P), one per sample, or (B, S, P), one per layer slot.
+        Per-layer rows go through the stock condition embedding as a batch of B * S, so a
+        row is exactly what HunyuanVideo computes for that prompt alone.
+        """
+        if pooled_projections.ndim == 2:
+            return self.time_text_embed(timestep, pooled_projections, guidance)
+        shared = pooled_projections[:, :1]
+        if torch.equal(pooled_projections, shared.expand_as(pooled_projections)):
+            return self.time_text_embed(timestep, shared[:, 0], guidance)
+        batch, slots = pooled_projections.shape[:2]
+        if int(packed.layer_slot.max()) >= slots:
+            raise ValueError(f"Give one pooled prompt vector per layer: {slots} for up to "
+                             f"{int(packed.layer_slot.max()) + 1} layers.")
+        if text_owner is None:
+            raise ValueError("Per-layer pooled prompt vectors need text_owner: which layer each text token is of.")
+        repeat = (lambda t: None if t is None else t.repeat_interleave(slots, dim=0))
+        at_t, clean = self.time_text_embed(repeat(timestep), pooled_projections.flatten(0, 1), repeat(guidance))
+        return LayerModulation.build(at_t.unflatten(0, (batch, slots)), clean.unflatten(0, (batch, slots)),
+                                     packed.layer_slot, packed.first_frame_tokens, text_owner), None
+
     def forward(
         self,
         packed: PackedLayers,
@@ -183,9 +227,11 @@ class DMDLTransformer(HunyuanVideoTransformer3DModel):
         timestep: (B,) in the scheduler's 0-1000 scale. encoder_hidden_states (B, L, text
         dim) with encoder_attention_mask (B, L); text_owner (B, L) gives each text token's
         layer slot (-1: shared): each owner's text is refined on its own, and layer
-        isolation needs every token owned. Padding tokens come back as zeros.
+        isolation needs every token owned. pooled_projections: (B, P) for the whole sample,
+        or (B, S, P) per layer slot (each layer modulated by its own prompt). Padding tokens
+        come back as zeros.
         """
-        temb, token_replace_emb = self.time_text_embed(timestep, pooled_projections, guidance)
+        temb, token_replace_emb = self.modulation(timestep, pooled_projections, guidance, packed, text_owner)
         hidden_states = self.embed_tokens(packed.tokens)
         encoder_hidden_states = self.refine_text(encoder_hidden_states, timestep, encoder_attention_mask, text_owner)
 

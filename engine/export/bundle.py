@@ -83,7 +83,7 @@ def layer_entry(z: int, layer: Layer, clip: LayerClip | None, files: dict[str, s
         entry.webm_size = schema.Size(w=width, h=height)
         entry.motion = schema.BundleMotion(
             engine=clip.engine, preset=clip.preset, params=clip.params, clip_frames=clip.frame_count,
-            loop_mode=clip.loop_mode, **clip.timing.fields())
+            loop_mode=clip.loop_mode, **clip.timing.fields(), **clip.steps_fields())
     return entry
 
 

@@ -32,6 +32,7 @@ from engine.core.poster import Box, LayerKind, PosterError
 from engine.dmdl.errors import DMDLError
 from engine.dmdl.grid import TOKEN_PIXELS
 from engine.dmdl.offload import OFFLOAD_MODES, free_memory, offload_from_env
+from engine.dmdl.resample import frames_to_box, frames_to_generated
 from engine.dmdl.scale import TRAINED_SIDE, ScaledBox, scale_boxes
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
 from engine.motion.params import ParamSpec, validate
@@ -59,33 +60,11 @@ def designer_errors() -> Iterator[None]:
         raise PosterError(str(error)) from error
 
 
-def resize_rgba(image: np.ndarray, width: int, height: int, region: tuple[float, float, float, float]) -> np.ndarray:
-    """(H, W, 4) uint8 RGBA: `region` (left, top, right, bottom, in pixels, may be fractional)
-    resized to (height, width, 4); PIL resamples RGBA premultiplied, so no colour bleeds
-    from transparent pixels. A whole-pixel region of the same size is cut, not resampled."""
-    left, top, right, bottom = region
-    if (right - left, bottom - top) == (width, height) and all(float(v).is_integer() for v in region):
-        x, y = int(left), int(top)
-        return image[y : y + height, x : x + width].copy()
-    from PIL import Image
-
-    resized = Image.fromarray(image, "RGBA").resize((width, height), Image.Resampling.BICUBIC, box=region)
-    return np.array(resized)  # writable: torch refuses read-only arrays
-
-
 def static_for_generation(layer, scaled: ScaledBox) -> np.ndarray:
-    """The static layer drawn into its generated box: at the generation scale, undistorted,
-    transparent round it (the box's snap to the token grid)."""
-    source = Box(*scaled.source)
-    g = scaled.generated
-    return resize_rgba(place_static(layer, source), g.w, g.h, scaled.source_region())
-
-
-def frames_to_box(frames: np.ndarray, scaled: ScaledBox) -> np.ndarray:
-    """Generated (T, h, w, 4) frames -> (T, box.h, box.w, 4): the motion box's part of each,
-    at poster scale."""
-    p = scaled.poster
-    return np.stack([resize_rgba(frame, p.w, p.h, scaled.poster_region()) for frame in frames])
+    """The static layer as seen through its motion box, drawn into its generated box: at the
+    generation scale, undistorted, transparent round it (the box's snap to the token grid).
+    The trainer draws every TDL clip with the same function (engine.dmdl.resample)."""
+    return frames_to_generated(place_static(layer, Box(*scaled.poster))[None], scaled)[0]
 
 
 def rgba_frames(decoded, height: int, width: int) -> np.ndarray:

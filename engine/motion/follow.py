@@ -25,7 +25,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from engine.core.clip import LayerClip, LazySource, TimedSource, Timing, place_static
+from engine.core.clip import LayerClip, LazySource, SequenceSource, TimedSource, Timing, place_static
 from engine.core.links import FOLLOWS_PARAM, centroid, describe
 from engine.core.poster import Box, Layer
 from engine.motion.base import Animator, CancelToken, MotionRequest, Progress, step
@@ -62,9 +62,16 @@ def follow(request: MotionRequest, clip: LayerClip, follower: Layer, *, seed: in
     from engine.motion.presets.catalog import PRESETS
 
     plan = None
-    if clip.engine == "presets" and clip.preset in PRESETS:
+    steps = _step_plans(request, clip, box, offset, request.seed if seed is None else seed) if clip.steps else None
+    if clip.engine == "presets" and clip.preset in PRESETS and not clip.steps:
         plan = _preset_plan(request, clip, box, offset, params, request.seed if seed is None else seed)
-    if plan is not None and plan is not _MISMATCH:
+    if steps:
+        # each step of the owner's sequence, rebuilt for the follower and placed as the owner's are
+        parts = [(LazySource(one.frame_count, static, _MotionChunks(static, one), hold=0), timing)
+                 for one, timing in steps]
+        source = (SequenceSource(clip.frame_count, static, parts) if len(parts) > 1
+                  else TimedSource(clip.frame_count, static, parts[0][0], parts[0][1]))
+    elif plan is not None and plan is not _MISMATCH:
         # the owner's motion frames, placed on the timeline exactly as the owner's are
         moving = LazySource(plan.frame_count, static, _MotionChunks(static, plan), hold=0)
         source = moving if plan.frame_count == clip.frame_count and clip.timing == Timing() else TimedSource(
@@ -80,7 +87,29 @@ def follow(request: MotionRequest, clip: LayerClip, follower: Layer, *, seed: in
         layer_id=follower.id, box=box, frames=source, engine=clip.engine, preset=clip.preset,
         params={**params, FOLLOWS_PARAM: request.layer.id},
         messages=[describe(request.layer.name, follower.name) + "."], loop_mode=clip.loop_mode, timing=clip.timing,
+        steps=clip.steps if steps else (),
     )
+
+
+def _step_plans(request: MotionRequest, clip: LayerClip, box: Box, offset: tuple[int, int], seed: int):
+    """The FramePlan of each step of a preset clip's sequence (or of its one faded step),
+    rebuilt for the follower with the step's fade; None when one cannot be rebuilt (then
+    the owner's frames are measured, as for a generative clip)."""
+    from engine.motion.presets.animator import with_fade
+    from engine.motion.presets.catalog import PRESETS
+
+    if clip.engine != "presets" or any(step.preset not in PRESETS for step in clip.steps):
+        return None
+    plans = []
+    for step in clip.steps:
+        one = LayerClip(clip.layer_id, clip.box, clip.source, engine=clip.engine, preset=step.preset,
+                        params=step.params, loop_mode=clip.loop_mode, timing=step.timing)
+        params = {k: v for k, v in step.params.items() if k != FOLLOWS_PARAM}
+        plan = _preset_plan(request, one, box, offset, params, seed)
+        if plan is None or plan is _MISMATCH:
+            return None
+        plans.append((with_fade(plan, step.fade), step.timing))
+    return plans
 
 
 def _preset_plan(request: MotionRequest, clip: LayerClip, box: Box, offset: tuple[int, int],

@@ -16,9 +16,12 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from engine.core.clip import ArraySource, TimedSource, Timing
+from engine.core.poster import PosterError
 
 #: How long an entrance or exit lasts when nothing says: about a designer's "pop" or "fade".
 NATURAL_SECONDS = 0.75
+#: The fewest frames a step of a sequence plays in: fewer would be a flash, not a motion.
+MIN_STEP_FRAMES = 3
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,71 @@ def resolve_timing(request: Timed, cue: TimingCue | None = None, *, natural_seco
     if duration is not None:
         duration = max(1, min(duration, frames - start))
     return Timing(phase, start, duration)
+
+
+def resolve_sequence(request: Timed, cues: Sequence[TimingCue], *, natural_seconds: float = NATURAL_SECONDS,
+                     least: int = MIN_STEP_FRAMES) -> list[Timing]:
+    """The timing of each step of a sequence, one after another inside the designer's window.
+
+    The window is what the panel's Start and Duration set, else the whole timeline. A
+    step's own words win ("over 1 second", "at the end", "after 2 seconds", counted from
+    the window's start); an entrance or exit without them lasts `natural_seconds`; an exit
+    that closes the sequence ends the window; loops share what is left between their
+    neighbours. Steps never overlap and never leave the window (an explicit start too
+    early for the steps before it is moved after them); each gets at least `least`
+    frames, and a window too short for that is refused with a sentence saying so.
+    """
+    frames, fps = request.frames, request.fps
+    begin = min(request.start or 0, frames - 1)
+    end = frames if request.duration is None else min(frames, begin + request.duration)
+    window, count = end - begin, len(cues)
+    if window < count * least:
+        raise PosterError(
+            f"The animation is {seconds(window, fps)} ({window} frames) long, too short for {count} steps one after "
+            f"another: each needs at least {least} frames. Make the timeline or the Duration longer, or write fewer steps.")
+    phases = [cue.phase or "loop" for cue in cues]
+    natural = max(least, round(natural_seconds * fps))
+    wants: list[int | None] = []
+    for cue, phase in zip(cues, phases):
+        if cue.duration_seconds is not None:
+            wants.append(max(least, round(cue.duration_seconds * fps)))
+        else:
+            wants.append(natural if phase != "loop" or cue.at_end else None)
+    loops = sum(want is None for want in wants)
+    fixed = sum(want for want in wants if want is not None)
+    if fixed > window - loops * least:  # too long together: every fixed step gives up its share
+        room = window - loops * least
+        wants = [None if want is None else max(least, want * room // fixed) for want in wants]
+    anchors: list[int | None] = []
+    for index, (cue, phase, want) in enumerate(zip(cues, phases, wants)):
+        if cue.start_seconds is not None:
+            anchors.append(round(cue.start_seconds * fps))
+        elif cue.start_share is not None:
+            anchors.append(round(cue.start_share * window))
+        elif cue.at_end or (phase == "out" and index == count - 1):
+            anchors.append(window - (want or natural))
+        else:
+            anchors.append(None)
+
+    def needs(after: int) -> int:
+        """The frames the steps after `after` need at least."""
+        return sum(want or least for want in wants[after + 1:])
+
+    timings, cursor = [], 0
+    for index, (phase, want, anchor) in enumerate(zip(phases, wants, anchors)):
+        start = cursor if anchor is None else max(cursor, anchor)
+        start = min(start, window - (want or least) - needs(index))
+        if want is None:  # a loop fills up to the next step that has a place, sharing with loops on the way
+            later = next((i for i in range(index + 1, count) if anchors[i] is not None), count)
+            barrier = window if later == count else max(anchors[later], start)
+            between = wants[index + 1:later]
+            reserved = sum(w for w in between if w is not None)
+            sharing = 1 + sum(w is None for w in between)
+            want = max(least, (barrier - start - reserved) // sharing)
+        duration = max(least, min(want, window - start - needs(index)))
+        timings.append(Timing(phase, begin + start, duration))
+        cursor = start + duration
+    return timings
 
 
 def motion_frames(timing: Timing, frames: int) -> int:

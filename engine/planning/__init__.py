@@ -29,7 +29,8 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from engine.planning.heuristic import HeuristicPlan, boxes_for_motion, checked_params, plan_heuristically, with_placement_defaults
+from engine.planning.heuristic import (HeuristicPlan, boxes_for_motion, checked_params, plan_heuristically,
+                                       reads_as_sequence, with_placement_defaults)
 from engine.planning.llm import LLMPlan, LLMSettings, PlanRejected, ask_llm
 from engine.planning.thumbnail import annotated_thumbnail, png_data_url, poster_thumbnail
 from engine.core.poster import Box, Poster, PosterError
@@ -93,6 +94,9 @@ class Plan:
     rationale: str
     source: str
     message: str | None = None
+    #: A sequence prompt's step presets in order; empty for one motion. Then `preset` is
+    #: the first step's only: leave the preset on Auto so every step plays.
+    steps: tuple[str, ...] = ()
 
     @property
     def boxes(self) -> dict[str, tuple[int, int, int, int]]:
@@ -200,6 +204,10 @@ def _heuristic_plan(poster: Poster, item: _Resolved, message: str | None = None)
 
 
 def _llm_plan(poster: Poster, item: _Resolved, client: Any, settings: LLMSettings, base: Any) -> Plan:
+    if reads_as_sequence([poster.layer(i) for i in item.layer_ids], item.request.prompt, poster.canvas):
+        # an LLM plan names one preset; the heuristic sizes the box for every step of a sequence
+        return _heuristic_plan(poster, item, "The prompt names steps one after another, so the offline "
+                                             "planner sized the box for all of them.")
     picture = annotated_thumbnail(base, poster, item.layer_ids)
     try:
         answer = ask_llm(client, settings, poster, item.layer_ids, item.request.prompt, png_data_url(picture), picture.size)
@@ -243,4 +251,5 @@ def _plan_from(poster: Poster, item: _Resolved, result: HeuristicPlan | LLMPlan,
         rationale=result.rationale,
         source=source,
         message=message,
+        steps=getattr(result, "steps", ()),
     )

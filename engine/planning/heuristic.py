@@ -96,6 +96,10 @@ class HeuristicPlan:
     params: dict[str, Any]
     boxes: list[Box]
     rationale: str
+    #: The presets of a sequence prompt's steps, in order ("pops in, then floats"); empty
+    #: for one motion. Then `preset` and `params` are the first step's, and the prompt
+    #: (preset Auto) must decide the motion, or the later steps would not play.
+    steps: tuple[str, ...] = ()
 
 
 #: Layer names that mean lettering even when the PSD rasterised the type.
@@ -130,20 +134,38 @@ def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> Heu
     kind = LayerKind.TEXT if all(reads_as_text(layer) for layer in layers) else None
     full_bleed = all(is_full_bleed(layer.box, canvas) for layer in layers)
     match = preset_for_prompt(prompt, kind, full_bleed=full_bleed)
-    params = with_placement_defaults(match.preset, match.params)
-    if match.preset == "travel" and _hangs_off_the_canvas(static_boxes, canvas, params):
-        params["crop"] = True
-    swept = swept_boxes(static_boxes, canvas, match.preset, params)
+    readings, swept = [], None
+    for step in match.steps:  # a sequence needs room for every step: the union of their sweeps
+        params = with_placement_defaults(step.preset, step.params)
+        if step.preset == "travel" and _hangs_off_the_canvas(static_boxes, canvas, params):
+            params["crop"] = True
+        reach = swept_boxes(static_boxes, canvas, step.preset, params)
+        swept = reach if swept is None else [a.union(b) for a, b in zip(swept, reach)]
+        readings.append((step, params))
     boxes = finalize_all(swept, static_boxes, canvas)
-    settings = ", ".join(f"{name} {value}" for name, value in params.items())
-    how = f"{match.preset} ({settings})" if settings else match.preset
-    if not match.cue:
-        why = f"no motion word recognised, so the default {how}"
-        if match.suggestions:
-            why += f" (closest presets: {', '.join(match.suggestions)})"
-    else:
-        why = f"'{match.cue}' reads as {how}"
+    whys = []
+    for step, params in readings:
+        settings = ", ".join(f"{name} {value}" for name, value in params.items())
+        how = f"{step.preset} ({settings})" if settings else step.preset
+        if not step.cue:
+            why = f"no motion word recognised, so the default {how}"
+            if step.suggestions:
+                why += f" (closest presets: {', '.join(step.suggestions)})"
+        else:
+            why = f"'{step.cue}' reads as {how}"
+        whys.append(why)
+    why = ", then ".join(whys)
     if match.in_place:
         why += " inside the layer's own frame (it covers the poster)"
     room = describe_growth(swept, static_boxes, canvas)
-    return HeuristicPlan(match.preset, params, boxes, f"{why}; {room}, on the {TOKEN_PIXELS}-px grid.")
+    first = readings[0][1]
+    steps = tuple(step.preset for step in match.steps) if match.then else ()
+    return HeuristicPlan(match.preset, first, boxes, f"{why}; {room}, on the {TOKEN_PIXELS}-px grid.", steps)
+
+
+def reads_as_sequence(layers: Sequence[Layer], prompt: str, canvas: Box) -> bool:
+    """Whether the prompt names steps one after another for these layers (the heuristic's
+    reading, the one the preset engine plays)."""
+    kind = LayerKind.TEXT if all(reads_as_text(layer) for layer in layers) else None
+    full_bleed = all(is_full_bleed(layer.box, canvas) for layer in layers)
+    return bool(preset_for_prompt(prompt, kind, full_bleed=full_bleed).then)

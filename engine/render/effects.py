@@ -442,4 +442,4 @@ def styled_clip(clip: LayerClip, style: LayerStyle | None, canvas: Box | None = 
         return clip
     source = StyledSource(clip, style, canvas)
     return LayerClip(clip.layer_id, source.box, source, engine=clip.engine, preset=clip.preset, params=clip.params,
-                     messages=clip.messages, loop_mode=clip.loop_mode)
+                     messages=clip.messages, loop_mode=clip.loop_mode, timing=clip.timing, steps=clip.steps)

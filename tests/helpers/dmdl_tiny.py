@@ -181,9 +181,10 @@ def tiny_image_processor() -> CLIPImageProcessor:
     )
 
 
-def hunyuan_i2v_checkpoint(directory: Path) -> Path:
+def hunyuan_i2v_checkpoint(directory: Path, extra_words: Sequence[str] = ()) -> Path:
     """A HunyuanVideo-I2V-shaped pipeline folder, laid out as diffusers saves the real one
-    (transformer, vae, scheduler, LLaVA + CLIP text encoders and tokenizers, image processor)."""
+    (transformer, vae, scheduler, LLaVA + CLIP text encoders and tokenizers, image processor);
+    `extra_words` join the tokenizers' vocabulary (tiny_text_encoders)."""
     import json
 
     from diffusers import FlowMatchEulerDiscreteScheduler
@@ -193,7 +194,7 @@ def hunyuan_i2v_checkpoint(directory: Path) -> Path:
     hunyuan_i2v_tiny().save_pretrained(directory / "transformer")
     tiny_vae().save_pretrained(directory / "vae")
     FlowMatchEulerDiscreteScheduler(shift=7.0).save_pretrained(directory / "scheduler")
-    for name, part in tiny_text_encoders(directory / "sources").items():
+    for name, part in tiny_text_encoders(directory / "sources", extra_words).items():
         part.save_pretrained(directory / name)
     index = {
         "_class_name": "HunyuanVideoImageToVideoPipeline",

@@ -20,12 +20,15 @@ from engine.data.tdl import TDLDataset, write_splits
 from tests.helpers.dmdl_tiny import HUNYUAN_I2V_TINY, hunyuan_i2v_checkpoint, perturb
 
 LATENT_CHANNELS = 16
+#: The words of the synthetic prompts ("disc-2: drifts gently"): known to the tiny encoders,
+#: the layers of a poster get different prompts, so training runs per-layer modulation.
+SYNTHETIC_WORDS = ("disc", "ring", "box", "drifts", "1", "2", "3")
 
 
 def tiny_base(directory: Path, **transformer) -> Path:
     """A HunyuanVideo-I2V-shaped folder whose transformer matches its VAE (16 channels);
     `transformer` overrides its size (the benchmark's small configuration)."""
-    hunyuan_i2v_checkpoint(directory)
+    hunyuan_i2v_checkpoint(directory, SYNTHETIC_WORDS)
     shutil.rmtree(directory / "transformer")
     torch.manual_seed(0)
     config = {**HUNYUAN_I2V_TINY, "in_channels": LATENT_CHANNELS, "out_channels": LATENT_CHANNELS, **transformer}

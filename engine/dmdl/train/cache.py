@@ -2,7 +2,10 @@
 
 A *unit* is what the transformer sees as one sample: the layers of one poster that move
 together (each with its own prompt: joint mode), or one group of them under one group
-prompt (group mode), at most `max_layers` of them. The frozen VAE and text encoders give
+prompt (group mode), at most `max_layers` of them. A unit is scaled as the dmdl engine
+scales the layers of one call (engine.dmdl.scale, engine.dmdl.resample): one factor, never
+above 1, until the union of its boxes fits `side` pixels (the paper trains within 512),
+each box snapped out to the 16-pixel token lattice. The frozen VAE and text encoders give
 the same answer every epoch, so each unit is encoded once, written to one safetensors file
 (atomically: a killed run leaves no half file, and a restarted one skips what is done), and
 training reads one file per sample: memory holds a batch, never the dataset.
@@ -33,6 +36,8 @@ from engine.dmdl.autoencoder import latent_frame_count
 from engine.dmdl.errors import DMDLError
 from engine.dmdl.grid import TOKEN_PIXELS
 from engine.dmdl.packing import LayerPlacement, PackedLayers, pack_layers
+from engine.dmdl.resample import frames_to_generated
+from engine.dmdl.scale import ScaledBox, scale_boxes
 from engine.dmdl.text import PromptEmbeddings
 
 
@@ -44,7 +49,8 @@ class UnitSpec:
     indices: tuple[int, ...]  # TDL sample indices, in layer order
     prompts: tuple[str, ...]  # joint mode: one per layer
     group_prompt: str | None  # group mode: one for all
-    tokens: int  # packed token count (all frames, all layers)
+    tokens: int  # packed token count (all frames, all layers, at the training scale)
+    boxes: tuple[ScaledBox, ...]  # per layer: its motion box and where it is trained (scale, token lattice)
 
 
 @dataclass
@@ -61,8 +67,9 @@ def _layer_tokens(frames: int, h: int, w: int) -> int:
     return latent_frame_count(frames) * (h // TOKEN_PIXELS) * (w // TOKEN_PIXELS)
 
 
-def plan_units(tdl: TDLDataset, indices: Sequence[int], max_layers: int) -> list[UnitSpec]:
-    """Units of the given samples: per poster, each group prompt's members, then the other layers."""
+def plan_units(tdl: TDLDataset, indices: Sequence[int], max_layers: int, side: int) -> list[UnitSpec]:
+    """Units of the given samples: per poster, each group prompt's members, then the other
+    layers; each unit's boxes at the scale that fits `side` (known from the index alone)."""
     if max_layers < 1:
         raise DMDLError("A training sample needs at least one layer: set --max-layers to 1 or more.")
     by_poster: dict[str, list[int]] = defaultdict(list)
@@ -73,26 +80,22 @@ def plan_units(tdl: TDLDataset, indices: Sequence[int], max_layers: int) -> list
         records = {i: json.loads((tdl.refs[i].path / "sample.json").read_text()) for i in members}
         groups: dict[str | None, list[int]] = defaultdict(list)
         for i in sorted(members, key=lambda i: records[i]["layer_id"]):
-            box = tdl.refs[i].motion_box
-            if any(v % TOKEN_PIXELS for v in box.as_tuple()):
-                raise DMDLError(
-                    f"The motion box {box.as_tuple()} of {tdl.refs[i].path} is not on the {TOKEN_PIXELS}-pixel token "
-                    "grid; rebuild the TDL folder (python -m engine.data.build snaps boxes to it)."
-                )
             is_group = records[i].get("meta", {}).get("job") == "group"
             groups[records[i]["prompt"] if is_group else None].append(i)
         for group_prompt, layer_indices in sorted(groups.items(), key=lambda item: item[0] or ""):
             for start in range(0, len(layer_indices), max_layers):
                 chunk = tuple(layer_indices[start : start + max_layers])
-                tokens = sum(_layer_tokens(*tdl.refs[i].shape) for i in chunk)
+                boxes = tuple(scale_boxes([tdl.refs[i].motion_box.as_tuple() for i in chunk], side))
+                tokens = sum(_layer_tokens(tdl.refs[i].frames, b.generated.h, b.generated.w)
+                             for i, b in zip(chunk, boxes))
                 prompts = tuple(records[i]["prompt"] for i in chunk)
                 name = f"{poster}--{'group' if group_prompt else 'joint'}-{len(units):05d}"
-                units.append(UnitSpec(name, chunk, prompts, group_prompt, tokens))
+                units.append(UnitSpec(name, chunk, prompts, group_prompt, tokens, boxes))
     return units
 
 
 def fingerprint(**parts: object) -> str:
-    """A short stable name for what the cache depends on (base model, isolation, data)."""
+    """A short stable name for what the cache depends on (base model, isolation, data, scale)."""
     text = json.dumps({k: str(v) for k, v in sorted(parts.items())})
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
@@ -123,12 +126,11 @@ class LatentCache:
         for number, spec in enumerate(todo, 1):
             tensors: dict[str, torch.Tensor] = {}
             placements, statics = [], []
-            for slot, index in enumerate(spec.indices):
-                sample = tdl.load(index)
-                tensors[f"latent.{slot}"] = encode_clip(torch.from_numpy(sample.frames)).cpu().contiguous()
-                box = sample.motion_box
-                placements.append([slot, box.y // TOKEN_PIXELS, box.x // TOKEN_PIXELS])
-                statics.append(sample.frames[0])  # the static layer drawn into its motion box: what LLaVA sees
+            for slot, (index, box) in enumerate(zip(spec.indices, spec.boxes)):
+                frames = frames_to_generated(tdl.load(index).frames, box)  # as the engine draws a layer
+                tensors[f"latent.{slot}"] = encode_clip(torch.from_numpy(frames)).cpu().contiguous()
+                placements.append([slot, box.generated.y // TOKEN_PIXELS, box.generated.x // TOKEN_PIXELS])
+                statics.append(frames[0])  # the static layer drawn into its generated box: what LLaVA sees
             prompt = encode_prompt(spec, statics, [LayerPlacement(*p) for p in placements])
             for key in ("embeds", "mask", "owner", "pooled"):
                 tensors[f"prompt.{key}"] = getattr(prompt, key).detach().cpu().contiguous()

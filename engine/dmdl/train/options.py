@@ -8,10 +8,12 @@ decoder layouts (`--decoder`, read by the decoder part).
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from engine.dmdl.scale import TRAINED_SIDE
 from engine.dmdl.transformer import DEFAULT_LAYER_SPACING
 
 #: Table 4: how layers are told apart. `rope_layer_spacing` 0 is 3D-RoPE (layers share
@@ -50,9 +52,10 @@ class TrainOptions:
     grad_clip: float = 1.0
     guidance_scale: float = 1.0
     logit_normal_std: float = 1.0
-    mixed_precision: str = "no"
+    mixed_precision: str | None = None  # None: the accelerate launch config's (ACCELERATE_MIXED_PRECISION), else "no"
     gradient_checkpointing: bool = False
     max_layers: int = 4
+    resolution: int = TRAINED_SIDE  # the paper trains within 512 px; the dmdl engine's `resolution` default
     bucket_tokens: int = 256
     seed: int = 0
     log_every: int = 10
@@ -79,9 +82,13 @@ HELP = {
     "lora_rank": "train LoRA adapters of this rank (peft) instead of every weight: one GPU",
     "lora_alpha": "LoRA scale numerator (default: the rank)",
     "batch_size": "samples per process per step; a sample is one poster's layers (or one group)",
-    "mixed_precision": "bf16/fp16 autocast with fp32 master weights, or no",
+    "mixed_precision": "bf16/fp16 autocast with fp32 master weights, or no (default: the accelerate launch "
+                       "config's mixed_precision, else no)",
     "gradient_checkpointing": "recompute block activations in the backward pass (memory for time)",
     "max_layers": "layers per sample at most; a poster with more is split",
+    "resolution": f"longest side in pixels of a sample's canvas (the union of its layers' motion boxes): larger "
+                  f"ones are scaled down as the dmdl engine scales them (default {TRAINED_SIDE}, the paper's; "
+                  "never enlarged)",
     "bucket_tokens": "batches hold samples whose token counts round up to the same multiple of this",
     "val_every": "validation loss every N steps (0: only at the end)",
     "sample_every": "sample videos of the validation posters every N steps (0: never)",
@@ -103,7 +110,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         elif field.name == "rope":
             parser.add_argument(flag, choices=sorted(ROPE_MODES), default=default, **extra)
         elif field.name == "mixed_precision":
-            parser.add_argument(flag, choices=MIXED_PRECISION, default=default, **extra)
+            parser.add_argument(flag, choices=MIXED_PRECISION, default=None, **extra)
         elif isinstance(default, bool):
             parser.add_argument(flag, action="store_true", **extra)
         elif field.name == "lora_alpha":
@@ -111,6 +118,16 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         else:
             parser.add_argument(flag, type={"int": int, "float": float}[kind], default=default, **extra)
     return parser
+
+
+def launch_mixed_precision(options: TrainOptions) -> str:
+    """The run's mixed precision: the option when given, else what `accelerate launch` passes
+    on from its config file (as accelerate itself reads it), else none. Under ZeRO-3 this is
+    also what DeepSpeed's bf16/fp16 section is filled from."""
+    chosen = options.mixed_precision or os.environ.get("ACCELERATE_MIXED_PRECISION", "no").lower()
+    if chosen not in MIXED_PRECISION:
+        raise ValueError(f"Mixed precision must be one of {', '.join(MIXED_PRECISION)}, not {chosen!r}.")
+    return chosen
 
 
 def parse_args(argv: list[str] | None, prog: str = "python -m engine.dmdl.train") -> TrainOptions:

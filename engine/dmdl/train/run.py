@@ -4,7 +4,8 @@
     accelerate launch --config_file configs/accelerate/fsdp.yaml -m engine.dmdl.train ...
 
 1. The TDL folder's train and validation posters (whole posters, never one in both) become
-   units: one poster's layers in joint mode, or one group under its group prompt.
+   units: one poster's layers in joint mode, or one group under its group prompt, scaled
+   as the dmdl engine scales one call's layers (`--resolution`, the paper's 512 px).
 2. The frozen VAE and text encoders encode every unit once into RUN/cache (one file each;
    resumable); then they leave memory.
 3. The transformer loads from the base (HunyuanVideo-I2V: with 4D-RoPE, one layer at index 0
@@ -29,6 +30,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -39,10 +41,11 @@ from torch.utils.data import DataLoader
 from engine.data.tdl import TDLDataset
 from engine.dmdl.assemble import assemble
 from engine.dmdl.autoencoder import LayerEncoder
+from engine.dmdl.errors import DMDLError
 from engine.dmdl.packing import pack_layers
 from engine.dmdl.train import lora
 from engine.dmdl.train.cache import CachedUnits, LatentCache, TokenBucketBatches, UnitSpec, collate_units, fingerprint, plan_units
-from engine.dmdl.train.options import ROPE_MODES, TrainOptions
+from engine.dmdl.train.options import ROPE_MODES, TrainOptions, launch_mixed_precision
 from engine.dmdl.training import TrainConfig, flow_matching_loss, learning_rate
 from engine.dmdl.transformer import LORA_WEIGHTS, DMDLTransformer
 
@@ -71,15 +74,16 @@ def noise_for(units, step: int, seed: int, first_slot: int, std: float) -> tuple
 
 
 def unit_specs(options: TrainOptions, tdl: TDLDataset) -> tuple[list[UnitSpec], list[UnitSpec]]:
-    train = plan_units(tdl, tdl.split_indices("train"), options.max_layers)
-    val = plan_units(tdl, tdl.split_indices("val"), options.max_layers)
+    train = plan_units(tdl, tdl.split_indices("train"), options.max_layers, options.resolution)
+    val = plan_units(tdl, tdl.split_indices("val"), options.max_layers, options.resolution)
     return train, val
 
 
 def fill_cache(options: TrainOptions, accelerator, tdl: TDLDataset, specs: list[UnitSpec], log) -> LatentCache:
     """Encode every unit once (the main process first; the others then find the files)."""
     isolation = ROPE_MODES[options.rope]["layer_isolation"]
-    key = fingerprint(base=options.base.resolve(), data=options.data.resolve(), isolation=isolation)
+    key = fingerprint(base=options.base.resolve(), data=options.data.resolve(), isolation=isolation,
+                      resolution=options.resolution)
     cache = LatentCache((options.cache or options.out / "cache") / key)
     with accelerator.main_process_first():
         if cache.missing(specs):
@@ -276,12 +280,28 @@ def make_accelerator(options: TrainOptions):
                    and int(os.environ.get("WORLD_SIZE", "1")) > 1)
     if "WORLD_SIZE" not in os.environ:  # one process: a fresh state each run (tests train several in one process)
         AcceleratorState._reset_state(reset_partial_state=True)
-    accelerator = Accelerator(mixed_precision=options.mixed_precision, cpu=fsdp_on_cpu or None)
+    accelerator = Accelerator(mixed_precision=launch_mixed_precision(options), cpu=fsdp_on_cpu or None)
     if fsdp_on_cpu:
         accelerator.state.fsdp_plugin = FullyShardedDataParallelPlugin()
         accelerator.state.distributed_type = DistributedType.FSDP
         PartialState._shared_state["distributed_type"] = DistributedType.FSDP
     return accelerator
+
+
+def apply_deepspeed_options(config: dict, options: TrainOptions) -> dict:
+    """The run's options written into a ZeRO-3 launch's DeepSpeed config (in place).
+
+    Under DeepSpeed the engine, not this loop, steps and clips: the micro batch goes in
+    (no dataloader is prepared for accelerate to read it from), and so does `--grad-clip`
+    (accelerate's clip call only reports the norm there; the launch config's value would
+    otherwise win without a word). The loop steps the optimizer every batch.
+    """
+    if config.get("gradient_accumulation_steps", 1) not in (1, "auto"):
+        raise DMDLError("The trainer steps the optimizer after every batch: set gradient_accumulation_steps to 1 "
+                        "in the DeepSpeed launch config (raise --batch-size instead).")
+    config["train_micro_batch_size_per_gpu"] = options.batch_size
+    config["gradient_clipping"] = float(options.grad_clip)
+    return config
 
 
 def train(options: TrainOptions) -> dict:
@@ -290,6 +310,7 @@ def train(options: TrainOptions) -> dict:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     accelerator = make_accelerator(options)
+    options = replace(options, mixed_precision=accelerator.mixed_precision)  # run.json says what ran
     set_seed(options.seed)
     options.out.mkdir(parents=True, exist_ok=True)
     log = make_logger(accelerator, options.out)
@@ -311,8 +332,8 @@ def train(options: TrainOptions) -> dict:
         trained = sum(p.numel() for p in transformer.parameters())
     optimizer = torch.optim.AdamW([p for p in transformer.parameters() if p.requires_grad],
                                   lr=options.lr, weight_decay=options.weight_decay)
-    if accelerator.state.deepspeed_plugin is not None:  # ZeRO-3: no dataloader is prepared to read it from
-        accelerator.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = options.batch_size
+    if accelerator.state.deepspeed_plugin is not None:
+        apply_deepspeed_options(accelerator.state.deepspeed_plugin.deepspeed_config, options)
     transformer, optimizer = accelerator.prepare(transformer, optimizer)
     model = ModelView(transformer, accelerator.unwrap_model(transformer))
     schedule = TrainConfig(steps=options.steps, learning_rate=options.lr, warmup_steps=options.warmup)

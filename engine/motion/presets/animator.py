@@ -11,22 +11,28 @@ it (engine.core.clip.timed_index). An entrance or exit plays its preset once ove
 duration (catalog.Preset.span), never a loop that blinks the layer away. The one exception
 is drawn over the layer, not made of it: pre-rolled particles are already falling on a
 loop's first frame (engine.motion.presets.particles).
+
+A prompt naming steps one after another ("pops in, then floats") plays each step so, on
+its own span (engine.motion.timing.resolve_sequence, engine.core.clip.SequenceSource);
+a motion named with a fade ("spins while fading out") plays with the fade's opacity.
 """
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from engine.core.clip import LayerClip, LazySource, TimedSource, Timing, place_static
+from engine.core.clip import LayerClip, LazySource, SequenceSource, SequenceStep, TimedSource, Timing, place_static
 from engine.motion.base import CancelToken, MotionRequest, Progress, step
-from engine.motion.presets.easing import delayed
-from engine.motion.timing import TimingCue, motion_frames, resolve_timing, seconds
+from engine.motion.presets.easing import delayed, ease
+from engine.motion.timing import Timed, TimingCue, motion_frames, resolve_sequence, resolve_timing, seconds
 from engine.motion.params import ParamSpec
 from engine.motion.presets.catalog import PRESETS, Preset
-from engine.motion.presets.prompts import default_preset, explain, params_from_prompt, preset_for_prompt, read_timing
+from engine.motion.presets.prompts import (default_preset, explain, params_from_prompt, preset_for_prompt, read_timing,
+                                           step_text)
 from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
 from engine.motion.presets.stage import Stage, is_full_bleed, looks_full_bleed
 from engine.core.poster import LayerKind, PosterError
@@ -102,6 +108,17 @@ def _preset_name(params: Mapping[str, Any] | None) -> str:
     return _lookup(str(value)).name
 
 
+@dataclass(frozen=True)
+class Step:
+    """One motion to render: its preset, checked settings, what the words say about when
+    it plays, and a fade ("in" / "out") played with it over the same span."""
+
+    preset: Preset
+    params: dict[str, Any]
+    cue: TimingCue
+    fade: str = ""
+
+
 class PresetAnimator:
     """Closed-set procedural motions: instant, deterministic, identity-preserving."""
 
@@ -131,11 +148,41 @@ class PresetAnimator:
         preset, values, notes = self.choose(params, prompt=prompt, layer_kind=layer_kind, full_bleed=full_bleed)
         return {PRESET_PARAM: _preset_name(params), **values}, notes
 
-    def timing(self, request: MotionRequest, preset: Preset, values: dict[str, Any], prompt: str) -> Timing:
+    def timing(self, request: Timed, preset: Preset, values: dict[str, Any], prompt: str) -> Timing:
         """When this request's motion plays: what it sets, else what the prompt says (the
-        preset's own phase when the prompt picked or named it), else a loop from frame 0."""
+        preset's own phase when the prompt picked or named it), else a loop from frame 0.
+        A chosen preset with a sequence prompt takes the timing words of its own step."""
+        prompt = step_text(prompt, preset.name)
         cue, _ = read_timing(prompt, preset.name, values) if prompt.strip() else (TimingCue(), {})
         return resolve_timing(request, cue)
+
+    def steps(
+        self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
+        full_bleed: bool = False,
+    ) -> list[Step] | None:
+        """Under Auto, what a prompt plays when one preset cannot say it alone: the steps of
+        a sequence ("pops in, then floats"), or a motion with a fade ("spins while fading
+        out"). None when `choose` says it all (one motion, or a chosen preset). Settings
+        set in the panel tune the first step, whose parameters the panel shows."""
+        if _preset_name(params) != AUTO or not (prompt or "").strip():
+            return None
+        match = preset_for_prompt(prompt, layer_kind, full_bleed=full_bleed)
+        if not match.then and not match.fade:
+            return None
+        explicit = {k: v for k, v in (params or {}).items() if k != PRESET_PARAM}
+        steps = []
+        for index, step in enumerate(match.steps):
+            preset = PRESETS[step.preset]
+            mine = {k: v for k, v in explicit.items() if k in preset.params} if index == 0 else {}
+            steps.append(Step(preset, preset.validate({**step.params, **mine}), step.timing, step.fade))
+        return steps
+
+    def step_timings(self, request: Timed, steps: Sequence[Step]) -> list[Timing]:
+        """When each step plays (engine.motion.timing: one motion as always; a sequence one
+        step after another inside the window the request sets)."""
+        if len(steps) == 1:
+            return [resolve_timing(request, steps[0].cue)]
+        return resolve_sequence(request, [step.cue for step in steps])
 
     def choose(
         self, params: Mapping[str, Any] | None = None, *, prompt: str = "", layer_kind: LayerKind | None = None,
@@ -152,7 +199,7 @@ class PresetAnimator:
         name = _preset_name(params)
         if name != AUTO:
             preset = PRESETS[name]
-            tuned = params_from_prompt(prompt, preset.name) if check else {}
+            tuned = params_from_prompt(step_text(prompt, preset.name, layer_kind), preset.name) if check else {}
             if check and prompt:  # a chosen or planned preset: still say what the prompt was understood as
                 reading = explain(prompt, preset.name, layer_kind, full_bleed=full_bleed)
                 messages.extend(m for m in (reading.message, reading.understood) if m)
@@ -197,19 +244,30 @@ class PresetAnimator:
         else:
             jobs = []
             for request in requests:
-                preset, params, messages = self.choose(
-                    request.params, prompt=request.prompt, layer_kind=request.layer.kind,
-                    full_bleed=_full_bleed(request),
-                )
-                jobs.append((request, preset, params, messages, self.timing(request, preset, params, request.prompt)))
+                kind, bleed = request.layer.kind, _full_bleed(request)
+                preset, params, messages = self.choose(request.params, prompt=request.prompt, layer_kind=kind,
+                                                       full_bleed=bleed)
+                steps = self.steps(request.params, prompt=request.prompt, layer_kind=kind, full_bleed=bleed)
+                if steps is None:
+                    steps = [Step(preset, params, TimingCue())]
+                    timings = [self.timing(request, preset, params, request.prompt)]
+                else:
+                    timings = self.step_timings(request, steps)
+                jobs.append((request, steps, messages, timings))
         clips = []
         step(None, cancel, 0, len(jobs), "")
-        for index, (request, preset, params, messages, timing) in enumerate(jobs):
-            clips.append(self._render(request, preset, params, messages, timing))
-            step(progress, cancel, index + 1, len(jobs), f"Animated {request.layer.name} ({preset.name})")
+        for index, (request, steps, messages, timings) in enumerate(jobs):
+            if len(steps) == 1:
+                clips.append(self._render(request, steps[0].preset, steps[0].params, messages, timings[0],
+                                          steps[0].fade))
+            else:
+                clips.append(self._render_sequence(request, steps, messages, timings))
+            names = ", then ".join(s.preset.name for s in steps)
+            step(progress, cancel, index + 1, len(jobs), f"Animated {request.layer.name} ({names})")
         return clips
 
-    def _group(self, requests: list[MotionRequest], prompt: str) -> list[tuple[MotionRequest, Preset, dict, list, Timing]]:
+    def _group(self, requests: list[MotionRequest], prompt: str
+               ) -> list[tuple[MotionRequest, list[Step], list[str], list[Timing]]]:
         lead = requests[0]
         kinds = {r.layer.kind for r in requests}
         kind = kinds.pop() if len(kinds) == 1 else None
@@ -222,44 +280,38 @@ class PresetAnimator:
                 f"A group shares one set of parameters, those of '{lead.layer.name}'; the different "
                 f"parameters set on {', '.join(repr(n) for n in overridden)} were not used."
             )
-        step_size = params.get("stagger", 0.0)
+        steps = self.steps(lead.params, prompt=prompt, layer_kind=kind,
+                           full_bleed=all(_full_bleed(r) for r in requests))
         jobs = []
         for i, request in enumerate(requests):
-            layer_params = dict(params)
-            if "phase" in layer_params:
-                shifted = params["phase"] + i * step_size
-                # a cycle wraps around; a delay must keep growing down the group (capped)
-                layer_params["phase"] = min(shifted, 0.9) if preset.phase_is_delay else shifted % 1.0
+            layer_params = _staggered(preset, params, i)
             timed = MotionRequest(
                 layer=request.layer, box=request.box, prompt=prompt,
                 params={PRESET_PARAM: preset.name, **layer_params}, frames=request.frames, fps=request.fps,
                 seed=lead.seed, phase=request.phase, start=request.start, duration=request.duration,
                 canvas=request.canvas,
             )
-            jobs.append((timed, preset, layer_params, list(messages), self.timing(timed, preset, params, prompt)))
+            if steps is None:  # one motion: every layer plays it, staggered
+                jobs.append((timed, [Step(preset, layer_params, TimingCue())], list(messages),
+                             [self.timing(timed, preset, params, prompt)]))
+            else:  # the same steps for every layer of the group, each staggered as one motion would be
+                mine = [Step(s.preset, _staggered(s.preset, s.params, i), s.cue, s.fade) for s in steps]
+                jobs.append((timed, mine, list(messages), self.step_timings(timed, mine)))
         return jobs
 
     def _render(self, request: MotionRequest, preset: Preset, params: dict[str, Any], messages: list[str],
-                timing: Timing) -> LayerClip:
+                timing: Timing, fade: str = "") -> LayerClip:
         """A lazy clip: the preset's FramePlan is built now (cheap, and it carries the notes);
         its frames are resampled only when read (see LazySource), and placed on the
         timeline by `timing` (TimedSource)."""
         static = place_static(request.layer, request.box)
-        count = motion_frames(timing, request.frames)
-        times, build = phase_times(preset, params, timing.phase, count)
         stage = Stage.from_static(static, request.seed)
         if stage.is_empty:
             messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
             source = LazySource(request.frames, static, _never, hold=request.frames)
         else:
-            motion: FramePlan = preset.build(stage, build, times)
-            motion.still = motion.still_frames().copy()
-            # the ends the timing rule needs are the static layer by construction; keep them exact
-            # (pre-rolled particles, drawn over the layer, are already falling on a loop's first frame)
-            if timing.phase == "in" or motion.rests_at_start:
-                motion.still[-1 if timing.phase == "in" else 0] = True
-            messages.extend(note for note in motion.notes if note not in messages)
-            moving = LazySource(count, static, _MotionChunks(static, motion), hold=0)
+            count = motion_frames(timing, request.frames)
+            moving = _moving(static, stage, Step(preset, params, TimingCue(), fade), timing, count, messages)
             # a loop over the whole timeline is its own placement: no wrapper to read through
             source = moving if count == request.frames and timing == Timing() else TimedSource(
                 request.frames, static, moving, timing)
@@ -268,6 +320,34 @@ class PresetAnimator:
         return LayerClip(
             layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
             preset=preset.name, params=params, messages=messages, timing=timing,
+            steps=(SequenceStep(preset.name, timing, params, fade),) if fade else (),
+        )
+
+    def _render_sequence(self, request: MotionRequest, steps: Sequence[Step], messages: list[str],
+                         timings: Sequence[Timing]) -> LayerClip:
+        """A lazy clip of several steps one after another (SequenceSource): each step is
+        rendered as one motion is, on its own span; the clip records every step."""
+        static = place_static(request.layer, request.box)
+        stage = Stage.from_static(static, request.seed)
+        if stage.is_empty:
+            messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
+            source = LazySource(request.frames, static, _never, hold=request.frames)
+        else:
+            parts = [(_moving(static, stage, step, timing, timing.duration or 1, messages), timing)
+                     for step, timing in zip(steps, timings)]
+            source = SequenceSource(request.frames, static, parts)
+        if request.phase is not None:
+            messages.append("The panel's Phase is for one motion; each step of a sequence plays in its own phase.")
+        messages.append(" ".join(f"Step {n} ({step.preset.name}): {_when(timing, request.fps)[0].lower()}"
+                                 f"{_when(timing, request.fps)[1:]}" for n, (step, timing) in
+                                 enumerate(zip(steps, timings), 1)))
+        end = timings[-1].start + (timings[-1].duration or 1)
+        whole = Timing(timings[0].phase, timings[0].start, end - timings[0].start)
+        return LayerClip(
+            layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
+            preset=steps[0].preset.name, params=steps[0].params, messages=messages, timing=whole,
+            steps=tuple(SequenceStep(step.preset.name, timing, step.params, step.fade)
+                        for step, timing in zip(steps, timings)),
         )
 
 
@@ -291,6 +371,51 @@ class _MotionChunks:
             if image.numel() * image.element_size() <= _KEEP_PREMULTIPLIED_BYTES:
                 self._image = image
         render_motion(self.static, self.motion, out=out, start=start, stop=stop, image=image)
+
+
+def _moving(static: np.ndarray, stage: Stage, step: Step, timing: Timing, count: int,
+            messages: list[str]) -> LazySource:
+    """The `count` motion frames of one step in its phase, rendered lazily: the ends the
+    timing rule needs are the static layer, exactly; a fade with the motion multiplies
+    its opacity over the same frames."""
+    times, build = phase_times(step.preset, step.params, timing.phase, count)
+    motion: FramePlan = step.preset.build(stage, build, times)
+    motion.still = motion.still_frames().copy()
+    # the ends the timing rule needs are the static layer by construction; keep them exact
+    # (pre-rolled particles, drawn over the layer, are already falling on a loop's first frame)
+    if timing.phase == "in" or motion.rests_at_start:
+        motion.still[-1 if timing.phase == "in" else 0] = True
+    with_fade(motion, step.fade)
+    messages.extend(note for note in motion.notes if note not in messages)
+    return LazySource(count, static, _MotionChunks(static, motion), hold=0)
+
+
+def with_fade(motion: FramePlan, fade: str) -> FramePlan:
+    """`motion` with a fade ("in" / "out"; "" none) over all its frames: its opacity
+    multiplied by the fade's ramp, and no frame the ramp dims kept as the static layer."""
+    if fade:
+        ramp = fade_ramp(fade, motion.frame_count)
+        motion.opacity = ramp if motion.opacity is None else motion.opacity * ramp
+        motion.still = motion.still_frames() & (ramp >= 1.0)
+    return motion
+
+
+def fade_ramp(fade: str, count: int) -> np.ndarray:
+    """The opacity of a fade played with a motion over `count` frames: "out" from 1 to 0
+    (its last frame gone), "in" from 0 to 1 (its last frame whole)."""
+    s = np.linspace(0.0, 1.0, count) if count > 1 else np.ones(1)
+    rising = ease("ease_in_out", s)
+    return np.asarray(rising if fade == "in" else 1.0 - rising, dtype=np.float64)
+
+
+def _staggered(preset: Preset, params: dict[str, Any], index: int) -> dict[str, Any]:
+    """The settings of the group's `index`-th layer: its phase shifted by `index` staggers."""
+    shifted = dict(params)
+    if "phase" in shifted:
+        moved = params["phase"] + index * params.get("stagger", 0.0)
+        # a cycle wraps around; a delay must keep growing down the group (capped)
+        shifted["phase"] = min(moved, 0.9) if preset.phase_is_delay else moved % 1.0
+    return shifted
 
 
 def _when(timing: Timing, fps: int) -> str:

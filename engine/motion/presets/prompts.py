@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.motion.presets.catalog import PRESETS
@@ -50,15 +50,35 @@ class PromptMatch:
     #: When it plays, as the words say (phase, start, duration); their words are in
     #: `words` under "timing.phase", "timing.start" and "timing.duration".
     timing: TimingCue = field(default_factory=TimingCue)
+    #: "in" or "out": a fade the motion plays with over the same span ("spins while fading
+    #: out"); its words are in `words` under "fade".
+    fade: str = ""
+    #: The later steps of a sequence ("pops in, then floats"), each read as a prompt of its
+    #: own; this match is the first step.
+    then: tuple["PromptMatch", ...] = ()
+
+    @property
+    def steps(self) -> tuple["PromptMatch", ...]:
+        """Every step in the order it plays (one for a prompt that names one motion)."""
+        return (self, *self.then)
 
     @property
     def understood(self) -> str:
-        """One sentence: the motion picked, its parameters, and the words that chose them."""
+        """What was understood, with the words that chose each part: one sentence for one
+        motion, one numbered sentence per step for a sequence."""
+        if not self.then:
+            return self._reading(first=True) + "."
+        steps = " ".join(f"{n}: {step._reading(first=False)}." for n, step in enumerate(self.steps, 1))
+        return f"Understood {len(self.steps)} steps, played one after another. {steps}"
+
+    def _reading(self, first: bool) -> str:
+        """The motion picked, its parameters and timing, and the words that chose them."""
         label = PRESETS[self.preset].label
+        said = "Understood: " if first else ""
         if self.cue:
-            head = f"Understood: {label} ('{self.preset}') from '{self.cue}'"
+            head = f"{said}{label} ('{self.preset}') from '{self.cue}'"
         elif self.chosen:
-            head = f"Understood: {label} ('{self.preset}'), the preset chosen"
+            head = f"{said}{label} ('{self.preset}'), the preset chosen"
         else:
             head = f"No motion word found, so the default {label} ('{self.preset}')"
         parts = []
@@ -67,10 +87,12 @@ class PromptMatch:
             said = self.words.get(name)
             parts.append(f"{name} {shown} from '{said}'" if said else f"{name} {shown}")
         tail = f"; {', '.join(parts)}" if parts else "; default settings"
+        if self.fade:
+            tail += f"; fading {self.fade} over the same span from '{self.words.get('fade', '')}'"
         tail += _timing_text(self.timing, self.words)
         where = ("; the layer covers the poster, so it moves inside its own frame (edges are cropped)"
                  if self.in_place else "")
-        return f"{head}{tail}{where}."
+        return f"{head}{tail}{where}"
 
 
 #: (preset, weight, pattern). Verbs that name a motion weigh most; nouns that suggest one
@@ -103,7 +125,7 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     ("bounce", 4, r"\bbounc\w*|\bjump\w*|\bhop(s|ping|ped)?\b|\bleap\w*|\bboing\b|\bsquash\w*"),
     ("bounce", 1, r"\bballs?\b|\bfrogs?\b|\bkangaroos?\b|\brabbits?\b|\bbunn(y|ies)\b"),
     ("shake", 4, r"\bshak\w*|\bshook\b|\bshiver\w*|\btrembl\w*|\bvibrat\w*|\bjitter\w*|\brattl\w*|\bquak\w*|"
-                 r"\bbuzz\w*|\bshudder\w*|\bquiver\w*|\bnervous\w*|\bearthquake\b"),
+                 r"\bbuzz\w*|\bshudder\w*|\bquiver\w*|\bnervous\w*|\bearthquake\b|\bglitch\w*"),
     ("spin", 4, r"\bspin\w*|\bspun\b|\brotat\w*|\btwirl\w*|\bwhirl\w*|\brevolv\w*|\bpirouette\w*|turns? around|"
                 r"\bcartwheel\w*|\b(counter|anti)?-?clockwise\b"),
     ("spin", 5, r"\b(turn|rotat|tilt|swivel|pivot)\w* (\w+ ){0,2}(\d{1,3} ?(degrees?|deg)\b|(a |one )?(quarter|half|full|whole)( a)? turn\b)|"
@@ -123,13 +145,19 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     # (or wraps around), instead of flying off and vanishing for part of every loop.
     ("travel", 7, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr|creep|crept|inch|zip|zipp|whiz|shoot|shot|streak|rush|slither|waddl|scoot|pac)\w*"
                   r"( \w+){0,3} (to(wards?)? (the )?(left|right|top|bottom)\b|(left|right)wards?\b|across\b)|"
-                  r"\bacross the (sky|poster|screen|frame|page|picture|sea|water|canvas)\b|\bfl(y|ies|ying|ew) across\b"),
+                  r"\bfl(y|ies|ying|ew) across\b"),
+    # Where, without a verb of its own ("clouds across the sky"): travel, unless a verb says
+    # otherwise ("waves ripple across the water" ripples).
+    ("travel", 3, r"\bacross the (sky|poster|screen|frame|page|picture|sea|water|canvas)\b"),
     ("travel", 7, r"\b(rises?|rising|climbs?|climbing|ascend\w*|floats? up|drifts? up)( \w+){0,2} (into|up into|up to|to|toward|towards) "
                   r"(the )?(sky|clouds?|heavens|top|surface)\b|\b(sinks?|sinking|descend\w*) (slowly )?(to|toward|towards) the (bottom|floor|ground)\b"),
+    ("travel", 7, r"\b(sun|moon)( \w+){0,2} (sets?|setting|goes down|going down|sinks?|sinking)\b"),
     ("travel", 5, r"\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b"),
     # Going somewhere and coming back is a travel swing ("swims back and forth"), not a sway about a base.
     ("travel", 8, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|scroll|stroll|paddl|roam|dart|dash|scurr|creep|crept|inch|zip|zipp|whiz|shoot|shot|streak|rush|slither|waddl|scoot|pac|roll|ran|run|rid|rode|fl(y|ies|ew))\w*( \w+){0,2} (back and forth|to and fro|"
                   r"left and right|there and back|(to the )?(left|right|up|down) and back)\b"),
+    ("travel", 9, r"\b(drift|swim|swam|float|glid|sail|mov|travel|walk|crawl|wander|cruis|stroll|paddl|roam|dart|dash|scurr|creep|crept|waddl|scoot|pac|roll|ran|run|rid|rode|fl(y|ies|ew))\w*"
+                  r"( \w+){0,3} turns? (a)?round and (\w+ )?(back|returns?)\b"),
     ("fly_away", 4, r"\bfalls?\b|\bfalling\b|\bfell\b|\bdrops?\b(?! in\b)|\bdropping\b|\bsink(s|ing)?\b|"
                     r"\brain(s|ing)? down\b|\bdescend\w*|\bplummet\w*"),
     ("fly_away", 2, r"\bfl(y|ies|ying|ew)\b|\brockets?\b|\bsoar\w*"),
@@ -149,11 +177,13 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
     ("flicker", 6, r"\b(glow|light|lights|rays?|beams?|lamps?|neon)\b( \w+){0,2} (puls\w*|breath\w*|throb\w*)"),
     ("shimmer", 7, r"\bshimmer\w*|\bglint\w*|\bgleam\w*|\bshin(e|es|ing|y)\b|\bsheen\b|\bluster\b|\blustre\b|\bheat haze\b"),
     ("ripple", 5, r"\blike water\b|\bwater surface\b|\bsurface of the (water|sea|lake)\b|\bliquid\b|\bheat haze\b|\bmirage\b"),
+    ("ripple", 8, r"\b(waves?|water|sea|lake|pond|river|surface|reflections?)\b( \w+){0,3} (ripples?|rippling|undulat\w*)\b|"
+                  r"\bripples? (across|through|over|on) (the )?(water|sea|lake|pond|river|surface)\b"),
     ("caustics", 7, r"\bcaustic\w*|\blight (dances|dancing|plays|playing) (on|over|across)\b|\bdappl\w*|\bunderwater light\b"),
-    ("push_in", 7, r"\bpush(es|ing)? in\b|\bpull(s|ing)? (out|back)\b|\bdolly\b|\bken burns\b|\bcamera (slowly )?(moves? |pushes )?(in|closer)\b"),
+    ("push_in", 7, r"\bcamera( \w+){0,2} zooms?\b|\bpush(es|ing)? in\b|\bpull(s|ing)? (out|back)\b|\bdolly\b|\bken burns\b|\bcamera (slowly )?(moves? |pushes )?(in|closer)\b"),
     ("pan", 7, r"\bpans?\b|\bpanning\b|\bcamera (slowly )?(moves?|drifts?|slides?) (to the )?(left|right|up|down)\b"),
     ("parallax", 8, r"\bparallax\b|\bdepth effect\b"),
-    ("pop_in", 7, r"\bpops? (in|up|into|onto)\b|\bpopping (in|up)\b|\bpop-in\b|\bsnaps? in\b|\bbursts? in\b"),
+    ("pop_in", 7, r"\bpops? (in|up|into|onto)\b|\bpopping (in|up)\b|\bpop-in\b|\bsnaps? in\b|\bbursts? in\b|\bslams? (in|down|into|onto)\b|\bstamps? (in|down|on)\b"),
     ("particles", 8, r"\b(it )?(snows|snowing|rains|raining)\b|\bsnow ?(falls?|falling|flakes?|storm)\b|\bsnowflakes?\b|"
                      r"\brain ?(falls?|falling|pours?|pouring|storm|fall|drops fall)\b|\bconfetti\b|\bglitter\w*|"
                      r"\bsparkles?\b|\bsparkling\b|\b(add|with) (some |a few |lots of )?(rain|snow|bubbles|sparkles?|confetti)\b|"
@@ -346,8 +376,11 @@ def _clean(prompt: str) -> str:
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 
 
-def _scores(text: str, kind: LayerKind | None) -> tuple[dict[str, float], dict[str, str]]:
-    """Each preset's keyword score, and the words that weighed most for it (its cue)."""
+def _scores(text: str, kind: LayerKind | None, texty: bool = False) -> tuple[dict[str, float], dict[str, str]]:
+    """Each preset's keyword score, and the words that weighed most for it (its cue).
+
+    `texty`: the words are about lettering even if this part of the prompt does not say so
+    (a later step of "the title fades in, then waves")."""
     scores: dict[str, float] = {}
     cues: dict[str, tuple[float, str]] = {}
 
@@ -362,7 +395,7 @@ def _scores(text: str, kind: LayerKind | None) -> tuple[dict[str, float], dict[s
     if "travel" in scores and re.search(r"\bacross\b", text) and not re.search(r"\b(away|off)\b|\bout of\b", text):
         scores.pop("fly_away", None)  # "flies across to the left" crosses and comes round; it does not leave
         cues.pop("fly_away", None)
-    texty = kind == LayerKind.TEXT or bool(_TEXT_NOUNS.search(text))
+    texty = texty or kind == LayerKind.TEXT or bool(_TEXT_NOUNS.search(text))
     for pattern, for_text, for_art in _BY_KIND:
         if m := pattern.search(text):
             add(for_text if texty else for_art, 3.5, m.group(0))
@@ -402,6 +435,8 @@ def _direction(text: str) -> tuple[str | None, str]:
         return _DIRECTION_WORDS[m.group(1)], m.group(0).strip()
     if m := re.search(r"\b(into|to|toward|towards|in|from) (the )?(sky|ground)\b", text):
         return _DIRECTION_WORDS[m.group(3)] if m.group(1) != "from" else _OPPOSITE[_DIRECTION_WORDS[m.group(3)]], m.group(0)
+    if m := re.search(r"\b(sun|moon)( \w+){0,2} (sets?|setting|goes down|going down)\b", text):
+        return "down", m.group(0)
     if m := re.search(r"\b(rises?|rising|ascend\w*|climb\w*|bubbl\w*)\b", text):
         return "up", m.group(0)
     if m := re.search(r"\b(falls?|falling|fell|drops?|dropping|sinks?|sinking|descend\w*|plummet\w*)\b", text):
@@ -474,7 +509,8 @@ def _candidates(text: str) -> tuple[dict[str, Any], dict[str, str]]:
     # "at the end", "after a moment": when the motion starts is its timing (read_timing), not a delay
     if m := re.search(r"\bzooms? out\b|\bshrink\w*|\brecede\w*|away from the (camera|viewer)", text):
         put("mode", "out", m.group(0).strip())
-    if m := re.search(r"\band back\b|\bback and forth\b|\bto and fro\b|\bthere and back\b|\bleft and right\b", text):
+    if m := re.search(r"\band back\b|\bback and forth\b|\bto and fro\b|\bthere and back\b|\bleft and right\b|"
+                      r"\bturns? (a)?round and (\w+ )?(back|returns?)\b", text):
         put("mode_travel", "swing", m.group(0).strip())  # it comes back the way it went
     elif m := re.search(r"\bacross\b|\bendless\w*|\bconveyor\b|\bmarquee\b|\bticker\b|\bwraps? around\b|\bloops? around\b|"
                       r"\bscroll\w*|\bround and round\b|\bcomes? back (in )?from the other side\b", text):
@@ -610,6 +646,56 @@ def _generative_message(words: str, preset: str) -> str:
     )
 
 
+#: What starts the next step of a sequence: "then", "and then", "after that", "afterwards",
+#: "followed by", "before" (not "before the end": that is timing), and "finally" after a
+#: comma or "and". Whole words only, so "then" inside another word never splits.
+_STEP_BREAK = re.compile(
+    r"(?:\s*[,;.]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards|followed\s+by|"
+    r"before(?!\s+(?:the\s+)?(?:very\s+)?(?:end|start|close|finish|beginning|last)\b))\b(?:\s*,)?\s*"
+    r"|\s*[,;.]\s*(?:and\s+)?finally\b(?:\s*,)?\s*|\s+and\s+finally\b(?:\s*,)?\s*",
+    re.IGNORECASE,
+)
+_FIRST = re.compile(r"^\s*(?:first(?:ly)?|at first)\b(?:\s*,)?\s*", re.IGNORECASE)
+#: A part of a prompt is a step of its own only if a word in it names a motion this
+#: strongly (a verb); "then stays" or "then the balloon" stay with the step before.
+_STEP_WEIGHT = 2.0
+
+
+def split_steps(prompt: str) -> list[str]:
+    """The steps of a sequence prompt, in order, each as the designer wrote it.
+
+    "wobbles twice, then fades out at the end" -> ["wobbles twice", "fades out at the
+    end"]. A part naming no motion ("and then stays", "then at the end") stays with the
+    step before it, so it tunes that step as it did before. One element for a prompt with
+    one motion.
+    """
+    text = prompt or ""
+    bounds, cursor = [], 0
+    for m in _STEP_BREAK.finditer(text):
+        bounds.append((cursor, m.start(), m.end()))
+        cursor = m.end()
+    bounds.append((cursor, len(text), len(text)))
+    steps: list[list[int]] = []  # [start, end] of each step in `text`
+    pending: int | None = None  # where a leading part without motion starts
+    for begin, end, _ in bounds:
+        piece = text[begin:end]
+        moves = max(_scores(_clean(piece), None)[0].values(), default=0.0) >= _STEP_WEIGHT
+        if not moves and steps:
+            steps[-1][1] = end
+        elif not moves:
+            pending = begin if pending is None else pending
+        else:
+            steps.append([begin if pending is None else pending, end])
+            pending = None
+    if not steps:
+        return [text]
+    if pending is not None:
+        steps[-1][1] = len(text)
+    pieces = [text[begin:end].strip(" ,;.") for begin, end in steps]
+    pieces[0] = _FIRST.sub("", pieces[0]) or pieces[0]
+    return pieces
+
+
 def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = False) -> PromptMatch:
     """The preset and parameters a free-text motion prompt asks for.
 
@@ -617,12 +703,29 @@ def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = Fa
     text, float otherwise) and a message saying so, with close presets to try; their adverbs
     still apply. `full_bleed` (the layer covers the canvas) swaps a motion that needs room
     for one that moves inside the layer's own frame (engine.motion.presets.stage.is_full_bleed).
+    A sequence ("pops in, then floats") is read step by step (split_steps), each step as a
+    prompt of its own; the match is its first step, the others are in `then`.
     """
+    clauses = split_steps(prompt or "")
+    if len(clauses) < 2:
+        return _read_clause(prompt, kind, full_bleed)
+    texty = bool(_TEXT_NOUNS.search(_clean(prompt)))
+    steps = [_read_clause(clause, kind, full_bleed, texty) for clause in clauses]
+    message = " ".join(dict.fromkeys(step.message for step in steps if step.message))
+    return replace(steps[0], message=message, then=tuple(steps[1:]))
+
+
+def _read_clause(prompt: str, kind: LayerKind | None, full_bleed: bool, texty: bool = False) -> PromptMatch:
+    """One motion's reading (a whole prompt, or one step of a sequence)."""
     text = _clean(prompt or "")
-    scores, cues = _scores(text, kind)
+    scores, cues = _scores(text, kind, texty)
+    fade, fade_words = _simultaneous_fade(text, scores, cues)
+    if fade:
+        scores = {name: score for name, score in scores.items() if name != "fade"}
     preset = _best(scores, kind)
     message, suggestions = "", ()
     cue = cues.get(preset, "") if preset else ""
+    left_out = _left_out(text, scores, cues, preset) if preset else None
     if preset is None:
         preset = default_preset(kind, full_bleed)
         shown = (prompt or "").strip()
@@ -639,21 +742,120 @@ def preset_for_prompt(prompt: str, kind: LayerKind | None, full_bleed: bool = Fa
     if m := _GENERATIVE.search(text):
         needs_generative = True
         message = _generative_message(m.group(0).strip(), preset)
+    if left_out:
+        message = " ".join(filter(None, (message, _left_out_message(left_out, cues, preset, cue))))
     timing, timing_words = read_timing(prompt, preset, params)
+    if fade:  # the motion plays over the fade's span: an exit for a fade out, an entrance for a fade in
+        timing = replace(timing, phase=fade)
+        timing_words["timing.phase"] = said["fade"] = fade_words
     return PromptMatch(preset, params, message, cue, {**said, **timing_words}, suggestions, in_place,
-                       needs_generative, timing=timing)
+                       needs_generative, timing=timing, fade=fade)
+
+
+#: Motions that already appear or vanish their own way, so a fade with them adds nothing
+#: ("flies away and fades out", "appears letter by letter").
+_FADES_BY_ITSELF = {"fly_away": ("out",), "typewriter": ("in", "out")}
+
+#: Motions that read as one look: a second word from the same family ("parallax drift",
+#: "pops in with a bounce", "the glow shimmers") names the same motion, not another one.
+_FAMILY = {
+    **dict.fromkeys(("float", "travel", "fly_away", "parallax", "slide_in", "pan", "bob"), "drift"),
+    **dict.fromkeys(("sway", "wave_rotate", "flag_wave", "text_wave", "jelly", "ripple"), "sway"),
+    **dict.fromkeys(("flicker", "fade", "typewriter", "shimmer", "caustics"), "light"),
+    **dict.fromkeys(("zoom", "breathe", "pop_in", "push_in", "bounce"), "size"),
+}
+
+
+def _simultaneous_fade(text: str, scores: dict[str, float], cues: dict[str, str]) -> tuple[str, str]:
+    """("in" | "out", its words) when a part names a motion and a fade in or out of it at
+    once ("spins while fading out", "floats up and fades out"): the motion plays with the
+    fade's opacity ramp. ("", "") otherwise: no fade, a fade alone, "fades in and out"."""
+    if "fade" not in scores or not re.search(r"fad|appear|vanish|dissolv", cues.get("fade", "")):
+        return "", ""
+    found, words = _candidates(text)
+    shape = found.get("shape")
+    if shape not in ("in", "out"):
+        return "", ""
+    fade_span = _span(text, cues["fade"])
+    others = {name: score for name, score in scores.items()
+              if name != "fade" and score >= 3 and not _overlaps(_span(text, cues.get(name, "")), fade_span)}
+    motion = _best(others, None)
+    if motion is None or shape in _FADES_BY_ITSELF.get(motion, ()):
+        return "", ""
+    natural = PRESETS[motion].natural_phase({})
+    if natural not in ("loop", shape):
+        return "", ""  # "pops in and fades out" is two steps: the left-out note says so
+    return shape, words["shape"]
+
+
+def _span(text: str, words: str) -> tuple[int, int]:
+    at = text.find(words) if words else -1
+    return (at, at + len(words)) if at >= 0 else (-1, -1)
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] >= 0 and b[0] >= 0 and a[0] < b[1] and b[0] < a[1]
+
+
+#: Below this score a second motion is only suggested by a noun, not asked for by a verb.
+_ASKED = 4.0
+
+
+def _left_out(text: str, scores: dict[str, float], cues: dict[str, str], chosen: str) -> str | None:
+    """A second motion a part of the prompt asks for at the same time as `chosen` (by a
+    verb of its own, not the words that chose `chosen`), which the preset engine cannot
+    play with it: the strongest such one, or None."""
+    chosen_span = _span(text, cues.get(chosen, ""))
+    family = _FAMILY.get(chosen, chosen)
+    others = {name: score for name, score in scores.items()
+              if _FAMILY.get(name, name) != family and score >= _ASKED
+              and not _overlaps(_span(text, cues.get(name, "")), chosen_span)}
+    return _best(others, None)
+
+
+def _left_out_message(other: str, cues: dict[str, str], preset: str, cue: str) -> str:
+    first, second = cue or preset, cues.get(other, other)
+    return (f"'{second}' asks for {PRESETS[other].label} ('{other}') at the same time as {PRESETS[preset].label} "
+            f"('{preset}'); the preset engine plays one motion at a time, so '{other}' was left out. Write "
+            f"'{first}, then {second}' to play them one after another, or use a generative engine (dmdl or i2v).")
+
+
+def step_text(prompt: str, preset: str, kind: LayerKind | None = None) -> str:
+    """The words that tune a chosen `preset`: the whole prompt, or for a sequence the step
+    that reads as that preset (else the first), so "twice" or "at the end" of another step
+    does not tune it."""
+    clauses = split_steps(prompt or "")
+    if len(clauses) < 2:
+        return prompt or ""
+    texty = bool(_TEXT_NOUNS.search(_clean(prompt)))
+    for clause in clauses:
+        if _read_clause(clause, kind, False, texty).preset == preset:
+            return clause
+    return clauses[0]
 
 
 def explain(prompt: str, preset: str, kind: LayerKind | None = None, full_bleed: bool = False) -> PromptMatch:
     """What a prompt says about a preset that was already chosen (from the menu, or by a
     plan that read the layer as lettering): the parameters its words set, the words that
     set them, and any message the prompt alone would give (no motion word, or a motion
-    that needs a generative engine)."""
+    that needs a generative engine). A sequence only tunes the chosen preset, from its
+    own step; the message says the other steps do not play, and how to play them."""
+    clauses = split_steps(prompt or "")
+    if len(clauses) > 1:
+        reading = _explain_one(step_text(prompt, preset, kind), preset, kind, full_bleed)
+        note = (f"The prompt names {len(clauses)} steps, but the preset is chosen as '{preset}', so only it "
+                f"plays (tuned by '{step_text(prompt, preset, kind)}') and the other steps do not. Set Preset "
+                "to Auto to play the steps in order.")
+        return replace(reading, message=" ".join(filter(None, (reading.message, note))))
+    return _explain_one(prompt, preset, kind, full_bleed)
+
+
+def _explain_one(prompt: str, preset: str, kind: LayerKind | None, full_bleed: bool) -> PromptMatch:
     text = _clean(prompt or "")
     cues: dict[str, str] = {}
     for reading in (None, LayerKind.TEXT, kind):
         cues.update(_scores(text, reading)[1])
-    reading = preset_for_prompt(prompt, kind, full_bleed)
+    reading = _read_clause(prompt, kind, full_bleed)
     found, words = _candidates(text)
     params, said = _tuned(found, words, preset)
     cue = cues.get(preset, reading.cue if reading.preset == preset else "")

@@ -393,5 +393,5 @@ def pop_in(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     corners = stage.outline()
     gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners))
     plan = affine_motion(stage, forward(gain), opacity=opacity)
-    plan.notes = ["An entrance: it pops in and then stays on the static layer until the clip ends."]
+    plan.notes = ["An entrance: it pops in and then rests on the static layer."]
     return plan
