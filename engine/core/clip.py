@@ -185,7 +185,8 @@ class TimedSource:
 @dataclass(frozen=True)
 class SequenceStep:
     """One step of a sequence as it played ("pops in, then floats" has two): its preset,
-    settings and timing, and a fade ("in" / "out") played with it over the same span.
+    settings and timing, a fade ("in" / "out") played with it over the same span, and a
+    second motion (`together`, with its settings) played at the same time ("bobs and spins").
 
     A clip carries its steps so the project file, the bundle manifest and the timeline
     can say what plays when; the frames are already placed (SequenceSource)."""
@@ -194,16 +195,22 @@ class SequenceStep:
     timing: Timing
     params: dict[str, Any] = field(default_factory=dict)
     fade: str = ""
+    together: str = ""
+    together_params: dict[str, Any] = field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:
-        """The step as the manifests name it: preset, params, fade, phase, start, duration."""
-        return {"preset": self.preset, "params": dict(self.params), "fade": self.fade, **self.timing.fields()}
+        """The step as the manifests name it: preset, params, fade, phase, start, duration,
+        and the motion played with it (only when there is one, so older readers still read it)."""
+        together = {"together": self.together, "together_params": dict(self.together_params)} if self.together else {}
+        return {"preset": self.preset, "params": dict(self.params), "fade": self.fade, **together,
+                **self.timing.fields()}
 
     @classmethod
     def of(cls, fields: Any) -> "SequenceStep":
         """The step in a manifest entry or a dict of `fields()`."""
         get = fields.get if isinstance(fields, dict) else (lambda name, default=None: getattr(fields, name, default))
-        return cls(get("preset"), Timing.of(fields), dict(get("params") or {}), get("fade") or "")
+        return cls(get("preset"), Timing.of(fields), dict(get("params") or {}), get("fade") or "",
+                   get("together") or "", dict(get("together_params") or {}))
 
 
 class SequenceSource:

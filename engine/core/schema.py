@@ -74,6 +74,10 @@ class StepEntry(_Entry):
     params: dict[str, Any] = Field(default_factory=dict)
     #: A fade played with the step's motion over the same span.
     fade: Literal["", "in", "out"] = ""
+    #: A second motion played at the same time ("bobs and spins"), and its settings; optional,
+    #: so files written before it still read the same.
+    together: str = ""
+    together_params: dict[str, Any] = Field(default_factory=dict)
     phase: Literal["in", "loop", "out"] = "loop"
     start: int = Field(0, ge=0)
     duration: int | None = Field(None, ge=1)

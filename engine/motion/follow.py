@@ -92,20 +92,21 @@ def follow(request: MotionRequest, clip: LayerClip, follower: Layer, *, seed: in
 
 
 def _step_plans(request: MotionRequest, clip: LayerClip, box: Box, offset: tuple[int, int], seed: int):
-    """The FramePlan of each step of a preset clip's sequence (or of its one faded step),
-    rebuilt for the follower with the step's fade; None when one cannot be rebuilt (then
+    """The FramePlan of each step of a preset clip's sequence (or of its one step with a
+    fade or a motion played with it), rebuilt for the follower with the step's fade and companion; None when one cannot be rebuilt (then
     the owner's frames are measured, as for a generative clip)."""
     from engine.motion.presets.animator import with_fade
     from engine.motion.presets.catalog import PRESETS
 
-    if clip.engine != "presets" or any(step.preset not in PRESETS for step in clip.steps):
+    if clip.engine != "presets" or any(step.preset not in PRESETS or (step.together and step.together not in PRESETS)
+                                       for step in clip.steps):
         return None
     plans = []
     for step in clip.steps:
         one = LayerClip(clip.layer_id, clip.box, clip.source, engine=clip.engine, preset=step.preset,
                         params=step.params, loop_mode=clip.loop_mode, timing=step.timing)
         params = {k: v for k, v in step.params.items() if k != FOLLOWS_PARAM}
-        plan = _preset_plan(request, one, box, offset, params, seed)
+        plan = _preset_plan(request, one, box, offset, params, seed, (step.together, step.together_params))
         if plan is None or plan is _MISMATCH:
             return None
         plans.append((with_fade(plan, step.fade), step.timing))
@@ -113,10 +114,11 @@ def _step_plans(request: MotionRequest, clip: LayerClip, box: Box, offset: tuple
 
 
 def _preset_plan(request: MotionRequest, clip: LayerClip, box: Box, offset: tuple[int, int],
-                 params: dict, seed: int):
-    """The owner's FramePlan rebuilt on the owner's pixels shifted into the follower's box."""
-    from engine.motion.presets.animator import phase_times
-    from engine.motion.timing import motion_frames
+                 params: dict, seed: int, together: tuple[str, dict] = ("", {})):
+    """The owner's FramePlan rebuilt on the owner's pixels shifted into the follower's box
+    (with the motion `together` (preset, settings) played at the same time, if named)."""
+    from engine.motion.presets.animator import Step, step_plan
+    from engine.motion.timing import TimingCue, motion_frames
     from engine.motion.presets.catalog import PRESETS
     from engine.motion.presets.stage import Stage
 
@@ -126,14 +128,15 @@ def _preset_plan(request: MotionRequest, clip: LayerClip, box: Box, offset: tupl
     stage = Stage.from_static(place_static(proxy, box), seed)
     preset = PRESETS[clip.preset]
     count = motion_frames(clip.timing, clip.frame_count)
-    times, build = phase_times(preset, params, clip.timing.phase, count)
-    if stage.is_empty or not times.size:
+    if stage.is_empty or count <= 0:
         return None
-    plan = preset.build(stage, build, times)
+    companion = (PRESETS[together[0]], PRESETS[together[0]].validate(together[1])) if together[0] else None
+    step = Step(preset, params, TimingCue(), together=companion)
+    plan = step_plan(stage, step, clip.timing.phase, count)
     if box.w != clip.box.w or box.h != clip.box.h:
         # The follower needed a larger box, so the rebuilt motion had more room than the
         # owner's: if the owner's motion was shrunk to fit, the two differ. Then measure.
-        own = preset.build(Stage.from_static(place_static(owner, clip.box), seed), build, times)
+        own = step_plan(Stage.from_static(place_static(owner, clip.box), seed), step, clip.timing.phase, count)
         shift = np.array([clip.box.x + offset[0] - box.x, clip.box.y + offset[1] - box.y], dtype=np.float64)
         if (own.reach is None) != (plan.reach is None) or (
                 own.reach is not None and (own.reach.shape != plan.reach.shape

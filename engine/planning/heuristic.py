@@ -52,7 +52,8 @@ def checked_params(preset_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {name: validated[name] for name in params}
 
 
-def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:
+def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any],
+                together: tuple[str, dict[str, Any]] | None = None) -> list[Box]:
     """The whole-pixel extent each layer's motion reaches, before grid and canvas.
 
     The preset itself says where its motion carries a layer (engine.motion.presets.room): the same
@@ -60,17 +61,19 @@ def swept_boxes(static_boxes: Sequence[Box], canvas: Box, preset: str, params: d
     the room it needs. Layers sharing one prompt also grow by the room the group would
     sweep as one piece, so they all expand the same way (a group jumps one height).
     """
-    own = [_reach(preset, params, static, canvas) for static in static_boxes]
+    own = [_reach(preset, params, static, canvas, together) for static in static_boxes]
     if len(static_boxes) == 1:
         return own
     group = union_all(list(static_boxes))
-    group_reach = margins(_reach(preset, params, group, canvas), group)
+    group_reach = margins(_reach(preset, params, group, canvas, together), group)
     return [reach.union(static.expand(*group_reach)) for reach, static in zip(own, static_boxes)]
 
 
-def _reach(preset: str, params: dict[str, Any], static: Box, canvas: Box) -> Box:
-    """Where `preset` carries `static` with all the room the poster allows."""
-    return box_from_bounds(swept_bounds(preset, static, params, allowed_region(canvas, static)))
+def _reach(preset: str, params: dict[str, Any], static: Box, canvas: Box,
+           together: tuple[str, dict[str, Any]] | None = None) -> Box:
+    """Where `preset` (with `together` played at the same time) carries `static` with all
+    the room the poster allows."""
+    return box_from_bounds(swept_bounds(preset, static, params, allowed_region(canvas, static), together=together))
 
 
 def boxes_for_motion(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:
@@ -139,7 +142,8 @@ def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> Heu
         params = with_placement_defaults(step.preset, step.params)
         if step.preset == "travel" and _hangs_off_the_canvas(static_boxes, canvas, params):
             params["crop"] = True
-        reach = swept_boxes(static_boxes, canvas, step.preset, params)
+        together = (step.together.preset, step.together.params) if step.together else None
+        reach = swept_boxes(static_boxes, canvas, step.preset, params, together)
         swept = reach if swept is None else [a.union(b) for a, b in zip(swept, reach)]
         readings.append((step, params))
     boxes = finalize_all(swept, static_boxes, canvas)
@@ -153,6 +157,8 @@ def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> Heu
                 why += f" (closest presets: {', '.join(step.suggestions)})"
         else:
             why = f"'{step.cue}' reads as {how}"
+        if step.together:
+            why += f" together with {step.together.preset} (from '{step.together.cue}')"
         whys.append(why)
     why = ", then ".join(whys)
     if match.in_place:

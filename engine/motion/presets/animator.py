@@ -31,6 +31,7 @@ from engine.motion.presets.easing import delayed, ease
 from engine.motion.timing import Timed, TimingCue, motion_frames, resolve_sequence, resolve_timing, seconds
 from engine.motion.params import ParamSpec
 from engine.motion.presets.catalog import PRESETS, Preset
+from engine.motion.presets.compose import play_together
 from engine.motion.presets.prompts import (default_preset, explain, params_from_prompt, preset_for_prompt, read_timing,
                                            step_text)
 from engine.motion.presets.resample import FramePlan, premultiplied, render_motion
@@ -111,12 +112,46 @@ def _preset_name(params: Mapping[str, Any] | None) -> str:
 @dataclass(frozen=True)
 class Step:
     """One motion to render: its preset, checked settings, what the words say about when
-    it plays, and a fade ("in" / "out") played with it over the same span."""
+    it plays, a fade ("in" / "out") played with it over the same span, and a second rigid
+    motion with its checked settings played at the same time ("bobs and spins")."""
 
     preset: Preset
     params: dict[str, Any]
     cue: TimingCue
     fade: str = ""
+    together: tuple[Preset, dict[str, Any]] | None = None
+
+    @property
+    def together_fields(self) -> tuple[str, dict[str, Any]]:
+        """(preset name, settings) of the motion played at the same time, as a clip records it."""
+        return (self.together[0].name, dict(self.together[1])) if self.together else ("", {})
+
+
+def step_plan(stage: Stage, step: Step, phase: str, count: int) -> FramePlan:
+    """The FramePlan of one step's `count` frames in `phase`: its preset's, or with a
+    motion played at the same time, the two composed (engine.motion.presets.compose).
+
+    Together, each plays as one rigid map per frame (a sway without its bend), and in an
+    entrance or exit each plays one cycle over the span, so both end (or start) on the
+    layer as it stands: "spins in" turns once while it grows into place.
+    """
+    if step.together is None:
+        times, build = phase_times(step.preset, step.params, phase, count)
+        return step.preset.build(stage, build, times)
+    plans, notes = [], []
+    for preset, params in ((step.preset, step.params), step.together):
+        rigid = {**params, **(preset.rigid or {})}
+        if phase != "loop" and "cycles" in rigid:
+            rigid["cycles"] = 1
+        changed = [name for name in (preset.rigid or {}) if params.get(name) != rigid[name]]
+        if changed:
+            notes.append(f"'{preset.name}' plays without its {', '.join(changed)} while another motion plays "
+                         "with it, so both move the layer as one piece.")
+        times, build = phase_times(preset, rigid, phase, count)
+        plans.append(preset.build(stage, build, times))
+    plan = play_together(stage, plans[0], plans[1], (step.preset.name, step.together[0].name))
+    plan.notes = [*plan.notes, *notes]
+    return plan
 
 
 class PresetAnimator:
@@ -167,14 +202,18 @@ class PresetAnimator:
         if _preset_name(params) != AUTO or not (prompt or "").strip():
             return None
         match = preset_for_prompt(prompt, layer_kind, full_bleed=full_bleed)
-        if not match.then and not match.fade:
+        if not match.then and not match.fade and not match.together:
             return None
         explicit = {k: v for k, v in (params or {}).items() if k != PRESET_PARAM}
         steps = []
         for index, step in enumerate(match.steps):
             preset = PRESETS[step.preset]
             mine = {k: v for k, v in explicit.items() if k in preset.params} if index == 0 else {}
-            steps.append(Step(preset, preset.validate({**step.params, **mine}), step.timing, step.fade))
+            together = None
+            if step.together is not None:
+                companion = PRESETS[step.together.preset]
+                together = (companion, companion.validate(step.together.params))
+            steps.append(Step(preset, preset.validate({**step.params, **mine}), step.timing, step.fade, together))
         return steps
 
     def step_timings(self, request: Timed, steps: Sequence[Step]) -> list[Timing]:
@@ -259,10 +298,10 @@ class PresetAnimator:
         for index, (request, steps, messages, timings) in enumerate(jobs):
             if len(steps) == 1:
                 clips.append(self._render(request, steps[0].preset, steps[0].params, messages, timings[0],
-                                          steps[0].fade))
+                                          steps[0].fade, steps[0].together))
             else:
                 clips.append(self._render_sequence(request, steps, messages, timings))
-            names = ", then ".join(s.preset.name for s in steps)
+            names = ", then ".join(s.preset.name + (f" with {s.together[0].name}" if s.together else "") for s in steps)
             step(progress, cancel, index + 1, len(jobs), f"Animated {request.layer.name} ({names})")
         return clips
 
@@ -295,15 +334,17 @@ class PresetAnimator:
                 jobs.append((timed, [Step(preset, layer_params, TimingCue())], list(messages),
                              [self.timing(timed, preset, params, prompt)]))
             else:  # the same steps for every layer of the group, each staggered as one motion would be
-                mine = [Step(s.preset, _staggered(s.preset, s.params, i), s.cue, s.fade) for s in steps]
+                mine = [Step(s.preset, _staggered(s.preset, s.params, i), s.cue, s.fade,
+                             s.together and (s.together[0], _staggered(*s.together, i))) for s in steps]
                 jobs.append((timed, mine, list(messages), self.step_timings(timed, mine)))
         return jobs
 
     def _render(self, request: MotionRequest, preset: Preset, params: dict[str, Any], messages: list[str],
-                timing: Timing, fade: str = "") -> LayerClip:
+                timing: Timing, fade: str = "", together: tuple[Preset, dict[str, Any]] | None = None) -> LayerClip:
         """A lazy clip: the preset's FramePlan is built now (cheap, and it carries the notes);
         its frames are resampled only when read (see LazySource), and placed on the
         timeline by `timing` (TimedSource)."""
+        played = Step(preset, params, TimingCue(), fade, together)
         static = place_static(request.layer, request.box)
         stage = Stage.from_static(static, request.seed)
         if stage.is_empty:
@@ -311,7 +352,7 @@ class PresetAnimator:
             source = LazySource(request.frames, static, _never, hold=request.frames)
         else:
             count = motion_frames(timing, request.frames)
-            moving = _moving(static, stage, Step(preset, params, TimingCue(), fade), timing, count, messages)
+            moving = _moving(static, stage, played, timing, count, messages)
             # a loop over the whole timeline is its own placement: no wrapper to read through
             source = moving if count == request.frames and timing == Timing() else TimedSource(
                 request.frames, static, moving, timing)
@@ -320,7 +361,7 @@ class PresetAnimator:
         return LayerClip(
             layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
             preset=preset.name, params=params, messages=messages, timing=timing,
-            steps=(SequenceStep(preset.name, timing, params, fade),) if fade else (),
+            steps=(SequenceStep(preset.name, timing, params, fade, *played.together_fields),) if fade or together else (),
         )
 
     def _render_sequence(self, request: MotionRequest, steps: Sequence[Step], messages: list[str],
@@ -346,7 +387,7 @@ class PresetAnimator:
         return LayerClip(
             layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
             preset=steps[0].preset.name, params=steps[0].params, messages=messages, timing=whole,
-            steps=tuple(SequenceStep(step.preset.name, timing, step.params, step.fade)
+            steps=tuple(SequenceStep(step.preset.name, timing, step.params, step.fade, *step.together_fields)
                         for step, timing in zip(steps, timings)),
         )
 
@@ -378,8 +419,7 @@ def _moving(static: np.ndarray, stage: Stage, step: Step, timing: Timing, count:
     """The `count` motion frames of one step in its phase, rendered lazily: the ends the
     timing rule needs are the static layer, exactly; a fade with the motion multiplies
     its opacity over the same frames."""
-    times, build = phase_times(step.preset, step.params, timing.phase, count)
-    motion: FramePlan = step.preset.build(stage, build, times)
+    motion = step_plan(stage, step, timing.phase, count)
     motion.still = motion.still_frames().copy()
     # the ends the timing rule needs are the static layer by construction; keep them exact
     # (pre-rolled particles, drawn over the layer, are already falling on a loop's first frame)

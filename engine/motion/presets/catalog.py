@@ -41,6 +41,20 @@ class Preset:
     #: backwards; a preset with neither plays one cycle of its loop, which starts and
     #: ends on the static layer.
     spans: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False)
+    #: The settings under which every frame is one affine map of the layer ({} for the
+    #: rigid presets, no bend for a sway), so it can play at the same time as another such
+    #: motion (engine.motion.presets.compose); None: it bends, reveals or draws, and cannot.
+    rigid: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def combines(self) -> bool:
+        """Whether this motion can play at the same time as another rigid one."""
+        return self.rigid is not None
+
+    def moves_rigidly(self, params: dict[str, Any]) -> bool:
+        """Whether these settings move the layer as one piece (a travel that wraps around
+        its box does not: the picture leaves one edge while it re-enters at the other)."""
+        return self.combines and not any(params.get(name) == value for name, value in NOT_RIGID.get(self.name, ()))
 
     @property
     def placement_params(self) -> tuple[str, ...]:
@@ -77,6 +91,10 @@ class Preset:
     def validate(self, params: dict[str, Any] | None) -> dict[str, Any]:
         """Defaults filled in, every value checked; unknown names are an error, not ignored."""
         return validate(self.params.values(), params, f"preset '{self.name}'")
+
+
+#: Settings under which a rigid preset is not one affine map per frame: (name, value) pairs.
+NOT_RIGID: dict[str, tuple[tuple[str, Any], ...]] = {"travel": (("mode", "wrap"),)}
 
 
 # --- shared parameters: the same name means the same thing in every preset -------------
@@ -141,7 +159,7 @@ def _common(**specific: ParamSpec) -> dict[str, ParamSpec]:
 _PRESET_LIST: tuple[Preset, ...] = (
     Preset("bob", "Bob up and down", "The paper's text effect: a calm vertical up–down oscillation.",
            _common(amplitude=amplitude(), cycles=cycles(2), easing=easing(), phase=phase()),
-           transforms.bob, for_text=True),
+           transforms.bob, for_text=True, rigid={}),
     Preset("wave_rotate", "Wave rotation", "The paper's text effect: letters rock back and forth in a wave travelling along the text.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), waves=waves(1.0),
                    direction=direction("right", ("left", "right"), "Which way the wave travels."), phase=phase()),
@@ -166,35 +184,35 @@ _PRESET_LIST: tuple[Preset, ...] = (
            _common(amplitude=amplitude(), easing=easing("ease_out"),
                    direction=direction("right", help="Which way the layer travels: right = enters from the left."),
                    phase=DELAY),
-           transforms.slide_in, default_phase="in", spans={"in": (0.14, 1.0)}),
+           transforms.slide_in, default_phase="in", spans={"in": (0.14, 1.0)}, rigid={}),
     Preset("float", "Float", "Drifts gently up and down with a slight lazy tilt.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), phase=phase()),
-           transforms.float_),
+           transforms.float_, rigid={}),
     Preset("sway", "Sway", "Rocks about its base like a plant in the breeze, bending toward the top.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), pivot=pivot("bottom"),
                    bend=ParamSpec("float", 0.6, 0.0, 1.0, help="0 rocks rigidly, 1 bends like a stem rooted at the pivot."),
                    phase=phase()),
-           warps.sway),
+           warps.sway, rigid={"bend": 0.0}),
     Preset("breathe", "Breathe / pulse", "Swells and relaxes in size.",
            _common(amplitude=amplitude(), cycles=cycles(2), easing=easing(), pivot=pivot("center"), phase=phase()),
-           transforms.breathe),
+           transforms.breathe, rigid={}),
     Preset("bounce", "Bounce", "Jumps with squash on take-off and landing and stretch in the air.",
            _common(amplitude=amplitude(), cycles=cycles(1),
                    squash=ParamSpec("float", 0.5, 0.0, 1.0, help="How much it squashes and stretches."),
                    phase=DELAY),
-           transforms.bounce),
+           transforms.bounce, rigid={}),
     Preset("shake", "Shake", "Bursts of trembling.",
            _common(amplitude=amplitude(), cycles=cycles(2),
                    axis=ParamSpec("choice", "horizontal", choices=("horizontal", "vertical", "both"), help="Which way it shakes."),
                    phase=phase()),
-           transforms.shake),
+           transforms.shake, rigid={}),
     Preset("spin", "Spin", "Turns around its pivot, whole turns per clip.",
            _common(cycles=cycles(1), easing=easing("ease_in_out"), pivot=pivot("center"),
                    direction=direction("right", ("left", "right"), "right = clockwise, left = counter-clockwise."),
                    angle=ParamSpec("float", 360.0, 5.0, 360.0,
                                    help="Degrees per turn: 360 whole turns; less turns that far and swings back (a slow spin)."),
                    phase=DELAY),
-           transforms.spin),
+           transforms.spin, rigid={}),
     Preset("flag_wave", "Flag wave", "Waves like cloth on a pole: ripples grow toward the free edge.",
            _common(amplitude=amplitude(), cycles=cycles(1), waves=waves(1.5), pivot=pivot("left", ("left", "right")),
                    shading=ParamSpec("bool", True, help="Darken and lighten the folds a little."), phase=phase()),
@@ -206,10 +224,10 @@ _PRESET_LIST: tuple[Preset, ...] = (
            _common(amplitude=amplitude(), easing=easing("ease_in_out"), pivot=pivot("center"),
                    mode=ParamSpec("choice", "in", choices=("in", "out"), help="in grows, out shrinks."),
                    phase=DELAY),
-           transforms.zoom),
+           transforms.zoom, rigid={}),
     Preset("fly_away", "Fly away", "Accelerates toward an edge of the motion box and fades out; in a loop it pops back.",
            _common(amplitude=amplitude(), easing=easing("ease_in"), direction=direction("up"), phase=DELAY),
-           transforms.fly_away, default_phase="out", spans={"out": (0.06, 1.0)}),
+           transforms.fly_away, default_phase="out", spans={"out": (0.06, 1.0)}, rigid={}),
     Preset("travel", "Travel (loops)", "Drifts, swims, rises or flies along a direction and loops: swings back, or wraps around its box.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), direction=direction("right"),
                    mode=ParamSpec("choice", "swing", choices=("swing", "wrap"),
@@ -219,7 +237,7 @@ _PRESET_LIST: tuple[Preset, ...] = (
                    face=ParamSpec("bool", True, help="Mirror a layer drawn facing the other way (a fish, a bird: read "
                                                      "from its silhouette) so it travels head first."),
                    phase=phase()),
-           travel.travel),
+           travel.travel, rigid={}),
     Preset("parallax", "Parallax drift", "A gentle sideways drift; far layers (depth 1) move less than near ones.",
            _common(amplitude=amplitude(), cycles=cycles(1), easing=easing(), direction=direction("right", ("left", "right")),
                    depth=ParamSpec("float", 0.5, 0.0, 1.0, help="0 near (moves most) .. 1 far (moves least)."),
@@ -227,7 +245,7 @@ _PRESET_LIST: tuple[Preset, ...] = (
            travel.parallax),
     Preset("flutter", "Flutter / flap", "Wings flapping: a fast squash of the width about the body, with a slight lift.",
            _common(amplitude=amplitude(), cycles=cycles(6), pivot=pivot("center"), phase=phase()),
-           transforms.flutter),
+           transforms.flutter, rigid={}),
     Preset("flicker", "Flicker / twinkle / glow", "Light that flickers, twinkles or pulses; it dims but never vanishes.",
            _common(amplitude=amplitude(), cycles=cycles(2),
                    style=ParamSpec("choice", "pulse", choices=("flicker", "twinkle", "pulse"), help="How the light changes.")),
@@ -249,7 +267,7 @@ _PRESET_LIST: tuple[Preset, ...] = (
            camera.pan),
     Preset("pop_in", "Pop in", "An entrance: pops up from small with a little overshoot, then stays.",
            _common(amplitude=amplitude(0.3), pivot=pivot("center"), phase=DELAY),
-           transforms.pop_in, default_phase="in", spans={"in": (0.08, 0.4)}),
+           transforms.pop_in, default_phase="in", spans={"in": (0.08, 0.4)}, rigid={}),
     Preset("particles", "Particles", "Rain, snow, bubbles, confetti or sparkles drawn over the layer's area.",
            _common(style=ParamSpec("choice", "snow", choices=tuple(particles.LOOKS), help="What falls or rises."),
                    density=ParamSpec("float", 0.5, 0.05, 1.0, help="How many particles."),

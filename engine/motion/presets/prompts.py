@@ -56,6 +56,9 @@ class PromptMatch:
     #: The later steps of a sequence ("pops in, then floats"), each read as a prompt of its
     #: own; this match is the first step.
     then: tuple["PromptMatch", ...] = ()
+    #: A second rigid motion played at the same time over the same span ("rises and sways",
+    #: "spins in"): its preset, the parameters its own words set, and those words.
+    together: "PromptMatch | None" = None
 
     @property
     def steps(self) -> tuple["PromptMatch", ...]:
@@ -73,12 +76,26 @@ class PromptMatch:
 
     def _reading(self, first: bool) -> str:
         """The motion picked, its parameters and timing, and the words that chose them."""
-        label = PRESETS[self.preset].label
         said = "Understood: " if first else ""
+        if not self.cue and not self.chosen:
+            said = ""
+        tail = self._motion()
+        if self.together is not None:
+            tail += f"; together with {self.together._motion()}, at the same time"
+        if self.fade:
+            tail += f"; fading {self.fade} over the same span from '{self.words.get('fade', '')}'"
+        tail += _timing_text(self.timing, self.words)
+        where = ("; the layer covers the poster, so it moves inside its own frame (edges are cropped)"
+                 if self.in_place else "")
+        return f"{said}{tail}{where}"
+
+    def _motion(self) -> str:
+        """One motion, its parameters, and the words that chose them."""
+        label = PRESETS[self.preset].label
         if self.cue:
-            head = f"{said}{label} ('{self.preset}') from '{self.cue}'"
+            head = f"{label} ('{self.preset}') from '{self.cue}'"
         elif self.chosen:
-            head = f"{said}{label} ('{self.preset}'), the preset chosen"
+            head = f"{label} ('{self.preset}'), the preset chosen"
         else:
             head = f"No motion word found, so the default {label} ('{self.preset}')"
         parts = []
@@ -86,13 +103,7 @@ class PromptMatch:
             shown = f"{value:g}" if isinstance(value, float) else str(value).lower()
             said = self.words.get(name)
             parts.append(f"{name} {shown} from '{said}'" if said else f"{name} {shown}")
-        tail = f"; {', '.join(parts)}" if parts else "; default settings"
-        if self.fade:
-            tail += f"; fading {self.fade} over the same span from '{self.words.get('fade', '')}'"
-        tail += _timing_text(self.timing, self.words)
-        where = ("; the layer covers the poster, so it moves inside its own frame (edges are cropped)"
-                 if self.in_place else "")
-        return f"{head}{tail}{where}"
+        return head + (f"; {', '.join(parts)}" if parts else "; default settings")
 
 
 #: (preset, weight, pattern). Verbs that name a motion weigh most; nouns that suggest one
@@ -725,7 +736,9 @@ def _read_clause(prompt: str, kind: LayerKind | None, full_bleed: bool, texty: b
     preset = _best(scores, kind)
     message, suggestions = "", ()
     cue = cues.get(preset, "") if preset else ""
-    left_out = _left_out(text, scores, cues, preset) if preset else None
+    partner, partner_phase, partner_cue = _together(text, scores, cues, preset) if preset and not full_bleed else (None, None, "")
+    # a third motion asked at the same time is still left out, and said so
+    left_out = _left_out(text, {n: v for n, v in scores.items() if n != partner}, cues, preset) if preset else None
     if preset is None:
         preset = default_preset(kind, full_bleed)
         shown = (prompt or "").strip()
@@ -738,18 +751,114 @@ def _read_clause(prompt: str, kind: LayerKind | None, full_bleed: bool, texty: b
         in_place = True
     found, words = _candidates(text)
     params, said = _tuned(found, words, preset)
+    together = None
+    if partner is not None:
+        mine, theirs = _own_words(text, cue, partner_cue)
+        params, said = _tuned(*_shared(mine, theirs), preset)
+        partner_params, partner_said = _tuned(*_shared(theirs, mine), partner)
+        if partner_phase or PRESETS[preset].natural_phase(params) != "loop":
+            # an entrance or exit plays each motion once over its span (animator.step_plan)
+            for settings, spoken in ((params, said), (partner_params, partner_said)):
+                if "cycles" in settings:
+                    del settings["cycles"]
+                    spoken.pop("cycles", None)
+        together = PromptMatch(partner, partner_params, cue=partner_cue, words=partner_said)
+        if not (PRESETS[preset].moves_rigidly(params) and PRESETS[partner].moves_rigidly(partner_params)):
+            # "swims across and spins": a wrap-around cannot turn as one piece, so one motion plays
+            together, partner_phase, left_out = None, None, partner
+            params, said = _tuned(found, words, preset)
     needs_generative = False
     if m := _GENERATIVE.search(text):
         needs_generative = True
         message = _generative_message(m.group(0).strip(), preset)
     if left_out:
-        message = " ".join(filter(None, (message, _left_out_message(left_out, cues, preset, cue))))
+        rigid_pair = PRESETS[preset].moves_rigidly(params) and PRESETS[left_out].combines
+        message = " ".join(filter(None, (message, _left_out_message(left_out, cues, preset, cue, rigid_pair))))
     timing, timing_words = read_timing(prompt, preset, params)
+    if partner_phase and timing.phase in (None, partner_phase):
+        # "spins in", "pops in while spinning": a loop with an entrance is an entrance
+        timing = replace(timing, phase=partner_phase)
+        timing_words["timing.phase"] = timing_words.get("timing.phase") or partner_cue
     if fade:  # the motion plays over the fade's span: an exit for a fade out, an entrance for a fade in
         timing = replace(timing, phase=fade)
         timing_words["timing.phase"] = said["fade"] = fade_words
     return PromptMatch(preset, params, message, cue, {**said, **timing_words}, suggestions, in_place,
-                       needs_generative, timing=timing, fade=fade)
+                       needs_generative, timing=timing, fade=fade, together=together)
+
+
+#: "spins in", "twirls into place": an entrance in which the layer turns as it grows into
+#: place (a spin played with a pop-in); "spins out", "spins away": the exit the other way.
+_SPIN_INTO = re.compile(r"\b(spin|spins|spinning|twirl\w*|whirl\w*)( \w+)? (in\b(?! (the|a|an|its|his|her|their|circles?)\b)|into (place|view|position|the (picture|frame|poster))\b)")
+_SPIN_AWAY = re.compile(r"\b(spin|spins|spinning|twirl\w*|whirl\w*)( \w+)? (out|away|off)\b(?! of)")
+
+#: Words that say which way a motion goes ("shakes up and down") rather than name another.
+_MANNER = re.compile(r"up and down|up-and-down|side to side|side-to-side|back and forth|to and fro|left and right")
+
+#: Words of one motion that may tune the other one played with it ("rises slowly and
+#: sways": both slowly); a direction, pivot, turn or count belongs to its own motion.
+_SHARED_WORDS = ("amplitude", "depth", "squash", "speed", "easing")
+
+
+def _together(text: str, scores: dict[str, float], cues: dict[str, str], chosen: str
+              ) -> tuple[str | None, str | None, str]:
+    """A second motion to play at the same time as `chosen`: (its preset, the phase it
+    gives the pair when it is an entrance or exit, its words), or (None, None, "").
+
+    Both must move the layer rigidly (catalog.Preset.combines), come from words of their
+    own in another family (a second word of the same look names the same motion), with
+    at least a verb's weight, and at most one of them may enter or leave: an entrance with
+    an exit is two steps, which the left-out note explains.
+    """
+    if not PRESETS[chosen].combines:
+        return None, None, ""
+    if chosen == "spin":
+        for pattern, phase in ((_SPIN_INTO, "in"), (_SPIN_AWAY, "out")):
+            if m := pattern.search(text):
+                return "pop_in", phase, m.group(0).strip()
+    chosen_span = _span(text, cues.get(chosen, ""))
+    family = _FAMILY.get(chosen, chosen)
+    own_phase = PRESETS[chosen].natural_phase({})
+    others = {}
+    for name, score in scores.items():
+        other_phase = PRESETS[name].natural_phase({})
+        span = _span(text, cues.get(name, ""))
+        if (name == chosen or not PRESETS[name].combines or _FAMILY.get(name, name) == family
+                or score < _STEP_WEIGHT or _overlaps(span, chosen_span) or _MANNER.fullmatch(cues.get(name, ""))
+                or any(_overlaps(span, _span(text, cues.get(other, ""))) for other in scores
+                       if other != name and scores[other] > score)  # "pops" of "pops in" is the pop-in's
+                or "loop" not in (own_phase, other_phase) and own_phase != other_phase):
+            continue
+        others[name] = score
+    partner = _best(others, None)
+    if partner is None:
+        return None, None, ""
+    phase = PRESETS[partner].natural_phase({})
+    return partner, (phase if phase != "loop" and own_phase == "loop" else None), cues.get(partner, "")
+
+
+def _own_words(text: str, cue: str, partner_cue: str) -> tuple[str, str]:
+    """The words of each of two motions named in one part: the text up to where the later
+    one's words start belongs to the earlier one ("the balloon rises slowly | and sways in
+    the wind"). Words that name both ("spins in") leave each the whole part."""
+    mine, theirs = _span(text, cue), _span(text, partner_cue)
+    if mine[0] < 0 or theirs[0] < 0 or _overlaps(mine, theirs):
+        return text, text
+    split = max(mine[0], theirs[0])
+    first, second = text[:split] + " ", " " + text[split:]
+    return (first, second) if mine[0] < theirs[0] else (second, first)
+
+
+def _shared(own: str, other: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The parameters a motion's own words set; when they say nothing of how strong or
+    how fast, the other motion's words for that ("rises slowly and sways": both slowly)."""
+    found, words = _candidates(own)
+    if any(name in found for name in _SHARED_WORDS):  # "bobs gently and spins quickly": each its own
+        return found, words
+    their_found, their_words = _candidates(other)
+    for name in _SHARED_WORDS:
+        if name in their_found:
+            found[name], words[name] = their_found[name], their_words[name]
+    return found, words
 
 
 #: Motions that already appear or vanish their own way, so a fade with them adds nothing
@@ -813,10 +922,17 @@ def _left_out(text: str, scores: dict[str, float], cues: dict[str, str], chosen:
     return _best(others, None)
 
 
-def _left_out_message(other: str, cues: dict[str, str], preset: str, cue: str) -> str:
+def _left_out_message(other: str, cues: dict[str, str], preset: str, cue: str, rigid_pair: bool = False) -> str:
+    """Why `other` was left out: an entrance with an exit (`rigid_pair`), or a motion that
+    does not move the layer as one piece; and how to play both."""
     first, second = cue or preset, cues.get(other, other)
+    if rigid_pair:
+        why = "an entrance and an exit cannot play at the same time"
+    else:
+        why = ("the preset engine plays two motions at once only when both move the whole layer as one piece "
+               "(bob, float, sway, spin, zoom, bounce, ...)")
     return (f"'{second}' asks for {PRESETS[other].label} ('{other}') at the same time as {PRESETS[preset].label} "
-            f"('{preset}'); the preset engine plays one motion at a time, so '{other}' was left out. Write "
+            f"('{preset}'); {why}, so '{other}' was left out. Write "
             f"'{first}, then {second}' to play them one after another, or use a generative engine (dmdl or i2v).")
 
 

@@ -69,6 +69,10 @@ class FramePlan:
     #: Whether u = 0 is the rest pose, so frame 0 is the static layer (every motion of the
     #: layer's own content); pre-rolled particles drawn over it are already falling there.
     rests_at_start: bool = True
+    #: Per-frame forward maps (N, 3, 3), static layer -> frame, when every frame is one
+    #: affine map of the layer (the rigid presets): two such motions can then play at once
+    #: by multiplying their maps (engine.motion.presets.compose). None for warps and the rest.
+    forward: np.ndarray | None = None
 
     def still_frames(self) -> np.ndarray:
         if self.still is None:

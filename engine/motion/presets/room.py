@@ -14,7 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from engine.motion.presets.catalog import PRESETS
-from engine.motion.presets.animator import motion_times
+from engine.motion.presets.animator import Step, step_plan
+from engine.motion.timing import TimingCue
 from engine.motion.presets.stage import Stage
 from engine.core.poster import Box, PosterError
 
@@ -26,9 +27,11 @@ TRACE_SAMPLES = 240
 Bounds = tuple[float, float, float, float]
 
 
-def swept_bounds(preset: str, layer: Box, params: Mapping[str, Any], room: Box, seed: int = 0) -> Bounds:
+def swept_bounds(preset: str, layer: Box, params: Mapping[str, Any], room: Box, seed: int = 0,
+                 together: tuple[str, Mapping[str, Any]] | None = None) -> Bounds:
     """(x0, y0, x1, y1) in poster pixels covering `layer` at rest and everywhere `preset`
-    moves it over a clip, when the motion box is `room` (the most it may use).
+    moves it over a clip, when the motion box is `room` (the most it may use); with
+    `together` (preset, settings), everywhere the two motions played at once carry it.
 
     Motions that reach the edge of their box (fly_away) claim all of `room` that way; a
     motion that does not fit in `room` is measured at the strength it shrinks to, exactly
@@ -42,7 +45,13 @@ def swept_bounds(preset: str, layer: Box, params: Mapping[str, Any], room: Box, 
     chosen = spec.validate(dict(params))
     content = (layer.x - room.x, layer.y - room.y, layer.right - room.x, layer.bottom - room.y)
     stage = Stage.for_content(room.w, room.h, content, seed)
-    motion = spec.build(stage, chosen, motion_times(TRACE_SAMPLES, 0, chosen.get("loop", True)))
+    companion = None
+    if together is not None:
+        other = PRESETS.get(together[0])
+        if other is None:
+            raise PosterError(f"'{together[0]}' is not a known preset; known presets are {', '.join(PRESETS)}.")
+        companion = (other, other.validate(dict(together[1])))
+    motion = step_plan(stage, Step(spec, chosen, TimingCue(), together=companion), "loop", TRACE_SAMPLES)
     points = stage.outline()
     if motion.reach is not None:
         points = np.concatenate((points, np.asarray(motion.reach, dtype=np.float64).reshape(-1, 2)))

@@ -77,6 +77,7 @@ def affine_motion(
         still=still,
         notes=list(notes or []),
         reach=moved(forward, stage.outline()) if reach is None else reach,
+        forward=forward,
     )
 
 
@@ -393,5 +394,7 @@ def pop_in(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
     corners = stage.outline()
     gain = stage.largest_fitting_gain(lambda g: moved(forward(g), corners))
     plan = affine_motion(stage, forward(gain), opacity=opacity)
-    plan.notes = ["An entrance: it pops in and then rests on the static layer."]
+    backwards = len(u) > 1 and u[-1] < u[0]  # played as an exit: its entrance backwards
+    plan.notes = ["An exit: it shrinks away from the static layer and vanishes." if backwards
+                  else "An entrance: it pops in and then rests on the static layer."]
     return plan

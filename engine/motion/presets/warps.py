@@ -15,6 +15,7 @@ import torch
 from engine.motion.presets.easing import oscillate, periodic_clock
 from engine.motion.presets.resample import FramePlan
 from engine.motion.presets.stage import MIN_GAIN, Stage, room_note
+from engine.motion.presets.transforms import affine_forward
 
 Params = dict[str, Any]
 
@@ -271,4 +272,7 @@ def sway(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         torch.addcmul(py + c * oy, s, ox, out=out[..., 1])
         return out
 
-    return FramePlan(len(u), source=source, still=angles == 0.0, notes=room_note("sway", gain), reach=moved_outline(gain))
+    # without a bend every point turns by the whole angle: one rigid rotation per frame
+    rigid = affine_forward((px, py), angle=angles) if bend == 0.0 or pivot_name == "center" else None
+    return FramePlan(len(u), source=source, still=angles == 0.0, notes=room_note("sway", gain), reach=moved_outline(gain),
+                     forward=rigid)
