@@ -130,8 +130,8 @@ def _give_room(state: EditorState, ids: Sequence[int]) -> list[int]:
         motion = state.motion(layer_id)
         if motion.box is not None and not motion.box_sized:
             continue
-        boxes = [boxes_for_preset(poster, [layer_id], preset, params)[layer_id]  # a sequence: room for every step
-                 for preset, params in steps_in_use(state.layer(layer_id), motion, poster.canvas)]
+        boxes = [boxes_for_preset(poster, [layer_id], preset, params, together)[layer_id]  # room for every step
+                 for preset, params, together in steps_in_use(state.layer(layer_id), motion, poster.canvas)]
         box = boxes[0]
         for other in boxes[1:]:
             box = box.union(other)

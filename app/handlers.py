@@ -387,7 +387,7 @@ def plan(session: Session) -> View:
             layer = state.layer(layer_id)
             motion = state.motion(layer_id)
             motion.box, motion.box_sized = cv.fit_motion_box(box, layer.box, poster.canvas), False
-            if motion.engine == "presets" and result.steps:  # a sequence: the prompt plays every step
+            if motion.engine == "presets" and result.steps:  # a sequence or two at once: the prompt plays them
                 store_params(motion, {"preset": "auto"})
             elif motion.engine == "presets":  # a plan's preset is for the preset engine only
                 store_params(motion, {"preset": result.preset, **(result.params or {})})

@@ -124,15 +124,17 @@ def preset_in_use(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, dict[
     return preset.name, values
 
 
-def steps_in_use(layer: Layer, motion: Motion, canvas: Box) -> list[tuple[str, dict[str, Any]]]:
-    """Every preset, with its parameters, the preset engine would play for this motion:
-    the one of `preset_in_use`, or each step of a sequence prompt (a box holds them all)."""
+def steps_in_use(layer: Layer, motion: Motion, canvas: Box
+                 ) -> list[tuple[str, dict[str, Any], tuple[str, dict[str, Any]] | None]]:
+    """Every preset, with its parameters and the motion played at the same time (or None),
+    the preset engine would play for this motion: the one of `preset_in_use`, or each step
+    of a sequence prompt (a box holds them all)."""
     params = engine_params(motion) if motion.engine == "presets" else {}
     steps = engine_of("presets").steps(params, prompt=motion.prompt, layer_kind=layer.kind,
                                        full_bleed=is_full_bleed(layer.box, canvas))
     if steps:
-        return [(step.preset.name, step.params) for step in steps]
-    return [preset_in_use(layer, motion, canvas)]
+        return [(step.preset.name, step.params, step.together_fields if step.together else None) for step in steps]
+    return [(*preset_in_use(layer, motion, canvas), None)]
 
 
 def prompt_reading(layer: Layer, motion: Motion, canvas: Box) -> tuple[str, bool, list[str]]:

@@ -197,7 +197,7 @@ def test_the_planned_box_holds_both_motions() -> None:
     plan = plan_heuristically([badge], "the badge bobs and spins", room)
     assert plan.boxes[0].contains(box_from_bounds(both))
     assert not plan_heuristically([badge], "the badge bobs", room).boxes[0].contains(box_from_bounds(both))
-    assert "together with spin" in plan.rationale
+    assert "together with spin" in plan.rationale and plan.steps == ("bob",)  # the prompt (Auto) must play both
 
 
 def test_a_linked_layer_moves_with_both_motions() -> None:
@@ -208,3 +208,25 @@ def test_a_linked_layer_moves_with_both_motions() -> None:
     assert linked.steps == clip.steps
     turned = rotation(linked.frames, step_degrees=5.0)
     assert np.abs(turned).max() >= 45  # it turns with the owner, not only bobs
+
+
+def test_animate_sizes_the_box_for_both_motions(tmp_path) -> None:
+    """A box Animate sizes holds both motions, so neither is squeezed ("reduced")."""
+    from app import animating, handlers
+    from app.motion_panel import MotionFields
+    from app.persist import restore
+    from app.session import SessionStore
+    from app.state import EditorState
+    from tests.helpers.layers import solid_layer
+
+    session, _ = SessionStore(tmp_path / "data", restore=restore).open(None)
+    session.state = EditorState(project=Project(poster=Poster(width=640, height=480, layers=[
+        solid_layer(1, "Sky", Box(0, 0, 640, 480), (30, 60, 90, 255)),
+        solid_layer(2, "Sun", Box(256, 192, 128, 96), (250, 200, 40, 255)),
+    ]), timeline=Timeline(fps=6, frames=6)))
+    handlers.set_selection(session, [2])
+    handlers.edit_motion(session, 2, MotionFields(prompt="the sun bobs and spins"))
+    view = animating.animate(session, "selected")
+    assert not view.get("error") and "reduced" not in view["status"], view["status"]
+    assert session.state.clips[2].steps[0].together == "spin"
+    assert session.state.motion_box(2).w >= 160  # a turning 128 × 96 reaches its 160-px diagonal

@@ -94,8 +94,9 @@ class Plan:
     rationale: str
     source: str
     message: str | None = None
-    #: A sequence prompt's step presets in order; empty for one motion. Then `preset` is
-    #: the first step's only: leave the preset on Auto so every step plays.
+    #: A sequence prompt's step presets in order (or the one step of two motions played at
+    #: once); empty for one motion. Then `preset` is the first step's only: leave the
+    #: preset on Auto so every motion plays.
     steps: tuple[str, ...] = ()
 
     @property
@@ -156,17 +157,20 @@ def planner_status(settings: LLMSettings | None = None) -> tuple[str, str]:
     return "offline heuristic", "offline heuristic: set OPENAI_API_KEY to use an LLM"
 
 
-def boxes_for_preset(poster: Poster, layers: Sequence[LayerKey] | LayerKey, preset: str, params: Mapping[str, Any] | None = None) -> dict[int, Box]:
+def boxes_for_preset(poster: Poster, layers: Sequence[LayerKey] | LayerKey, preset: str, params: Mapping[str, Any] | None = None,
+                     together: tuple[str, Mapping[str, Any]] | None = None) -> dict[int, Box]:
     """Motion boxes for a preset the designer picked by hand (no prompt, no LLM).
 
     `params` are the preset's (amplitude, pivot, direction...); unknown presets or
-    out-of-range values get the preset registry's own sentence.
+    out-of-range values get the preset registry's own sentence. `together` (preset,
+    settings) is a motion played at the same time: the boxes hold both.
     """
     keys = (layers,) if isinstance(layers, (str, int)) else tuple(layers)
     ids = _layer_ids(poster, keys)
     chosen = with_placement_defaults(preset, checked_params(preset, dict(params or {})))
     statics = [poster.layer(i).box for i in ids]
-    return dict(zip(ids, boxes_for_motion(statics, poster.canvas, preset, chosen)))
+    also = (together[0], dict(together[1])) if together else None
+    return dict(zip(ids, boxes_for_motion(statics, poster.canvas, preset, chosen, also)))
 
 
 def _as_list(requests: Any) -> list[Any]:
@@ -205,9 +209,9 @@ def _heuristic_plan(poster: Poster, item: _Resolved, message: str | None = None)
 
 def _llm_plan(poster: Poster, item: _Resolved, client: Any, settings: LLMSettings, base: Any) -> Plan:
     if reads_as_sequence([poster.layer(i) for i in item.layer_ids], item.request.prompt, poster.canvas):
-        # an LLM plan names one preset; the heuristic sizes the box for every step of a sequence
-        return _heuristic_plan(poster, item, "The prompt names steps one after another, so the offline "
-                                             "planner sized the box for all of them.")
+        # an LLM plan names one preset; the heuristic sizes the box for every motion the prompt names
+        return _heuristic_plan(poster, item, "The prompt names several motions (one after another or at "
+                                             "the same time), so the offline planner sized the box for all of them.")
     picture = annotated_thumbnail(base, poster, item.layer_ids)
     try:
         answer = ask_llm(client, settings, poster, item.layer_ids, item.request.prompt, png_data_url(picture), picture.size)

@@ -76,9 +76,11 @@ def _reach(preset: str, params: dict[str, Any], static: Box, canvas: Box,
     return box_from_bounds(swept_bounds(preset, static, params, allowed_region(canvas, static), together=together))
 
 
-def boxes_for_motion(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any]) -> list[Box]:
-    """Motion boxes for layers moving together under one preset: swept, snapped, clamped."""
-    return finalize_all(swept_boxes(static_boxes, canvas, preset, params), static_boxes, canvas)
+def boxes_for_motion(static_boxes: Sequence[Box], canvas: Box, preset: str, params: dict[str, Any],
+                     together: tuple[str, dict[str, Any]] | None = None) -> list[Box]:
+    """Motion boxes for layers moving together under one preset (with `together` played at
+    the same time): swept, snapped, clamped."""
+    return finalize_all(swept_boxes(static_boxes, canvas, preset, params, together), static_boxes, canvas)
 
 
 def finalize_all(swept: Sequence[Box], static_boxes: Sequence[Box], canvas: Box) -> list[Box]:
@@ -101,7 +103,8 @@ class HeuristicPlan:
     rationale: str
     #: The presets of a sequence prompt's steps, in order ("pops in, then floats"); empty
     #: for one motion. Then `preset` and `params` are the first step's, and the prompt
-    #: (preset Auto) must decide the motion, or the later steps would not play.
+    #: (preset Auto) must decide the motion, or the later steps would not play. A motion
+    #: with another played at the same time ("bobs and spins") lists its step the same way.
     steps: tuple[str, ...] = ()
 
 
@@ -165,13 +168,15 @@ def plan_heuristically(layers: Sequence[Layer], prompt: str, canvas: Box) -> Heu
         why += " inside the layer's own frame (it covers the poster)"
     room = describe_growth(swept, static_boxes, canvas)
     first = readings[0][1]
-    steps = tuple(step.preset for step in match.steps) if match.then else ()
+    several = match.then or any(step.together for step in match.steps)
+    steps = tuple(step.preset for step in match.steps) if several else ()
     return HeuristicPlan(match.preset, first, boxes, f"{why}; {room}, on the {TOKEN_PIXELS}-px grid.", steps)
 
 
 def reads_as_sequence(layers: Sequence[Layer], prompt: str, canvas: Box) -> bool:
-    """Whether the prompt names steps one after another for these layers (the heuristic's
-    reading, the one the preset engine plays)."""
+    """Whether the prompt names steps one after another, or two motions at once, for these
+    layers (the heuristic's reading, the one the preset engine plays)."""
     kind = LayerKind.TEXT if all(reads_as_text(layer) for layer in layers) else None
     full_bleed = all(is_full_bleed(layer.box, canvas) for layer in layers)
-    return bool(preset_for_prompt(prompt, kind, full_bleed=full_bleed).then)
+    match = preset_for_prompt(prompt, kind, full_bleed=full_bleed)
+    return bool(match.then or any(step.together for step in match.steps))
