@@ -160,6 +160,11 @@ def motion_frames(timing: Timing, frames: int) -> int:
     return timing.duration if timing.duration is not None else max(1, frames - timing.start)
 
 
+def times(count: int) -> str:
+    """A repeat count said as the notes say it: 'once', 'twice', '3 times'."""
+    return {1: "once", 2: "twice"}.get(int(count), f"{int(count)} times")
+
+
 def seconds(count: int, fps: int) -> str:
     """Frames said in seconds, the way the editor shows them: '0.5 s'."""
     return f"{count / fps:.2f}".rstrip("0").rstrip(".") + " s"
