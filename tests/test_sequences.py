@@ -131,13 +131,18 @@ def test_steps_follow_one_another_inside_the_window() -> None:
     # a loop fills up to an exit that closes the timeline; an entrance takes its natural 0.75 s
     assert spans(resolve_sequence(Asked(), [loop, exit_])) == [("loop", 0, 30), ("out", 30, 48)]
     assert spans(resolve_sequence(Asked(), [entrance, loop])) == [("in", 0, 18), ("loop", 18, 48)]
+    # entrances and exits of natural length shorten to leave the loops half the window
     assert spans(resolve_sequence(Asked(), [entrance, loop, loop, exit_])) == [
-        ("in", 0, 18), ("loop", 18, 24), ("loop", 24, 30), ("out", 30, 48)]
+        ("in", 0, 12), ("loop", 12, 24), ("loop", 24, 36), ("out", 36, 48)]
+    # a length the prompt says ("over 0.75 s") is kept; the untold exit gives way instead
+    said = TimingCue(phase="in", duration_seconds=0.75)
+    assert spans(resolve_sequence(Asked(), [said, loop, loop, exit_])) == [
+        ("in", 0, 18), ("loop", 18, 30), ("loop", 30, 42), ("out", 42, 48)]
     # the designer's window (Start 0.5 s, Duration 1 s) holds the whole sequence
     assert spans(resolve_sequence(Asked(start=12, duration=24), [entrance, loop])) == [
-        ("in", 12, 30), ("loop", 30, 36)]
+        ("in", 12, 24), ("loop", 24, 36)]
     assert spans(resolve_sequence(Asked(start=12, duration=24), [loop, exit_])) == [
-        ("loop", 12, 18), ("out", 18, 36)]
+        ("loop", 12, 24), ("out", 24, 36)]
 
 
 def test_a_steps_own_words_win_and_steps_never_overlap() -> None:

@@ -87,7 +87,8 @@ def resolve_sequence(request: Timed, cues: Sequence[TimingCue], *, natural_secon
 
     The window is what the panel's Start and Duration set, else the whole timeline. A
     step's own words win ("over 1 second", "at the end", "after 2 seconds", counted from
-    the window's start); an entrance or exit without them lasts `natural_seconds`; an exit
+    the window's start); an entrance or exit without them lasts `natural_seconds` (shorter
+    when those would leave the loops less than half the window); an exit
     that closes the sequence ends the window; loops share what is left between their
     neighbours. Steps never overlap and never leave the window (an explicit start too
     early for the steps before it is moved after them); each gets at least `least`
@@ -110,6 +111,14 @@ def resolve_sequence(request: Timed, cues: Sequence[TimingCue], *, natural_secon
         else:
             wants.append(natural if phase != "loop" or cue.at_end else None)
     loops = sum(want is None for want in wants)
+    told = [cue.duration_seconds is not None for cue in cues]
+    untold = [i for i, want in enumerate(wants) if want is not None and not told[i]]
+    budget = window // 2 - sum(want for i, want in enumerate(wants) if told[i])
+    if loops and untold and len(untold) * natural > budget:
+        # entrances and exits of natural length leave the loops at least half the window:
+        # "pops in, then floats, then flies away" on 2 s floats for 1 s, not a quarter of it
+        share = max(least, budget // len(untold))
+        wants = [share if i in untold else want for i, want in enumerate(wants)]
     fixed = sum(want for want in wants if want is not None)
     if fixed > window - loops * least:  # too long together: every fixed step gives up its share
         room = window - loops * least
@@ -149,6 +158,11 @@ def resolve_sequence(request: Timed, cues: Sequence[TimingCue], *, natural_secon
 def motion_frames(timing: Timing, frames: int) -> int:
     """How many frames of motion an engine draws for `timing` on a timeline of `frames`."""
     return timing.duration if timing.duration is not None else max(1, frames - timing.start)
+
+
+def times(count: int) -> str:
+    """A repeat count said as the notes say it: 'once', 'twice', '3 times'."""
+    return {1: "once", 2: "twice"}.get(int(count), f"{int(count)} times")
 
 
 def seconds(count: int, fps: int) -> str:

@@ -22,6 +22,7 @@ from engine.motion.presets.facing import facing, swing_heads, turn_scale
 from engine.motion.presets.resample import FramePlan
 from engine.motion.presets.stage import Stage, room_note
 from engine.motion.presets.transforms import DIRECTIONS, affine_forward, affine_motion, moved
+from engine.motion.timing import times
 
 Params = dict[str, Any]
 
@@ -77,7 +78,7 @@ def _swing_travel(stage: Stage, params: Params, u: np.ndarray, distance: float, 
     if distance * gain >= 1.0:
         notes.append(
             f"It travels {round(distance * gain)} px {params['direction']} and swings back, "
-            f"{params['cycles']} time(s) per loop, so the clip loops without a jump."
+            f"{times(params['cycles'])} per loop, so the clip loops without a jump."
         )
         if drawn is not None:
             notes.append(
@@ -140,7 +141,7 @@ def _wrap(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         reach.append(moved_corners)
     notes = [
         f"It travels {direction} out of its motion box and comes back in from the other side, "
-        f"{params['cycles']} time(s) per loop: a slower crossing needs a longer clip."
+        f"{times(params['cycles'])} per loop: a slower crossing needs a longer clip."
     ]
     if mirrored:
         notes.append(
