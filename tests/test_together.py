@@ -71,6 +71,8 @@ def test_two_rigid_motions_named_at_once_are_both_recorded(prompt, first, second
 def test_each_motions_own_words_tune_it_and_shared_ones_tune_both() -> None:
     match = preset_for_prompt("bobs gently and spins counterclockwise twice", PIXEL)
     assert match.params == {"amplitude": 0.25} and match.together.params == {"direction": "left", "cycles": 2}
+    group = preset_for_prompt("they bob and spin one after another", PIXEL)
+    assert group.params["stagger"] == group.together.params["stagger"] == 0.15  # the whole group ripples
     slow = preset_for_prompt("the balloon rises slowly and sways in the wind", PIXEL)
     assert slow.params["amplitude"] == slow.together.params["amplitude"] == 0.25  # "slowly" says how both move
     assert slow.timing.phase is None  # a loop with a loop is a loop

@@ -361,7 +361,8 @@ class PresetAnimator:
         return LayerClip(
             layer_id=request.layer.id, box=request.box, frames=source, engine=self.name,
             preset=preset.name, params=params, messages=messages, timing=timing,
-            steps=(SequenceStep(preset.name, timing, params, fade, *played.together_fields),) if fade or together else (),
+            steps=(SequenceStep(preset.name, timing, params, fade, *played.together_fields),)
+            if fade or together else (),
         )
 
     def _render_sequence(self, request: MotionRequest, steps: Sequence[Step], messages: list[str],

@@ -736,7 +736,8 @@ def _read_clause(prompt: str, kind: LayerKind | None, full_bleed: bool, texty: b
     preset = _best(scores, kind)
     message, suggestions = "", ()
     cue = cues.get(preset, "") if preset else ""
-    partner, partner_phase, partner_cue = _together(text, scores, cues, preset) if preset and not full_bleed else (None, None, "")
+    partner, partner_phase, partner_cue = (_together(text, scores, cues, preset) if preset and not full_bleed
+                                           else (None, None, ""))
     # a third motion asked at the same time is still left out, and said so
     left_out = _left_out(text, {n: v for n, v in scores.items() if n != partner}, cues, preset) if preset else None
     if preset is None:
@@ -753,19 +754,9 @@ def _read_clause(prompt: str, kind: LayerKind | None, full_bleed: bool, texty: b
     params, said = _tuned(found, words, preset)
     together = None
     if partner is not None:
-        mine, theirs = _own_words(text, cue, partner_cue)
-        params, said = _tuned(*_shared(mine, theirs), preset)
-        partner_params, partner_said = _tuned(*_shared(theirs, mine), partner)
-        if partner_phase or PRESETS[preset].natural_phase(params) != "loop":
-            # an entrance or exit plays each motion once over its span (animator.step_plan)
-            for settings, spoken in ((params, said), (partner_params, partner_said)):
-                if "cycles" in settings:
-                    del settings["cycles"]
-                    spoken.pop("cycles", None)
-        together = PromptMatch(partner, partner_params, cue=partner_cue, words=partner_said)
-        if not (PRESETS[preset].moves_rigidly(params) and PRESETS[partner].moves_rigidly(partner_params)):
-            # "swims across and spins": a wrap-around cannot turn as one piece, so one motion plays
-            together, partner_phase, left_out = None, None, partner
+        params, said, together = _read_pair(text, (preset, cue), (partner, partner_cue), bool(partner_phase))
+        if together is None:  # "swims across and spins": a wrap-around cannot turn as one piece
+            partner_phase, left_out = None, partner
             params, said = _tuned(found, words, preset)
     needs_generative = False
     if m := _GENERATIVE.search(text):
@@ -788,7 +779,8 @@ def _read_clause(prompt: str, kind: LayerKind | None, full_bleed: bool, texty: b
 
 #: "spins in", "twirls into place": an entrance in which the layer turns as it grows into
 #: place (a spin played with a pop-in); "spins out", "spins away": the exit the other way.
-_SPIN_INTO = re.compile(r"\b(spin|spins|spinning|twirl\w*|whirl\w*)( \w+)? (in\b(?! (the|a|an|its|his|her|their|circles?)\b)|into (place|view|position|the (picture|frame|poster))\b)")
+_SPIN_INTO = re.compile(r"\b(spin|spins|spinning|twirl\w*|whirl\w*)( \w+)? (in\b(?! (the|a|an|its|his|her|their|circles?)\b)|"
+                        r"into (place|view|position|the (picture|frame|poster))\b)")
 _SPIN_AWAY = re.compile(r"\b(spin|spins|spinning|twirl\w*|whirl\w*)( \w+)? (out|away|off)\b(?! of)")
 
 #: Words that say which way a motion goes ("shakes up and down") rather than name another.
@@ -797,6 +789,9 @@ _MANNER = re.compile(r"up and down|up-and-down|side to side|side-to-side|back an
 #: Words of one motion that may tune the other one played with it ("rises slowly and
 #: sways": both slowly); a direction, pivot, turn or count belongs to its own motion.
 _SHARED_WORDS = ("amplitude", "depth", "squash", "speed", "easing")
+#: Words about the whole animation, wherever they stand: a group's ripple ("one after
+#: another"), a motion that stays ("and stays").
+_WHOLE_PROMPT_WORDS = ("stagger", "loop")
 
 
 def _together(text: str, scores: dict[str, float], cues: dict[str, str], chosen: str
@@ -836,6 +831,25 @@ def _together(text: str, scores: dict[str, float], cues: dict[str, str], chosen:
     return partner, (phase if phase != "loop" and own_phase == "loop" else None), cues.get(partner, "")
 
 
+def _read_pair(text: str, motion: tuple[str, str], partner: tuple[str, str], entrance: bool
+               ) -> tuple[dict[str, Any], dict[str, str], "PromptMatch | None"]:
+    """The parameters (and their words) of `motion` and the reading of `partner` played
+    with it, each (preset, cue) tuned by its own words; None for the partner when these
+    settings do not move both rigidly (a travel that wraps around its box)."""
+    (preset, cue), (other, other_cue) = motion, partner
+    mine, theirs = _own_words(text, cue, other_cue)
+    params, said = _tuned(*_shared(mine, theirs), preset)
+    other_params, other_said = _tuned(*_shared(theirs, mine), other)
+    if entrance or PRESETS[preset].natural_phase(params) != "loop":
+        # an entrance or exit plays each motion once over its span (animator.step_plan)
+        for settings, spoken in ((params, said), (other_params, other_said)):
+            if settings.pop("cycles", None) is not None:
+                spoken.pop("cycles", None)
+    if not (PRESETS[preset].moves_rigidly(params) and PRESETS[other].moves_rigidly(other_params)):
+        return params, said, None
+    return params, said, PromptMatch(other, other_params, cue=other_cue, words=other_said)
+
+
 def _own_words(text: str, cue: str, partner_cue: str) -> tuple[str, str]:
     """The words of each of two motions named in one part: the text up to where the later
     one's words start belongs to the earlier one ("the balloon rises slowly | and sways in
@@ -850,13 +864,13 @@ def _own_words(text: str, cue: str, partner_cue: str) -> tuple[str, str]:
 
 def _shared(own: str, other: str) -> tuple[dict[str, Any], dict[str, str]]:
     """The parameters a motion's own words set; when they say nothing of how strong or
-    how fast, the other motion's words for that ("rises slowly and sways": both slowly)."""
+    how fast, the other motion's words for that ("rises slowly and sways": both slowly);
+    and words about the whole animation (a group's stagger) wherever they stand."""
     found, words = _candidates(own)
-    if any(name in found for name in _SHARED_WORDS):  # "bobs gently and spins quickly": each its own
-        return found, words
     their_found, their_words = _candidates(other)
-    for name in _SHARED_WORDS:
-        if name in their_found:
+    shared = () if any(name in found for name in _SHARED_WORDS) else _SHARED_WORDS  # "bobs gently and spins fast"
+    for name in (*shared, *_WHOLE_PROMPT_WORDS):
+        if name in their_found and name not in found:
             found[name], words[name] = their_found[name], their_words[name]
     return found, words
 
