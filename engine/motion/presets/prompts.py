@@ -106,6 +106,9 @@ class PromptMatch:
         return head + (f"; {', '.join(parts)}" if parts else "; default settings")
 
 
+#: Winged things: they suggest a flutter, but name no motion of their own.
+_WINGED = r"\bwings?\b|\bbutterfl\w*|\bmoths?\b|\bdragonfl\w*|\bbees?\b|\bhummingbirds?\b"
+
 #: (preset, weight, pattern). Verbs that name a motion weigh most; nouns that suggest one
 #: (a plant sways, a balloon floats) weigh little, so an explicit verb always wins.
 _VOCABULARY: tuple[tuple[str, float, str], ...] = (
@@ -181,7 +184,7 @@ _VOCABULARY: tuple[tuple[str, float, str], ...] = (
                 r"\bappear\w*|\breappear\w*|\bflash\w*"),
     ("flutter", 5, r"\bflap\w*"),
     ("flutter", 3, r"\bflutter\w*"),
-    ("flutter", 3, r"\bwings?\b|\bbutterfl\w*|\bmoths?\b|\bdragonfl\w*|\bbees?\b|\bhummingbirds?\b"),
+    ("flutter", 3, _WINGED),
     ("flicker", 5, r"\bflicker\w*|\bcandles?\b|\bneon\b|\bfaulty\b|\btwinkl\w*|\bpulses? with light\b|\blight pulses?\b"),
     ("flicker", 4, r"\bglow\w*"),
     ("flicker", 2, r"\bglow\b|\blights?\b|\brays?\b|\bbeams?\b"),
@@ -783,6 +786,10 @@ _SPIN_INTO = re.compile(r"\b(spin|spins|spinning|twirl\w*|whirl\w*)( \w+)? (in\b
                         r"into (place|view|position|the (picture|frame|poster))\b)")
 _SPIN_AWAY = re.compile(r"\b(spin|spins|spinning|twirl\w*|whirl\w*)( \w+)? (out|away|off)\b(?! of)")
 
+#: Things that suggest a motion without naming one (a balloon floats, a butterfly flutters):
+#: they pick a motion for a prompt with no verb, but never add a second one to a verb's.
+_THINGS = re.compile("|".join([_WINGED, *(pattern for _, weight, pattern in _VOCABULARY if weight <= 1)]))
+
 #: Words that say which way a motion goes ("shakes up and down") rather than name another.
 _MANNER = re.compile(r"up and down|up-and-down|side to side|side-to-side|back and forth|to and fro|left and right")
 
@@ -819,6 +826,7 @@ def _together(text: str, scores: dict[str, float], cues: dict[str, str], chosen:
         span = _span(text, cues.get(name, ""))
         if (name == chosen or not PRESETS[name].combines or _FAMILY.get(name, name) == family
                 or score < _STEP_WEIGHT or _overlaps(span, chosen_span) or _MANNER.fullmatch(cues.get(name, ""))
+                or _THINGS.fullmatch(cues.get(name, ""))
                 or any(_overlaps(span, _span(text, cues.get(other, ""))) for other in scores
                        if other != name and scores[other] > score)  # "pops" of "pops in" is the pop-in's
                 or "loop" not in (own_phase, other_phase) and own_phase != other_phase):
