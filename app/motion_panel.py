@@ -168,6 +168,10 @@ def timing_in_use(layer: Layer, motion: Motion, frames: int, fps: int, canvas: B
     if len(steps) > 1:  # a sequence: the span of all its steps, in the first step's phase
         first, last = steps[0][1], steps[-1][1]
         return Timing(first.phase, first.start, last.start + (last.duration or 1) - first.start)
+    one = presets.steps(engine_params(motion), prompt=motion.prompt, layer_kind=layer.kind,
+                        full_bleed=is_full_bleed(layer.box, canvas))
+    if one:  # a motion with a fade or another motion: the phase they give it ("spins in" enters)
+        return presets.step_timings(asked, one)[0]
     return presets.timing(asked, preset, values, motion.prompt)
 
 

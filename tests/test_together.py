@@ -232,3 +232,12 @@ def test_animate_sizes_the_box_for_both_motions(tmp_path) -> None:
     assert not view.get("error") and "reduced" not in view["status"], view["status"]
     assert session.state.clips[2].steps[0].together == "spin"
     assert session.state.motion_box(2).w >= 160  # a turning 128 × 96 reaches its 160-px diagonal
+
+
+def test_the_panel_shows_a_spin_in_as_an_entrance_before_animate() -> None:
+    from app.motion_panel import timing_in_use
+    from engine.core.project import Motion
+
+    layer = blob()
+    timing = timing_in_use(layer, Motion(layer_ids=[layer.id], prompt="spins in"), 36, 24, Box(0, 0, 200, 200))
+    assert timing == animate("spins in").timing and timing.phase == "in"
