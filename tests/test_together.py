@@ -18,7 +18,7 @@ from engine.motion.presets import PresetAnimator
 from engine.motion.presets.animator import Step, phase_times, step_plan
 from engine.motion.presets.catalog import PRESETS
 from engine.motion.presets.compose import play_together
-from engine.motion.presets.prompts import preset_for_prompt
+from engine.motion.presets.prompts import explain, preset_for_prompt
 from engine.motion.presets.resample import render_motion
 from engine.motion.presets.room import swept_bounds
 from engine.motion.presets.stage import Stage
@@ -241,3 +241,14 @@ def test_the_panel_shows_a_spin_in_as_an_entrance_before_animate() -> None:
     layer = blob()
     timing = timing_in_use(layer, Motion(layer_ids=[layer.id], prompt="spins in"), 36, 24, Box(0, 0, 200, 200))
     assert timing == animate("spins in").timing and timing.phase == "in"
+
+
+@pytest.mark.parametrize(("prompt", "chosen", "left"), [
+    ("spins while fading out", "spin", "a fade out"),
+    ("the balloon rises slowly and sways", "sway", "'float'"),
+])
+def test_a_chosen_preset_says_which_motion_asked_at_the_same_time_does_not_play(prompt, chosen, left) -> None:
+    message = explain(prompt, chosen).message
+    assert f"also asks for {left} at the same time" in message and "Set Preset to Auto" in message
+    assert explain("the balloon floats", "float").message == ""
+    assert "at the same time" not in explain(prompt, "bob").message  # another preset altogether: no pair to name

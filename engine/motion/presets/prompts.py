@@ -988,6 +988,16 @@ def explain(prompt: str, preset: str, kind: LayerKind | None = None, full_bleed:
     return _explain_one(prompt, preset, kind, full_bleed)
 
 
+def _also_at_once(reading: PromptMatch, chosen: str) -> list[str]:
+    """The motions the prompt plays together with `chosen` under Auto (a pair, a fade),
+    which a chosen preset leaves out; none when `chosen` is not one of them."""
+    at_once = [reading.preset] + ([reading.together.preset] if reading.together else [])
+    at_once += [f"a fade {reading.fade}"] if reading.fade else []
+    if chosen not in at_once:
+        return []
+    return [f"'{motion}'" if motion in PRESETS else motion for motion in at_once if motion != chosen]
+
+
 def _explain_one(prompt: str, preset: str, kind: LayerKind | None, full_bleed: bool) -> PromptMatch:
     text = _clean(prompt or "")
     cues: dict[str, str] = {}
@@ -1002,6 +1012,10 @@ def _explain_one(prompt: str, preset: str, kind: LayerKind | None, full_bleed: b
         message, chosen = _no_motion_message((prompt or "").strip(), preset, reading.suggestions), False
     elif m := _GENERATIVE.search(text):
         message = _generative_message(m.group(0).strip(), preset)
+    if others := _also_at_once(reading, preset):
+        message = " ".join(filter(None, (message, (
+            f"The prompt also asks for {' and '.join(others)} at the same time, but the preset is chosen as "
+            f"'{preset}', so only it plays. Set Preset to Auto to play them together."))))
     timing, timing_words = read_timing(prompt, preset, params)
     return PromptMatch(preset, params, message, cue, {**said, **timing_words}, reading.suggestions,
                        reading.in_place and reading.preset == preset, reading.needs_generative, chosen=chosen,

@@ -14,6 +14,7 @@ import numpy as np
 from engine.motion.presets.easing import delayed, ease, oscillate, periodic_clock, segment, smoothstep
 from engine.motion.presets.resample import FramePlan
 from engine.motion.presets.stage import Stage, room_note
+from engine.motion.timing import times
 
 Params = dict[str, Any]
 
@@ -236,7 +237,7 @@ def spin(stage: Stage, params: Params, u: np.ndarray) -> FramePlan:
         triangle = 1.0 - np.abs(2.0 * np.mod(params["cycles"] * t, 1.0) - 1.0)
         angle = sign * np.radians(params["angle"]) * ease(params["easing"], triangle)
         notes = [
-            f"A partial turn: {params['angle']:g}° and back, {params['cycles']} time(s) per loop, so a slow "
+            f"A partial turn: {params['angle']:g}° and back, {times(params['cycles'])} per loop, so a slow "
             "spin still loops seamlessly (a whole slow turn needs a longer clip)."
         ]
     pivot = stage.pivot(params["pivot"])
