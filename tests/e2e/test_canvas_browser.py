@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from app.canvas import box_color
-from tests.e2e.test_editor_browser import STEP_MS, edit_layer, laid_out, select_layer, set_number, wait_status
+from tests.e2e.test_editor_browser import STEP_MS, click_when_idle, edit_layer, laid_out, select_layer, set_number, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -93,20 +93,20 @@ def test_canvas_marks_only_the_selection_and_messages_sit_by_their_buttons(edito
     edit_layer(page, "Small Balloon", "the small balloon drifts up")
     set_number(page, "fps", 12)
     set_number(page, "duration", 1)
-    page.locator("#export").click()
+    click_when_idle(page, "#export")
     expect(page.locator("#export-status")).to_contain_text("Nothing is animated yet", timeout=STEP_MS)
     expect(page.locator("#export-status")).to_have_class(re.compile("status-problem"))
     just_under(page.locator("#export-status"), page.locator("#export"))
     page.wait_for_timeout(2000)
     expect(page.locator("#export-status")).to_contain_text("Nothing is animated yet")
-    page.locator("#animate-selected").click()
+    click_when_idle(page, "#animate-selected")
     expect(page.locator("#action-status")).to_contain_text("Animated Small Balloon", timeout=STEP_MS)
     just_under(page.locator("#action-status"), page.locator("#animate-selected"))
     expect(page.locator("#export-status")).to_be_hidden()
 
     # The layer preview plays the layer at its own size (at most twice), never blown up.
     box_w = int(float(page.locator("#box-w input").input_value()))
-    page.locator("#preview-layer").click()
+    click_when_idle(page, "#preview-layer")
     video = page.locator("#layer-preview video")
     expect(video).to_have_attribute("src", re.compile(r"layer-"), timeout=STEP_MS)
     # Gradio may swap the <video> element while the value lands: read the element that is in

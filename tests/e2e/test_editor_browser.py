@@ -44,6 +44,18 @@ def wait_status(page: Page, pattern: str) -> None:
     expect(status(page)).to_contain_text(re.compile(pattern), timeout=STEP_MS)
 
 
+def settle(page: Page) -> None:
+    """Wait until no event of the page is queued or running: its progress shows on the status
+    line, which moves the buttons below it, so a click meanwhile may land beside its button."""
+    expect(status(page)).not_to_contain_text(re.compile(r"queue:|processing"), timeout=STEP_MS)
+
+
+def click_when_idle(page: Page, selector: str) -> None:
+    """Click a button once the page has settled (see `settle`)."""
+    settle(page)
+    page.locator(selector).click()
+
+
 def upload_psd(page: Page, path: Path) -> None:
     with page.expect_file_chooser() as chooser:
         page.locator("#upload-psd").click()
@@ -61,6 +73,7 @@ def select_layer(page: Page, name: str) -> None:
 
 
 def edit_layer(page: Page, name: str, prompt: str) -> None:
+    settle(page)  # a reply still on its way (to ticking a layer) would pick its own active layer
     page.locator("#active-layer input").click()
     page.get_by_role("option", name=name, exact=True).click()
     expect(page.locator("#active-layer input")).to_have_value(name, timeout=STEP_MS)
@@ -146,7 +159,7 @@ def choose_format(page: Page, *labels: str) -> None:
 
 def export(page: Page, label: str) -> None:
     choose_format(page, label)
-    page.locator("#export").click()
+    click_when_idle(page, "#export")
     wait_status(page, r"Exported")
 
 
@@ -214,7 +227,7 @@ def test_designer_session_in_chromium(editor_url: str, browser: Browser, artifac
 
     set_number(page, "fps", FPS)
     set_number(page, "duration", SECONDS)
-    page.locator("#animate-selected").click()
+    click_when_idle(page, "#animate-selected")
     wait_status(page, r"Animated")
     video = page.locator("#poster-preview video")
     expect(video).to_have_attribute("src", re.compile(r"preview-"), timeout=STEP_MS)

@@ -30,7 +30,7 @@ def test_two_formats_and_a_size_from_one_export(sample_editor: OpenEditor, artif
     steps.edit_layer(page, "Balloon", "the balloon drifts up gently")
     steps.set_number(page, "fps", FPS)
     steps.set_number(page, "duration", SECONDS)
-    page.locator("#animate-selected").click()
+    steps.click_when_idle(page, "#animate-selected")
     steps.wait_status(page, r"Animated")
 
     steps.choose_format(page, "MP4 video", "GIF")
@@ -39,7 +39,7 @@ def test_two_formats_and_a_size_from_one_export(sample_editor: OpenEditor, artif
     steps.set_number(page, "export-plays", 2)
     expect(page.locator("#export-note")).to_contain_text(re.compile(r"GIF: about [\d.]+ [KM]B"),
                                                          timeout=steps.STEP_MS)
-    page.locator("#export").click()
+    steps.click_when_idle(page, "#export")
     steps.wait_status(page, r"Exported .*\.mp4 \([\d.]+ [KM]B\).*\.gif \([\d.]+ [KM]B\)")
     page.screenshot(path=str(artifacts / "20-export-options.png"), full_page=True)
 

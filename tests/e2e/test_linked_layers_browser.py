@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.test_editor_browser import (
-    STEP_MS, download, edit_layer, export, select_layer, set_number, status, wait_status,
+    STEP_MS, click_when_idle, download, edit_layer, export, select_layer, set_number, status, wait_status,
 )
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +59,7 @@ def test_the_title_shadow_moves_with_the_title_until_unlinked(editor_url: str, b
     edit_layer(page, "Title", "the title floats gently")
     expect(page.locator("#motion-prompt textarea")).to_have_value("the title floats gently", timeout=STEP_MS)
     expect(page.locator("#preset-note")).to_contain_text("float", timeout=STEP_MS)
-    page.locator("#animate-selected").click()
+    click_when_idle(page, "#animate-selected")
     wait_status(page, r"Animated Title")
     expect(status(page)).to_contain_text("Title Shadow moves with Title")
     page.screenshot(path=str(artifacts / "linked-01-animated.png"), full_page=True)
@@ -86,7 +86,7 @@ def test_the_title_shadow_moves_with_the_title_until_unlinked(editor_url: str, b
     expect(toggle).to_have_text("Link again", timeout=STEP_MS)
     label_of(page, "Title Shadow").first.click()
     expect(page.locator("#layers-list input:checked")).to_have_count(1, timeout=STEP_MS)
-    page.locator("#animate-selected").click()
+    click_when_idle(page, "#animate-selected")
     wait_status(page, r"Animated Title")
     expect(status(page)).not_to_contain_text("moves with")
     page.screenshot(path=str(artifacts / "linked-02-unlinked.png"), full_page=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.test_editor_browser import STEP_MS, edit_layer, select_layer, set_number, status, wait_status
+from tests.e2e.test_editor_browser import STEP_MS, click_when_idle, edit_layer, select_layer, set_number, status, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +82,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     expect(page.locator("#active-layer input")).to_have_value("Balloon", timeout=STEP_MS)  # the last one ticked
     edit_layer(page, "Title", "the title bobs like it floats")
     edit_layer(page, "Balloon", "the balloon drifts up gently")
-    page.locator("#animate-selected").click()
+    click_when_idle(page, "#animate-selected")
     wait_status(page, r"Animated")
     page.screenshot(path=str(artifacts / "live-preview-animated.png"), full_page=True)
     before = preview_frames(page, tmp_path, "before")
@@ -105,7 +105,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
     assert live[balloon] != animated[balloon]
 
     # Re-roll: one layer's clip is rewritten, every other clip file is byte-identical.
-    page.locator("#reroll").click()
+    click_when_idle(page, "#reroll")
     wait_status(page, r"New take of Balloon")
     rolled = clip_files(data_root, earlier)
     assert rolled.keys() == live.keys()
@@ -115,7 +115,7 @@ def test_live_preview_reroll_and_reopen(editor_url: str, browser: Browser, tmp_p
 
     # A saved project opened in a new browser previews at once, from its saved clips.
     open_project_panel(page)
-    page.locator("#save-project").click()
+    click_when_idle(page, "#save-project")
     wait_status(page, r"Saved .*posterproj")
     link = page.locator("#project-file a").first
     with page.expect_download(timeout=STEP_MS) as info:

@@ -40,7 +40,7 @@ def test_phase_and_start_in_the_panel_change_the_bundle(editor_url: str, browser
     page.get_by_role("option", name=re.compile(r"^In: an entrance")).click()
     expect(phase).to_have_value(re.compile(r"^In: an entrance"), timeout=steps.STEP_MS)
     steps.set_number(page, "motion-start", 0.25)
-    page.locator("#animate-selected").click()
+    steps.click_when_idle(page, "#animate-selected")
     steps.wait_status(page, r"Animated")
     page.screenshot(path=str(artifacts / "10-phase-in-animated.png"), full_page=True)
 

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.test_editor_browser import CORPUS_DIR, STEP_MS, select_layer, set_number, status, upload_psd, wait_status
+from tests.e2e.test_editor_browser import CORPUS_DIR, STEP_MS, click_when_idle, select_layer, set_number, status, upload_psd, wait_status
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def test_full_bleed_background_shows_the_widgets_of_the_motion_that_plays_and_an
     set_number(page, "duration", 1)
     prompt.fill("")
     prompt.press_sequentially("the background zooms in slowly")
-    page.locator("#animate-selected").click()
+    click_when_idle(page, "#animate-selected")
     wait_status(page, r"Animated|⚠")
     text = status(page).inner_text()
     page.screenshot(path=str(artifacts / "presets-02-typed-then-animated.png"), full_page=True)

@@ -85,7 +85,7 @@ def test_dragging_a_bar_reaches_the_bundle_and_keys_drive_the_preview(sample_edi
     drag(page, bar["x"] + 6 * frame_px, bar["y"] + bar["height"] / 2, -3 * frame_px)  # and back to frame 3
     steps.wait_status(page, r"from 0\.25 s \(frame 3\) for 0\.5 s")
 
-    page.locator("#animate-selected").click()
+    steps.click_when_idle(page, "#animate-selected")
     steps.wait_status(page, r"Animated")
     video = page.locator("#poster-preview video")
     expect(video).to_be_visible(timeout=steps.STEP_MS)

@@ -45,7 +45,7 @@ def saved_motion(page: Page, folder: Path) -> dict:
     save = page.locator("#save-project")
     if not save.is_visible():  # the Project accordion starts closed
         page.get_by_role("button", name=re.compile(r"^Project")).first.click()
-    save.click()
+    steps.click_when_idle(page, "#save-project")
     steps.wait_status(page, r"Saved ")
     link = page.locator('#project-file a[href$=".posterproj"]').first
     expect(link).to_be_visible(timeout=steps.STEP_MS)
