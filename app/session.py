@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.messages import MessageOrder
 from app.state import EditorState
 from engine.core.poster import PosterError
 
@@ -57,6 +58,8 @@ class Session:
     upload_cache: Path | None = None
     # Why the autosave could not be restored (None when it was, or there was none).
     restore_problem: str | None = None
+    # Which late reply may still set the status line (app.messages).
+    messages: MessageOrder = field(default_factory=MessageOrder)
 
     def dir(self, name: str) -> Path:
         """A subfolder of this session (uploads, exports, work), created on demand."""

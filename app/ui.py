@@ -145,17 +145,20 @@ class Outputs:
             c["exports"], c["project_file"], c["tabs"], c["link_note"], c["link_toggle"],
         ]
 
-    def updates(self, view: dict[str, Any], place: str | None = None) -> list[Any]:
+    def updates(self, view: dict[str, Any], place: str | None = None, background: bool = False) -> list[Any]:
         """The component updates for `view`; its status also shows under the buttons of
         `place` (PLACES), where the designer is looking. A message stays until the next
         one: each new status empties the other places, so none is left beside a button
-        it is not about."""
+        it is not about; a `background` reply (an edit's, the live preview's) leaves the
+        other places alone, so a late one never takes a button's answer away."""
         out: dict[int, Any] = {}
         put = lambda key, value: out.__setitem__(id(self.c[key]), value)  # noqa: E731
         if "status" in view:  # problems are tinted so they are not missed
             tint = ["status-problem"] if view.get("error") else []
             put("status", gr.update(value=view["status"], elem_classes=tint))
             for where, key in PLACES.items():
+                if background and where != place:
+                    continue
                 shown = view["status"] if where == place else ""
                 put(key, gr.update(value=shown, elem_classes=["inline-status", *tint] if shown else ["inline-status"]))
         if "notice" in view:
@@ -423,17 +426,26 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         name = (slot_names or [""] * len(PARAM_SLOTS))[PARAM_SLOTS.index(key)]
         return (name,) if name else ()
 
-    def reply(session: Any, view: dict, place: str | None = None) -> list:
+    def reply(session: Any, view: dict, place: str | None = None, ticket: int | None = None) -> list:
         """The component updates for a handler's view, with what Undo and Redo would do now;
-        its message also shows at `place` (PLACES)."""
-        return outputs.updates({**view, "history": history.hint(session.state)}, place)
+        its message also shows at `place` (PLACES). With the `ticket` its handler took when
+        it started, the reply is a background one: its message is left out when a later
+        one has already been said (app.messages)."""
+        background = ticket is not None
+        if "status" in view and not session.messages.may_say(
+                ticket if background else session.messages.ticket(), background):
+            view = {key: value for key, value in view.items() if key not in ("status", "error")}
+        return outputs.updates({**view, "history": history.hint(session.state)}, place, background)
 
-    def on(fn: Callable[..., dict], place: str | None = None) -> Callable[..., list]:
-        """Adapt handler(session, *values) to a Gradio callback taking the token first."""
+    def on(fn: Callable[..., dict], place: str | None = None, background: bool | None = None) -> Callable[..., list]:
+        """Adapt handler(session, *values) to a Gradio callback taking the token first.
+        Edits (no `place`) and `background` handlers reply in the background (see reply)."""
+        quiet = place is None if background is None else background
 
         def callback(tok: str, *values: Any) -> list:
             session = store.get(tok)
-            return reply(session, fn(session, *values), place)
+            ticket = session.messages.ticket() if quiet else None
+            return reply(session, fn(session, *values), place, ticket)
 
         return callback
 
@@ -451,8 +463,8 @@ def _wire(demo: gr.Blocks, store: SessionStore, token: gr.BrowserState, c: dict[
         """After an edit: a draft of the poster preview, then the full render (app.live).
         A newer edit supersedes both; an edit that changed no animated layer costs nothing."""
         pool = {"concurrency_id": LIVE, "concurrency_limit": HEAVY_LIMIT, "show_progress": "hidden"}
-        drafted = listen(dependency.then, on(live.draft, "action"), [token], None, **pool)
-        listen(drafted.then, on(live.full, "action"), [token], None, **pool)
+        drafted = listen(dependency.then, on(live.draft, "action", background=True), [token], None, **pool)
+        listen(drafted.then, on(live.full, "action", background=True), [token], None, **pool)
 
     def startup(tok: str, request: gr.Request) -> list:
         client = request.client.host if request is not None and request.client is not None else None
