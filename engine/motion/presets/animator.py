@@ -345,12 +345,8 @@ class PresetAnimator:
         its frames are resampled only when read (see LazySource), and placed on the
         timeline by `timing` (TimedSource)."""
         played = Step(preset, params, TimingCue(), fade, together)
-        static = place_static(request.layer, request.box)
-        stage = Stage.from_static(static, request.seed)
-        if stage.is_empty:
-            messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
-            source = LazySource(request.frames, static, _never, hold=request.frames)
-        else:
+        static, stage, source = _staged(request, messages)
+        if source is None:
             count = motion_frames(timing, request.frames)
             moving = _moving(static, stage, played, timing, count, messages)
             # a loop over the whole timeline is its own placement: no wrapper to read through
@@ -369,12 +365,8 @@ class PresetAnimator:
                          timings: Sequence[Timing]) -> LayerClip:
         """A lazy clip of several steps one after another (SequenceSource): each step is
         rendered as one motion is, on its own span; the clip records every step."""
-        static = place_static(request.layer, request.box)
-        stage = Stage.from_static(static, request.seed)
-        if stage.is_empty:
-            messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
-            source = LazySource(request.frames, static, _never, hold=request.frames)
-        else:
+        static, stage, source = _staged(request, messages)
+        if source is None:
             parts = [(_moving(static, stage, step, timing, timing.duration or 1, messages), timing)
                      for step, timing in zip(steps, timings)]
             source = SequenceSource(request.frames, static, parts)
@@ -464,6 +456,17 @@ def _when(timing: Timing, fps: int) -> str:
     what = {"in": "an entrance", "out": "an exit", "loop": "a loop"}[timing.phase]
     lasting = f", lasting {seconds(timing.duration, fps)}" if timing.duration is not None else ", to the end"
     return f"Plays as {what} from {seconds(timing.start, fps)}{lasting}."
+
+
+def _staged(request: MotionRequest, messages: list[str]) -> tuple[np.ndarray, Stage, LazySource | None]:
+    """The static layer placed in its motion box and its stage; for a fully transparent
+    layer also the clip that holds it (and a message why nothing moves), else None."""
+    static = place_static(request.layer, request.box)
+    stage = Stage.from_static(static, request.seed)
+    if not stage.is_empty:
+        return static, stage, None
+    messages.append(f"Layer '{request.layer.name}' is fully transparent, so there is nothing to move.")
+    return static, stage, LazySource(request.frames, static, _never, hold=request.frames)
 
 
 def _never(start: int, stop: int, out: np.ndarray) -> None:  # pragma: no cover - every frame is held
