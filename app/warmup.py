@@ -19,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from app.animating import PREVIEW_MAX_SIDE
 from app.session import Session
 from app.state import EditorState
+from engine.render.compositor import prepare_preview
+from engine.render.scale import preview_scale
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,6 @@ def animated_next(state: EditorState) -> list[int]:
 def warm_preview(session: Session) -> None:
     """Queue the preview's layers and static composites for the session's poster (called
     under the session lock by the handlers that open a poster or change the selection)."""
-    from engine.render.compositor import prepare_preview
-    from engine.render.scale import preview_scale
-
     poster = session.state.poster
     if poster is None:
         return
